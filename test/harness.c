@@ -1,0 +1,61 @@
+/*
+ * harness.c: runner for test/harness.h.
+ */
+#include "harness.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+
+void test_fail(struct test_ctx *t, const char *file, int line, const char *fmt, ...)
+{
+    va_list ap;
+    if (!t->failed)
+        printf("FAIL %s: ", t->name);
+    else
+        printf("     %s: ", t->name);
+    printf("%s:%d: ", file, line);
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    printf("\n");
+    fflush(stdout);
+    t->failed++;
+}
+
+_Noreturn void test_abort(struct test_ctx *t)
+{
+    longjmp(t->abort_to, 1);
+}
+
+_Noreturn void test_skip(struct test_ctx *t, const char *why)
+{
+    printf("SKIP %s: %s\n", t->name, why);
+    t->skipped = 1;
+    longjmp(t->abort_to, 1);
+}
+
+int test_main(const char *suite, const struct test_case *cases, size_t n, int argc, char **argv)
+{
+    int passed = 0, failed = 0, skipped = 0;
+    char full[256];
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    for (size_t i = 0; i < n; i++) {
+        if (argc > 1 && !strstr(cases[i].name, argv[1]))
+            continue;
+        struct test_ctx t = {0};
+        snprintf(full, sizeof(full), "%s/%s", suite, cases[i].name);
+        t.name = full;
+        if (setjmp(t.abort_to) == 0)
+            cases[i].fn(&t);
+        if (t.skipped) {
+            skipped++;
+        } else if (t.failed) {
+            failed++;
+        } else {
+            printf("PASS %s\n", full);
+            passed++;
+        }
+    }
+    printf("# %s: %d passed, %d failed, %d skipped\n", suite, passed, failed, skipped);
+    return failed ? 1 : 0;
+}
