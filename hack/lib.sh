@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Shared settings for the hack/ scripts (sourced, not run): pinned versions of the
+# upstream test binaries and where they are cached.
+# shellcheck disable=SC2034
+
+K8S_VERSION=v1.36.3
+ETCD_VERSION=v3.6.8
+ISTIO_API_VERSION=v1.30.3
+
+EW_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+EW_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/eastwest"
+EW_KUBE_APISERVER="$EW_CACHE/k8s-$K8S_VERSION/kube-apiserver"
+EW_KUBECTL="$EW_CACHE/k8s-$K8S_VERSION/kubectl"
+EW_ETCD="$EW_CACHE/etcd-$ETCD_VERSION/etcd"
+EW_ISTIO_CRDS="$EW_CACHE/istio-api-$ISTIO_API_VERSION/crds.yaml"
+
+export PATH="/usr/local/go/bin:$PATH"
+
+ew_log() {
+    echo "eastwest: $*" >&2
+}
+
+ew_die() {
+    ew_log "error: $*"
+    exit 1
+}
