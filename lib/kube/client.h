@@ -30,6 +30,10 @@
 
 struct kube_client;
 
+/* Once per process, before any thread makes a client (libcurl's global state). */
+void kube_global_init(void);
+void kube_global_cleanup(void);
+
 struct kube_client_options {
     struct ew_logger *log;     /* may be NULL */
     const char *name;          /* cluster name for logs and messages; may be NULL */
@@ -52,7 +56,8 @@ const char *kube_client_name(const struct kube_client *c);
 
 /* Counters for metrics and benchmarks: requests made, by verb and HTTP code. */
 struct kube_client_stats {
-    unsigned long requests;      /* every HTTP request sent, retries included */
+    unsigned long requests;      /* every HTTP request attempted, retries included */
+    unsigned long requests_sent; /* of those, the ones whose bytes reached the server */
     unsigned long by_verb[8];    /* indexed by enum kube_verb */
     unsigned long errors;        /* transport failures and non-2xx answers */
     unsigned long watches_started;
