@@ -34,6 +34,13 @@ _Noreturn void test_skip(struct test_ctx *t, const char *why)
     longjmp(t->abort_to, 1);
 }
 
+/* setjmp lives in its own frame so the runner's locals are never clobbered */
+static void run_one(const struct test_case *c, struct test_ctx *t)
+{
+    if (setjmp(t->abort_to) == 0)
+        c->fn(t);
+}
+
 int test_main(const char *suite, const struct test_case *cases, size_t n, int argc, char **argv)
 {
     int passed = 0, failed = 0, skipped = 0;
@@ -45,8 +52,7 @@ int test_main(const char *suite, const struct test_case *cases, size_t n, int ar
         struct test_ctx t = {0};
         snprintf(full, sizeof(full), "%s/%s", suite, cases[i].name);
         t.name = full;
-        if (setjmp(t.abort_to) == 0)
-            cases[i].fn(&t);
+        run_one(&cases[i], &t);
         if (t.skipped) {
             skipped++;
         } else if (t.failed) {

@@ -24,7 +24,10 @@ struct strmap {
     size_t used; /* live + tombstones */
 };
 
-#define STRMAP_INIT {NULL, 0, 0, 0}
+#define STRMAP_INIT                                                                                \
+    {                                                                                              \
+        NULL, 0, 0, 0                                                                              \
+    }
 
 void strmap_init(struct strmap *m);
 /* Frees the keys and the table (not the values). */

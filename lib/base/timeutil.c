@@ -48,8 +48,8 @@ int ew_time_parse_rfc3339(const char *s, time_t *out)
     if (*p != 'T' && *p != 't' && *p != ' ')
         return -1;
     p++;
-    if (read_digits(&p, 2, &h) || expect(&p, ':') || read_digits(&p, 2, &mi) ||
-        expect(&p, ':') || read_digits(&p, 2, &sec))
+    if (read_digits(&p, 2, &h) || expect(&p, ':') || read_digits(&p, 2, &mi) || expect(&p, ':') ||
+        read_digits(&p, 2, &sec))
         return -1;
     if (*p == '.') {
         p++;

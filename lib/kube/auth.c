@@ -25,8 +25,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define TOKEN_FILE_MAX_AGE 60.0 /* seconds */
-#define EXEC_EXPIRY_MARGIN 10   /* seconds before expirationTimestamp */
+#define TOKEN_FILE_MAX_AGE   60.0 /* seconds */
+#define EXEC_EXPIRY_MARGIN   10   /* seconds before expirationTimestamp */
 #define TOKEN_FILE_MAX_BYTES (64 * 1024)
 
 struct kube_auth {
@@ -111,8 +111,8 @@ void kube_creds_release(struct kube_creds *c)
 /* Trim trailing whitespace (a token file usually ends with a newline). */
 static char *trimmed_copy(const char *s, size_t len)
 {
-    while (len && (s[len - 1] == '\n' || s[len - 1] == '\r' || s[len - 1] == ' ' ||
-                   s[len - 1] == '\t'))
+    while (len &&
+           (s[len - 1] == '\n' || s[len - 1] == '\r' || s[len - 1] == ' ' || s[len - 1] == '\t'))
         len--;
     return ew_strndup(s, len);
 }
@@ -145,8 +145,7 @@ static kube_code refresh_token_file(struct kube_auth *a, struct kube_error *err)
     strbuf_release(&sb);
     if (!*tok) {
         free(tok);
-        return kube_error_set(err, KUBE_E_CONFIG, "%s: tokenFile %s is empty", a->cfg.source,
-                              path);
+        return kube_error_set(err, KUBE_E_CONFIG, "%s: tokenFile %s is empty", a->cfg.source, path);
     }
     if (!a->file_token || strcmp(tok, a->file_token) != 0)
         a->generation++;
@@ -171,8 +170,8 @@ static kube_code refresh_exec(struct kube_auth *a, struct kube_error *err)
     a->exec = res;
     a->have_exec = 1;
     a->generation++;
-    ew_log(a->log, EW_LOG_DEBUG, "exec credential obtained", "source", a->cfg.source,
-           "command", a->cfg.exec->command, NULL);
+    ew_log(a->log, EW_LOG_DEBUG, "exec credential obtained", "source", a->cfg.source, "command",
+           a->cfg.exec->command, NULL);
     return KUBE_OK;
 }
 

@@ -35,12 +35,12 @@ void kube_global_init(void);
 void kube_global_cleanup(void);
 
 struct kube_client_options {
-    struct ew_logger *log;     /* may be NULL */
-    const char *name;          /* cluster name for logs and messages; may be NULL */
-    long connect_timeout_ms;   /* 0 = 10 s */
-    long request_timeout_ms;   /* 0 = 60 s; watches are not limited by it */
-    int max_retries;           /* for 429/5xx; <0 = none, 0 = default 5 */
-    double max_retry_wait;     /* seconds one Retry-After may make us wait; 0 = 30 s */
+    struct ew_logger *log;   /* may be NULL */
+    const char *name;        /* cluster name for logs and messages; may be NULL */
+    long connect_timeout_ms; /* 0 = 10 s */
+    long request_timeout_ms; /* 0 = 60 s; watches are not limited by it */
+    int max_retries;         /* for 429/5xx; <0 = none, 0 = default 5 */
+    double max_retry_wait;   /* seconds one Retry-After may make us wait; 0 = 30 s */
 };
 
 kube_code kube_client_new(const struct kube_rest_config *cfg,
@@ -222,8 +222,8 @@ struct kube_watch_options {
     const char *label_selector;
     const char *field_selector;
     int allow_bookmarks;
-    long timeout_seconds;  /* server-side timeoutSeconds; 0 = server default */
-    long idle_timeout_ms;  /* no byte for this long = dead connection; 0 = none */
+    long timeout_seconds; /* server-side timeoutSeconds; 0 = server default */
+    long idle_timeout_ms; /* no byte for this long = dead connection; 0 = none */
 };
 
 /* Stream ended: code KUBE_OK when the server closed it normally (timeoutSeconds),

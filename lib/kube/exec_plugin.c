@@ -33,7 +33,7 @@
 
 extern char **environ;
 
-#define EXEC_TIMEOUT 60.0
+#define EXEC_TIMEOUT    60.0
 #define EXEC_OUTPUT_MAX (1024 * 1024)
 
 void kube_exec_result_release(struct kube_exec_result *r)
@@ -184,8 +184,8 @@ static kube_code spawn_plugin(const struct kube_exec_config *ec, char **env, pid
     if (rc != 0) {
         close(po[0]);
         close(pe[0]);
-        return kube_error_set(err, KUBE_E_EXEC, "exec plugin %s: cannot start: %s%s%s",
-                              ec->command, strerror(rc), ec->install_hint ? ". " : "",
+        return kube_error_set(err, KUBE_E_EXEC, "exec plugin %s: cannot start: %s%s%s", ec->command,
+                              strerror(rc), ec->install_hint ? ". " : "",
                               ec->install_hint ? ec->install_hint : "");
     }
     *out_fd = po[0];
@@ -225,8 +225,7 @@ static kube_code parse_credential(const struct kube_exec_config *ec, const char 
                             cJSON_IsString(av) ? av->valuestring : "(missing)",
                             cJSON_IsString(av) ? "\"" : "", ec->api_version);
     } else if (!cJSON_IsObject(status)) {
-        rc = kube_error_set(err, KUBE_E_EXEC, "exec plugin %s: output has no status",
-                            ec->command);
+        rc = kube_error_set(err, KUBE_E_EXEC, "exec plugin %s: output has no status", ec->command);
     }
     if (rc == KUBE_OK) {
         const cJSON *tok = cJSON_GetObjectItemCaseSensitive(status, "token");
@@ -263,7 +262,7 @@ kube_code kube_exec_run(const struct kube_exec_config *ec, const struct kube_res
     char **env = build_env(ec, info);
     free(info);
     pid_t pid;
-    int out_fd, err_fd;
+    int out_fd = -1, err_fd = -1;
     kube_code rc = spawn_plugin(ec, env, &pid, &out_fd, &err_fd, err);
     free_strv(env);
     if (rc != KUBE_OK)

@@ -87,8 +87,8 @@ void kube_transport_cancel(struct kube_transport *t, struct kube_xfer *x);
 struct kube_conn {
     atomic_int refs;
     char *server;
-    char *connect_to;  /* CURLOPT_CONNECT_TO entry for tls-server-name, or NULL */
-    char *url_base;    /* server, with the host replaced by tls-server-name when set */
+    char *connect_to; /* CURLOPT_CONNECT_TO entry for tls-server-name, or NULL */
+    char *url_base;   /* server, with the host replaced by tls-server-name when set */
     struct kube_blob ca;
     int insecure;
     struct kube_auth *auth;

@@ -215,8 +215,8 @@ static kube_code fill_from_status(struct kube_error *err, long status_code, cons
     return code;
 }
 
-kube_code kube_status_parse(struct kube_error *err, long http_status, const char *body,
-                            size_t len, const char *retry_after_header)
+kube_code kube_status_parse(struct kube_error *err, long http_status, const char *body, size_t len,
+                            const char *retry_after_header)
 {
     struct kube_error local = KUBE_ERROR_INIT;
     struct kube_error *e = err ? err : &local;

@@ -29,18 +29,18 @@ typedef enum kube_code {
     KUBE_E_CONNECT, /* could not connect / connection dropped */
     KUBE_E_TIMEOUT,
     /* HTTP answers, read from the Status object */
-    KUBE_E_BAD_REQUEST,    /* 400 */
-    KUBE_E_UNAUTHORIZED,   /* 401 */
-    KUBE_E_FORBIDDEN,      /* 403 */
-    KUBE_E_NOT_FOUND,      /* 404 */
-    KUBE_E_METHOD,         /* 405 */
-    KUBE_E_ALREADY_EXISTS, /* 409, reason AlreadyExists */
-    KUBE_E_CONFLICT,       /* 409, any other reason (stale resourceVersion, apply conflict) */
-    KUBE_E_GONE,           /* 410, reason Expired or Gone: relist */
-    KUBE_E_INVALID,        /* 422 */
+    KUBE_E_BAD_REQUEST,       /* 400 */
+    KUBE_E_UNAUTHORIZED,      /* 401 */
+    KUBE_E_FORBIDDEN,         /* 403 */
+    KUBE_E_NOT_FOUND,         /* 404 */
+    KUBE_E_METHOD,            /* 405 */
+    KUBE_E_ALREADY_EXISTS,    /* 409, reason AlreadyExists */
+    KUBE_E_CONFLICT,          /* 409, any other reason (stale resourceVersion, apply conflict) */
+    KUBE_E_GONE,              /* 410, reason Expired or Gone: relist */
+    KUBE_E_INVALID,           /* 422 */
     KUBE_E_TOO_MANY_REQUESTS, /* 429 */
-    KUBE_E_SERVER,         /* 5xx */
-    KUBE_E_HTTP,           /* any other non-2xx */
+    KUBE_E_SERVER,            /* 5xx */
+    KUBE_E_HTTP,              /* any other non-2xx */
 } kube_code;
 
 struct kube_cause {
@@ -51,15 +51,18 @@ struct kube_cause {
 
 struct kube_error {
     kube_code code;
-    long http_status;   /* 0 when no HTTP answer was received */
-    char *reason;       /* Status.reason ("AlreadyExists", "Expired", ...) or NULL */
-    char *message;      /* one line for a person; NULL only when code == KUBE_OK */
+    long http_status; /* 0 when no HTTP answer was received */
+    char *reason;     /* Status.reason ("AlreadyExists", "Expired", ...) or NULL */
+    char *message;    /* one line for a person; NULL only when code == KUBE_OK */
     struct kube_cause *causes;
     size_t ncauses;
     double retry_after; /* seconds from Retry-After / details.retryAfterSeconds; 0 = none */
 };
 
-#define KUBE_ERROR_INIT {KUBE_OK, 0, NULL, NULL, NULL, 0, 0.0}
+#define KUBE_ERROR_INIT                                                                            \
+    {                                                                                              \
+        KUBE_OK, 0, NULL, NULL, NULL, 0, 0.0                                                       \
+    }
 
 const char *kube_code_name(kube_code code);
 void kube_error_clear(struct kube_error *err);
@@ -81,8 +84,8 @@ int kube_error_retryable(const struct kube_error *err);
  * message naming the HTTP status and the start of the body.
  * retry_after_header is the Retry-After header value or NULL.
  */
-kube_code kube_status_parse(struct kube_error *err, long http_status, const char *body,
-                            size_t len, const char *retry_after_header);
+kube_code kube_status_parse(struct kube_error *err, long http_status, const char *body, size_t len,
+                            const char *retry_after_header);
 
 /* Same, from an already parsed Status object (the object of a watch ERROR event). */
 struct cJSON;

@@ -24,8 +24,8 @@
 #include <unistd.h>
 
 #define KUBECONFIG_MAX_BYTES (16u * 1024 * 1024)
-#define PEM_MAX_BYTES (1024u * 1024)
-#define MAX_FILES 32
+#define PEM_MAX_BYTES        (1024u * 1024)
+#define MAX_FILES            32
 
 struct kc_file {
     char *source; /* "kubeconfig <path>" or the caller's source */
@@ -77,8 +77,8 @@ static kube_code get_str(const cJSON *obj, const char *field, const char **out, 
     if (!v || cJSON_IsNull(v))
         return KUBE_OK;
     if (!cJSON_IsString(v))
-        return kube_error_set(err, KUBE_E_CONFIG, "%s: %s: expected a string, got %s", where,
-                              field, json_type_name(v));
+        return kube_error_set(err, KUBE_E_CONFIG, "%s: %s: expected a string, got %s", where, field,
+                              json_type_name(v));
     *out = v->valuestring;
     return KUBE_OK;
 }
@@ -91,8 +91,8 @@ static kube_code get_bool(const cJSON *obj, const char *field, int *out, const c
     if (!v || cJSON_IsNull(v))
         return KUBE_OK;
     if (!cJSON_IsBool(v))
-        return kube_error_set(err, KUBE_E_CONFIG, "%s: %s: expected true or false, got %s",
-                              where, field, json_type_name(v));
+        return kube_error_set(err, KUBE_E_CONFIG, "%s: %s: expected true or false, got %s", where,
+                              field, json_type_name(v));
     *out = cJSON_IsTrue(v);
     return KUBE_OK;
 }
@@ -156,8 +156,8 @@ static kube_code collect(struct kc_list *list, const struct kc_file *f, const ch
     return KUBE_OK;
 }
 
-static kube_code add_document(struct kc_merged *m, const char *data, size_t len,
-                              const char *source, const char *dir, struct kube_error *err)
+static kube_code add_document(struct kc_merged *m, const char *data, size_t len, const char *source,
+                              const char *dir, struct kube_error *err)
 {
     if (m->nfiles == MAX_FILES)
         return kube_error_set(err, KUBE_E_CONFIG, "too many kubeconfig files (at most %d)",
@@ -281,8 +281,8 @@ static kube_code get_pem(const struct kc_entry *e, const char *where, const char
         (rc = get_str(e->body, field, &path, where, err)) != KUBE_OK)
         return rc;
     if (data && path)
-        return kube_error_set(err, KUBE_E_CONFIG, "%s: %s and %s are both set; keep one",
-                              where, field, data_field);
+        return kube_error_set(err, KUBE_E_CONFIG, "%s: %s and %s are both set; keep one", where,
+                              field, data_field);
     if (!data && !path)
         return KUBE_OK;
     if (data) {
@@ -400,8 +400,7 @@ static kube_code resolve_exec(const cJSON *ex, const char *where, struct kube_re
     ec->api_version = ew_strdup(api);
     ec->install_hint = ew_strdup(hint);
     ec->interactive_mode = ew_strdup(mode);
-    if ((rc = get_bool(ex, "provideClusterInfo", &ec->provide_cluster_info, w.buf, err)) !=
-        KUBE_OK)
+    if ((rc = get_bool(ex, "provideClusterInfo", &ec->provide_cluster_info, w.buf, err)) != KUBE_OK)
         goto out;
     const cJSON *args = cJSON_GetObjectItemCaseSensitive(ex, "args");
     const cJSON *env = cJSON_GetObjectItemCaseSensitive(ex, "env");
@@ -415,8 +414,8 @@ static kube_code resolve_exec(const cJSON *ex, const char *where, struct kube_re
         cJSON_ArrayForEach(it, args)
         {
             if (!cJSON_IsString(it)) {
-                rc = kube_error_set(err, KUBE_E_CONFIG, "%s: args[%zu]: expected a string",
-                                    w.buf, ec->nargs);
+                rc = kube_error_set(err, KUBE_E_CONFIG, "%s: args[%zu]: expected a string", w.buf,
+                                    ec->nargs);
                 goto out;
             }
             ec->args[ec->nargs++] = ew_strdup(it->valuestring);
@@ -475,8 +474,8 @@ static kube_code resolve_user(const struct kc_entry *e, struct kube_rest_config 
     }
     if ((rc = get_str(e->body, "token", &token, where.buf, err)) != KUBE_OK ||
         (rc = get_str(e->body, "tokenFile", &token_file, where.buf, err)) != KUBE_OK ||
-        (rc = get_pem(e, where.buf, "client-certificate", "client-certificate-data",
-                      "certificate", &cfg->client_cert, err)) != KUBE_OK ||
+        (rc = get_pem(e, where.buf, "client-certificate", "client-certificate-data", "certificate",
+                      &cfg->client_cert, err)) != KUBE_OK ||
         (rc = get_pem(e, where.buf, "client-key", "client-key-data", "private key",
                       &cfg->client_key, err)) != KUBE_OK)
         goto out;
@@ -549,8 +548,7 @@ static kube_code resolve(const struct kc_merged *m, const char *context,
     const struct kc_entry *ce = rc == KUBE_OK ? find_entry(&m->clusters, cluster) : NULL;
     const struct kc_entry *ue = rc == KUBE_OK && user && *user ? find_entry(&m->users, user) : NULL;
     if (rc == KUBE_OK && !ce)
-        rc = kube_error_set(err, KUBE_E_CONFIG, "%s: cluster \"%s\" not found", where.buf,
-                            cluster);
+        rc = kube_error_set(err, KUBE_E_CONFIG, "%s: cluster \"%s\" not found", where.buf, cluster);
     else if (rc == KUBE_OK && user && *user && !ue)
         rc = kube_error_set(err, KUBE_E_CONFIG, "%s: user \"%s\" not found", where.buf, user);
     if (rc == KUBE_OK) {

@@ -52,12 +52,12 @@ struct kube_rest_config {
     char *context_name; /* NULL for in-cluster */
     char *cluster_name;
     char *user_name;
-    char *namespace_;   /* context namespace or in-cluster namespace; NULL = unset */
+    char *namespace_; /* context namespace or in-cluster namespace; NULL = unset */
 
     /* cluster */
-    char *server;              /* https://host:port[/prefix] without trailing slash */
-    struct kube_blob ca;       /* PEM bundle; empty = system trust store */
-    char *tls_server_name;     /* NULL = from server URL */
+    char *server;          /* https://host:port[/prefix] without trailing slash */
+    struct kube_blob ca;   /* PEM bundle; empty = system trust store */
+    char *tls_server_name; /* NULL = from server URL */
     int insecure_skip_tls_verify;
 
     /* user: at most one of token/token_file/exec, optionally with a client cert */
@@ -69,8 +69,8 @@ struct kube_rest_config {
 };
 
 struct kube_config_options {
-    const char *explicit_path; /* --kubeconfig, or NULL */
-    const char *context;       /* --context, or NULL for current-context */
+    const char *explicit_path;  /* --kubeconfig, or NULL */
+    const char *context;        /* --context, or NULL for current-context */
     const char *kubeconfig_env; /* value of $KUBECONFIG, or NULL */
     const char *home;           /* $HOME, or NULL */
 };

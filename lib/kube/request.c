@@ -20,9 +20,9 @@
 
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000L
 #define DEFAULT_REQUEST_TIMEOUT_MS 60000L
-#define DEFAULT_MAX_RETRIES 5
-#define DEFAULT_MAX_RETRY_WAIT 30.0
-#define ERROR_BODY_MAX (64 * 1024)
+#define DEFAULT_MAX_RETRIES        5
+#define DEFAULT_MAX_RETRY_WAIT     30.0
+#define ERROR_BODY_MAX             (64 * 1024)
 
 /* ---- connection settings ---- */
 

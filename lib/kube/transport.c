@@ -29,9 +29,9 @@ struct kube_transport {
     CURLM *multi;
     pthread_t thread;
     pthread_mutex_t mu;
-    pthread_cond_t cond;  /* signalled whenever a transfer becomes DONE */
-    struct kube_xfer *to_add;  /* PENDING, under mu */
-    struct kube_xfer *active;  /* ACTIVE, touched only by the transport thread */
+    pthread_cond_t cond;      /* signalled whenever a transfer becomes DONE */
+    struct kube_xfer *to_add; /* PENDING, under mu */
+    struct kube_xfer *active; /* ACTIVE, touched only by the transport thread */
     int cancels_pending;
     int stopping;
 };

@@ -149,8 +149,8 @@ kube_code kube_list_page(struct kube_client *c, const struct kube_resource *r, c
 }
 
 static kube_code list_all_pages(struct kube_client *c, const struct kube_resource *r,
-                                const char *ns, const struct kube_list_options *opts,
-                                cJSON *items, char **rv, struct kube_error *err)
+                                const char *ns, const struct kube_list_options *opts, cJSON *items,
+                                char **rv, struct kube_error *err)
 {
     struct kube_list_options o = opts ? *opts : (struct kube_list_options){0};
     char *cont = NULL;
@@ -219,8 +219,7 @@ static kube_code send_object(struct kube_client *c, const char *method, enum kub
 {
     char *body = cJSON_PrintUnformatted(obj);
     if (!body)
-        return kube_error_set(err, KUBE_E_ARG, "%s %s: object cannot be serialised", method,
-                              path);
+        return kube_error_set(err, KUBE_E_ARG, "%s %s: object cannot be serialised", method, path);
     struct kube_request req = {method, path, "application/json", body, strlen(body), verb};
     kube_code rc = exchange(c, &req, out, err);
     free(body);
@@ -280,8 +279,8 @@ kube_code kube_patch(struct kube_client *c, const struct kube_resource *r, const
     add_write_query(&path, o.field_manager, o.dry_run);
     if (o.type == KUBE_PATCH_APPLY && o.force)
         add_query(&path, "force", "true");
-    struct kube_request req = {"PATCH", path.buf, patch_content_type(o.type), patch, len,
-                               KUBE_VERB_PATCH};
+    struct kube_request req = {"PATCH", path.buf, patch_content_type(o.type),
+                               patch,   len,      KUBE_VERB_PATCH};
     kube_code rc = exchange(c, &req, out, err);
     strbuf_release(&path);
     return rc;
@@ -297,9 +296,8 @@ kube_code kube_apply(struct kube_client *c, const struct kube_resource *r, const
     char *body = cJSON_PrintUnformatted(obj);
     if (!body)
         return kube_error_set(err, KUBE_E_ARG, "apply: object cannot be serialised");
-    struct kube_patch_options o = {KUBE_PATCH_APPLY,
-                                   field_manager ? field_manager : "eastwest-operator", force,
-                                   0, NULL};
+    struct kube_patch_options o = {
+        KUBE_PATCH_APPLY, field_manager ? field_manager : "eastwest-operator", force, 0, NULL};
     kube_code rc = kube_patch(c, r, ns, name, body, strlen(body), &o, out, err);
     free(body);
     return rc;

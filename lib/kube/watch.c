@@ -21,7 +21,7 @@
 #include <string.h>
 
 #define WATCH_ERROR_BODY_MAX (64 * 1024)
-#define WATCH_EVENT_MAX (64 * 1024 * 1024)
+#define WATCH_EVENT_MAX      (64 * 1024 * 1024)
 
 struct kube_watch {
     struct kube_xfer x; /* first: the transport hands back &x */
@@ -99,8 +99,7 @@ static void watch_done(struct kube_xfer *x, CURLcode crc)
     } else if (crc != CURLE_OK) {
         rc = kube_error_from_curl(&e, crc, w->errbuf, "watch", w->url);
     } else if (kube_watch_parser_has_partial(&w->parser)) {
-        rc = kube_error_set(&e, KUBE_E_PROTOCOL, "watch %s: stream ended inside an event",
-                            w->url);
+        rc = kube_error_set(&e, KUBE_E_PROTOCOL, "watch %s: stream ended inside an event", w->url);
     }
     if (rc != KUBE_OK)
         atomic_fetch_add(&w->client->errors, 1);

@@ -133,8 +133,8 @@ static size_t scan(struct kube_watch_parser *p, struct kube_error *err)
     return 0;
 }
 
-static kube_code deliver(struct kube_watch_parser *p, size_t end, kube_watch_event_fn fn,
-                         void *ud, struct kube_error *err)
+static kube_code deliver(struct kube_watch_parser *p, size_t end, kube_watch_event_fn fn, void *ud,
+                         struct kube_error *err)
 {
     struct kube_watch_event ev;
     kube_code rc = kube_watch_event_decode(p->pending.buf, end, &ev, err);

@@ -37,8 +37,7 @@ static kube_code next_event(struct reader *r, yaml_event_t *ev)
         return KUBE_OK;
     const yaml_mark_t *m = &r->parser.problem_mark;
     r->rc = kube_error_set(r->err, KUBE_E_CONFIG, "line %zu column %zu: %s", m->line + 1,
-                           m->column + 1,
-                           r->parser.problem ? r->parser.problem : "invalid YAML");
+                           m->column + 1, r->parser.problem ? r->parser.problem : "invalid YAML");
     return r->rc;
 }
 
@@ -72,8 +71,8 @@ static cJSON *scalar_value(const yaml_event_t *ev)
     size_t len = ev->data.scalar.length;
     if (is_plain(ev)) {
         double num;
-        if (len == 0 || strcmp(s, "~") == 0 || strcmp(s, "null") == 0 ||
-            strcmp(s, "Null") == 0 || strcmp(s, "NULL") == 0)
+        if (len == 0 || strcmp(s, "~") == 0 || strcmp(s, "null") == 0 || strcmp(s, "Null") == 0 ||
+            strcmp(s, "NULL") == 0)
             return cJSON_CreateNull();
         if (strcmp(s, "true") == 0 || strcmp(s, "True") == 0 || strcmp(s, "TRUE") == 0)
             return cJSON_CreateTrue();
