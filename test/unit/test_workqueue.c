@@ -1,0 +1,212 @@
+/*
+ * test_workqueue.c: lib/runtime/workqueue semantics: dedup, dirty requeue,
+ * one worker per key, delays, per-key backoff, rate limit, shutdown/drain.
+ */
+#include "harness.h"
+#include "base/timeutil.h"
+#include "runtime/workqueue.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void test_adds_coalesce(struct test_ctx *t)
+{
+    struct rt_queue *q = rt_queue_new(NULL);
+    for (int i = 0; i < 100; i++)
+        rt_queue_add(q, "ns/a");
+    rt_queue_add(q, "ns/b");
+    struct rt_queue_stats st;
+    rt_queue_get_stats(q, &st);
+    CHECK(t, st.depth == 2);
+    char *k;
+    REQUIRE(t, rt_queue_get(q, &k, NULL) == 1);
+    CHECK_STR(t, k, "ns/a");
+    rt_queue_done(q, k);
+    free(k);
+    REQUIRE(t, rt_queue_get(q, &k, NULL) == 1);
+    CHECK_STR(t, k, "ns/b");
+    rt_queue_done(q, k);
+    free(k);
+    rt_queue_get_stats(q, &st);
+    CHECK(t, st.depth == 0 && st.processing == 0);
+    rt_queue_free(q);
+}
+
+static void test_add_during_processing_requeues_once(struct test_ctx *t)
+{
+    struct rt_queue *q = rt_queue_new(NULL);
+    char *k, *k2;
+    rt_queue_add(q, "x");
+    REQUIRE(t, rt_queue_get(q, &k, NULL) == 1);
+    rt_queue_add(q, "x");
+    rt_queue_add(q, "x");
+    struct rt_queue_stats st;
+    rt_queue_get_stats(q, &st);
+    CHECKF(t, st.depth == 0, "a key being processed must not be handed out: depth %zu", st.depth);
+    rt_queue_done(q, k);
+    rt_queue_get_stats(q, &st);
+    CHECK(t, st.depth == 1);
+    REQUIRE(t, rt_queue_get(q, &k2, NULL) == 1);
+    CHECK_STR(t, k2, "x");
+    rt_queue_done(q, k2);
+    rt_queue_get_stats(q, &st);
+    CHECK(t, st.depth == 0);
+    free(k);
+    free(k2);
+    rt_queue_free(q);
+}
+
+static void test_add_after_earliest_wins(struct test_ctx *t)
+{
+    struct rt_queue *q = rt_queue_new(NULL);
+    double start = ew_now_mono();
+    rt_queue_add_after(q, "late", 5.0);
+    rt_queue_add_after(q, "late", 0.05); /* earlier: wins */
+    rt_queue_add_after(q, "late", 3.0);  /* later: ignored */
+    char *k;
+    REQUIRE(t, rt_queue_get(q, &k, NULL) == 1);
+    double took = ew_now_mono() - start;
+    CHECK_STR(t, k, "late");
+    CHECKF(t, took >= 0.04 && took < 1.0, "delayed add arrived after %.3f s", took);
+    rt_queue_done(q, k);
+    free(k);
+    struct rt_queue_stats st;
+    rt_queue_get_stats(q, &st);
+    CHECK(t, st.waiting == 0);
+    rt_queue_free(q);
+}
+
+static void test_backoff_doubles_and_forget_resets(struct test_ctx *t)
+{
+    struct rt_queue_options o = {0.005, 1.0, 1000, 1000};
+    struct rt_queue *q = rt_queue_new(&o);
+    double d[10];
+    for (int i = 0; i < 10; i++)
+        d[i] = rt_queue_add_rate_limited(q, "k");
+    CHECKF(t, d[0] > 0.0049 && d[0] < 0.0051, "first delay %.4f", d[0]);
+    CHECKF(t, d[1] > 0.0099 && d[1] < 0.0101, "second delay %.4f", d[1]);
+    CHECKF(t, d[4] > 0.079 && d[4] < 0.081, "fifth delay %.4f", d[4]);
+    CHECKF(t, d[9] == 1.0, "capped delay %.4f", d[9]);
+    CHECK(t, rt_queue_failures(q, "k") == 10);
+    rt_queue_forget(q, "k");
+    CHECK(t, rt_queue_failures(q, "k") == 0);
+    CHECK(t, rt_queue_add_rate_limited(q, "k") < 0.0051);
+    rt_queue_free(q);
+}
+
+static void test_overall_rate_limit(struct test_ctx *t)
+{
+    struct rt_queue_options o = {0.001, 1.0, 10, 5};
+    struct rt_queue *q = rt_queue_new(&o);
+    double last = 0;
+    char key[16];
+    for (int i = 0; i < 8; i++) {
+        snprintf(key, sizeof(key), "k%d", i);
+        last = rt_queue_add_rate_limited(q, key);
+    }
+    /* burst 5 at 10 qps: the 8th distinct key waits about 0.3 s */
+    CHECKF(t, last > 0.25 && last < 0.35, "8th key delay %.3f", last);
+    rt_queue_free(q);
+}
+
+struct worker_ctx {
+    struct rt_queue *q;
+    pthread_mutex_t mu;
+    int running_x;
+    int max_concurrent_x;
+    int processed_x;
+};
+
+static void *worker(void *arg)
+{
+    struct worker_ctx *w = arg;
+    char *k;
+    while (rt_queue_get(w->q, &k, NULL)) {
+        pthread_mutex_lock(&w->mu);
+        w->running_x++;
+        if (w->running_x > w->max_concurrent_x)
+            w->max_concurrent_x = w->running_x;
+        w->processed_x++;
+        pthread_mutex_unlock(&w->mu);
+        ew_sleep(0.002);
+        pthread_mutex_lock(&w->mu);
+        w->running_x--;
+        pthread_mutex_unlock(&w->mu);
+        rt_queue_done(w->q, k);
+        free(k);
+    }
+    return NULL;
+}
+
+static void test_burst_one_key_never_concurrent(struct test_ctx *t)
+{
+    struct worker_ctx w = {rt_queue_new(NULL), PTHREAD_MUTEX_INITIALIZER, 0, 0, 0};
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++)
+        pthread_create(&th[i], NULL, worker, &w);
+    for (int i = 0; i < 100; i++) {
+        rt_queue_add(w.q, "hot/key");
+        ew_sleep(0.0002);
+    }
+    ew_sleep(0.05);
+    CHECK(t, rt_queue_shutdown_drain(w.q, 5.0));
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    CHECKF(t, w.max_concurrent_x == 1, "max concurrent reconciles of one key: %d",
+           w.max_concurrent_x);
+    CHECKF(t, w.processed_x >= 1 && w.processed_x < 50, "100 adds caused %d reconciles",
+           w.processed_x);
+    rt_queue_free(w.q);
+}
+
+static void test_shutdown_hands_out_rest_then_stops(struct test_ctx *t)
+{
+    struct rt_queue *q = rt_queue_new(NULL);
+    char *k;
+    rt_queue_add(q, "a");
+    rt_queue_add(q, "b");
+    rt_queue_add_after(q, "delayed", 10);
+    rt_queue_shutdown(q);
+    rt_queue_add(q, "ignored");
+    CHECK(t, rt_queue_get(q, &k, NULL) == 1);
+    rt_queue_done(q, k);
+    free(k);
+    CHECK(t, rt_queue_get(q, &k, NULL) == 1);
+    rt_queue_done(q, k);
+    free(k);
+    CHECK(t, rt_queue_get(q, &k, NULL) == 0);
+    CHECK(t, rt_queue_is_shutdown(q));
+    rt_queue_free(q);
+}
+
+static void test_drain_waits_for_in_flight(struct test_ctx *t)
+{
+    struct rt_queue *q = rt_queue_new(NULL);
+    char *k;
+    rt_queue_add(q, "busy");
+    REQUIRE(t, rt_queue_get(q, &k, NULL) == 1);
+    double start = ew_now_mono();
+    CHECK(t, rt_queue_shutdown_drain(q, 0.1) == 0); /* still processing: not drained */
+    CHECK(t, ew_now_mono() - start >= 0.09);
+    rt_queue_done(q, k);
+    CHECK(t, rt_queue_shutdown_drain(q, 0.1) == 1);
+    free(k);
+    rt_queue_free(q);
+}
+
+static const struct test_case cases[] = {
+    {"adds_coalesce", test_adds_coalesce},
+    {"add_during_processing_requeues_once", test_add_during_processing_requeues_once},
+    {"add_after_earliest_wins", test_add_after_earliest_wins},
+    {"backoff_doubles_and_forget_resets", test_backoff_doubles_and_forget_resets},
+    {"overall_rate_limit", test_overall_rate_limit},
+    {"burst_one_key_never_concurrent", test_burst_one_key_never_concurrent},
+    {"shutdown_hands_out_rest_then_stops", test_shutdown_hands_out_rest_then_stops},
+    {"drain_waits_for_in_flight", test_drain_waits_for_in_flight},
+};
+
+int main(int argc, char **argv)
+{
+    return TEST_MAIN(cases, argc, argv);
+}
