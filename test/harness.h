@@ -38,46 +38,46 @@ _Noreturn void test_abort(struct test_ctx *t);
 _Noreturn void test_skip(struct test_ctx *t, const char *why);
 int test_main(const char *suite, const struct test_case *cases, size_t n, int argc, char **argv);
 
-#define TEST_MAIN(cases, argc, argv)                                                             \
+#define TEST_MAIN(cases, argc, argv)                                                               \
     test_main(TEST_SUITE, cases, sizeof(cases) / sizeof((cases)[0]), argc, argv)
 
-#define CHECK(t, cond)                                                                           \
-    do {                                                                                         \
-        if (!(cond))                                                                             \
-            test_fail(t, __FILE__, __LINE__, "%s", #cond);                                       \
+#define CHECK(t, cond)                                                                             \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            test_fail(t, __FILE__, __LINE__, "%s", #cond);                                         \
     } while (0)
-#define CHECKF(t, cond, ...)                                                                     \
-    do {                                                                                         \
-        if (!(cond))                                                                             \
-            test_fail(t, __FILE__, __LINE__, __VA_ARGS__);                                       \
+#define CHECKF(t, cond, ...)                                                                       \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            test_fail(t, __FILE__, __LINE__, __VA_ARGS__);                                         \
     } while (0)
-#define REQUIRE(t, cond)                                                                         \
-    do {                                                                                         \
-        if (!(cond)) {                                                                           \
-            test_fail(t, __FILE__, __LINE__, "%s", #cond);                                       \
-            test_abort(t);                                                                       \
-        }                                                                                        \
+#define REQUIRE(t, cond)                                                                           \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            test_fail(t, __FILE__, __LINE__, "%s", #cond);                                         \
+            test_abort(t);                                                                         \
+        }                                                                                          \
     } while (0)
-#define REQUIREF(t, cond, ...)                                                                   \
-    do {                                                                                         \
-        if (!(cond)) {                                                                           \
-            test_fail(t, __FILE__, __LINE__, __VA_ARGS__);                                       \
-            test_abort(t);                                                                       \
-        }                                                                                        \
+#define REQUIREF(t, cond, ...)                                                                     \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            test_fail(t, __FILE__, __LINE__, __VA_ARGS__);                                         \
+            test_abort(t);                                                                         \
+        }                                                                                          \
     } while (0)
-#define CHECK_STR(t, a, b)                                                                       \
-    do {                                                                                         \
-        const char *a_ = (a), *b_ = (b);                                                         \
-        if (!a_ || !b_ || strcmp(a_, b_) != 0)                                                   \
-            test_fail(t, __FILE__, __LINE__, "%s == \"%s\", want \"%s\"", #a, a_ ? a_ : "(null)", \
-                      b_ ? b_ : "(null)");                                                       \
+#define CHECK_STR(t, a, b)                                                                         \
+    do {                                                                                           \
+        const char *a_ = (a), *b_ = (b);                                                           \
+        if (!a_ || !b_ || strcmp(a_, b_) != 0)                                                     \
+            test_fail(t, __FILE__, __LINE__, "%s == \"%s\", want \"%s\"", #a, a_ ? a_ : "(null)",  \
+                      b_ ? b_ : "(null)");                                                         \
     } while (0)
-#define CHECK_CONTAINS(t, hay, needle)                                                           \
-    do {                                                                                         \
-        const char *h_ = (hay), *n_ = (needle);                                                  \
-        if (!h_ || !strstr(h_, n_))                                                              \
-            test_fail(t, __FILE__, __LINE__, "%s = \"%s\" lacks \"%s\"", #hay,                   \
-                      h_ ? h_ : "(null)", n_);                                                   \
+#define CHECK_CONTAINS(t, hay, needle)                                                             \
+    do {                                                                                           \
+        const char *h_ = (hay), *n_ = (needle);                                                    \
+        if (!h_ || !strstr(h_, n_))                                                                \
+            test_fail(t, __FILE__, __LINE__, "%s = \"%s\" lacks \"%s\"", #hay, h_ ? h_ : "(null)", \
+                      n_);                                                                         \
     } while (0)
 
 #endif
