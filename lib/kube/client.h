@@ -54,6 +54,8 @@ kube_code kube_client_set_config(struct kube_client *c, const struct kube_rest_c
                                  struct kube_error *err);
 const char *kube_client_name(const struct kube_client *c);
 
+#define KUBE_STATUS_SLOTS 16
+
 /* Counters for metrics and benchmarks: requests made, by verb and HTTP code. */
 struct kube_client_stats {
     unsigned long requests;      /* every HTTP request attempted, retries included */
@@ -62,7 +64,15 @@ struct kube_client_stats {
     unsigned long errors;        /* transport failures and non-2xx answers */
     unsigned long watches_started;
     unsigned long retries;
+    /* answers by verb and HTTP status: codes[verb][slot], slot from kube_status_slot() */
+    unsigned long codes[8][KUBE_STATUS_SLOTS];
 };
+
+/* HTTP statuses counted one by one; anything else falls in "other", and requests with no
+ * HTTP answer (connection or TLS failure) in "error". */
+int kube_status_slot(long http_status);
+/* "200", "404", ..., "other", "error" */
+const char *kube_status_slot_name(int slot);
 void kube_client_get_stats(struct kube_client *c, struct kube_client_stats *out);
 
 /* ---- raw requests ---- */

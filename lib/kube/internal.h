@@ -107,9 +107,11 @@ struct kube_client {
     atomic_ulong errors;
     atomic_ulong watches_started;
     atomic_ulong retries;
+    atomic_ulong codes[8][KUBE_STATUS_SLOTS];
 };
 
 struct kube_conn *kube_client_conn_get(struct kube_client *c);
+void kube_client_count_answer(struct kube_client *c, enum kube_verb verb, long http_status);
 void kube_conn_put(struct kube_conn *conn);
 
 /* Header lists of one transfer, freed after it. */

@@ -185,6 +185,33 @@ const char *kube_client_name(const struct kube_client *c)
     return c->name;
 }
 
+static const long counted_statuses[] = {200, 201, 204, 400, 401, 403, 404,
+                                        409, 410, 422, 429, 500, 503, 504};
+#define SLOT_OTHER 14
+#define SLOT_ERROR 15
+
+int kube_status_slot(long http_status)
+{
+    if (http_status <= 0)
+        return SLOT_ERROR;
+    for (int i = 0; i < SLOT_OTHER; i++)
+        if (counted_statuses[i] == http_status)
+            return i;
+    return SLOT_OTHER;
+}
+
+const char *kube_status_slot_name(int slot)
+{
+    static const char *names[] = {"200", "201", "204", "400", "401", "403", "404",   "409",
+                                  "410", "422", "429", "500", "503", "504", "other", "error"};
+    return slot >= 0 && slot < KUBE_STATUS_SLOTS ? names[slot] : "other";
+}
+
+void kube_client_count_answer(struct kube_client *c, enum kube_verb verb, long http_status)
+{
+    atomic_fetch_add(&c->codes[verb][kube_status_slot(http_status)], 1);
+}
+
 void kube_client_get_stats(struct kube_client *c, struct kube_client_stats *out)
 {
     memset(out, 0, sizeof(*out));
@@ -195,6 +222,9 @@ void kube_client_get_stats(struct kube_client *c, struct kube_client_stats *out)
     out->errors = atomic_load(&c->errors);
     out->watches_started = atomic_load(&c->watches_started);
     out->retries = atomic_load(&c->retries);
+    for (int v = 0; v < 8; v++)
+        for (int k = 0; k < KUBE_STATUS_SLOTS; k++)
+            out->codes[v][k] = atomic_load(&c->codes[v][k]);
 }
 
 /* ---- easy handles ---- */
@@ -399,6 +429,11 @@ static kube_code attempt(struct kube_client *c, const struct kube_request *req,
     kube_easy_lists_release(&lists);
     if (call->sent > 0)
         atomic_fetch_add(&c->requests_sent, 1);
+    kube_client_count_answer(c, req->verb, call->status);
+    /* An error status that arrived whole in its headers is the server's answer even if the
+     * stream then broke (an HTTP/2 server may reset a POST it refused before reading it). */
+    if (call->rc != CURLE_OK && call->status >= 400 && call->rc != CURLE_ABORTED_BY_CALLBACK)
+        call->rc = CURLE_OK;
     if (call->rc != CURLE_OK) {
         atomic_fetch_add(&c->errors, 1);
         struct strbuf url = STRBUF_INIT;

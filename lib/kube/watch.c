@@ -86,6 +86,7 @@ static void watch_done(struct kube_xfer *x, CURLcode crc)
     long status = 0;
     kube_code rc = KUBE_OK;
     curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+    kube_client_count_answer(w->client, KUBE_VERB_WATCH, status);
     if (w->have_result) {
         rc = w->result.code;
         w->on_done(w->ud, rc, &w->result);
