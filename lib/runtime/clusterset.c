@@ -1,0 +1,236 @@
+/*
+ * clusterset.c: named, refcounted member clients (see clusterset.h).
+ */
+#include "clusterset.h"
+#include "kube_metrics.h"
+#include "../base/strmap.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct member {
+    char *name;
+    struct kube_client *client;
+    struct rt_kube_metrics *km;
+    int refs; /* the set's own reference counts as one while the member is in the set */
+    int reachable;
+    char *last_error;
+};
+
+struct rt_clusterset {
+    pthread_mutex_t mu;
+    struct strmap members;   /* name -> struct member */
+    struct member **retired; /* removed, waiting for their last release */
+    size_t nretired;
+    struct ew_logger *log;
+    struct rt_metrics *metrics;
+    struct rt_metric *m_reachable;
+};
+
+static void collect(void *ud, struct rt_metrics *m)
+{
+    struct rt_clusterset *cs = ud;
+    const char *k;
+    void *v;
+    (void)m;
+    rt_metric_reset(cs->m_reachable);
+    pthread_mutex_lock(&cs->mu);
+    for (size_t i = 0; strmap_next(&cs->members, &i, &k, &v);) {
+        const char *lv[] = {k};
+        rt_metric_set(cs->m_reachable, lv, ((struct member *)v)->reachable ? 1 : 0);
+    }
+    pthread_mutex_unlock(&cs->mu);
+}
+
+struct rt_clusterset *rt_clusterset_new(struct ew_logger *log, struct rt_metrics *metrics)
+{
+    struct rt_clusterset *cs = ew_calloc(1, sizeof(*cs));
+    pthread_mutex_init(&cs->mu, NULL);
+    cs->log = log;
+    cs->metrics = metrics;
+    if (metrics) {
+        cs->m_reachable = rt_metrics_register(metrics, RT_GAUGE, "eastwest_cluster_reachable",
+                                              "1 when the member cluster's API server answers.",
+                                              "cluster", NULL, 0);
+        rt_metrics_add_collector(metrics, collect, cs);
+    }
+    return cs;
+}
+
+static void member_free(struct member *m)
+{
+    rt_kube_metrics_remove(m->km);
+    kube_client_free(m->client);
+    free(m->name);
+    free(m->last_error);
+    free(m);
+}
+
+void rt_clusterset_free(struct rt_clusterset *cs)
+{
+    if (!cs)
+        return;
+    if (cs->metrics)
+        rt_metrics_remove_collector(cs->metrics, collect, cs);
+    const char *k;
+    void *v;
+    for (size_t i = 0; strmap_next(&cs->members, &i, &k, &v);)
+        member_free(v);
+    strmap_clear(&cs->members);
+    for (size_t i = 0; i < cs->nretired; i++)
+        member_free(cs->retired[i]);
+    free(cs->retired);
+    pthread_mutex_destroy(&cs->mu);
+    free(cs);
+}
+
+int rt_clusterset_apply(struct rt_clusterset *cs, const char *name,
+                        const struct kube_rest_config *cfg, struct kube_error *err)
+{
+    pthread_mutex_lock(&cs->mu);
+    struct member *m = strmap_get(&cs->members, name);
+    if (m) {
+        kube_code rc = kube_client_set_config(m->client, cfg, err);
+        pthread_mutex_unlock(&cs->mu);
+        if (rc == KUBE_OK)
+            ew_log(cs->log, EW_LOG_INFO, "member cluster credentials updated", "cluster", name,
+                   NULL);
+        return rc == KUBE_OK ? 0 : -1;
+    }
+    pthread_mutex_unlock(&cs->mu);
+    struct kube_client_options o = {0};
+    o.log = cs->log;
+    o.name = name;
+    struct kube_client *c = NULL;
+    if (kube_client_new(cfg, &o, &c, err) != KUBE_OK)
+        return -1;
+    m = ew_calloc(1, sizeof(*m));
+    m->name = ew_strdup(name);
+    m->client = c;
+    m->refs = 1;
+    m->reachable = 1;
+    if (cs->metrics)
+        m->km = rt_kube_metrics_add(cs->metrics, c, name);
+    pthread_mutex_lock(&cs->mu);
+    struct member *raced = strmap_get(&cs->members, name);
+    if (raced) { /* someone added it meanwhile: keep theirs, update its settings */
+        pthread_mutex_unlock(&cs->mu);
+        member_free(m);
+        return rt_clusterset_apply(cs, name, cfg, err);
+    }
+    strmap_put(&cs->members, name, m);
+    pthread_mutex_unlock(&cs->mu);
+    ew_log(cs->log, EW_LOG_INFO, "member cluster added", "cluster", name, "server", cfg->server,
+           NULL);
+    return 1;
+}
+
+/* Must hold mu. Drop one reference; a retired member at zero is freed by the caller. */
+static struct member *unref_locked(struct rt_clusterset *cs, struct member *m)
+{
+    if (--m->refs > 0)
+        return NULL;
+    for (size_t i = 0; i < cs->nretired; i++) {
+        if (cs->retired[i] == m) {
+            cs->retired[i] = cs->retired[--cs->nretired];
+            break;
+        }
+    }
+    return m;
+}
+
+int rt_clusterset_remove(struct rt_clusterset *cs, const char *name)
+{
+    pthread_mutex_lock(&cs->mu);
+    struct member *m = strmap_remove(&cs->members, name);
+    struct member *dead = NULL;
+    if (m) {
+        cs->retired = ew_realloc(cs->retired, (cs->nretired + 1) * sizeof(*cs->retired));
+        cs->retired[cs->nretired++] = m;
+        dead = unref_locked(cs, m);
+    }
+    pthread_mutex_unlock(&cs->mu);
+    if (m)
+        ew_log(cs->log, EW_LOG_INFO, "member cluster removed", "cluster", name, NULL);
+    if (dead)
+        member_free(dead);
+    return m != NULL;
+}
+
+struct kube_client *rt_clusterset_acquire(struct rt_clusterset *cs, const char *name)
+{
+    pthread_mutex_lock(&cs->mu);
+    struct member *m = strmap_get(&cs->members, name);
+    if (m)
+        m->refs++;
+    pthread_mutex_unlock(&cs->mu);
+    return m ? m->client : NULL;
+}
+
+static struct member *find_by_client(struct rt_clusterset *cs, struct kube_client *c)
+{
+    const char *k;
+    void *v;
+    for (size_t i = 0; strmap_next(&cs->members, &i, &k, &v);)
+        if (((struct member *)v)->client == c)
+            return v;
+    for (size_t i = 0; i < cs->nretired; i++)
+        if (cs->retired[i]->client == c)
+            return cs->retired[i];
+    return NULL;
+}
+
+void rt_clusterset_release(struct rt_clusterset *cs, struct kube_client *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&cs->mu);
+    struct member *m = find_by_client(cs, c);
+    struct member *dead = m ? unref_locked(cs, m) : NULL;
+    pthread_mutex_unlock(&cs->mu);
+    if (dead)
+        member_free(dead);
+}
+
+void rt_clusterset_set_reachable(struct rt_clusterset *cs, const char *name, int reachable,
+                                 const char *error)
+{
+    pthread_mutex_lock(&cs->mu);
+    struct member *m = strmap_get(&cs->members, name);
+    int changed = m && m->reachable != (reachable != 0);
+    if (m) {
+        m->reachable = reachable != 0;
+        free(m->last_error);
+        m->last_error = reachable ? NULL : ew_strdup(error);
+    }
+    pthread_mutex_unlock(&cs->mu);
+    if (changed)
+        ew_log(cs->log, reachable ? EW_LOG_INFO : EW_LOG_WARN,
+               reachable ? "member cluster reachable" : "member cluster unreachable", "cluster",
+               name, "error", error ? error : "", NULL);
+}
+
+int rt_clusterset_reachable(struct rt_clusterset *cs, const char *name, char **error)
+{
+    pthread_mutex_lock(&cs->mu);
+    struct member *m = strmap_get(&cs->members, name);
+    int r = m ? m->reachable : -1;
+    if (error)
+        *error = m ? ew_strdup(m->last_error) : NULL;
+    pthread_mutex_unlock(&cs->mu);
+    return r;
+}
+
+char **rt_clusterset_names(struct rt_clusterset *cs, size_t *n)
+{
+    pthread_mutex_lock(&cs->mu);
+    char **names = ew_calloc(strmap_size(&cs->members) + 1, sizeof(char *));
+    size_t k = 0;
+    const char *key;
+    for (size_t i = 0; strmap_next(&cs->members, &i, &key, NULL);)
+        names[k++] = ew_strdup(key);
+    pthread_mutex_unlock(&cs->mu);
+    *n = k;
+    return names;
+}

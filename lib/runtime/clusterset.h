@@ -1,0 +1,42 @@
+/*
+ * clusterset: the member clusters the operator talks to, by name.
+ *
+ * Members come and go at runtime: a kubeconfig Secret is added (apply), its
+ * credentials rotate (apply again: the same client switches to the new
+ * server/credentials for its next requests, watches keep running), or it is
+ * deleted (remove). Users of a member hold a reference (acquire/release), so
+ * a member removed while a reconcile uses it is freed only after that
+ * reconcile is done. Each member carries its reachability, exported as
+ * eastwest_cluster_reachable{cluster}, and its client's request counters.
+ */
+#ifndef EW_RT_CLUSTERSET_H
+#define EW_RT_CLUSTERSET_H
+
+#include "metrics.h"
+#include "kube/client.h"
+
+struct rt_clusterset;
+
+struct rt_clusterset *rt_clusterset_new(struct ew_logger *log, struct rt_metrics *metrics);
+/* Frees every member; no reference may be held any more. */
+void rt_clusterset_free(struct rt_clusterset *cs);
+
+/* Add the member, or give it new connection settings. Returns 1 if added, 0 if
+ * updated, or a negative value with err set. */
+int rt_clusterset_apply(struct rt_clusterset *cs, const char *name,
+                        const struct kube_rest_config *cfg, struct kube_error *err);
+/* Forget the member (freed once the last reference is released). Returns 1 if it existed. */
+int rt_clusterset_remove(struct rt_clusterset *cs, const char *name);
+
+/* A reference to the member's client, or NULL when there is no such member. */
+struct kube_client *rt_clusterset_acquire(struct rt_clusterset *cs, const char *name);
+void rt_clusterset_release(struct rt_clusterset *cs, struct kube_client *c);
+
+void rt_clusterset_set_reachable(struct rt_clusterset *cs, const char *name, int reachable,
+                                 const char *error);
+/* 1 reachable, 0 not, -1 unknown member. *error (may be NULL) gets a copy of the last error. */
+int rt_clusterset_reachable(struct rt_clusterset *cs, const char *name, char **error);
+/* Names of the members (caller frees each and the array). */
+char **rt_clusterset_names(struct rt_clusterset *cs, size_t *n);
+
+#endif

@@ -1,0 +1,66 @@
+/*
+ * controller: reconcile loop over a work queue, fed by reflectors.
+ *
+ * A controller has a primary resource (its keys are the queue's keys) and any
+ * number of secondary watches in any member cluster, each with a mapper from a
+ * changed object to the primary keys it affects. Workers take keys from the
+ * queue (never two workers on one key) and call reconcile, which computes the
+ * whole desired state for that key (level-triggered) and answers:
+ *   RT_DONE            forget the key's backoff
+ *   RT_REQUEUE_AFTER   look again after `after` seconds (no backoff)
+ *   RT_ERROR           requeue with the per-key exponential backoff
+ * Metrics: eastwest_reconcile_total{controller,result},
+ * eastwest_reconcile_duration_seconds{controller}, eastwest_workqueue_depth,
+ * eastwest_workqueue_queue_duration_seconds.
+ */
+#ifndef EW_RT_CONTROLLER_H
+#define EW_RT_CONTROLLER_H
+
+#include "metrics.h"
+#include "reflector.h"
+#include "workqueue.h"
+
+enum rt_result_kind { RT_DONE, RT_REQUEUE_AFTER, RT_ERROR };
+
+struct rt_result {
+    enum rt_result_kind kind;
+    double after; /* RT_REQUEUE_AFTER */
+};
+
+typedef struct rt_result (*rt_reconcile_fn)(void *ud, const char *key);
+/* Append the primary keys affected by a change of obj (key is the secondary's key). */
+typedef void (*rt_mapper_fn)(void *ud, const char *key, const cJSON *obj,
+                             void (*emit)(void *q, const char *primary_key), void *q);
+
+struct rt_controller_options {
+    const char *name;
+    int workers; /* 0 = 2 */
+    rt_reconcile_fn reconcile;
+    void *ud;
+    struct rt_queue_options queue;
+    struct rt_metrics *metrics; /* may be NULL */
+    struct ew_logger *log;
+};
+
+struct rt_controller;
+
+struct rt_controller *rt_controller_new(const struct rt_controller_options *opts);
+/* Watch the primary resource: every change queues its key. The controller owns the
+ * reflector. opts->on_change/ud are replaced. */
+struct rt_reflector *rt_controller_watch_primary(struct rt_controller *c,
+                                                 const struct rt_reflector_options *opts);
+/* Watch a secondary resource; mapper turns its changes into primary keys. */
+struct rt_reflector *rt_controller_watch(struct rt_controller *c,
+                                         const struct rt_reflector_options *opts,
+                                         rt_mapper_fn mapper, void *mapper_ud);
+void rt_controller_enqueue(struct rt_controller *c, const char *key);
+/* Start the workers (call when leading). */
+void rt_controller_run(struct rt_controller *c);
+/* True when every reflector has synced. */
+int rt_controller_synced(struct rt_controller *c);
+/* Stop taking work, let in-flight reconciles finish within grace, stop watches. */
+void rt_controller_stop(struct rt_controller *c, double grace);
+void rt_controller_free(struct rt_controller *c);
+struct rt_queue *rt_controller_queue(struct rt_controller *c);
+
+#endif

@@ -1,0 +1,316 @@
+/*
+ * reflector.c: list-then-watch loop feeding a store (state machine in reflector.h).
+ *
+ * Threads: the reflector thread lists, starts watches and sleeps between
+ * attempts; the transport thread delivers events to on_watch_event, which
+ * updates the store and the resourceVersion under r->mu, and to
+ * on_watch_done, which wakes the reflector thread. kube_watch_stop is only
+ * called from the reflector thread (never from a transport callback).
+ */
+#include "reflector.h"
+#include "../base/timeutil.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define HEALTHY_RESET 120.0
+
+struct rt_reflector {
+    struct rt_reflector_options o;
+    char *ns, *label_selector, *field_selector;
+    struct rt_store *store;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    int stopping;
+    int watch_done;
+    kube_code watch_result;
+    char *rv;
+    struct rt_reflector_stats stats;
+    unsigned int seed;
+};
+
+static void set_rv(struct rt_reflector *r, const char *rv)
+{
+    if (!rv || !*rv)
+        return;
+    pthread_mutex_lock(&r->mu);
+    if (!r->rv || strcmp(r->rv, rv) != 0) {
+        free(r->rv);
+        r->rv = ew_strdup(rv);
+    }
+    pthread_mutex_unlock(&r->mu);
+}
+
+char *rt_reflector_resource_version(struct rt_reflector *r)
+{
+    pthread_mutex_lock(&r->mu);
+    char *rv = ew_strdup(r->rv);
+    pthread_mutex_unlock(&r->mu);
+    return rv;
+}
+
+static void notify(struct rt_reflector *r, enum rt_change change, const char *key, const cJSON *obj)
+{
+    if (r->o.on_change)
+        r->o.on_change(r->o.ud, change, key, obj);
+}
+
+static int on_watch_event(void *ud, struct kube_watch_event *ev)
+{
+    struct rt_reflector *r = ud;
+    set_rv(r, ev->resource_version);
+    pthread_mutex_lock(&r->mu);
+    r->stats.events++;
+    pthread_mutex_unlock(&r->mu);
+    if (ev->type == KUBE_EVENT_BOOKMARK)
+        return 0;
+    char *key = rt_object_key(ev->object);
+    if (!key)
+        return 0;
+    if (ev->type == KUBE_EVENT_DELETED) {
+        rt_store_delete(r->store, key);
+        notify(r, RT_DELETE, key, ev->object);
+    } else {
+        cJSON *obj = ev->object;
+        ev->object = NULL;
+        if (rt_store_upsert(r->store, obj)) {
+            cJSON *copy = rt_store_get_copy(r->store, key);
+            notify(r, RT_UPSERT, key, copy);
+            cJSON_Delete(copy);
+        }
+    }
+    free(key);
+    return 0;
+}
+
+static void on_watch_done(void *ud, kube_code code, const struct kube_error *err)
+{
+    struct rt_reflector *r = ud;
+    pthread_mutex_lock(&r->mu);
+    r->watch_done = 1;
+    r->watch_result = code;
+    pthread_cond_broadcast(&r->cond);
+    pthread_mutex_unlock(&r->mu);
+    if (code != KUBE_OK)
+        ew_log(r->o.log, code == KUBE_E_GONE ? EW_LOG_INFO : EW_LOG_WARN, "watch ended", "cluster",
+               kube_client_name(r->o.client), "resource", r->o.resource->plural, "reason",
+               kube_code_name(code), "error", err ? err->message : "", NULL);
+}
+
+static void on_relist_deleted(void *ud, const char *key, const cJSON *old)
+{
+    notify(ud, RT_DELETE, key, old);
+}
+
+static void on_relist_upserted(void *ud, const char *key)
+{
+    struct rt_reflector *r = ud;
+    cJSON *copy = rt_store_get_copy(r->store, key);
+    notify(r, RT_UPSERT, key, copy);
+    cJSON_Delete(copy);
+}
+
+/* Sleep up to seconds, waking early on stop. Returns 1 if stopping. */
+static int sleep_or_stop(struct rt_reflector *r, double seconds)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    double target = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 + seconds;
+    ts.tv_sec = (time_t)target;
+    ts.tv_nsec = (long)((target - (double)ts.tv_sec) * 1e9);
+    pthread_mutex_lock(&r->mu);
+    while (!r->stopping && pthread_cond_timedwait(&r->cond, &r->mu, &ts) == 0)
+        ;
+    int stop = r->stopping;
+    pthread_mutex_unlock(&r->mu);
+    return stop;
+}
+
+static double jitter(struct rt_reflector *r, double d)
+{
+    return d * (0.8 + 0.4 * ((double)rand_r(&r->seed) / RAND_MAX));
+}
+
+static kube_code do_list(struct rt_reflector *r)
+{
+    struct kube_list_options lo = {r->label_selector, r->field_selector, r->o.page_size, NULL,
+                                   NULL};
+    struct kube_error err = KUBE_ERROR_INIT;
+    cJSON *items = NULL;
+    char *rv = NULL;
+    kube_code rc = kube_list(r->o.client, r->o.resource, r->ns, &lo, &items, &rv, &err);
+    if (rc != KUBE_OK) {
+        ew_log(r->o.log, EW_LOG_WARN, "list failed", "cluster", kube_client_name(r->o.client),
+               "resource", r->o.resource->plural, "reason", kube_code_name(rc), "error",
+               err.message, NULL);
+        kube_error_clear(&err);
+        return rc;
+    }
+    rt_store_replace(r->store, items, on_relist_deleted, on_relist_upserted, r);
+    pthread_mutex_lock(&r->mu);
+    free(r->rv);
+    r->rv = rv;
+    if (r->stats.lists++)
+        r->stats.relists++;
+    r->stats.synced = 1;
+    pthread_cond_broadcast(&r->cond);
+    pthread_mutex_unlock(&r->mu);
+    return KUBE_OK;
+}
+
+/* Open a watch from the current RV and wait for it to end (or stop). */
+static kube_code do_watch(struct rt_reflector *r, double *lasted)
+{
+    struct kube_error err = KUBE_ERROR_INIT;
+    char *rv = rt_reflector_resource_version(r);
+    long timeout = (long)jitter(r, (double)r->o.watch_timeout_s);
+    struct kube_watch_options wo = {rv, r->label_selector, r->field_selector,
+                                    1,  timeout,           r->o.idle_timeout_ms};
+    struct kube_watch *w = NULL;
+    pthread_mutex_lock(&r->mu);
+    r->watch_done = 0;
+    r->stats.watches++;
+    pthread_mutex_unlock(&r->mu);
+    double start = ew_now_mono();
+    kube_code rc = kube_watch_start(r->o.client, r->o.resource, r->ns, &wo, on_watch_event,
+                                    on_watch_done, r, &w, &err);
+    free(rv);
+    if (rc != KUBE_OK) {
+        kube_error_clear(&err);
+        *lasted = 0;
+        return rc;
+    }
+    pthread_mutex_lock(&r->mu);
+    while (!r->watch_done && !r->stopping)
+        pthread_cond_wait(&r->cond, &r->mu);
+    rc = r->watch_done ? r->watch_result : KUBE_E_CANCELLED;
+    pthread_mutex_unlock(&r->mu);
+    kube_watch_stop(w);
+    *lasted = ew_now_mono() - start;
+    return rc;
+}
+
+static int is_stopping(struct rt_reflector *r)
+{
+    pthread_mutex_lock(&r->mu);
+    int s = r->stopping;
+    pthread_mutex_unlock(&r->mu);
+    return s;
+}
+
+static void *reflector_main(void *arg)
+{
+    struct rt_reflector *r = arg;
+    double backoff = r->o.backoff_initial;
+    int need_list = 1;
+    while (!is_stopping(r)) {
+        kube_code rc;
+        double lasted = 0;
+        if (need_list) {
+            rc = do_list(r);
+            if (rc == KUBE_OK)
+                need_list = 0;
+        } else {
+            rc = do_watch(r, &lasted);
+            if (lasted >= HEALTHY_RESET)
+                backoff = r->o.backoff_initial;
+            if (rc == KUBE_E_GONE) {
+                need_list = 1;
+                continue; /* relist at once */
+            }
+            if (rc == KUBE_OK)
+                continue; /* normal end of a watch: re-watch from the last RV */
+            if (rc == KUBE_E_CANCELLED)
+                break;
+            pthread_mutex_lock(&r->mu);
+            r->stats.watch_errors++;
+            pthread_mutex_unlock(&r->mu);
+        }
+        if (rc == KUBE_OK)
+            continue;
+        if (sleep_or_stop(r, jitter(r, backoff)))
+            break;
+        backoff = backoff * 2 > r->o.backoff_max ? r->o.backoff_max : backoff * 2;
+    }
+    return NULL;
+}
+
+struct rt_reflector *rt_reflector_start(const struct rt_reflector_options *opts)
+{
+    struct rt_reflector *r = ew_calloc(1, sizeof(*r));
+    r->o = *opts;
+    r->ns = ew_strdup(opts->namespace_);
+    r->label_selector = ew_strdup(opts->label_selector);
+    r->field_selector = ew_strdup(opts->field_selector);
+    if (r->o.page_size <= 0)
+        r->o.page_size = 500;
+    if (r->o.watch_timeout_s <= 0)
+        r->o.watch_timeout_s = 300;
+    if (r->o.idle_timeout_ms <= 0)
+        r->o.idle_timeout_ms = 180000;
+    if (r->o.backoff_initial <= 0)
+        r->o.backoff_initial = 0.8;
+    if (r->o.backoff_max <= 0)
+        r->o.backoff_max = 30;
+    r->seed = (unsigned int)(ew_now_mono() * 1e6) ^ (unsigned int)(uintptr_t)r;
+    r->store = rt_store_new(opts->index_labels, opts->nindex);
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&r->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_create(&r->thread, NULL, reflector_main, r);
+    return r;
+}
+
+void rt_reflector_stop(struct rt_reflector *r)
+{
+    if (!r)
+        return;
+    pthread_mutex_lock(&r->mu);
+    r->stopping = 1;
+    pthread_cond_broadcast(&r->cond);
+    pthread_mutex_unlock(&r->mu);
+    pthread_join(r->thread, NULL);
+    rt_store_free(r->store);
+    pthread_mutex_destroy(&r->mu);
+    pthread_cond_destroy(&r->cond);
+    free(r->ns);
+    free(r->label_selector);
+    free(r->field_selector);
+    free(r->rv);
+    free(r);
+}
+
+struct rt_store *rt_reflector_store(struct rt_reflector *r)
+{
+    return r->store;
+}
+
+int rt_reflector_synced(struct rt_reflector *r)
+{
+    pthread_mutex_lock(&r->mu);
+    int s = r->stats.synced;
+    pthread_mutex_unlock(&r->mu);
+    return s;
+}
+
+int rt_reflector_wait_synced(struct rt_reflector *r, double timeout)
+{
+    double end = ew_now_mono() + timeout;
+    while (!rt_reflector_synced(r) && ew_now_mono() < end)
+        ew_sleep(0.01);
+    return rt_reflector_synced(r);
+}
+
+void rt_reflector_get_stats(struct rt_reflector *r, struct rt_reflector_stats *out)
+{
+    pthread_mutex_lock(&r->mu);
+    *out = r->stats;
+    pthread_mutex_unlock(&r->mu);
+}

@@ -1,0 +1,73 @@
+/*
+ * reflector: keeps a store equal to the server's state of one
+ * (cluster, resource, namespace, label selector), and reports changes.
+ *
+ * The state machine (kube-rs' watcher, client-go's Reflector):
+ *
+ *   LIST ──ok──> WATCH(from the list's resourceVersion, with bookmarks)
+ *    ^              │ every event (bookmarks too) advances the resourceVersion
+ *    │              ├─ server closed the stream (timeoutSeconds) ──> WATCH again at once
+ *    │              ├─ stream dropped / API server down ──> backoff, WATCH from the last RV
+ *    └─ 410 Expired/Gone ───────────────────────────────────────┘ (relist and replace:
+ *                                       objects gone meanwhile are reported deleted)
+ *
+ * Failures back off 0.8 s doubling to 30 s with jitter; the backoff resets after
+ * two minutes of healthy watching. Lists are paged. Each reflector runs one
+ * thread for list/backoff decisions; events arrive on the client's transport
+ * thread and are applied to the store there, then passed to the handler.
+ */
+#ifndef EW_RT_REFLECTOR_H
+#define EW_RT_REFLECTOR_H
+
+#include "store.h"
+#include "kube/client.h"
+
+enum rt_change { RT_UPSERT, RT_DELETE };
+
+/* Called after the store changed. obj is the new object (UPSERT) or the last
+ * known one (DELETE); valid only during the call. Runs on the transport thread or
+ * the reflector thread: be quick (enqueue keys). */
+typedef void (*rt_change_fn)(void *ud, enum rt_change change, const char *key, const cJSON *obj);
+
+struct rt_reflector_options {
+    struct kube_client *client;
+    const struct kube_resource *resource;
+    const char *namespace_;     /* NULL = all namespaces */
+    const char *label_selector; /* may be NULL */
+    const char *field_selector; /* may be NULL */
+    const char *const *index_labels;
+    size_t nindex;
+    rt_change_fn on_change;
+    void *ud;
+    struct ew_logger *log;
+    long page_size;         /* 0 = 500 */
+    long watch_timeout_s;   /* 0 = 300 (jittered up to +20%) */
+    long idle_timeout_ms;   /* 0 = 180000 */
+    double backoff_initial; /* 0 = 0.8 */
+    double backoff_max;     /* 0 = 30 */
+};
+
+struct rt_reflector_stats {
+    unsigned long lists;   /* initial list included */
+    unsigned long relists; /* lists after the first */
+    unsigned long watches; /* watch streams opened */
+    unsigned long watch_errors;
+    unsigned long events;
+    int synced;
+};
+
+struct rt_reflector;
+
+struct rt_reflector *rt_reflector_start(const struct rt_reflector_options *opts);
+/* Stop the thread and the watch; after return no handler call runs. Frees. */
+void rt_reflector_stop(struct rt_reflector *r);
+struct rt_store *rt_reflector_store(struct rt_reflector *r);
+/* True once the first list has been stored. */
+int rt_reflector_synced(struct rt_reflector *r);
+/* Wait until synced or timeout; returns synced. */
+int rt_reflector_wait_synced(struct rt_reflector *r, double timeout);
+void rt_reflector_get_stats(struct rt_reflector *r, struct rt_reflector_stats *out);
+/* Copy of the last resourceVersion seen (caller frees). */
+char *rt_reflector_resource_version(struct rt_reflector *r);
+
+#endif

@@ -1,0 +1,330 @@
+/*
+ * store.c: keyed object cache with label indexes (see store.h).
+ *
+ * Layout: objects: key -> struct entry {object, its index label values};
+ * for each indexed label i, index[i]: label value -> struct strmap (set of keys).
+ * One rwlock guards all of it.
+ */
+#include "store.h"
+#include "../base/strbuf.h"
+#include "../base/strmap.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct entry {
+    cJSON *obj;
+    char **label_values; /* one per index label; NULL when the label is absent */
+};
+
+struct rt_store {
+    pthread_rwlock_t lock;
+    struct strmap objects;
+    char **index_labels;
+    size_t nindex;
+    struct strmap *index; /* nindex maps: value -> struct strmap* (key set) */
+};
+
+struct rt_store *rt_store_new(const char *const *index_labels, size_t nindex)
+{
+    struct rt_store *s = ew_calloc(1, sizeof(*s));
+    pthread_rwlock_init(&s->lock, NULL);
+    s->nindex = nindex;
+    s->index_labels = ew_calloc(nindex ? nindex : 1, sizeof(char *));
+    s->index = ew_calloc(nindex ? nindex : 1, sizeof(struct strmap));
+    for (size_t i = 0; i < nindex; i++)
+        s->index_labels[i] = ew_strdup(index_labels[i]);
+    return s;
+}
+
+static void entry_free(struct rt_store *s, struct entry *e)
+{
+    if (!e)
+        return;
+    cJSON_Delete(e->obj);
+    for (size_t i = 0; i < s->nindex; i++)
+        free(e->label_values[i]);
+    free(e->label_values);
+    free(e);
+}
+
+void rt_store_free(struct rt_store *s)
+{
+    if (!s)
+        return;
+    const char *k;
+    void *v;
+    for (size_t i = 0; strmap_next(&s->objects, &i, &k, &v);)
+        entry_free(s, v);
+    strmap_clear(&s->objects);
+    for (size_t j = 0; j < s->nindex; j++) {
+        for (size_t i = 0; strmap_next(&s->index[j], &i, &k, &v);) {
+            strmap_clear(v);
+            free(v);
+        }
+        strmap_clear(&s->index[j]);
+        free(s->index_labels[j]);
+    }
+    free(s->index);
+    free(s->index_labels);
+    pthread_rwlock_destroy(&s->lock);
+    free(s);
+}
+
+static const cJSON *meta_item(const cJSON *obj, const char *field)
+{
+    return cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"),
+                                            field);
+}
+
+static const char *meta_str(const cJSON *obj, const char *field)
+{
+    const cJSON *v = meta_item(obj, field);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+char *rt_object_key(const cJSON *obj)
+{
+    const char *name = meta_str(obj, "name");
+    const char *ns = meta_str(obj, "namespace");
+    if (!name || !*name)
+        return NULL;
+    struct strbuf sb = STRBUF_INIT;
+    if (ns && *ns)
+        strbuf_addf(&sb, "%s/%s", ns, name);
+    else
+        strbuf_adds(&sb, name);
+    return strbuf_detach(&sb, NULL);
+}
+
+void rt_object_trim(cJSON *obj)
+{
+    cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+    if (!cJSON_IsObject(meta))
+        return;
+    cJSON_DeleteItemFromObjectCaseSensitive(meta, "managedFields");
+    cJSON *ann = cJSON_GetObjectItemCaseSensitive(meta, "annotations");
+    if (cJSON_IsObject(ann)) {
+        cJSON_DeleteItemFromObjectCaseSensitive(ann,
+                                                "kubectl.kubernetes.io/last-applied-configuration");
+        if (!ann->child)
+            cJSON_DeleteItemFromObjectCaseSensitive(meta, "annotations");
+    }
+}
+
+static void index_add(struct rt_store *s, size_t i, const char *value, const char *key)
+{
+    struct strmap *set = strmap_get(&s->index[i], value);
+    if (!set) {
+        set = ew_calloc(1, sizeof(*set));
+        strmap_put(&s->index[i], value, set);
+    }
+    strmap_put(set, key, NULL);
+}
+
+static void index_remove(struct rt_store *s, size_t i, const char *value, const char *key)
+{
+    struct strmap *set = strmap_get(&s->index[i], value);
+    if (!set)
+        return;
+    strmap_remove(set, key);
+    if (strmap_size(set) == 0) {
+        strmap_remove(&s->index[i], value);
+        strmap_clear(set);
+        free(set);
+    }
+}
+
+static struct entry *entry_new(struct rt_store *s, cJSON *obj)
+{
+    struct entry *e = ew_calloc(1, sizeof(*e));
+    const cJSON *labels = meta_item(obj, "labels");
+    e->obj = obj;
+    e->label_values = ew_calloc(s->nindex ? s->nindex : 1, sizeof(char *));
+    for (size_t i = 0; i < s->nindex; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(labels, s->index_labels[i]);
+        if (cJSON_IsString(v))
+            e->label_values[i] = ew_strdup(v->valuestring);
+    }
+    return e;
+}
+
+/* Must hold the write lock. Takes obj. */
+static int upsert_locked(struct rt_store *s, const char *key, cJSON *obj)
+{
+    struct entry *e = entry_new(s, obj);
+    struct entry *old = strmap_put(&s->objects, key, e);
+    int changed = 1;
+    if (old) {
+        const char *a = meta_str(old->obj, "resourceVersion");
+        const char *b = meta_str(obj, "resourceVersion");
+        changed = !a || !b || strcmp(a, b) != 0;
+        for (size_t i = 0; i < s->nindex; i++)
+            if (old->label_values[i])
+                index_remove(s, i, old->label_values[i], key);
+        entry_free(s, old);
+    }
+    for (size_t i = 0; i < s->nindex; i++)
+        if (e->label_values[i])
+            index_add(s, i, e->label_values[i], key);
+    return changed;
+}
+
+int rt_store_upsert(struct rt_store *s, cJSON *obj)
+{
+    char *key = rt_object_key(obj);
+    if (!key) {
+        cJSON_Delete(obj);
+        return 0;
+    }
+    rt_object_trim(obj);
+    pthread_rwlock_wrlock(&s->lock);
+    int changed = upsert_locked(s, key, obj);
+    pthread_rwlock_unlock(&s->lock);
+    free(key);
+    return changed;
+}
+
+/* Must hold the write lock; returns the entry removed (caller frees) or NULL. */
+static struct entry *delete_locked(struct rt_store *s, const char *key)
+{
+    struct entry *e = strmap_remove(&s->objects, key);
+    if (!e)
+        return NULL;
+    for (size_t i = 0; i < s->nindex; i++)
+        if (e->label_values[i])
+            index_remove(s, i, e->label_values[i], key);
+    return e;
+}
+
+int rt_store_delete(struct rt_store *s, const char *key)
+{
+    pthread_rwlock_wrlock(&s->lock);
+    struct entry *e = delete_locked(s, key);
+    pthread_rwlock_unlock(&s->lock);
+    entry_free(s, e);
+    return e != NULL;
+}
+
+void rt_store_replace(struct rt_store *s, cJSON *items,
+                      void (*on_deleted)(void *ud, const char *key, const cJSON *old),
+                      void (*on_upserted)(void *ud, const char *key), void *ud)
+{
+    struct strmap fresh = STRMAP_INIT;
+    size_t nitems = (size_t)cJSON_GetArraySize(items), nup = 0, ngone = 0;
+    char **upserted = ew_calloc(nitems + 1, sizeof(char *));
+    cJSON *it = items ? items->child : NULL;
+    pthread_rwlock_wrlock(&s->lock);
+    while (it) {
+        cJSON *next = it->next;
+        cJSON *obj = cJSON_DetachItemViaPointer(items, it);
+        char *key = rt_object_key(obj);
+        if (key) {
+            rt_object_trim(obj);
+            strmap_put(&fresh, key, NULL);
+            if (upsert_locked(s, key, obj) && nup < nitems)
+                upserted[nup++] = ew_strdup(key);
+        } else {
+            cJSON_Delete(obj);
+        }
+        free(key);
+        it = next;
+    }
+    /* whatever was cached and is not in the list was deleted while we were away */
+    char **gone_keys = ew_calloc(strmap_size(&s->objects) + 1, sizeof(char *));
+    const char *k;
+    for (size_t i = 0; strmap_next(&s->objects, &i, &k, NULL);)
+        if (!strmap_contains(&fresh, k))
+            gone_keys[ngone++] = ew_strdup(k);
+    struct entry **gone = ew_calloc(ngone + 1, sizeof(*gone));
+    for (size_t i = 0; i < ngone; i++)
+        gone[i] = delete_locked(s, gone_keys[i]);
+    pthread_rwlock_unlock(&s->lock);
+    /* callbacks run unlocked: they may read the store */
+    for (size_t i = 0; i < ngone; i++) {
+        if (on_deleted)
+            on_deleted(ud, gone_keys[i], gone[i]->obj);
+        entry_free(s, gone[i]);
+        free(gone_keys[i]);
+    }
+    for (size_t i = 0; i < nup; i++) {
+        if (on_upserted)
+            on_upserted(ud, upserted[i]);
+        free(upserted[i]);
+    }
+    free(gone);
+    free(gone_keys);
+    free(upserted);
+    strmap_clear(&fresh);
+    cJSON_Delete(items);
+}
+
+cJSON *rt_store_get_copy(struct rt_store *s, const char *key)
+{
+    pthread_rwlock_rdlock(&s->lock);
+    struct entry *e = strmap_get(&s->objects, key);
+    cJSON *copy = e ? cJSON_Duplicate(e->obj, 1) : NULL;
+    pthread_rwlock_unlock(&s->lock);
+    return copy;
+}
+
+size_t rt_store_size(struct rt_store *s)
+{
+    pthread_rwlock_rdlock(&s->lock);
+    size_t n = strmap_size(&s->objects);
+    pthread_rwlock_unlock(&s->lock);
+    return n;
+}
+
+static size_t index_of(const struct rt_store *s, const char *label)
+{
+    for (size_t i = 0; i < s->nindex; i++)
+        if (strcmp(s->index_labels[i], label) == 0)
+            return i;
+    return (size_t)-1;
+}
+
+char **rt_store_keys(struct rt_store *s, const char *index_label, const char *value, size_t *n)
+{
+    pthread_rwlock_rdlock(&s->lock);
+    const struct strmap *set = &s->objects;
+    if (index_label) {
+        size_t i = index_of(s, index_label);
+        set = i == (size_t)-1 ? NULL : strmap_get(&s->index[i], value);
+    }
+    size_t cap = set ? strmap_size(set) : 0, count = 0;
+    char **keys = ew_calloc(cap + 1, sizeof(char *));
+    const char *k;
+    for (size_t it = 0; set && strmap_next(set, &it, &k, NULL);)
+        keys[count++] = ew_strdup(k);
+    pthread_rwlock_unlock(&s->lock);
+    *n = count;
+    return keys;
+}
+
+void rt_store_foreach(struct rt_store *s, void (*fn)(void *ud, const char *key, const cJSON *obj),
+                      void *ud)
+{
+    const char *k;
+    void *v;
+    pthread_rwlock_rdlock(&s->lock);
+    for (size_t i = 0; strmap_next(&s->objects, &i, &k, &v);)
+        fn(ud, k, ((struct entry *)v)->obj);
+    pthread_rwlock_unlock(&s->lock);
+}
+
+size_t rt_store_bytes_estimate(struct rt_store *s)
+{
+    size_t total = 0;
+    const char *k;
+    void *v;
+    pthread_rwlock_rdlock(&s->lock);
+    for (size_t i = 0; strmap_next(&s->objects, &i, &k, &v);) {
+        char *json = cJSON_PrintUnformatted(((struct entry *)v)->obj);
+        total += json ? strlen(json) : 0;
+        free(json);
+    }
+    pthread_rwlock_unlock(&s->lock);
+    return total;
+}

@@ -1,0 +1,58 @@
+/*
+ * store: the reflector's cache of one (cluster, resource, selector).
+ *
+ * Objects are kept by "namespace/name" (or "name" for cluster-scoped
+ * resources), trimmed of what the operator never reads (metadata.managedFields
+ * and kubectl's last-applied-configuration annotation), with optional indexes
+ * by label value (for example eastwest.io/service -> keys).
+ *
+ * Readers take a read lock; the reflector writes. Objects handed out by
+ * rt_store_get_copy are deep copies the caller owns, so nobody holds a pointer
+ * into the store after its lock is released.
+ */
+#ifndef EW_RT_STORE_H
+#define EW_RT_STORE_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+
+struct rt_store;
+
+/* index_labels: label keys to index (copied), may be NULL/0. */
+struct rt_store *rt_store_new(const char *const *index_labels, size_t nindex);
+void rt_store_free(struct rt_store *s);
+
+/* The cache key of an object: "ns/name" or "name". Caller frees. NULL if no name. */
+char *rt_object_key(const cJSON *obj);
+/* Drop fields the operator never reads (in place). */
+void rt_object_trim(cJSON *obj);
+
+/* Insert or replace obj (ownership passes to the store; it is trimmed).
+ * Returns 1 if the object is new or its resourceVersion changed. */
+int rt_store_upsert(struct rt_store *s, cJSON *obj);
+/* Remove by key; returns 1 if it was there. */
+int rt_store_delete(struct rt_store *s, const char *key);
+
+/* Replace everything with the items of a fresh list (array; ownership of its
+ * elements passes to the store, the array itself is freed). For each key that
+ * was cached but is not in the list, on_deleted(ud, key, old_object) is called
+ * (old_object is valid only during the call); for each new or changed one,
+ * on_upserted(ud, key). Both may be NULL. */
+void rt_store_replace(struct rt_store *s, cJSON *items,
+                      void (*on_deleted)(void *ud, const char *key, const cJSON *old),
+                      void (*on_upserted)(void *ud, const char *key), void *ud);
+
+/* Deep copy of the object at key, or NULL. */
+cJSON *rt_store_get_copy(struct rt_store *s, const char *key);
+size_t rt_store_size(struct rt_store *s);
+/* Keys (caller frees the array and each key), optionally only those whose label
+ * index_label (must be one of the indexed labels) equals value. */
+char **rt_store_keys(struct rt_store *s, const char *index_label, const char *value, size_t *n);
+/* Call fn for each object under the read lock (fn must not call into the store). */
+void rt_store_foreach(struct rt_store *s, void (*fn)(void *ud, const char *key, const cJSON *obj),
+                      void *ud);
+/* Bytes held by cached objects (serialised size, an estimate of the heap held), for
+ * benchmarks and metrics. */
+size_t rt_store_bytes_estimate(struct rt_store *s);
+
+#endif
