@@ -166,9 +166,13 @@ static void process(struct rt_controller *c, const char *key, double waited)
         rt_queue_forget(c->q, key);
         rt_queue_add_after(c->q, key, res.after);
         break;
-    case RT_ERROR:
-        rt_queue_add_rate_limited(c->q, key);
+    case RT_ERROR: {
+        char delay[32];
+        snprintf(delay, sizeof(delay), "%.3f", rt_queue_add_rate_limited(c->q, key));
+        ew_log(c->o.log, EW_LOG_WARN, "reconcile failed; retrying", "controller", c->name, "key",
+               key, "retry-after-seconds", delay, NULL);
         break;
+    }
     }
 }
 
