@@ -1,86 +1,240 @@
 #!/usr/bin/env bash
 # Real local test clusters: each one its own etcd and kube-apiserver on loopback,
 # with TLS, RBAC, service-account token issuing, an admin kubeconfig, and Istio's
-# CRDs installed. There is no kubelet, scheduler or controller-manager: pods stay
+# CRDs installed. There is no kubelet, scheduler or controller-manager: Pods stay
 # Pending and tests play the cloud themselves.
 #
-#   hack/cluster.sh up [NAME...]            start (default: us eu); reuses healthy ones
-#   hack/cluster.sh down [NAME...]          stop and remove (default: all)
-#   hack/cluster.sh status | kubeconfig NAME | logs NAME
-#   hack/cluster.sh compact NAME            etcd compaction at the current revision
+#   hack/cluster.sh up [NAME...]          start (default: us eu); keeps healthy ones
+#   hack/cluster.sh down [NAME...]        stop and remove (default: every cluster)
+#   hack/cluster.sh status                one line per cluster
+#   hack/cluster.sh kubeconfig NAME       print the path of its admin kubeconfig
+#   hack/cluster.sh logs NAME             the tail of its etcd and kube-apiserver logs
+#   hack/cluster.sh compact NAME          etcd compaction at the current revision
+#   hack/cluster.sh etcd-delete NAME KEY  delete a key in etcd behind the API server's back
 #   hack/cluster.sh {stop,start,restart}-{apiserver,etcd} NAME
 #
-# State: ${EW_CLUSTERS_DIR:-/tmp/eastwest-clusters}/NAME/ (kubeconfig, ca.crt, ca.key,
-# logs/, pids). Ports: from ${EW_PORT_BASE:-26000}, 10 per cluster.
-# ConfigMaps bypass the API server's watch cache (--watch-cache-sizes=configmaps#0) so
-# that an etcd compaction expires old resourceVersions of ConfigMap watches, as tests need.
+# State: ${EW_CLUSTERS_DIR:-/tmp/eastwest-clusters}/NAME/: kubeconfig, ca.crt, ca.key
+# (tests mint client certificates with it), sa.key, sa.pub, apiserver.port, etcd.port,
+# apiserver.cmd and etcd.cmd (the exact command lines, reused by start/restart),
+# kube-apiserver.pid, etcd.pid, logs/. Ports: the first free block of 10 from
+# ${EW_PORT_BASE:-26000} (apiserver +0, etcd client +1, etcd peer +2).
+# ConfigMaps bypass the API server's watch cache (--watch-cache-sizes=configmaps#0), so
+# a ConfigMap watch is served by etcd itself and an etcd compaction makes a watch from
+# an older resourceVersion fail with 410 Expired, as tests need.
 set -euo pipefail
 # shellcheck source=hack/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 CLUSTERS_DIR="${EW_CLUSTERS_DIR:-/tmp/eastwest-clusters}"
 PORT_BASE="${EW_PORT_BASE:-26000}"
+PARALLEL=2        # clusters started at once: a starting kube-apiserver keeps a core busy
+READY_TIMEOUT=90  # seconds for kube-apiserver's /readyz
 
-port_in_use() {
-    ss -Hltn "sport = :$1" 2>/dev/null | grep -q .
+# --- names, processes ------------------------------------------------------------------
+
+check_name() {
+    [[ $1 =~ ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$ ]] || ew_die "bad cluster name '$1' (want a DNS label)"
 }
 
-# A base port whose etcd/peer/apiserver ports are free and claimed by no other cluster.
+need_cluster() {
+    [ -n "${1:-}" ] || ew_die "which cluster?"
+    check_name "$1"
+    [ -d "$CLUSTERS_DIR/$1" ] || ew_die "no cluster $1 in $CLUSTERS_DIR"
+    echo "$CLUSTERS_DIR/$1"
+}
+
+all_clusters() {
+    [ -d "$CLUSTERS_DIR" ] || return 0
+    find "$CLUSTERS_DIR" -mindepth 1 -maxdepth 1 -type d -printf '%f\n' | sort
+}
+
+# Each cluster runs two roles, etcd and apiserver; a role's process is named by proc_name.
+proc_name() {
+    if [ "$1" = apiserver ]; then echo kube-apiserver; else echo "$1"; fi
+}
+
+# quiet CMD...: run CMD, showing its output only if it fails.
+quiet() {
+    local out
+    out=$("$@" 2>&1) || {
+        echo "$out" >&2
+        return 1
+    }
+}
+
+# wait_until SECONDS CMD...: poll CMD until it succeeds; fail after SECONDS.
+wait_until() {
+    local deadline=$((SECONDS + $1))
+    shift
+    until "$@"; do
+        [ "$SECONDS" -lt "$deadline" ] || return 1
+        sleep 0.2
+    done
+}
+
+# owns DIR PID: PID runs and its command line names a file in DIR (not a recycled pid).
+owns() {
+    local cmdline
+    cmdline=$(tr '\0' ' ' 2>/dev/null <"/proc/$2/cmdline") || return 1
+    [[ $cmdline == *[\ =]"$1"/* ]]
+}
+
+proc_alive() {
+    local dir=$1 pid
+    pid=$(cat "$dir/$(proc_name "$2").pid" 2>/dev/null) || return 1
+    owns "$dir" "$pid"
+}
+
+# cluster_pids DIR ROLE: the role's processes of this cluster, by pid file and by name.
+cluster_pids() {
+    local dir=$1 proc pid
+    proc=$(proc_name "$2")
+    { cat "$dir/$proc.pid" 2>/dev/null || true; pgrep -x "$proc" || true; } | sort -u |
+        while read -r pid; do
+            if owns "$dir" "$pid"; then echo "$pid"; fi
+        done
+}
+
+none_alive() {
+    local dir=$1 pid
+    shift
+    for pid; do
+        if owns "$dir" "$pid"; then return 1; fi
+    done
+}
+
+# start_proc DIR ROLE: run DIR/ROLE.cmd in a session of its own, so that it outlives this
+# script and its caller's process group; the process writes its own pid file.
+start_proc() {
+    local dir=$1 role=$2 proc
+    proc=$(proc_name "$role")
+    mkdir -p "$dir/logs"
+    rm -f "$dir/$proc.pid"
+    # shellcheck disable=SC2016 # expanded by the inner shell
+    setsid bash -c 'echo $$ >"$1.tmp" && mv -f "$1.tmp" "$1" && eval "exec $(<"$2")"' \
+        _ "$dir/$proc.pid" "$dir/$role.cmd" </dev/null >>"$dir/logs/$proc.log" 2>&1 &
+    wait_until 5 test -s "$dir/$proc.pid" || ew_die "$proc of $dir did not start"
+}
+
+# stop_proc DIR ROLE: SIGTERM, up to 10 s to exit, then SIGKILL.
+stop_proc() {
+    local dir=$1 role=$2 pids
+    mapfile -t pids < <(cluster_pids "$dir" "$role")
+    if [ ${#pids[@]} -gt 0 ]; then
+        kill -TERM "${pids[@]}" 2>/dev/null || true
+        if ! wait_until 10 none_alive "$dir" "${pids[@]}"; then
+            ew_log "$(proc_name "$role") of $dir ignored SIGTERM; killing it"
+            kill -KILL "${pids[@]}" 2>/dev/null || true
+            wait_until 5 none_alive "$dir" "${pids[@]}" || ew_die "cannot kill ${pids[*]}"
+        fi
+    fi
+    rm -f "$dir/$(proc_name "$role").pid"
+}
+
+# --- health ------------------------------------------------------------------------------
+
+etcd_healthy() {
+    curl -sf --max-time 2 "http://127.0.0.1:$(cat "$1/etcd.port")/health" >/dev/null 2>&1
+}
+
+curl_admin() {
+    local dir=$1 path=$2
+    curl -sf --max-time 5 --cacert "$dir/ca.crt" --cert "$dir/admin.crt" --key "$dir/admin.key" \
+        "https://127.0.0.1:$(cat "$dir/apiserver.port")$path"
+}
+
+apiserver_ready() {
+    curl_admin "$1" /readyz >/dev/null 2>&1
+}
+
+apiserver_ready_or_gone() {
+    apiserver_ready "$1" || ! proc_alive "$1" apiserver
+}
+
+wait_etcd() {
+    local dir=$1
+    wait_until 30 etcd_healthy "$dir" && return 0
+    ew_log "cluster $(basename "$dir"): etcd not healthy after 30s; last lines of its log:"
+    tail -n 20 "$dir/logs/etcd.log" >&2 || true
+    return 1
+}
+
+wait_apiserver() {
+    local dir=$1
+    wait_until "$READY_TIMEOUT" apiserver_ready_or_gone "$dir"
+    apiserver_ready "$dir" && return 0
+    ew_log "cluster $(basename "$dir"): kube-apiserver not ready after ${READY_TIMEOUT}s" \
+        "or exited; last lines of its log:"
+    tail -n 40 "$dir/logs/kube-apiserver.log" >&2 || true
+    return 1
+}
+
+cluster_healthy() {
+    local dir=$1
+    [ -f "$dir/up.ok" ] && proc_alive "$dir" etcd && proc_alive "$dir" apiserver &&
+        apiserver_ready "$dir"
+}
+
+# --- creating a cluster ------------------------------------------------------------------
+
+port_in_use() {
+    [ -n "$(ss -Hltn "sport = :$1")" ]
+}
+
+# allocate_ports DIR: the first block of 10 ports whose first three are free and that no
+# other cluster here has claimed.
 allocate_ports() {
     local dir=$1 slot base
-    for slot in $(seq 0 50); do
+    for slot in $(seq 0 99); do
         base=$((PORT_BASE + slot * 10))
         if grep -qsx "$base" "$CLUSTERS_DIR"/*/port.base; then continue; fi
         if port_in_use "$base" || port_in_use $((base + 1)) || port_in_use $((base + 2)); then
+            ew_log "ports $base-$((base + 2)) are in use; trying the next block"
             continue
         fi
         echo "$base" >"$dir/port.base"
-        echo $((base + 0)) >"$dir/apiserver.port"
+        echo "$base" >"$dir/apiserver.port"
         echo $((base + 1)) >"$dir/etcd.port"
         echo $((base + 2)) >"$dir/etcd-peer.port"
         return 0
     done
-    ew_die "no free ports from $PORT_BASE (set EW_PORT_BASE)"
+    ew_die "no free ports in $PORT_BASE-$((PORT_BASE + 999)) (set EW_PORT_BASE)"
+}
+
+# issue_cert DIR BASENAME SUBJECT EXTENSIONS: BASENAME.{key,crt}, signed by the cluster CA.
+issue_cert() {
+    local dir=$1 base=$2 subject=$3 extensions=$4
+    quiet openssl ecparam -name prime256v1 -genkey -noout -out "$dir/$base.key"
+    quiet openssl req -new -key "$dir/$base.key" -subj "$subject" -out "$dir/$base.csr"
+    quiet openssl x509 -req -in "$dir/$base.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" \
+        -CAcreateserial -days 3650 -extfile <(printf '%s\n' "$extensions") -out "$dir/$base.crt"
+    rm -f "$dir/$base.csr"
 }
 
 make_certs() {
     local dir=$1 name=$2
-    (
-        cd "$dir"
-        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-            -keyout ca.key -out ca.crt -days 3650 -subj "/CN=eastwest-test-$name-ca" 2>/dev/null
-        cat >server.ext <<EXT
-subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local
-extendedKeyUsage=serverAuth
-keyUsage=critical,digitalSignature,keyEncipherment
-EXT
-        printf 'extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature\n' >client.ext
-        openssl ecparam -name prime256v1 -genkey -noout -out apiserver.key
-        openssl req -new -key apiserver.key -subj "/CN=kube-apiserver" -out apiserver.csr
-        openssl x509 -req -in apiserver.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
-            -days 3650 -extfile server.ext -out apiserver.crt 2>/dev/null
-        openssl ecparam -name prime256v1 -genkey -noout -out admin.key
-        openssl req -new -key admin.key -subj "/O=system:masters/CN=eastwest-admin" \
-            -out admin.csr
-        openssl x509 -req -in admin.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
-            -days 3650 -extfile client.ext -out admin.crt 2>/dev/null
-        openssl ecparam -name prime256v1 -genkey -noout -out sa.key
-        openssl ec -in sa.key -pubout -out sa.pub 2>/dev/null
-        rm -f ./*.csr
-        chmod 600 ./*.key
-    )
+    quiet openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+        -subj "/CN=eastwest-test-$name-ca" -keyout "$dir/ca.key" -out "$dir/ca.crt"
+    local sans="IP:127.0.0.1,IP:::1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes"
+    sans+=",DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+    issue_cert "$dir" apiserver "/CN=kube-apiserver" "$(printf '%s\n' "subjectAltName=$sans" \
+        "extendedKeyUsage=serverAuth" "keyUsage=critical,digitalSignature")"
+    issue_cert "$dir" admin "/O=system:masters/CN=eastwest-admin" \
+        "$(printf '%s\n' "extendedKeyUsage=clientAuth" "keyUsage=critical,digitalSignature")"
+    quiet openssl ecparam -name prime256v1 -genkey -noout -out "$dir/sa.key"
+    quiet openssl ec -in "$dir/sa.key" -pubout -out "$dir/sa.pub"
+    chmod 600 "$dir"/*.key
 }
 
 write_kubeconfig() {
-    local dir=$1 name=$2 port
-    port=$(cat "$dir/apiserver.port")
-    cat >"$dir/kubeconfig" <<KC
+    local dir=$1 name=$2
+    cat >"$dir/kubeconfig" <<KUBECONFIG
 apiVersion: v1
 kind: Config
 clusters:
 - name: $name
   cluster:
-    server: https://127.0.0.1:$port
+    server: https://127.0.0.1:$(cat "$dir/apiserver.port")
     certificate-authority-data: $(base64 -w0 <"$dir/ca.crt")
 users:
 - name: $name-admin
@@ -91,99 +245,58 @@ contexts:
 - name: $name
   context: {cluster: $name, user: $name-admin}
 current-context: $name
-KC
+KUBECONFIG
     chmod 600 "$dir/kubeconfig"
 }
 
+# write_cmd FILE ARG...: the command line, shell-quoted, one argument per line.
+write_cmd() {
+    local file=$1
+    shift
+    { printf '%q' "$1" && shift && printf ' \\\n    %q' "$@" && echo; } >"$file"
+}
+
 write_commands() {
-    local dir=$1 name=$2
-    local ep pp ap
+    local dir=$1 name=$2 ep pp
     ep=$(cat "$dir/etcd.port")
     pp=$(cat "$dir/etcd-peer.port")
-    ap=$(cat "$dir/apiserver.port")
-    cat >"$dir/etcd.cmd" <<CMD
-$EW_ETCD --name $name --data-dir $dir/etcd-data --log-level warn --unsafe-no-fsync \
- --listen-client-urls http://127.0.0.1:$ep --advertise-client-urls http://127.0.0.1:$ep \
- --listen-peer-urls http://127.0.0.1:$pp --initial-advertise-peer-urls http://127.0.0.1:$pp \
- --initial-cluster $name=http://127.0.0.1:$pp
-CMD
-    cat >"$dir/apiserver.cmd" <<CMD
-$EW_KUBE_APISERVER --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port=$ap \
- --etcd-servers=http://127.0.0.1:$ep --client-ca-file=$dir/ca.crt \
- --tls-cert-file=$dir/apiserver.crt --tls-private-key-file=$dir/apiserver.key \
- --authorization-mode=RBAC --service-account-issuer=https://kubernetes.default.svc \
- --service-account-key-file=$dir/sa.pub --service-account-signing-key-file=$dir/sa.key \
- --api-audiences=https://kubernetes.default.svc --service-cluster-ip-range=10.96.0.0/16 \
- --allow-privileged=true --watch-cache-sizes=configmaps#0 --profiling=false \
- --endpoint-reconciler-type=none
-CMD
+    write_cmd "$dir/etcd.cmd" "$EW_ETCD" "--name=$name" "--data-dir=$dir/etcd-data" \
+        --log-level=warn --unsafe-no-fsync \
+        "--listen-client-urls=http://127.0.0.1:$ep" "--advertise-client-urls=http://127.0.0.1:$ep" \
+        "--listen-peer-urls=http://127.0.0.1:$pp" "--initial-advertise-peer-urls=http://127.0.0.1:$pp" \
+        "--initial-cluster=$name=http://127.0.0.1:$pp"
+    # --endpoint-reconciler-type=none: Endpoints may not hold a loopback address, so the
+    # default reconciler would fail every 10 s trying to publish 127.0.0.1.
+    write_cmd "$dir/apiserver.cmd" "$EW_KUBE_APISERVER" \
+        --bind-address=127.0.0.1 --advertise-address=127.0.0.1 \
+        "--secure-port=$(cat "$dir/apiserver.port")" "--etcd-servers=http://127.0.0.1:$ep" \
+        "--client-ca-file=$dir/ca.crt" \
+        "--tls-cert-file=$dir/apiserver.crt" "--tls-private-key-file=$dir/apiserver.key" \
+        --authorization-mode=RBAC \
+        --service-account-issuer=https://kubernetes.default.svc \
+        "--service-account-key-file=$dir/sa.pub" "--service-account-signing-key-file=$dir/sa.key" \
+        --api-audiences=https://kubernetes.default.svc \
+        --service-cluster-ip-range=10.96.0.0/16 --allow-privileged=true \
+        --watch-cache-sizes=configmaps#0 --endpoint-reconciler-type=none
 }
 
-# start_proc DIR NAME: run the command in DIR/NAME.cmd in the background.
-start_proc() {
-    local dir=$1 what=$2
-    mkdir -p "$dir/logs"
-    # shellcheck disable=SC2046
-    nohup $(cat "$dir/$what.cmd") >>"$dir/logs/$what.log" 2>&1 </dev/null &
-    echo $! >"$dir/$what.pid"
-}
-
-proc_alive() {
-    local pidfile=$1
-    [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null
-}
-
-stop_proc() {
-    local dir=$1 what=$2 pid i
-    [ -f "$dir/$what.pid" ] || return 0
-    pid=$(cat "$dir/$what.pid")
-    if kill -0 "$pid" 2>/dev/null; then
-        kill -TERM "$pid" 2>/dev/null || true
-        for i in $(seq 1 100); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$pid" 2>/dev/null || true
-        while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
-    fi
-    rm -f "$dir/$what.pid"
-}
-
-curl_admin() {
-    local dir=$1 path=$2
-    curl -sf --max-time 5 --cacert "$dir/ca.crt" --cert "$dir/admin.crt" --key "$dir/admin.key" \
-        "https://127.0.0.1:$(cat "$dir/apiserver.port")$path"
-}
-
-wait_ready() {
-    local dir=$1 name=$2 i
-    for i in $(seq 1 180); do
-        if curl_admin "$dir" /readyz >/dev/null 2>&1; then return 0; fi
-        if ! proc_alive "$dir/apiserver.pid"; then break; fi
-        sleep 0.5
-    done
-    ew_log "cluster $name: kube-apiserver did not become ready; last log lines:"
-    tail -n 40 "$dir/logs/apiserver.log" >&2 || true
-    tail -n 20 "$dir/logs/etcd.log" >&2 || true
-    return 1
-}
-
-wait_etcd() {
-    local dir=$1 i
-    for i in $(seq 1 100); do
-        curl -sf --max-time 2 "http://127.0.0.1:$(cat "$dir/etcd.port")/health" >/dev/null 2>&1 &&
-            return 0
-        sleep 0.1
-    done
-    ew_log "etcd in $dir did not start"
-    tail -n 20 "$dir/logs/etcd.log" >&2 || true
-    return 1
-}
-
-cluster_healthy() {
+# remove_cluster DIR: stop both processes (even if DIR is gone) and delete the state.
+remove_cluster() {
     local dir=$1
-    proc_alive "$dir/etcd.pid" && proc_alive "$dir/apiserver.pid" &&
-        curl_admin "$dir" /readyz >/dev/null 2>&1
+    stop_proc "$dir" apiserver
+    stop_proc "$dir" etcd
+    rm -rf "$dir"
+}
+
+# prepare_cluster NAME: fresh state, ports, certificates, kubeconfig and command lines.
+prepare_cluster() {
+    local name=$1 dir="$CLUSTERS_DIR/$1"
+    remove_cluster "$dir"
+    mkdir -p "$dir/logs"
+    allocate_ports "$dir"
+    make_certs "$dir" "$name"
+    write_kubeconfig "$dir" "$name"
+    write_commands "$dir" "$name"
 }
 
 kubectl_c() {
@@ -192,119 +305,174 @@ kubectl_c() {
     "$EW_KUBECTL" --kubeconfig "$dir/kubeconfig" "$@"
 }
 
-install_crds() {
-    local dir=$1
-    kubectl_c "$dir" apply --server-side -f "$EW_ISTIO_CRDS" >"$dir/logs/crds.log" 2>&1 || {
-        cat "$dir/logs/crds.log" >&2
-        return 1
-    }
-    kubectl_c "$dir" wait --for=condition=Established crd --all --timeout=60s \
-        >>"$dir/logs/crds.log" 2>&1
+# The API server creates default, kube-system, kube-public and kube-node-lease itself,
+# shortly after /readyz; wait for them, and create any that is still missing.
+ensure_namespaces() {
+    local dir=$1 ns
+    wait_until 10 kubectl_c "$dir" get namespace default kube-system >/dev/null 2>&1 || true
+    for ns in default kube-system; do
+        kubectl_c "$dir" get namespace "$ns" >/dev/null 2>&1 ||
+            quiet kubectl_c "$dir" create namespace "$ns"
+    done
 }
 
-prepare() {
-    local name=$1 dir="$CLUSTERS_DIR/$1"
-    if [ -d "$dir" ] && cluster_healthy "$dir"; then
-        echo reuse
-        return 0
-    fi
-    if [ -d "$dir" ]; then
-        stop_proc "$dir" apiserver
-        stop_proc "$dir" etcd
-        rm -rf "$dir"
-    fi
-    mkdir -p "$dir/logs"
-    allocate_ports "$dir"
-    make_certs "$dir" "$name"
-    write_kubeconfig "$dir" "$name"
-    write_commands "$dir" "$name"
-    start_proc "$dir" etcd
-    echo new
+install_istio_crds() {
+    local dir=$1
+    quiet kubectl_c "$dir" apply --server-side -f "$EW_ISTIO_CRDS"
+    quiet kubectl_c "$dir" wait --for=condition=Established crd --all --timeout=60s
 }
+
+start_cluster() {
+    local name=$1 dir="$CLUSTERS_DIR/$1" t0=$SECONDS
+    start_proc "$dir" etcd
+    wait_etcd "$dir"
+    start_proc "$dir" apiserver
+    wait_apiserver "$dir"
+    ensure_namespaces "$dir"
+    install_istio_crds "$dir"
+    touch "$dir/up.ok"
+    ew_log "cluster $name: up in $((SECONDS - t0))s"
+}
+
+# start_clusters NAME...: start_cluster for each, $PARALLEL at a time.
+start_clusters() {
+    local failed=0 batch pids i
+    while [ $# -gt 0 ]; do
+        batch=("${@:1:PARALLEL}")
+        shift ${#batch[@]}
+        pids=()
+        for i in "${!batch[@]}"; do
+            start_cluster "${batch[$i]}" &
+            pids+=($!)
+        done
+        for i in "${!batch[@]}"; do
+            wait "${pids[$i]}" && continue
+            ew_log "cluster ${batch[$i]}: failed; see: bash hack/cluster.sh logs ${batch[$i]}"
+            failed=1
+        done
+    done
+    return $failed
+}
+
+tools_present() {
+    [ -x "$EW_KUBE_APISERVER" ] && [ -x "$EW_KUBECTL" ] && [ -x "$EW_ETCD" ] &&
+        [ -s "$EW_ISTIO_CRDS" ]
+}
+
+# --- commands ----------------------------------------------------------------------------
 
 cmd_up() {
     [ $# -gt 0 ] || set -- us eu
-    [ -x "$EW_KUBE_APISERVER" ] && [ -x "$EW_ETCD" ] && [ -s "$EW_ISTIO_CRDS" ] ||
-        bash "$EW_ROOT/hack/deps.sh"
-    mkdir -p "$CLUSTERS_DIR"
     local name fresh=()
-    for name in "$@"; do
-        [[ "$name" =~ ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$ ]] || ew_die "bad cluster name: $name"
-        [ "$(prepare "$name")" = new ] && fresh+=("$name")
+    for name; do check_name "$name"; done
+    tools_present || bash "$EW_ROOT/hack/deps.sh"
+    mkdir -p "$CLUSTERS_DIR"
+    for name; do
+        if cluster_healthy "$CLUSTERS_DIR/$name"; then
+            ew_log "cluster $name: already up"
+        else
+            prepare_cluster "$name"
+            fresh+=("$name")
+        fi
     done
-    for name in "${fresh[@]}"; do
-        wait_etcd "$CLUSTERS_DIR/$name"
-        start_proc "$CLUSTERS_DIR/$name" apiserver
+    start_clusters "${fresh[@]}"
+    for name; do
+        echo "cluster $name: kubeconfig=$CLUSTERS_DIR/$name/kubeconfig" \
+            "server=https://127.0.0.1:$(cat "$CLUSTERS_DIR/$name/apiserver.port")"
     done
-    for name in "${fresh[@]}"; do
-        wait_ready "$CLUSTERS_DIR/$name" "$name"
-        install_crds "$CLUSTERS_DIR/$name"
-    done
-    for name in "$@"; do
-        local dir="$CLUSTERS_DIR/$name"
-        echo "cluster $name: kubeconfig=$dir/kubeconfig server=https://127.0.0.1:$(cat "$dir/apiserver.port")"
-    done
-}
-
-all_clusters() {
-    [ -d "$CLUSTERS_DIR" ] || return 0
-    find "$CLUSTERS_DIR" -mindepth 1 -maxdepth 1 -type d -printf '%f\n' | sort
 }
 
 cmd_down() {
-    [ $# -gt 0 ] || mapfile -t names < <(all_clusters) && set -- "${names[@]}"
-    local name
-    for name in "$@"; do
-        local dir="$CLUSTERS_DIR/$name"
-        [ -d "$dir" ] || continue
-        stop_proc "$dir" apiserver
-        stop_proc "$dir" etcd
-        rm -rf "$dir"
+    local names=("$@") name pid pids=()
+    [ $# -gt 0 ] || mapfile -t names < <(all_clusters)
+    for name in "${names[@]}"; do
+        check_name "$name"
+        remove_cluster "$CLUSTERS_DIR/$name" &
+        pids+=($!)
     done
+    for pid in "${pids[@]}"; do wait "$pid"; done
     rmdir "$CLUSTERS_DIR" 2>/dev/null || true
 }
 
 cmd_status() {
-    local name
+    local name dir state role pid
     for name in $(all_clusters); do
-        local dir="$CLUSTERS_DIR/$name" state=down
-        cluster_healthy "$dir" && state=ready
-        echo "cluster $name: $state kubeconfig=$dir/kubeconfig"
+        dir="$CLUSTERS_DIR/$name"
+        state="not ready"
+        if cluster_healthy "$dir"; then state=ready; fi
+        for role in etcd apiserver; do
+            pid=$(cat "$dir/$(proc_name "$role").pid" 2>/dev/null || true)
+            if proc_alive "$dir" "$role"; then pid="pid $pid"; else pid=stopped; fi
+            state+=", $(proc_name "$role") $pid"
+        done
+        echo "cluster $name: $state, server=https://127.0.0.1:$(cat "$dir/apiserver.port" 2>/dev/null)" \
+            "kubeconfig=$dir/kubeconfig"
     done
 }
 
-need_cluster() {
-    [ -n "${1:-}" ] || ew_die "which cluster?"
-    [ -d "$CLUSTERS_DIR/$1" ] || ew_die "no cluster $1 in $CLUSTERS_DIR"
-    echo "$CLUSTERS_DIR/$1"
+cmd_kubeconfig() {
+    local dir
+    dir=$(need_cluster "${1:-}")
+    echo "$dir/kubeconfig"
 }
 
-cmd_compact() {
-    local dir rev
+cmd_logs() {
+    local dir f
     dir=$(need_cluster "${1:-}")
-    local url="http://127.0.0.1:$(cat "$dir/etcd.port")"
-    rev=$(curl -sf -X POST "$url/v3/kv/range" -d '{"key":"AA=="}' | jq -r .header.revision)
-    [ -n "$rev" ] && [ "$rev" != null ] || ew_die "cannot read the etcd revision of $1"
-    curl -sf -X POST "$url/v3/kv/compaction" -d "{\"revision\":\"$rev\",\"physical\":true}" \
-        >/dev/null
+    for f in "$dir"/logs/*.log; do
+        [ -f "$f" ] || continue
+        echo "--- $f"
+        tail -n "${EW_LOG_LINES:-60}" "$f"
+    done
+}
+
+# etcd's JSON gateway: learn the current revision, then compact (and defragment) up to it.
+cmd_compact() {
+    local dir url rev out
+    dir=$(need_cluster "${1:-}")
+    url="http://127.0.0.1:$(cat "$dir/etcd.port")/v3/kv"
+    rev=$(curl -sf -X POST "$url/range" -d '{"key":"AA=="}' | jq -er .header.revision) ||
+        ew_die "cannot read the etcd revision of $1"
+    out=$(curl -s -X POST "$url/compaction" -d "{\"revision\":$rev,\"physical\":true}") ||
+        ew_die "cannot reach etcd of $1"
+    # Compacting twice at the same revision is fine: etcd answers "already compacted".
+    if ! jq -e .header <<<"$out" >/dev/null 2>&1 && [[ $out != *"compacted"* ]]; then
+        ew_die "etcd compaction of $1 at revision $rev failed: $out"
+    fi
     echo "compacted $1 at revision $rev"
 }
 
+# Objects removed while a watcher is away: delete a /registry/... key directly in etcd;
+# prints how many keys were deleted.
+cmd_etcd_delete() {
+    local dir key
+    dir=$(need_cluster "${1:-}")
+    key=$(printf '%s' "${2:?which key?}" | base64 -w0)
+    curl -sf -X POST "http://127.0.0.1:$(cat "$dir/etcd.port")/v3/kv/deleterange" \
+        -d "{\"key\":\"$key\"}" | jq -r '.deleted // "0"'
+}
+
+# cmd_proc stop|start|restart etcd|apiserver NAME
 cmd_proc() {
-    local action=$1 what=$2 dir
+    local action=$1 role=$2 dir
     dir=$(need_cluster "${3:-}")
     case $action in
-    stop) stop_proc "$dir" "$what" ;;
-    start)
-        proc_alive "$dir/$what.pid" || start_proc "$dir" "$what"
-        if [ "$what" = apiserver ]; then wait_ready "$dir" "$3"; else wait_etcd "$dir"; fi
+    stop)
+        stop_proc "$dir" "$role"
+        return 0
         ;;
+    start) proc_alive "$dir" "$role" || start_proc "$dir" "$role" ;;
     restart)
-        stop_proc "$dir" "$what"
-        start_proc "$dir" "$what"
-        if [ "$what" = apiserver ]; then wait_ready "$dir" "$3"; else wait_etcd "$dir"; fi
+        stop_proc "$dir" "$role"
+        start_proc "$dir" "$role"
         ;;
     esac
+    if [ "$role" = apiserver ]; then wait_apiserver "$dir"; else wait_etcd "$dir"; fi
+}
+
+usage() {
+    awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&2
+    exit 2
 }
 
 main() {
@@ -314,20 +482,14 @@ main() {
     up) cmd_up "$@" ;;
     down) cmd_down "$@" ;;
     status) cmd_status ;;
-    kubeconfig) echo "$(need_cluster "${1:-}")/kubeconfig" ;;
-    logs)
-        local dir
-        dir=$(need_cluster "${1:-}")
-        for f in "$dir"/logs/*.log; do
-            echo "--- $f"
-            tail -n 60 "$f"
-        done
-        ;;
+    kubeconfig) cmd_kubeconfig "$@" ;;
+    logs) cmd_logs "$@" ;;
     compact) cmd_compact "$@" ;;
+    etcd-delete) cmd_etcd_delete "$@" ;;
     stop-apiserver | start-apiserver | restart-apiserver | stop-etcd | start-etcd | restart-etcd)
         cmd_proc "${cmd%%-*}" "${cmd#*-}" "$@"
         ;;
-    *) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2 && exit 2 ;;
+    *) usage ;;
     esac
 }
 

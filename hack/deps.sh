@@ -1,95 +1,176 @@
 #!/usr/bin/env bash
-# Installs everything the build and the tests need on a fresh Debian machine, and
-# only what is missing (a second run takes a few seconds):
+# Installs what the build and the tests need on a fresh Debian machine, and only
+# what is missing (a second run takes well under a second):
 #   - Debian packages: compiler, meson/ninja, the C libraries, clang (libFuzzer),
-#     valgrind, openssl, jq;
+#     valgrind, openssl, jq, curl, ss;
 #   - kube-apiserver and kubectl (k8s.io/kubernetes) and etcd, built from pinned
-#     upstream sources through the Go module proxy (hack/tools/*/go.mod), cached
-#     under ~/.cache/eastwest/<name>-<version>/;
+#     upstream sources through the Go module proxy (hack/tools/{kube,etcd}/go.mod
+#     and their committed go.sum), cached under ~/.cache/eastwest/<name>-<version>/;
+#   - promtool (github.com/prometheus/prometheus), to check /metrics with Prometheus'
+#     own parser;
 #   - Istio's CRDs, from the Go module istio.io/api at a pinned tag.
-# No prebuilt binary is downloaded.
+# No prebuilt binary is downloaded. Needs Go >= 1.26 (/usr/local/go, or Debian's
+# golang-go when it is new enough).
 set -euo pipefail
 # shellcheck source=hack/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 APT_PACKAGES=(build-essential meson ninja-build pkg-config libcurl4-openssl-dev libcjson-dev
     libssl-dev libyaml-dev libwebsockets-dev clang libclang-rt-14-dev clang-format valgrind
-    openssl jq curl iproute2 ca-certificates git procps)
+    openssl jq curl iproute2 ca-certificates git procps shellcheck)
+GO_MIN=1.26
+
+SUDO=()
+[ "$(id -u)" -eq 0 ] || SUDO=(sudo)
+APT_UPDATED=0
+TMP_DIRS=()
+trap 'rm -rf "${TMP_DIRS[@]}"' EXIT
+
+apt_update_once() {
+    [ "$APT_UPDATED" = 1 ] && return 0
+    "${SUDO[@]}" apt-get update -qq
+    APT_UPDATED=1
+}
+
+apt_install() {
+    apt_update_once
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+missing_packages() {
+    local installed p
+    # shellcheck disable=SC2016 # ${...} is dpkg-query's format syntax
+    installed=$(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' "${APT_PACKAGES[@]}" \
+        2>/dev/null | awk '$2 == "ii" { print $1 }' || true)
+    for p in "${APT_PACKAGES[@]}"; do
+        grep -qx -- "$p" <<<"$installed" || echo "$p"
+    done
+}
 
 install_apt_packages() {
-    local missing=()
-    for p in "${APT_PACKAGES[@]}"; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-            missing+=("$p")
-    done
+    local missing
+    mapfile -t missing < <(missing_packages)
     [ ${#missing[@]} -eq 0 ] && return 0
     ew_log "installing Debian packages: ${missing[*]}"
-    local sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo=sudo
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
-        "${missing[@]}" >/dev/null
+    apt_install "${missing[@]}"
 }
 
-ensure_go() {
-    command -v go >/dev/null 2>&1 && return 0
-    ew_log "no Go toolchain at /usr/local/go; trying Debian's golang-go"
-    local sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo=sudo
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq golang-go >/dev/null
+go_is_new_enough() {
     local v
-    v=$(go env GOVERSION | sed 's/^go//')
-    [ "$(printf '%s\n1.26\n' "$v" | sort -V | head -n 1)" = "1.26" ] ||
-        ew_die "Go >= 1.26 is needed to build the test binaries; found $v"
+    v=$(go env GOVERSION 2>/dev/null) || return 1
+    [ "$(printf '%s\n%s\n' "$GO_MIN" "${v#go}" | sort -V | head -n 1)" = "$GO_MIN" ]
 }
 
-# build_tool MODULE_DIR OUT_DIR PACKAGES...: go build into a temp dir, then move into place.
-build_tool() {
-    local mod=$1 out=$2
-    shift 2
-    local tmp
-    tmp=$(mktemp -d "${out}.tmp.XXXXXX")
-    ew_log "building $* (cached in $out; takes a few minutes the first time)"
-    (cd "$EW_ROOT/$mod" && GOFLAGS=-mod=mod go build -trimpath -ldflags='-s -w' -o "$tmp/" "$@")
-    rm -rf "$out"
-    mv "$tmp" "$out"
+# Go from /usr/local/go (on PATH via lib.sh); Debian's golang-go only if it is new enough.
+ensure_go() {
+    go_is_new_enough && return 0
+    local candidate
+    apt_update_once
+    candidate=$(apt-cache policy golang-go | awk '/Candidate:/ { print $2 }')
+    if [ -n "$candidate" ] && [ "$candidate" != "(none)" ] &&
+        dpkg --compare-versions "$candidate" ge "2:$GO_MIN~"; then
+        ew_log "installing Debian's golang-go $candidate"
+        apt_install golang-go
+        go_is_new_enough && return 0
+    fi
+    ew_die "Go >= $GO_MIN is needed to build kube-apiserver, kubectl and etcd; install it" \
+        "under /usr/local/go (Debian offers golang-go ${candidate:-none}, too old)"
+}
+
+# The version stamps of a release build, so that /version and `kubectl version` say v1.36.3.
+kube_ldflags() {
+    local pkg=k8s.io/component-base/version v=${K8S_VERSION#v}
+    local major=${v%%.*} minor
+    minor=$(cut -d. -f2 <<<"$v")
+    echo "-X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor" \
+        "-X $pkg.gitTreeState=clean"
+}
+
+# build_tools MODULE_DIR OUT_DIR EXTRA_LDFLAGS PACKAGE...: go build into a temp dir inside
+# OUT_DIR, then rename each binary into place (an interrupted build leaves no partial file).
+build_tools() {
+    local mod=$1 out=$2 ldflags=$3 tmp f
+    shift 3
+    mkdir -p "$out"
+    rm -rf "$out"/.build.*
+    tmp=$(mktemp -d "$out/.build.XXXXXX")
+    TMP_DIRS+=("$tmp")
+    ew_log "building $(basename "$out") (a few minutes the first time)"
+    (cd "$EW_ROOT/$mod" && go build -mod=readonly -buildvcs=false -trimpath \
+        -ldflags="-s -w $ldflags" -o "$tmp/" "$@")
+    for f in "$tmp"/*; do mv -f "$f" "$out/"; done
+}
+
+kube_is_built() {
+    [ -x "$EW_KUBE_APISERVER" ] && [ -x "$EW_KUBECTL" ] &&
+        [ "$("$EW_KUBE_APISERVER" --version 2>/dev/null)" = "Kubernetes $K8S_VERSION" ]
+}
+
+etcd_is_built() {
+    [ -x "$EW_ETCD" ] &&
+        [[ "$("$EW_ETCD" --version 2>/dev/null)" == "etcd Version: ${ETCD_VERSION#v}"* ]]
 }
 
 build_test_binaries() {
-    mkdir -p "$EW_CACHE"
-    if [ ! -x "$EW_KUBE_APISERVER" ] || [ ! -x "$EW_KUBECTL" ]; then
+    if ! kube_is_built; then
         ensure_go
-        build_tool hack/tools/kube "$(dirname "$EW_KUBE_APISERVER")" \
+        build_tools hack/tools/kube "$(dirname "$EW_KUBE_APISERVER")" "$(kube_ldflags)" \
             k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl
+        kube_is_built || ew_die "the kube-apiserver just built does not report $K8S_VERSION"
     fi
-    if [ ! -x "$EW_ETCD" ]; then
+    if ! etcd_is_built; then
         ensure_go
-        build_tool hack/tools/etcd "$(dirname "$EW_ETCD")" .
+        build_tools hack/tools/etcd "$(dirname "$EW_ETCD")" "" .
+        etcd_is_built || ew_die "the etcd just built does not report $ETCD_VERSION"
     fi
+    if [ ! -x "$EW_PROMTOOL" ]; then
+        ensure_go
+        build_tools hack/tools/promtool "$(dirname "$EW_PROMTOOL")" "" \
+            github.com/prometheus/prometheus/cmd/promtool
+    fi
+}
+
+download_istio_crds() {
+    local tmp dir src
+    ensure_go
+    tmp=$(mktemp -d)
+    TMP_DIRS+=("$tmp")
+    # Outside any module, so that neither go.mod nor GOFLAGS of a caller get in the way.
+    dir=$(cd "$tmp" && GOFLAGS='' go mod download -json "istio.io/api@$ISTIO_API_VERSION" |
+        jq -r .Dir) || ew_die "cannot download the Go module istio.io/api@$ISTIO_API_VERSION"
+    src="$dir/kubernetes/customresourcedefinitions.gen.yaml"
+    [ -f "$src" ] || ew_die "istio.io/api@$ISTIO_API_VERSION has no ${src#"$dir"/}"
+    mkdir -p "$(dirname "$EW_ISTIO_CRDS")"
+    install -m 0644 "$src" "$tmp/crds.yaml"
+    mv -f "$tmp/crds.yaml" "$EW_ISTIO_CRDS"
 }
 
 fetch_istio_crds() {
-    [ -s "$EW_ISTIO_CRDS" ] && return 0
-    ensure_go
-    local tmp dir
-    tmp=$(mktemp -d)
-    dir=$(cd "$tmp" && GOFLAGS=-mod=mod go mod download -json "istio.io/api@$ISTIO_API_VERSION" |
-        jq -r .Dir)
-    rm -rf "$tmp"
-    [ -f "$dir/kubernetes/customresourcedefinitions.gen.yaml" ] ||
-        ew_die "istio.io/api@$ISTIO_API_VERSION has no kubernetes/customresourcedefinitions.gen.yaml"
-    mkdir -p "$(dirname "$EW_ISTIO_CRDS")"
-    cp "$dir/kubernetes/customresourcedefinitions.gen.yaml" "$EW_ISTIO_CRDS.tmp"
-    chmod 0644 "$EW_ISTIO_CRDS.tmp"
-    mv "$EW_ISTIO_CRDS.tmp" "$EW_ISTIO_CRDS"
-    local shared="$EW_ROOT/../shared/istio/crds-${ISTIO_API_VERSION#v}.yaml"
+    [ -s "$EW_ISTIO_CRDS" ] || download_istio_crds
+    local shared
+    shared="$(dirname "$EW_ROOT")/shared/istio/crds-${ISTIO_API_VERSION#v}.yaml"
     if [ -f "$shared" ] && ! cmp -s "$shared" "$EW_ISTIO_CRDS"; then
-        ew_log "warning: $shared differs from istio.io/api@$ISTIO_API_VERSION"
+        ew_log "warning: $shared differs from istio.io/api@$ISTIO_API_VERSION ($EW_ISTIO_CRDS)"
     fi
 }
 
+summary() {
+    local apiserver_v kubectl_v etcd_v crds
+    apiserver_v=$("$EW_KUBE_APISERVER" --version | awk '{ print $2 }')
+    kubectl_v=$("$EW_KUBECTL" version --client -o json | jq -r .clientVersion.gitVersion)
+    etcd_v=$("$EW_ETCD" --version | awk 'NR == 1 { print $3 }')
+    crds=$(grep -c '^kind: CustomResourceDefinition' "$EW_ISTIO_CRDS")
+    ew_log "ready: kube-apiserver $apiserver_v, kubectl $kubectl_v," \
+        "etcd v$etcd_v, promtool $PROMETHEUS_VERSION, Istio CRDs $ISTIO_API_VERSION ($crds CRDs)" \
+        "in $EW_CACHE"
+}
+
+# One run at a time (test.sh and cluster.sh both call this); the lock goes with the process.
+mkdir -p "$EW_CACHE"
+exec 9>"$EW_CACHE/.deps.lock"
+flock 9
 install_apt_packages
 build_test_binaries
 fetch_istio_crds
-ew_log "ready: kube-apiserver $K8S_VERSION, kubectl $K8S_VERSION, etcd $ETCD_VERSION," \
-    "Istio CRDs $ISTIO_API_VERSION"
+summary

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Shared settings for the hack/ scripts (sourced, not run): pinned versions of the
-# upstream test binaries and where they are cached.
+# Shared settings for the hack/ scripts (sourced, not run): the pinned versions of
+# the upstream test binaries, where they are cached, and a logging helper.
 # shellcheck disable=SC2034
 
 K8S_VERSION=v1.36.3
 ETCD_VERSION=v3.6.8
 ISTIO_API_VERSION=v1.30.3
+PROMETHEUS_VERSION=v0.316.0
 
 EW_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 EW_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/eastwest"
@@ -13,6 +14,7 @@ EW_KUBE_APISERVER="$EW_CACHE/k8s-$K8S_VERSION/kube-apiserver"
 EW_KUBECTL="$EW_CACHE/k8s-$K8S_VERSION/kubectl"
 EW_ETCD="$EW_CACHE/etcd-$ETCD_VERSION/etcd"
 EW_ISTIO_CRDS="$EW_CACHE/istio-api-$ISTIO_API_VERSION/crds.yaml"
+EW_PROMTOOL="$EW_CACHE/promtool-$PROMETHEUS_VERSION/promtool"
 
 export PATH="/usr/local/go/bin:$PATH"
 

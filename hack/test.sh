@@ -13,7 +13,7 @@
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$root"
+cd "$root" || exit 1
 # shellcheck source=hack/lib.sh
 source hack/lib.sh
 
@@ -73,6 +73,11 @@ if bash hack/check-style.sh >"$results/style.out" 2>&1; then pass style/clang-fo
     head -n 40 "$results/style.out" >&2
 fi
 
+if shellcheck -x hack/*.sh .ci/run >"$results/shellcheck.out" 2>&1; then pass style/shellcheck; else
+    fail style/shellcheck "see below"
+    head -n 40 "$results/shellcheck.out" >&2
+fi
+
 stage "build"
 builds_ok=1
 if build build; then pass build/plain; else fail build/plain; builds_ok=0; fi
@@ -87,7 +92,7 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 if [ $builds_ok = 1 ]; then
     stage "unit tests (ASan+UBSan)"
     for t in build-asan/test/test_strbuf build-asan/test/test_status build-asan/test/test_watch_parser \
-        build-asan/test/test_kubeconfig build-asan/test/test_workqueue; do
+        build-asan/test/test_kubeconfig build-asan/test/test_workqueue build-asan/test/test_metrics; do
         run_suite "$(basename "$t")" "$t"
     done
     for f in fuzz_watch_parser fuzz_kubeconfig; do
@@ -98,7 +103,7 @@ if [ $builds_ok = 1 ]; then
 
     stage "unit tests (valgrind)"
     for t in build/test/test_strbuf build/test/test_status build/test/test_watch_parser \
-        build/test/test_kubeconfig build/test/test_workqueue; do
+        build/test/test_kubeconfig build/test/test_workqueue build/test/test_metrics; do
         n=$(basename "$t")
         if valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect,possible \
             --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 \
@@ -128,8 +133,10 @@ if [ $builds_ok = 1 ]; then
     if bash hack/cluster.sh up us eu >"$results/cluster-up.out" 2>&1; then
         pass clusters/up
         stage "integration tests (ASan+UBSan, real kube-apiserver + etcd)"
+        export EW_PROMTOOL
         run_suite test_kube_integration build-asan/test/test_kube_integration
-        if grep -q '^FAIL' "$results/test_kube_integration.out"; then
+        run_suite test_runtime_integration build-asan/test/test_runtime_integration
+        if grep -q '^FAIL' "$results"/test_*_integration.out; then
             for c in us eu; do bash hack/cluster.sh logs "$c" >&2 || true; done
         fi
     else
