@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <ftw.h>
 #include <unistd.h>
 
 const char *cluster_dir(struct test_ctx *t, const char *name, char *buf, size_t size)
@@ -132,4 +133,17 @@ void write_file(struct test_ctx *t, const char *path, const char *data)
     fclose(f);
     chmod(tmp, 0700);
     REQUIRE(t, rename(tmp, path) == 0);
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+void remove_tree(const char *dir)
+{
+    nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }

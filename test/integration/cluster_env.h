@@ -28,6 +28,8 @@ int cluster_cmd(const char *args);
 /* POST a SelfSubjectReview and return status.userInfo.username (caller frees), or NULL
  * with the error in err. */
 char *cluster_whoami(struct kube_client *c, char **groups_json, struct kube_error *err);
+/* Remove a temporary directory tree a test made. */
+void remove_tree(const char *dir);
 /* Write a file (mode 0600). */
 void write_file(struct test_ctx *t, const char *path, const char *data);
 

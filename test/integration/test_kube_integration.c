@@ -543,6 +543,7 @@ static void test_exec_plugin_user(struct test_ctx *t)
     kube_error_clear(&err);
     delete_namespace(admin, ns);
     kube_client_free(admin);
+    remove_tree(dir);
 }
 
 static void test_token_file_rotation(struct test_ctx *t)
@@ -577,6 +578,7 @@ static void test_token_file_rotation(struct test_ctx *t)
     kube_error_clear(&err);
     delete_namespace(admin, ns);
     kube_client_free(admin);
+    remove_tree(dir);
 }
 
 /* Mint a client certificate signed by the cluster's CA with the openssl CLI. */
@@ -625,6 +627,7 @@ static void test_client_certificate_user(struct test_ctx *t)
     free(yaml);
     kube_error_clear(&err);
     kube_client_free(c);
+    remove_tree(dir);
 }
 
 static void test_bad_token_unauthorized(struct test_ctx *t)
@@ -680,6 +683,7 @@ static void test_wrong_ca_refused(struct test_ctx *t)
            st.requests, st.requests_sent);
     kube_error_clear(&err);
     kube_client_free(c);
+    remove_tree(dir);
 }
 
 /* ---- discovery ---- */

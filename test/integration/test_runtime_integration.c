@@ -695,6 +695,7 @@ static void test_operator_leader_election_and_shutdown(struct test_ctx *t)
     }
     kube_delete(c, &KUBE_RES_NAMESPACES, NULL, ns, NULL, NULL);
     kube_client_free(c);
+    remove_tree(dir);
 }
 
 /* ---- cluster set ---- */
