@@ -284,6 +284,39 @@ static void test_relist_reports_objects_deleted_while_away(struct test_ctx *t)
     kube_client_free(c);
 }
 
+/* A silent stream is taken for a half-dead connection: re-watch, no relist. */
+static void test_idle_watch_is_restarted(struct test_ctx *t)
+{
+    struct kube_client *c = cluster_admin(t, "eu");
+    struct kube_error err = KUBE_ERROR_INIT;
+    char ns[64];
+    cluster_make_namespace(t, c, "ew-idle", ns, sizeof(ns));
+    cJSON *cm = configmap("quiet", "y");
+    REQUIRE(t, kube_create(c, &KUBE_RES_CONFIGMAPS, ns, cm, NULL, NULL, &err) == KUBE_OK);
+    cJSON_Delete(cm);
+    struct rt_reflector_options ro = {0};
+    ro.client = c;
+    ro.resource = &KUBE_RES_CONFIGMAPS; /* served by etcd directly: no bookmarks */
+    ro.namespace_ = ns;
+    ro.idle_timeout_ms = 1500;
+    ro.backoff_initial = 0.1;
+    ro.backoff_max = 0.2;
+    struct rt_reflector *r = rt_reflector_start(&ro);
+    REQUIRE(t, rt_reflector_wait_synced(r, 10));
+    ew_sleep(5);
+    struct rt_reflector_stats st;
+    rt_reflector_get_stats(r, &st);
+    CHECKF(t, st.watches >= 2 && st.watch_errors >= 1,
+           "a silent watch was not restarted: %lu watches, %lu errors", st.watches,
+           st.watch_errors);
+    CHECKF(t, st.relists == 0, "an idle restart must not relist (%lu relists)", st.relists);
+    CHECK(t, rt_store_size(rt_reflector_store(r)) == 1);
+    rt_reflector_stop(r);
+    kube_error_clear(&err);
+    kube_delete(c, &KUBE_RES_NAMESPACES, NULL, ns, NULL, NULL);
+    kube_client_free(c);
+}
+
 /* ---- controller ---- */
 
 struct flaky {
@@ -765,6 +798,7 @@ static void test_clusterset_rotation_and_removal(struct test_ctx *t)
 static const struct test_case cases[] = {
     {"cache_follows_1000_changes_and_restart", test_cache_follows_1000_changes_and_restart},
     {"relist_reports_objects_deleted_while_away", test_relist_reports_objects_deleted_while_away},
+    {"idle_watch_is_restarted", test_idle_watch_is_restarted},
     {"controller_backoff_and_burst", test_controller_backoff_and_burst},
     {"events_fold_into_series", test_events_fold_into_series},
     {"operator_leader_election_and_shutdown", test_operator_leader_election_and_shutdown},
