@@ -88,6 +88,29 @@ void ew_time_format_rfc3339(time_t t, char *buf, size_t size)
     strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+void ew_time_format_micro_now(char *buf, size_t size)
+{
+    struct timespec ts;
+    struct tm tm;
+    char base[32];
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf, size, "%s.%06ldZ", base, ts.tv_nsec / 1000);
+}
+
+void ew_monotonic_deadline(struct timespec *ts, double seconds)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    double target = (double)ts->tv_sec + (double)ts->tv_nsec / 1e9 + (seconds > 0 ? seconds : 0);
+    ts->tv_sec = (time_t)target;
+    ts->tv_nsec = (long)((target - (double)ts->tv_sec) * 1e9);
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
 void ew_sleep(double seconds)
 {
     struct timespec ts;

@@ -84,17 +84,6 @@ void rt_recorder_free(struct rt_recorder *r)
     free(r);
 }
 
-static void micro_time(char *buf, size_t size)
-{
-    struct timespec ts;
-    struct tm tm;
-    char base[32];
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf, size, "%s.%06ldZ", base, ts.tv_nsec / 1000);
-}
-
 /* Must hold mu. Returns 1 if a token was taken. */
 static int take_token(struct rt_recorder *r, const char *uid)
 {
@@ -138,7 +127,7 @@ static cJSON *build_event(struct rt_recorder *r, const struct rt_object_ref *ref
                           const char *action, const char *note)
 {
     char ts[64];
-    micro_time(ts, sizeof(ts));
+    ew_time_format_micro_now(ts, sizeof(ts));
     cJSON *ev = cJSON_CreateObject();
     cJSON_AddStringToObject(ev, "apiVersion", "events.k8s.io/v1");
     cJSON_AddStringToObject(ev, "kind", "Event");
@@ -167,7 +156,7 @@ static int fold(struct rt_recorder *r, struct seen_event *s)
 {
     char ts[64], patch[256];
     struct kube_error err = KUBE_ERROR_INIT;
-    micro_time(ts, sizeof(ts));
+    ew_time_format_micro_now(ts, sizeof(ts));
     snprintf(patch, sizeof(patch), "{\"series\":{\"count\":%d,\"lastObservedTime\":\"%s\"}}",
              s->count, ts);
     struct kube_patch_options po = {KUBE_PATCH_MERGE, NULL, 0, 0, NULL};

@@ -25,17 +25,6 @@ struct rt_leader {
     double last_renewed;
 };
 
-static void now_micro(char *buf, size_t size)
-{
-    struct timespec ts;
-    struct tm tm;
-    char base[32];
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf, size, "%s.%06ldZ", base, ts.tv_nsec / 1000);
-}
-
 static const char *spec_str(const cJSON *lease, const char *field)
 {
     const cJSON *v =
@@ -53,7 +42,7 @@ static int spec_int(const cJSON *lease, const char *field)
 static void fill_spec(struct rt_leader *l, cJSON *lease, int transitions, int acquire)
 {
     char ts[64];
-    now_micro(ts, sizeof(ts));
+    ew_time_format_micro_now(ts, sizeof(ts));
     cJSON *spec = cJSON_GetObjectItemCaseSensitive(lease, "spec");
     if (!spec)
         spec = cJSON_AddObjectToObject(lease, "spec");
@@ -132,10 +121,7 @@ static int try_acquire_or_renew(struct rt_leader *l)
 static int wait_or_stop(struct rt_leader *l, double seconds)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    double target = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 + seconds;
-    ts.tv_sec = (time_t)target;
-    ts.tv_nsec = (long)((target - (double)ts.tv_sec) * 1e9);
+    ew_monotonic_deadline(&ts, seconds);
     pthread_mutex_lock(&l->mu);
     while (!l->stopping && pthread_cond_timedwait(&l->cond, &l->mu, &ts) == 0)
         ;

@@ -118,10 +118,7 @@ static void on_relist_upserted(void *ud, const char *key)
 static int sleep_or_stop(struct rt_reflector *r, double seconds)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    double target = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 + seconds;
-    ts.tv_sec = (time_t)target;
-    ts.tv_nsec = (long)((target - (double)ts.tv_sec) * 1e9);
+    ew_monotonic_deadline(&ts, seconds);
     pthread_mutex_lock(&r->mu);
     while (!r->stopping && pthread_cond_timedwait(&r->cond, &r->mu, &ts) == 0)
         ;

@@ -284,12 +284,8 @@ static void wait_until(struct rt_queue *q, double due)
         pthread_cond_wait(&q->cond, &q->mu);
         return;
     }
-    double now = ew_now_mono();
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    double target = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 + (due - now);
-    ts.tv_sec = (time_t)target;
-    ts.tv_nsec = (long)((target - (double)ts.tv_sec) * 1e9);
+    ew_monotonic_deadline(&ts, due - ew_now_mono());
     pthread_cond_timedwait(&q->cond, &q->mu, &ts);
 }
 

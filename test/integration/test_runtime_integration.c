@@ -5,6 +5,7 @@
  * coalesces bursts; metrics and the health server answer; events fold.
  */
 #include "cluster_env.h"
+#include "netutil.h"
 #include "base/timeutil.h"
 #include "runtime/clusterset.h"
 #include "runtime/controller.h"
@@ -515,53 +516,12 @@ struct candidate {
     char id[32];
 };
 
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {0};
-    socklen_t len = sizeof(sa);
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-    getsockname(fd, (struct sockaddr *)&sa, &len);
-    close(fd);
-    return ntohs(sa.sin_port);
-}
-
-/* GET over loopback HTTP/1.1; returns the response or NULL. */
-static char *http_get(int port, const char *path)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {0};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((unsigned short)port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-        close(fd);
-        return NULL;
-    }
-    char req[256];
-    int n =
-        snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", path);
-    if (write(fd, req, (size_t)n) != n) {
-        close(fd);
-        return NULL;
-    }
-    struct strbuf sb = STRBUF_INIT;
-    char buf[4096];
-    ssize_t r;
-    while ((r = read(fd, buf, sizeof(buf))) > 0)
-        strbuf_add(&sb, buf, (size_t)r);
-    close(fd);
-    return strbuf_detach(&sb, NULL);
-}
-
 static void spawn_operator(struct test_ctx *t, struct candidate *c, const char *kubeconfig,
                            const char *ns, const char *dir, const char *id)
 {
     extern char **environ;
     char port[16], bind[64];
-    c->port = free_port();
+    c->port = test_free_port();
     snprintf(port, sizeof(port), "%d", c->port);
     snprintf(bind, sizeof(bind), "127.0.0.1:%d", c->port);
     snprintf(c->log, sizeof(c->log), "%s/%s.log", dir, id);
@@ -589,7 +549,7 @@ static void spawn_operator(struct test_ctx *t, struct candidate *c, const char *
 
 static int is_leading(const struct candidate *c)
 {
-    char *m = http_get(c->port, "/metrics");
+    char *m = test_http_get(c->port, "/metrics");
     int leading = m && strstr(m, "\neastwest_leader 1\n") != NULL;
     free(m);
     return leading;
@@ -643,7 +603,7 @@ static int check_json_log(struct test_ctx *t, const char *path, const char *must
 static void promtool_check_operator(struct test_ctx *t, int port)
 {
     const char *promtool = getenv("EW_PROMTOOL");
-    char *resp = http_get(port, "/metrics");
+    char *resp = test_http_get(port, "/metrics");
     REQUIRE(t, resp != NULL);
     char *body = strstr(resp, "\r\n\r\n");
     REQUIRE(t, body != NULL);
@@ -680,7 +640,7 @@ static void test_operator_leader_election_and_shutdown(struct test_ctx *t)
     CHECKF(t, count_leading(cs, 2) == 1, "%d replicas lead at once", count_leading(cs, 2));
     promtool_check_operator(t, cs[first].port);
     for (int i = 0; i < 2; i++) {
-        char *h = http_get(cs[i].port, "/healthz"), *r = http_get(cs[i].port, "/readyz");
+        char *h = test_http_get(cs[i].port, "/healthz"), *r = test_http_get(cs[i].port, "/readyz");
         CHECK_CONTAINS(t, h, "HTTP/1.1 200");
         CHECK_CONTAINS(t, r, "HTTP/1.1 200");
         free(h);

@@ -4,6 +4,7 @@
  * the health server answers /healthz, /readyz and /metrics over real HTTP.
  */
 #include "harness.h"
+#include "netutil.h"
 #include "base/timeutil.h"
 #include "runtime/httpserver.h"
 #include "runtime/metrics.h"
@@ -98,34 +99,6 @@ static void test_collector(struct test_ctx *t)
     rt_metrics_free(m);
 }
 
-/* A tiny HTTP/1.1 GET over loopback; returns the whole response. */
-static char *http_get(int port, const char *path)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {0};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((unsigned short)port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-        close(fd);
-        return NULL;
-    }
-    char req[256];
-    int n =
-        snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", path);
-    if (write(fd, req, (size_t)n) != n) {
-        close(fd);
-        return NULL;
-    }
-    struct strbuf sb = STRBUF_INIT;
-    char buf[4096];
-    ssize_t r;
-    while ((r = read(fd, buf, sizeof(buf))) > 0)
-        strbuf_add(&sb, buf, (size_t)r);
-    close(fd);
-    return strbuf_detach(&sb, NULL);
-}
-
 static int ready_flag;
 
 static int is_ready(void *ud, struct strbuf *why)
@@ -136,45 +109,32 @@ static int is_ready(void *ud, struct strbuf *why)
     return ready_flag;
 }
 
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {0};
-    socklen_t len = sizeof(sa);
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-    getsockname(fd, (struct sockaddr *)&sa, &len);
-    close(fd);
-    return ntohs(sa.sin_port);
-}
-
 static void test_http_server(struct test_ctx *t)
 {
     struct rt_metrics *m = rt_metrics_new();
     rt_metric_add(rt_metrics_register(m, RT_COUNTER, "eastwest_test_total", "T.", NULL, NULL, 0),
                   NULL, 5);
-    int port = free_port();
+    int port = test_free_port();
     struct rt_http_options o = {"127.0.0.1", port, m, is_ready, NULL, NULL};
     struct rt_http *h = rt_http_start(&o);
     REQUIRE(t, h != NULL);
-    char *r = http_get(port, "/healthz");
+    char *r = test_http_get(port, "/healthz");
     CHECK_CONTAINS(t, r, "HTTP/1.1 200");
     free(r);
     ready_flag = 0;
-    r = http_get(port, "/readyz");
+    r = test_http_get(port, "/readyz");
     CHECK_CONTAINS(t, r, "HTTP/1.1 503");
     CHECK_CONTAINS(t, r, "not ready: caches not synced");
     free(r);
     ready_flag = 1;
-    r = http_get(port, "/readyz");
+    r = test_http_get(port, "/readyz");
     CHECK_CONTAINS(t, r, "HTTP/1.1 200");
     free(r);
-    r = http_get(port, "/metrics");
+    r = test_http_get(port, "/metrics");
     CHECK_CONTAINS(t, r, "text/plain; version=0.0.4");
     CHECK_CONTAINS(t, r, "eastwest_test_total 5\n");
     free(r);
-    r = http_get(port, "/nope");
+    r = test_http_get(port, "/nope");
     CHECK_CONTAINS(t, r, "HTTP/1.1 404");
     free(r);
     rt_http_stop(h);
