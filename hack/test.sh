@@ -73,7 +73,7 @@ if bash hack/check-style.sh >"$results/style.out" 2>&1; then pass style/clang-fo
     head -n 40 "$results/style.out" >&2
 fi
 
-if shellcheck -x hack/*.sh .ci/run >"$results/shellcheck.out" 2>&1; then pass style/shellcheck; else
+if shellcheck -x hack/*.sh test/integration/*.sh .ci/run >"$results/shellcheck.out" 2>&1; then pass style/shellcheck; else
     fail style/shellcheck "see below"
     head -n 40 "$results/shellcheck.out" >&2
 fi
@@ -136,6 +136,7 @@ if [ $builds_ok = 1 ]; then
         export EW_PROMTOOL
         run_suite test_kube_integration build-asan/test/test_kube_integration
         run_suite test_runtime_integration build-asan/test/test_runtime_integration
+        run_suite test_crds bash test/integration/test_crds.sh
         if grep -q '^FAIL' "$results"/test_*_integration.out; then
             for c in us eu; do bash hack/cluster.sh logs "$c" >&2 || true; done
         fi
