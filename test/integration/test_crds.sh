@@ -27,6 +27,7 @@ fi
 ns=ew-crds-$$
 k create namespace "$ns" >/dev/null 2>&1
 k create namespace echo >/dev/null 2>&1
+k create namespace payments >/dev/null 2>&1
 for f in "$root"/deploy/examples/*.yaml; do
     name=examples/$(basename "$f" .yaml)
     if out=$(k apply --dry-run=server -f "$f" 2>&1); then pass "$name"; else fail "$name" "$out"; fi
