@@ -92,10 +92,11 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 if [ $builds_ok = 1 ]; then
     stage "unit tests (ASan+UBSan)"
     for t in build-asan/test/test_strbuf build-asan/test/test_status build-asan/test/test_watch_parser \
-        build-asan/test/test_kubeconfig build-asan/test/test_workqueue build-asan/test/test_metrics; do
+        build-asan/test/test_kubeconfig build-asan/test/test_workqueue build-asan/test/test_metrics \
+        build-asan/test/test_mesh_api; do
         run_suite "$(basename "$t")" "$t"
     done
-    for f in fuzz_watch_parser fuzz_kubeconfig; do
+    for f in fuzz_watch_parser fuzz_kubeconfig fuzz_mesh_api; do
         if out=$("build-asan/test/${f}_replay" "test/fuzz/corpus/$f" 2>&1); then
             pass "corpus/$f ($out)"
         else fail "corpus/$f" "$out"; fi
@@ -103,7 +104,8 @@ if [ $builds_ok = 1 ]; then
 
     stage "unit tests (valgrind)"
     for t in build/test/test_strbuf build/test/test_status build/test/test_watch_parser \
-        build/test/test_kubeconfig build/test/test_workqueue build/test/test_metrics; do
+        build/test/test_kubeconfig build/test/test_workqueue build/test/test_metrics \
+        build/test/test_mesh_api; do
         n=$(basename "$t")
         if valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect,possible \
             --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 \
@@ -116,7 +118,7 @@ if [ $builds_ok = 1 ]; then
     done
 
     stage "fuzz (${fuzz_seconds}s per target)"
-    for f in fuzz_watch_parser fuzz_kubeconfig; do
+    for f in fuzz_watch_parser fuzz_kubeconfig fuzz_mesh_api; do
         work="$results/corpus-$f"
         mkdir -p "$work"
         cp "test/fuzz/corpus/$f"/* "$work/" 2>/dev/null || true
