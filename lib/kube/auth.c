@@ -44,27 +44,6 @@ struct kube_auth {
     struct kube_exec_result exec;
 };
 
-static void blob_copy(struct kube_blob *dst, const struct kube_blob *src)
-{
-    dst->len = src->len;
-    dst->data = NULL;
-    if (src->data) {
-        dst->data = ew_malloc(src->len + 1);
-        memcpy(dst->data, src->data, src->len);
-        dst->data[src->len] = '\0';
-    }
-}
-
-static void blob_wipe(struct kube_blob *b)
-{
-    if (b->data) {
-        OPENSSL_cleanse(b->data, b->len);
-        free(b->data);
-    }
-    b->data = NULL;
-    b->len = 0;
-}
-
 static void secret_free(char *s)
 {
     if (s) {
@@ -104,8 +83,8 @@ void kube_creds_release(struct kube_creds *c)
 {
     secret_free(c->bearer);
     c->bearer = NULL;
-    blob_wipe(&c->cert);
-    blob_wipe(&c->key);
+    kube_blob_release(&c->cert, 0);
+    kube_blob_release(&c->key, 1);
 }
 
 /* Trim trailing whitespace (a token file usually ends with a newline). */
@@ -181,8 +160,8 @@ static void fill_creds(struct kube_auth *a, struct kube_creds *out)
     if (a->cfg.exec && a->have_exec) {
         out->bearer = ew_strdup(a->exec.token);
         if (a->exec.cert.len) {
-            blob_copy(&out->cert, &a->exec.cert);
-            blob_copy(&out->key, &a->exec.key);
+            kube_blob_copy(&out->cert, &a->exec.cert);
+            kube_blob_copy(&out->key, &a->exec.key);
         }
     } else if (a->cfg.token_file) {
         out->bearer = ew_strdup(a->file_token);
@@ -190,8 +169,8 @@ static void fill_creds(struct kube_auth *a, struct kube_creds *out)
         out->bearer = ew_strdup(a->cfg.token);
     }
     if (!out->cert.len && a->cfg.client_cert.len) {
-        blob_copy(&out->cert, &a->cfg.client_cert);
-        blob_copy(&out->key, &a->cfg.client_key);
+        kube_blob_copy(&out->cert, &a->cfg.client_cert);
+        kube_blob_copy(&out->key, &a->cfg.client_key);
     }
 }
 

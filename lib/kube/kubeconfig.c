@@ -661,7 +661,7 @@ kube_code kube_config_in_cluster(const char *sa_dir, const char *host, const cha
     return rc;
 }
 
-static void blob_free(struct kube_blob *b, int secret)
+void kube_blob_release(struct kube_blob *b, int secret)
 {
     if (b->data && secret)
         OPENSSL_cleanse(b->data, b->len);
@@ -697,10 +697,10 @@ void kube_rest_config_free(struct kube_rest_config *cfg)
     free(cfg->user_name);
     free(cfg->namespace_);
     free(cfg->server);
-    blob_free(&cfg->ca, 0);
+    kube_blob_release(&cfg->ca, 0);
     free(cfg->tls_server_name);
-    blob_free(&cfg->client_cert, 0);
-    blob_free(&cfg->client_key, 1);
+    kube_blob_release(&cfg->client_cert, 0);
+    kube_blob_release(&cfg->client_key, 1);
     if (cfg->token) {
         OPENSSL_cleanse(cfg->token, strlen(cfg->token));
         free(cfg->token);
@@ -710,7 +710,7 @@ void kube_rest_config_free(struct kube_rest_config *cfg)
     memset(cfg, 0, sizeof(*cfg));
 }
 
-static void blob_copy(struct kube_blob *dst, const struct kube_blob *src)
+void kube_blob_copy(struct kube_blob *dst, const struct kube_blob *src)
 {
     dst->len = src->len;
     dst->data = NULL;
@@ -753,11 +753,11 @@ kube_code kube_rest_config_copy(struct kube_rest_config *dst, const struct kube_
     dst->user_name = ew_strdup(src->user_name);
     dst->namespace_ = ew_strdup(src->namespace_);
     dst->server = ew_strdup(src->server);
-    blob_copy(&dst->ca, &src->ca);
+    kube_blob_copy(&dst->ca, &src->ca);
     dst->tls_server_name = ew_strdup(src->tls_server_name);
     dst->insecure_skip_tls_verify = src->insecure_skip_tls_verify;
-    blob_copy(&dst->client_cert, &src->client_cert);
-    blob_copy(&dst->client_key, &src->client_key);
+    kube_blob_copy(&dst->client_cert, &src->client_cert);
+    kube_blob_copy(&dst->client_key, &src->client_key);
     dst->token = ew_strdup(src->token);
     dst->token_file = ew_strdup(src->token_file);
     dst->exec = exec_copy(src->exec);

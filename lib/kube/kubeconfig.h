@@ -30,6 +30,11 @@ struct kube_blob {
     size_t len;
 };
 
+/* Deep copy (dst's old content is not freed). */
+void kube_blob_copy(struct kube_blob *dst, const struct kube_blob *src);
+/* Free; secret: wipe the bytes first (keys, tokens). */
+void kube_blob_release(struct kube_blob *b, int secret);
+
 struct kube_exec_env {
     char *name;
     char *value;

@@ -388,11 +388,6 @@ static void sync_done(struct kube_xfer *x, CURLcode rc)
     curl_easy_getinfo(x->easy, CURLINFO_REQUEST_SIZE, &call->sent);
 }
 
-static enum kube_verb verb_of(const struct kube_request *req)
-{
-    return req->verb;
-}
-
 /* One attempt: fills call. Returns KUBE_OK when an HTTP answer arrived. */
 static kube_code attempt(struct kube_client *c, const struct kube_request *req,
                          struct kube_conn *conn, const struct kube_creds *creds,
@@ -422,7 +417,7 @@ static kube_code attempt(struct kube_client *c, const struct kube_request *req,
     call->x.easy = easy;
     call->x.on_done = sync_done;
     atomic_fetch_add(&c->requests, 1);
-    atomic_fetch_add(&c->by_verb[verb_of(req)], 1);
+    atomic_fetch_add(&c->by_verb[req->verb], 1);
     kube_transport_submit(c->tp, &call->x);
     kube_transport_wait(c->tp, &call->x);
     curl_easy_cleanup(easy);
