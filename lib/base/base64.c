@@ -24,7 +24,7 @@ int base64_decode(struct strbuf *out, const char *in, size_t len)
 {
     unsigned int acc = 0;
     int bits = 0;
-    size_t pad = 0;
+    size_t nchars = 0, pad = 0;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)in[i];
         if (c == ' ' || c == '\n' || c == '\r' || c == '\t')
@@ -36,6 +36,7 @@ int base64_decode(struct strbuf *out, const char *in, size_t len)
         int v = decode_char(c);
         if (v < 0 || pad)
             return -1;
+        nchars++;
         acc = (acc << 6) | (unsigned int)v;
         bits += 6;
         if (bits >= 8) {
@@ -43,8 +44,11 @@ int base64_decode(struct strbuf *out, const char *in, size_t len)
             strbuf_addch(out, (char)((acc >> bits) & 0xff));
         }
     }
-    /* leftover bits must be zero padding of at most 4 bits; 6 leftover bits is a lone char */
-    if (bits >= 6 || pad > 2)
+    /* a lone character in the last quantum (6 leftover bits) carries no byte */
+    if (bits >= 6)
+        return -1;
+    /* padding may only complete a short last quantum: "Zg==", "Zg=", "Zm8=" */
+    if (pad && (nchars % 4 < 2 || nchars % 4 + pad > 4))
         return -1;
     return 0;
 }

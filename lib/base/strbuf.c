@@ -47,6 +47,7 @@ char *ew_strdup(const char *s)
 
 char *ew_strndup(const char *s, size_t n)
 {
+    n = strnlen(s, n); /* like strndup: never read past the string's end */
     char *p = ew_malloc(n + 1);
     memcpy(p, s, n);
     p[n] = '\0';
@@ -90,14 +91,14 @@ char *strbuf_detach(struct strbuf *sb, size_t *len)
 
 void strbuf_grow(struct strbuf *sb, size_t extra)
 {
-    size_t need = sb->len + extra + 1;
-    if (need < sb->len)
+    if (extra > SIZE_MAX - sb->len - 1)
         ew_oom(SIZE_MAX);
+    size_t need = sb->len + extra + 1;
     if (need <= sb->alloc)
         return;
     size_t n = sb->alloc ? sb->alloc : 64;
     while (n < need)
-        n = n * 3 / 2 + 16;
+        n = n <= (SIZE_MAX - 16) / 3 * 2 ? n / 2 * 3 + 16 : need;
     if (!sb->alloc) {
         sb->buf = ew_malloc(n);
         sb->buf[0] = '\0';
