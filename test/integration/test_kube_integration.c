@@ -226,6 +226,58 @@ static void test_server_side_apply_conflict(struct test_ctx *t)
     kube_client_free(c);
 }
 
+/* The /status subresource: a test plays the cloud by writing a LoadBalancer address. */
+static void test_status_subresource(struct test_ctx *t)
+{
+    struct kube_client *c = cluster_admin(t, "eu");
+    struct kube_error err = KUBE_ERROR_INIT;
+    char ns[64];
+    cluster_make_namespace(t, c, "ew-status", ns, sizeof(ns));
+    cJSON *svc = cJSON_Parse("{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{"
+                             "\"name\":\"gw\"},\"spec\":{\"type\":\"LoadBalancer\",\"ports\":"
+                             "[{\"name\":\"tls\",\"port\":15443}]}}");
+    cJSON *out = NULL;
+    REQUIREF(t, kube_create(c, &KUBE_RES_SERVICES, ns, svc, NULL, &out, &err) == KUBE_OK, "%s",
+             err.message);
+    cJSON_Delete(svc);
+    /* a spec change through /status is ignored; the status change is kept */
+    const char *patch = "{\"status\":{\"loadBalancer\":{\"ingress\":[{\"ip\":"
+                        "\"203.0.113.10\",\"ipMode\":\"VIP\"},{\"hostname\":\"gw.elb.example\"}]}},"
+                        "\"spec\":{\"type\":\"NodePort\"}}";
+    struct kube_patch_options po = {KUBE_PATCH_MERGE, NULL, 0, 0, "status"};
+    cJSON *patched = NULL;
+    REQUIREF(t,
+             kube_patch(c, &KUBE_RES_SERVICES, ns, "gw", patch, strlen(patch), &po, &patched,
+                        &err) == KUBE_OK,
+             "%s", err.message);
+    cJSON *got = NULL;
+    REQUIRE(t, kube_get(c, &KUBE_RES_SERVICES, ns, "gw", &got, &err) == KUBE_OK);
+    const cJSON *ingress = cJSON_GetObjectItem(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(got, "status"), "loadBalancer"), "ingress");
+    CHECK(t, cJSON_GetArraySize(ingress) == 2);
+    CHECK_STR(t, cJSON_GetObjectItem(cJSON_GetArrayItem(ingress, 0), "ip")->valuestring,
+              "203.0.113.10");
+    CHECK_STR(t, cJSON_GetObjectItem(cJSON_GetObjectItem(got, "spec"), "type")->valuestring,
+              "LoadBalancer");
+    /* PUT to /status with the current object */
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(got, "status"), "loadBalancer",
+                              cJSON_CreateObject());
+    struct kube_write_options wo = {NULL, 0, "status"};
+    cJSON *updated = NULL;
+    REQUIREF(t, kube_update(c, &KUBE_RES_SERVICES, ns, "gw", got, &wo, &updated, &err) == KUBE_OK,
+             "%s", err.message);
+    CHECK(t, cJSON_GetArraySize(cJSON_GetObjectItem(
+                 cJSON_GetObjectItem(cJSON_GetObjectItem(updated, "status"), "loadBalancer"),
+                 "ingress")) == 0);
+    cJSON_Delete(out);
+    cJSON_Delete(patched);
+    cJSON_Delete(got);
+    cJSON_Delete(updated);
+    kube_error_clear(&err);
+    delete_namespace(c, ns);
+    kube_client_free(c);
+}
+
 /* ---- watches ---- */
 
 struct recorder {
@@ -836,6 +888,7 @@ static const struct test_case cases[] = {
     {"service_entry_crud_and_istio_validation", test_service_entry_crud},
     {"stale_update_conflict", test_stale_update_conflict},
     {"server_side_apply_conflict_and_force", test_server_side_apply_conflict},
+    {"status_subresource", test_status_subresource},
     {"watch_order_and_bookmark", test_watch_order_and_bookmark},
     {"watch_expired_after_compaction", test_watch_expired_after_compaction},
     {"list_paging", test_list_paging},
