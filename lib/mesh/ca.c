@@ -1,0 +1,277 @@
+/*
+ * ca.c: root and intermediate generation and checks with OpenSSL 3 (see ca.h).
+ *
+ * Key generation uses EVP_PKEY_Q_keygen; certificates are built with the X509
+ * API and signed with SHA-256. Serial numbers are 128 random bits. Every
+ * OpenSSL object is freed on every path; PEM output goes through a memory BIO
+ * into a malloc'd string the caller owns.
+ */
+#include "ca.h"
+
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <stdlib.h>
+#include <string.h>
+
+void mesh_keypair_release(struct mesh_keypair *kp)
+{
+    free(kp->cert_pem);
+    if (kp->key_pem) {
+        OPENSSL_cleanse(kp->key_pem, strlen(kp->key_pem));
+        free(kp->key_pem);
+    }
+    kp->cert_pem = kp->key_pem = NULL;
+}
+
+static mesh_code ssl_problem(struct mesh_problem *p, const char *what)
+{
+    char buf[256];
+    unsigned long e = ERR_get_error();
+    ERR_error_string_n(e, buf, sizeof(buf));
+    ERR_clear_error();
+    return mesh_problem_set(p, "CertificateError", "%s: %s", what, e ? buf : "failed");
+}
+
+static EVP_PKEY *generate_key(enum mesh_key_algorithm alg)
+{
+    switch (alg) {
+    case MESH_KEY_RSA_3072:
+        return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)3072);
+    case MESH_KEY_RSA_4096:
+        return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)4096);
+    case MESH_KEY_ECDSA_P256:
+    default:
+        return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    }
+}
+
+static char *bio_string(BIO *b)
+{
+    char *data;
+    long len = BIO_get_mem_data(b, &data);
+    char *s = ew_malloc((size_t)len + 1);
+    memcpy(s, data, (size_t)len);
+    s[len] = '\0';
+    return s;
+}
+
+static int to_pem(X509 *cert, EVP_PKEY *key, struct mesh_keypair *out)
+{
+    BIO *cb = BIO_new(BIO_s_mem()), *kb = BIO_new(BIO_s_secmem());
+    int ok = cb && kb && PEM_write_bio_X509(cb, cert) &&
+             PEM_write_bio_PrivateKey(kb, key, NULL, NULL, 0, NULL, NULL);
+    if (ok) {
+        out->cert_pem = bio_string(cb);
+        out->key_pem = bio_string(kb);
+    }
+    BIO_free(cb);
+    BIO_free(kb);
+    return ok;
+}
+
+static int add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
+{
+    X509V3_CTX ctx;
+    X509V3_set_ctx_nodb(&ctx);
+    X509V3_set_ctx(&ctx, issuer, cert, NULL, NULL, 0);
+    X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+    int ok = ext && X509_add_ext(cert, ext, -1);
+    X509_EXTENSION_free(ext);
+    return ok;
+}
+
+static int set_serial_and_validity(X509 *cert, double validity)
+{
+    unsigned char rnd[16];
+    BIGNUM *bn = NULL;
+    int ok = RAND_bytes(rnd, sizeof(rnd)) == 1;
+    rnd[0] &= 0x7f; /* positive */
+    if (ok)
+        bn = BN_bin2bn(rnd, sizeof(rnd), NULL);
+    ok = ok && bn && BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert)) &&
+         X509_gmtime_adj(X509_getm_notBefore(cert), -300) &&
+         X509_gmtime_adj(X509_getm_notAfter(cert), (long)validity);
+    BN_free(bn);
+    return ok;
+}
+
+static X509 *new_cert(EVP_PKEY *key, const char *cn, const char *ou, const char *locality,
+                      double validity)
+{
+    X509 *cert = X509_new();
+    X509_NAME *name = cert ? X509_get_subject_name(cert) : NULL;
+    int ok = cert && X509_set_version(cert, 2) && set_serial_and_validity(cert, validity) &&
+             X509_set_pubkey(cert, key) &&
+             X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8, (const unsigned char *)"Istio",
+                                        -1, -1, 0);
+    if (ok && ou)
+        ok = X509_NAME_add_entry_by_txt(name, "OU", MBSTRING_UTF8, (const unsigned char *)ou, -1,
+                                        -1, 0);
+    if (ok && locality)
+        ok = X509_NAME_add_entry_by_txt(name, "L", MBSTRING_UTF8, (const unsigned char *)locality,
+                                        -1, -1, 0);
+    if (ok)
+        ok = X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1,
+                                        -1, 0);
+    if (!ok) {
+        X509_free(cert);
+        return NULL;
+    }
+    return cert;
+}
+
+mesh_code mesh_ca_generate_root(enum mesh_key_algorithm alg, double validity_seconds,
+                                const char *mesh_name, struct mesh_keypair *out,
+                                struct mesh_problem *p)
+{
+    memset(out, 0, sizeof(*out));
+    EVP_PKEY *key = generate_key(alg);
+    X509 *cert = key ? new_cert(key, "Root CA", mesh_name, NULL, validity_seconds) : NULL;
+    int ok = cert && X509_set_issuer_name(cert, X509_get_subject_name(cert)) &&
+             add_ext(cert, cert, NID_basic_constraints, "critical,CA:TRUE") &&
+             add_ext(cert, cert, NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature") &&
+             add_ext(cert, cert, NID_subject_key_identifier, "hash") &&
+             X509_sign(cert, key, EVP_sha256()) > 0 && to_pem(cert, key, out);
+    X509_free(cert);
+    EVP_PKEY_free(key);
+    return ok ? MESH_OK : ssl_problem(p, "generating the mesh root CA");
+}
+
+static int load_pair(const struct mesh_keypair *kp, X509 **cert, EVP_PKEY **key)
+{
+    BIO *cb = BIO_new_mem_buf(kp->cert_pem, -1), *kb = BIO_new_mem_buf(kp->key_pem, -1);
+    *cert = cb ? PEM_read_bio_X509(cb, NULL, NULL, NULL) : NULL;
+    *key = kb ? PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL) : NULL;
+    BIO_free(cb);
+    BIO_free(kb);
+    return *cert && *key && X509_check_private_key(*cert, *key) == 1;
+}
+
+mesh_code mesh_ca_issue_intermediate(const struct mesh_keypair *root, enum mesh_key_algorithm alg,
+                                     double validity_seconds, const char *cluster,
+                                     struct mesh_keypair *out, struct mesh_problem *p)
+{
+    X509 *rcert = NULL, *cert = NULL;
+    EVP_PKEY *rkey = NULL, *key = NULL;
+    memset(out, 0, sizeof(*out));
+    if (!load_pair(root, &rcert, &rkey)) {
+        X509_free(rcert);
+        EVP_PKEY_free(rkey);
+        return ssl_problem(p, "reading the mesh root CA");
+    }
+    key = generate_key(alg);
+    cert = key ? new_cert(key, "Intermediate CA", NULL, cluster, validity_seconds) : NULL;
+    /* never outlive the root */
+    if (cert && ASN1_TIME_compare(X509_get0_notAfter(rcert), X509_get0_notAfter(cert)) < 0)
+        X509_set1_notAfter(cert, X509_get0_notAfter(rcert));
+    int ok = cert && X509_set_issuer_name(cert, X509_get_subject_name(rcert)) &&
+             add_ext(cert, rcert, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") &&
+             add_ext(cert, rcert, NID_key_usage, "critical,keyCertSign,digitalSignature") &&
+             add_ext(cert, rcert, NID_subject_alt_name, "DNS:istiod.istio-system.svc") &&
+             add_ext(cert, rcert, NID_subject_key_identifier, "hash") &&
+             add_ext(cert, rcert, NID_authority_key_identifier, "keyid:always") &&
+             X509_sign(cert, rkey, EVP_sha256()) > 0 && to_pem(cert, key, out);
+    X509_free(cert);
+    X509_free(rcert);
+    EVP_PKEY_free(key);
+    EVP_PKEY_free(rkey);
+    return ok ? MESH_OK : ssl_problem(p, "issuing an intermediate CA");
+}
+
+static time_t asn1_to_time(const ASN1_TIME *t)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    if (!t || ASN1_TIME_to_tm(t, &tm) != 1)
+        return 0;
+    return timegm(&tm);
+}
+
+static X509 *read_cert(const char *pem)
+{
+    BIO *b = pem ? BIO_new_mem_buf(pem, -1) : NULL;
+    X509 *c = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+    BIO_free(b);
+    return c;
+}
+
+static void fingerprint(X509 *cert, char *hex)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    X509_digest(cert, EVP_sha256(), md, &n);
+    for (unsigned int i = 0; i < n && i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    hex[2 * (n < 32 ? n : 32)] = '\0';
+}
+
+mesh_code mesh_ca_inspect(const char *cert_pem, const char *key_pem, struct mesh_cert_info *info,
+                          struct mesh_problem *p)
+{
+    memset(info, 0, sizeof(*info));
+    X509 *cert = read_cert(cert_pem);
+    if (!cert) {
+        ERR_clear_error();
+        return mesh_problem_set(p, "InvalidCertificate", "not a PEM certificate");
+    }
+    info->not_before = asn1_to_time(X509_get0_notBefore(cert));
+    info->not_after = asn1_to_time(X509_get0_notAfter(cert));
+    info->is_ca = X509_check_ca(cert) > 0;
+    fingerprint(cert, info->sha256);
+    X509_NAME_oneline(X509_get_subject_name(cert), info->subject, sizeof(info->subject));
+    mesh_code rc = MESH_OK;
+    time_t now = time(NULL);
+    if (!info->is_ca)
+        rc = mesh_problem_set(p, "NotACertificateAuthority",
+                              "certificate %s is not a CA (basicConstraints CA:TRUE missing)",
+                              info->subject);
+    else if (info->not_after <= now)
+        rc = mesh_problem_set(p, "CertificateExpired", "certificate %s expired", info->subject);
+    else if (info->not_before > now)
+        rc = mesh_problem_set(p, "CertificateNotYetValid", "certificate %s is not valid yet",
+                              info->subject);
+    if (rc == MESH_OK && key_pem) {
+        BIO *kb = BIO_new_mem_buf(key_pem, -1);
+        EVP_PKEY *key = kb ? PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL) : NULL;
+        if (!key)
+            rc = mesh_problem_set(p, "InvalidKey", "not a PEM private key");
+        else if (X509_check_private_key(cert, key) != 1)
+            rc = mesh_problem_set(p, "KeyMismatch", "the private key does not match %s",
+                                  info->subject);
+        EVP_PKEY_free(key);
+        BIO_free(kb);
+    }
+    ERR_clear_error();
+    X509_free(cert);
+    return rc;
+}
+
+mesh_code mesh_ca_verify_chain(const char *cert_pem, const char *root_pem, struct mesh_problem *p)
+{
+    X509 *cert = read_cert(cert_pem), *root = read_cert(root_pem);
+    X509_STORE *store = X509_STORE_new();
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    mesh_code rc = MESH_OK;
+    if (!cert || !root || !store || !ctx) {
+        rc = mesh_problem_set(p, "InvalidCertificate", "cannot read the certificates to verify");
+    } else {
+        X509_STORE_add_cert(store, root);
+        X509_STORE_CTX_init(ctx, store, cert, NULL);
+        if (X509_verify_cert(ctx) != 1)
+            rc = mesh_problem_set(p, "ChainInvalid", "does not chain to the mesh root: %s",
+                                  X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+    }
+    ERR_clear_error();
+    X509_STORE_CTX_free(ctx);
+    X509_STORE_free(store);
+    X509_free(cert);
+    X509_free(root);
+    return rc;
+}

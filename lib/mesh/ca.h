@@ -1,0 +1,52 @@
+/*
+ * ca: the mesh's certificate authority with OpenSSL: one root per mesh, one
+ * intermediate per member cluster, in the layout of Istio's plug-in CA
+ * (Secret cacerts: root-cert.pem, ca-cert.pem, ca-key.pem, cert-chain.pem).
+ *
+ * Intermediates carry what istiod needs to sign workload certificates:
+ * basicConstraints critical CA:true, pathlen:0; keyUsage critical keyCertSign,
+ * digitalSignature; SAN DNS:istiod.istio-system.svc; subject O=Istio,
+ * CN=Intermediate CA, L=<cluster> (istio/istio tools/certs). Keys and
+ * certificates travel as PEM strings; private keys are wiped when released
+ * and never logged.
+ */
+#ifndef EW_MESH_CA_H
+#define EW_MESH_CA_H
+
+#include "api.h"
+
+#include <time.h>
+
+struct mesh_keypair {
+    char *cert_pem;
+    char *key_pem; /* secret */
+};
+
+void mesh_keypair_release(struct mesh_keypair *kp);
+
+/* A new self-signed root for the mesh. */
+mesh_code mesh_ca_generate_root(enum mesh_key_algorithm alg, double validity_seconds,
+                                const char *mesh_name, struct mesh_keypair *out,
+                                struct mesh_problem *p);
+/* An intermediate for one member, signed by the root. */
+mesh_code mesh_ca_issue_intermediate(const struct mesh_keypair *root, enum mesh_key_algorithm alg,
+                                     double validity_seconds, const char *cluster,
+                                     struct mesh_keypair *out, struct mesh_problem *p);
+
+/* What a certificate is, for status and for deciding to reissue. */
+struct mesh_cert_info {
+    time_t not_before;
+    time_t not_after;
+    int is_ca;
+    char sha256[65]; /* hex of the DER */
+    char subject[256];
+};
+
+/* Parse and check a root or intermediate: a CA certificate, currently valid, whose key
+ * matches (key_pem may be NULL to skip that check). Problems name what is wrong. */
+mesh_code mesh_ca_inspect(const char *cert_pem, const char *key_pem, struct mesh_cert_info *info,
+                          struct mesh_problem *p);
+/* Does cert_pem chain to root_pem (signature, validity, CA constraints)? */
+mesh_code mesh_ca_verify_chain(const char *cert_pem, const char *root_pem, struct mesh_problem *p);
+
+#endif
