@@ -125,11 +125,12 @@ static void test_inspect_problems(struct test_ctx *t)
     CHECK_STR(t, p.reason, "InvalidCertificate");
     CHECK(t, mesh_ca_inspect(a.cert_pem, "not a key", &info, &p) == MESH_E_INVALID);
     CHECK_STR(t, p.reason, "InvalidKey");
-    /* a leaf (not a CA) certificate */
-    const char *leaf = "-----BEGIN CERTIFICATE-----\n"
-                       "MIIBeDCCAR6gAwIBAgIUJ8n3fGgQ9l3oB0Yd6tAJHm6ZSUswCgYIKoZIzj0EAwIw\n"
-                       "-----END CERTIFICATE-----\n";
-    CHECK(t, mesh_ca_inspect(leaf, NULL, &info, &p) == MESH_E_INVALID);
+    /* a truncated certificate */
+    const char *truncated = "-----BEGIN CERTIFICATE-----\n"
+                            "MIIBeDCCAR6gAwIBAgIUJ8n3fGgQ9l3oB0Yd6tAJHm6ZSUswCgYIKoZIzj0EAwIw\n"
+                            "-----END CERTIFICATE-----\n";
+    CHECK(t, mesh_ca_inspect(truncated, NULL, &info, &p) == MESH_E_INVALID);
+    CHECK_STR(t, p.reason, "InvalidCertificate");
     /* an expired CA: generated with a validity in the past */
     struct mesh_keypair old;
     REQUIRE(t, mesh_ca_generate_root(MESH_KEY_ECDSA_P256, -3600, "old", &old, &p) == MESH_OK);
