@@ -253,6 +253,73 @@ static cJSON *gen_mesh(unsigned int *s, int *nclusters, int *replicas)
     return o;
 }
 
+static cJSON *gen_ccs(unsigned int *s, int *nexports, int *nports)
+{
+    static const char *protocols[] = {"HTTP", "HTTPS", "GRPC", "HTTP2", "MONGO", "TCP", "TLS"};
+    cJSON *o = cJSON_CreateObject(), *spec = cJSON_AddObjectToObject(o, "spec");
+    cJSON *meta = cJSON_AddObjectToObject(o, "metadata");
+    cJSON_AddStringToObject(meta, "name", "svc");
+    cJSON_AddStringToObject(meta, "namespace", "ns");
+    cJSON_AddStringToObject(spec, "meshNetwork", "mesh-a");
+    if (rnd(s) % 2)
+        cJSON_AddStringToObject(spec, "address", rnd(s) % 2 ? "240.0.0.7" : "fd00::7");
+    if (rnd(s) % 2)
+        cJSON_AddStringToObject(spec, "host", "svc.example.org");
+    cJSON *ex = cJSON_AddArrayToObject(spec, "exportFrom");
+    *nexports = 1 + (int)(rnd(s) % 4);
+    for (int i = 0; i < *nexports; i++) {
+        char name[8];
+        snprintf(name, sizeof(name), "c%d", i);
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "cluster", name);
+        if (rnd(s) % 2)
+            cJSON_AddStringToObject(e, "service", "backing");
+        cJSON_AddItemToArray(ex, e);
+    }
+    if (rnd(s) % 2) {
+        cJSON *im = cJSON_AddArrayToObject(spec, "importTo");
+        cJSON_AddItemToArray(im, cJSON_CreateString("c5"));
+        cJSON_AddItemToArray(im, cJSON_CreateString("c6"));
+    }
+    cJSON *ports = cJSON_AddArrayToObject(spec, "ports");
+    *nports = (int)(rnd(s) % 5);
+    for (int i = 0; i < *nports; i++) {
+        char name[8];
+        snprintf(name, sizeof(name), "p%d", i);
+        cJSON *pt = cJSON_CreateObject();
+        cJSON_AddNumberToObject(pt, "number", 1 + i * 1000 + (int)(rnd(s) % 999));
+        cJSON_AddStringToObject(pt, "name", name);
+        cJSON_AddStringToObject(pt, "protocol", protocols[rnd(s) % 7]);
+        if (rnd(s) % 2)
+            cJSON_AddNumberToObject(pt, "targetPort", 1 + (int)(rnd(s) % 65535));
+        cJSON_AddItemToArray(ports, pt);
+    }
+    if (rnd(s) % 2)
+        cJSON_AddStringToObject(spec, "partitionPolicy", "Withdraw");
+    return o;
+}
+
+static void test_property_generated_services(struct test_ctx *t)
+{
+    unsigned int seed = 424242;
+    for (int iter = 0; iter < 2000; iter++) {
+        int nexports, nports;
+        cJSON *o = gen_ccs(&seed, &nexports, &nports);
+        struct mesh_ccs c;
+        struct mesh_problem p;
+        mesh_problem_init(&p);
+        mesh_code rc = mesh_ccs_parse(o, &c, &p);
+        CHECKF(t, rc == MESH_OK, "iteration %d: %s", iter, p.message.buf);
+        CHECKF(t, (int)c.nexports == nexports && (int)c.nports == nports,
+               "iteration %d: read back %zu exporters, %zu ports", iter, c.nexports, c.nports);
+        mesh_ccs_release(&c);
+        mesh_problem_release(&p);
+        cJSON_Delete(o);
+        if (rc != MESH_OK)
+            break;
+    }
+}
+
 static void test_property_generated_objects(struct test_ctx *t)
 {
     unsigned int seed = 20261124;
@@ -282,6 +349,7 @@ static const struct test_case cases[] = {
     {"problems_name_the_field", test_problems_name_the_field},
     {"durations", test_durations},
     {"property_generated_objects", test_property_generated_objects},
+    {"property_generated_services", test_property_generated_services},
 };
 
 int main(int argc, char **argv)
