@@ -268,7 +268,7 @@ static cJSON *gen_ccs(unsigned int *s, int *nexports, int *nports)
     cJSON *ex = cJSON_AddArrayToObject(spec, "exportFrom");
     *nexports = 1 + (int)(rnd(s) % 4);
     for (int i = 0; i < *nexports; i++) {
-        char name[8];
+        char name[16];
         snprintf(name, sizeof(name), "c%d", i);
         cJSON *e = cJSON_CreateObject();
         cJSON_AddStringToObject(e, "cluster", name);
@@ -284,7 +284,7 @@ static cJSON *gen_ccs(unsigned int *s, int *nexports, int *nports)
     cJSON *ports = cJSON_AddArrayToObject(spec, "ports");
     *nports = (int)(rnd(s) % 5);
     for (int i = 0; i < *nports; i++) {
-        char name[8];
+        char name[16];
         snprintf(name, sizeof(name), "p%d", i);
         cJSON *pt = cJSON_CreateObject();
         cJSON_AddNumberToObject(pt, "number", 1 + i * 1000 + (int)(rnd(s) % 999));
