@@ -139,8 +139,10 @@ if [ $builds_ok = 1 ]; then
         run_suite test_kube_integration build-asan/test/test_kube_integration
         run_suite test_runtime_integration build-asan/test/test_runtime_integration
         run_suite test_crds bash test/integration/test_crds.sh
-        if grep -q '^FAIL' "$results"/test_*_integration.out; then
-            for c in us eu; do bash hack/cluster.sh logs "$c" >&2 || true; done
+        export EW_OPERATOR_LOG="$results/test_meshnetwork-operator.log"
+        run_suite test_meshnetwork bash test/integration/test_meshnetwork.sh
+        if grep -q '^FAIL' "$results"/test_*_integration.out "$results"/test_meshnetwork.out; then
+            for c in us eu ap; do bash hack/cluster.sh logs "$c" >&2 || true; done
         fi
     else
         fail clusters/up "see below"

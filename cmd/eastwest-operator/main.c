@@ -24,12 +24,13 @@
  * (a standby takes over at once), exit 0. Losing the Lease exits 1 at once, so
  * two replicas can never write together.
  *
- * The reconcilers (MeshNetwork, CrossClusterService) attach to this lifecycle
- * in lib/mesh; until they exist the operator elects, serves health and
- * metrics, and shuts down as described, with no controller to run.
+ * The reconcilers live in lib/mesh: the MeshNetwork controller
+ * (lib/mesh/meshnetwork.h) starts its home-cluster watches at once, so a
+ * standby replica has warm caches, and reconciles only while leading.
  */
 #include "options.h"
 #include "kube/client.h"
+#include "mesh/meshnetwork.h"
 #include "runtime/controller.h"
 #include "runtime/httpserver.h"
 #include "runtime/kube_metrics.h"
@@ -53,6 +54,8 @@ struct operator_state {
     struct rt_metric *m_leader;
     struct rt_controller *controllers[MAX_CONTROLLERS];
     size_t ncontrollers;
+    struct rt_recorder *events;
+    struct mesh_network_controller *meshnets;
     pthread_mutex_t mu;
     int leading;
     int lost;
@@ -135,13 +138,29 @@ static void shutdown_all(struct operator_state *st)
     pthread_mutex_unlock(&st->mu);
     for (size_t i = 0; i < n; i++)
         rt_controller_stop(st->controllers[i], st->opts.shutdown_grace);
-    for (size_t i = 0; i < n; i++)
-        rt_controller_free(st->controllers[i]);
+    mesh_network_controller_free(st->meshnets); /* frees its runtime controller */
+    rt_recorder_free(st->events);
 }
 
-static int run(struct operator_state *st, sigset_t *signals)
+/* Build the controllers; their home-cluster watches start now, their workers when
+ * this replica leads. */
+static void make_controllers(struct operator_state *st, const struct kube_rest_config *cfg,
+                             const char *identity)
+{
+    struct rt_recorder_options ro = {
+        st->home, "eastwest.io/eastwest-operator", identity, &st->log, 0, 0};
+    st->events = rt_recorder_new(&ro);
+    struct mesh_network_controller_options mo = {st->home,    cfg,      st->namespace_,  st->events,
+                                                 st->metrics, &st->log, st->opts.workers};
+    st->meshnets = mesh_network_controller_new(&mo);
+    st->controllers[st->ncontrollers++] = mesh_network_controller_runtime(st->meshnets);
+}
+
+static int run(struct operator_state *st, const struct kube_rest_config *cfg, sigset_t *signals)
 {
     char identity[192];
+    make_identity(identity, sizeof(identity));
+    make_controllers(st, cfg, identity);
     struct rt_http_options ho = {
         st->opts.bind_host, st->opts.bind_port, st->metrics, ready, st, &st->log};
     struct rt_http *http = rt_http_start(&ho);
@@ -149,7 +168,6 @@ static int run(struct operator_state *st, sigset_t *signals)
         return 1;
     struct rt_leader *leader = NULL;
     if (st->opts.leader_elect) {
-        make_identity(identity, sizeof(identity));
         struct rt_leader_options lo = {
             st->home, st->namespace_,     st->opts.leader_election_id, identity, 0,       0,
             0,        on_started_leading, on_stopped_leading,          st,       &st->log};
@@ -215,7 +233,7 @@ int main(int argc, char **argv)
                             "1 while this replica holds the leader Lease.", NULL, NULL, 0);
     rt_metric_set(st.m_leader, NULL, 0);
     struct rt_kube_metrics *km = rt_kube_metrics_add(st.metrics, st.home, "home");
-    int rc = run(&st, &signals);
+    int rc = run(&st, &cfg, &signals);
     rt_kube_metrics_remove(km);
     rt_metrics_free(st.metrics);
     kube_client_free(st.home);

@@ -275,3 +275,19 @@ mesh_code mesh_ca_verify_chain(const char *cert_pem, const char *root_pem, struc
     X509_free(root);
     return rc;
 }
+
+int mesh_ca_pem_contains(const char *bundle_pem, const char *sha256)
+{
+    BIO *b = bundle_pem ? BIO_new_mem_buf(bundle_pem, -1) : NULL;
+    int found = 0;
+    X509 *c;
+    while (b && !found && (c = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
+        char hex[65];
+        fingerprint(c, hex);
+        found = strcmp(hex, sha256) == 0;
+        X509_free(c);
+    }
+    ERR_clear_error();
+    BIO_free(b);
+    return found;
+}

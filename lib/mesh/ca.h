@@ -48,5 +48,7 @@ mesh_code mesh_ca_inspect(const char *cert_pem, const char *key_pem, struct mesh
                           struct mesh_problem *p);
 /* Does cert_pem chain to root_pem (signature, validity, CA constraints)? */
 mesh_code mesh_ca_verify_chain(const char *cert_pem, const char *root_pem, struct mesh_problem *p);
+/* Is a certificate with this SHA-256 fingerprint (hex of the DER) in the PEM bundle? */
+int mesh_ca_pem_contains(const char *bundle_pem, const char *sha256);
 
 #endif

@@ -29,6 +29,8 @@ struct rt_reflector {
     int watch_done;
     kube_code watch_result;
     char *rv;
+    int healthy;
+    char *last_error;
     struct rt_reflector_stats stats;
     unsigned int seed;
 };
@@ -53,6 +55,31 @@ char *rt_reflector_resource_version(struct rt_reflector *r)
     return rv;
 }
 
+/* Record success or failure; tell on_health about a change. */
+static void set_health(struct rt_reflector *r, int healthy, const char *error)
+{
+    pthread_mutex_lock(&r->mu);
+    int changed = r->healthy != healthy;
+    r->healthy = healthy;
+    if (!healthy) {
+        free(r->last_error);
+        r->last_error = ew_strdup(error && *error ? error : "unknown error");
+    }
+    pthread_mutex_unlock(&r->mu);
+    if (changed && r->o.on_health)
+        r->o.on_health(r->o.ud, healthy);
+}
+
+int rt_reflector_healthy(struct rt_reflector *r, char **error)
+{
+    pthread_mutex_lock(&r->mu);
+    int h = r->healthy && r->stats.synced;
+    if (error)
+        *error = h ? NULL : ew_strdup(r->last_error ? r->last_error : "not listed yet");
+    pthread_mutex_unlock(&r->mu);
+    return h;
+}
+
 static void notify(struct rt_reflector *r, enum rt_change change, const char *key, const cJSON *obj)
 {
     if (r->o.on_change)
@@ -65,7 +92,10 @@ static int on_watch_event(void *ud, struct kube_watch_event *ev)
     set_rv(r, ev->resource_version);
     pthread_mutex_lock(&r->mu);
     r->stats.events++;
+    int healthy = r->healthy;
     pthread_mutex_unlock(&r->mu);
+    if (!healthy)
+        set_health(r, 1, NULL);
     if (ev->type == KUBE_EVENT_BOOKMARK)
         return 0;
     char *key = rt_object_key(ev->object);
@@ -95,6 +125,8 @@ static void on_watch_done(void *ud, kube_code code, const struct kube_error *err
     r->watch_result = code;
     pthread_cond_broadcast(&r->cond);
     pthread_mutex_unlock(&r->mu);
+    if (code != KUBE_OK && code != KUBE_E_GONE && code != KUBE_E_CANCELLED)
+        set_health(r, 0, err ? err->message : kube_code_name(code));
     if (code != KUBE_OK)
         ew_log(r->o.log, code == KUBE_E_GONE ? EW_LOG_INFO : EW_LOG_WARN, "watch ended", "cluster",
                kube_client_name(r->o.client), "resource", r->o.resource->plural, "reason",
@@ -144,6 +176,7 @@ static kube_code do_list(struct rt_reflector *r)
         ew_log(r->o.log, EW_LOG_WARN, "list failed", "cluster", kube_client_name(r->o.client),
                "resource", r->o.resource->plural, "reason", kube_code_name(rc), "error",
                err.message, NULL);
+        set_health(r, 0, err.message);
         kube_error_clear(&err);
         return rc;
     }
@@ -156,6 +189,7 @@ static kube_code do_list(struct rt_reflector *r)
     r->stats.synced = 1;
     pthread_cond_broadcast(&r->cond);
     pthread_mutex_unlock(&r->mu);
+    set_health(r, 1, NULL);
     return KUBE_OK;
 }
 
@@ -177,6 +211,7 @@ static kube_code do_watch(struct rt_reflector *r, double *lasted)
                                     on_watch_done, r, &w, &err);
     free(rv);
     if (rc != KUBE_OK) {
+        set_health(r, 0, err.message);
         kube_error_clear(&err);
         *lasted = 0;
         return rc;
@@ -281,6 +316,7 @@ void rt_reflector_stop(struct rt_reflector *r)
     free(r->label_selector);
     free(r->field_selector);
     free(r->rv);
+    free(r->last_error);
     free(r);
 }
 

@@ -39,6 +39,10 @@ struct rt_reflector_options {
     size_t nindex;
     rt_change_fn on_change;
     void *ud;
+    /* Called when the reflector starts or stops failing (a list or watch error; a
+     * successful list or any watch event ends it). May be NULL. Same threads as
+     * on_change: be quick. */
+    void (*on_health)(void *ud, int healthy);
     struct ew_logger *log;
     long page_size;         /* 0 = 500 */
     long watch_timeout_s;   /* 0 = 300 (jittered up to +20%) */
@@ -67,6 +71,9 @@ int rt_reflector_synced(struct rt_reflector *r);
 /* Wait until synced or timeout; returns synced. */
 int rt_reflector_wait_synced(struct rt_reflector *r, double timeout);
 void rt_reflector_get_stats(struct rt_reflector *r, struct rt_reflector_stats *out);
+/* 1 when the last list or watch worked, 0 after a failure (then *error, if not NULL,
+ * gets a copy of its message: caller frees). Not synced yet counts as not healthy. */
+int rt_reflector_healthy(struct rt_reflector *r, char **error);
 /* Copy of the last resourceVersion seen (caller frees). */
 char *rt_reflector_resource_version(struct rt_reflector *r);
 

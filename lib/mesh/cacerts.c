@@ -1,0 +1,200 @@
+/*
+ * cacerts: root and cacerts decisions (see cacerts.h). Secret bytes are held
+ * in strbufs that are wiped before they are freed; nothing here logs.
+ */
+#include "cacerts.h"
+
+#include "objects.h"
+#include "base/base64.h"
+
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <string.h>
+
+void mesh_secret_wipe(struct strbuf *sb)
+{
+    if (sb->alloc)
+        OPENSSL_cleanse(sb->buf, sb->len);
+    strbuf_release(sb);
+}
+
+int mesh_secret_data(const cJSON *secret, const char *key, struct strbuf *out)
+{
+    strbuf_reset(out);
+    const cJSON *v =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(secret, "data"), key);
+    if (!cJSON_IsString(v))
+        return 0;
+    if (base64_decode(out, v->valuestring, strlen(v->valuestring)) != 0) {
+        if (out->alloc)
+            OPENSSL_cleanse(out->buf, out->len);
+        strbuf_reset(out);
+        return 0;
+    }
+    return 1;
+}
+
+void mesh_cacerts_decision_release(struct mesh_cacerts_decision *d)
+{
+    mesh_problem_release(&d->why);
+}
+
+static const char *label(const cJSON *obj, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"),
+                                         "labels"),
+        key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int written_by_us(const cJSON *secret, const char *mesh)
+{
+    const char *by = label(secret, MESH_LABEL_MANAGED_BY);
+    const char *m = label(secret, MESH_LABEL_MESH);
+    return by && m && strcmp(by, MESH_FIELD_MANAGER) == 0 && strcmp(m, mesh) == 0;
+}
+
+/* Check an existing cacerts of ours; MESH_OK with *not_after, or why it is unusable. */
+static mesh_code check_ours(const cJSON *live, const char *root_cert_pem,
+                            const struct mesh_cert_info *root, time_t *not_after,
+                            struct mesh_problem *why)
+{
+    struct strbuf rootpem = STRBUF_INIT, cert = STRBUF_INIT, key = STRBUF_INIT;
+    mesh_code rc = MESH_OK;
+    struct mesh_cert_info info;
+    if (!mesh_secret_data(live, "root-cert.pem", &rootpem) ||
+        !mesh_secret_data(live, "ca-cert.pem", &cert) ||
+        !mesh_secret_data(live, "ca-key.pem", &key))
+        rc = mesh_problem_set(why, "Invalid",
+                              "root-cert.pem, ca-cert.pem or ca-key.pem is missing or not base64");
+    else if (!mesh_ca_pem_contains(rootpem.buf, root->sha256))
+        rc = mesh_problem_set(why, "Invalid", "root-cert.pem is not the mesh root");
+    else if (mesh_ca_inspect(cert.buf, key.buf, &info, why) != MESH_OK)
+        rc = MESH_E_INVALID;
+    else if (mesh_ca_verify_chain(cert.buf, root_cert_pem, why) != MESH_OK)
+        rc = MESH_E_INVALID;
+    else
+        *not_after = info.not_after;
+    if (rc != MESH_OK)
+        snprintf(why->reason, sizeof(why->reason), "Invalid");
+    strbuf_release(&rootpem);
+    strbuf_release(&cert);
+    mesh_secret_wipe(&key);
+    return rc;
+}
+
+void mesh_cacerts_decide(const cJSON *live, const struct mesh_network *net, const char *cluster,
+                         const char *root_cert_pem, const struct mesh_cert_info *root, time_t now,
+                         struct mesh_cacerts_decision *out)
+{
+    memset(out, 0, sizeof(*out));
+    mesh_problem_init(&out->why);
+    out->verdict = MESH_CACERTS_ISSUE;
+    if (!live) {
+        mesh_problem_set(&out->why, "Missing", "cluster %s has no Secret %s/%s", cluster,
+                         net->istio_namespace, MESH_CACERTS_NAME);
+        return;
+    }
+    if (!written_by_us(live, net->name)) {
+        if (net->ca.adopt_existing) {
+            mesh_problem_set(&out->why, "Adopt",
+                             "cluster %s: adopting Secret %s/%s (certificateAuthority."
+                             "adoptExisting)",
+                             cluster, net->istio_namespace, MESH_CACERTS_NAME);
+            return;
+        }
+        out->verdict = MESH_CACERTS_FOREIGN;
+        mesh_problem_set(&out->why, "ForeignCACerts",
+                         "cluster %s: Secret %s/%s was not written by eastwest for this mesh; it "
+                         "is left untouched (delete it, or set certificateAuthority."
+                         "adoptExisting: true to replace it)",
+                         cluster, net->istio_namespace, MESH_CACERTS_NAME);
+        return;
+    }
+    time_t not_after = 0;
+    if (check_ours(live, root_cert_pem, root, &not_after, &out->why) != MESH_OK)
+        return;
+    if ((double)(not_after - now) <= net->ca.renew_before) {
+        mesh_problem_set(&out->why, "Renewal",
+                         "cluster %s: the intermediate expires within renewBefore", cluster);
+        return;
+    }
+    out->verdict = MESH_CACERTS_KEEP;
+    out->not_after = not_after;
+}
+
+static void add_data(cJSON *data, const char *key, const char *text)
+{
+    struct strbuf b = STRBUF_INIT;
+    base64_encode(&b, text, strlen(text));
+    cJSON_AddStringToObject(data, key, b.buf);
+    mesh_secret_wipe(&b);
+}
+
+cJSON *mesh_build_cacerts(const struct mesh_network *net, const char *root_cert_pem,
+                          const struct mesh_keypair *intermediate)
+{
+    struct mesh_owner owner = {net->name, NULL, net->uid};
+    cJSON *o = mesh_object_new("v1", "Secret", net->istio_namespace, MESH_CACERTS_NAME, &owner);
+    cJSON_AddStringToObject(o, "type", "Opaque");
+    cJSON *data = cJSON_AddObjectToObject(o, "data");
+    add_data(data, "root-cert.pem", root_cert_pem);
+    add_data(data, "ca-cert.pem", intermediate->cert_pem);
+    add_data(data, "ca-key.pem", intermediate->key_pem);
+    struct strbuf chain = STRBUF_INIT;
+    strbuf_adds(&chain, intermediate->cert_pem);
+    if (chain.len && chain.buf[chain.len - 1] != '\n')
+        strbuf_addch(&chain, '\n');
+    strbuf_adds(&chain, root_cert_pem);
+    add_data(data, "cert-chain.pem", chain.buf);
+    strbuf_release(&chain);
+    return o;
+}
+
+char *mesh_root_secret_name(const struct mesh_network *net)
+{
+    struct strbuf sb = STRBUF_INIT;
+    strbuf_addf(&sb, "%s-root-ca", net->name);
+    return strbuf_detach(&sb, NULL);
+}
+
+cJSON *mesh_build_root_secret(const struct mesh_network *net, const char *ns,
+                              const struct mesh_keypair *root)
+{
+    struct mesh_owner owner = {net->name, NULL, net->uid};
+    char *name = mesh_root_secret_name(net);
+    cJSON *o = mesh_object_new("v1", "Secret", ns, name, &owner);
+    free(name);
+    cJSON_AddStringToObject(o, "type", "kubernetes.io/tls");
+    cJSON *data = cJSON_AddObjectToObject(o, "data");
+    add_data(data, "tls.crt", root->cert_pem);
+    add_data(data, "tls.key", root->key_pem);
+    return o;
+}
+
+mesh_code mesh_root_from_secret(const cJSON *secret, const char *secret_desc,
+                                struct mesh_keypair *out, struct mesh_cert_info *info,
+                                struct mesh_problem *p)
+{
+    memset(out, 0, sizeof(*out));
+    struct strbuf cert = STRBUF_INIT, key = STRBUF_INIT;
+    mesh_code rc = MESH_OK;
+    if (!mesh_secret_data(secret, "tls.crt", &cert) || !mesh_secret_data(secret, "tls.key", &key)) {
+        rc = mesh_problem_set(p, "RootSecretInvalid",
+                              "%s: data tls.crt and tls.key must both be present (base64 PEM)",
+                              secret_desc);
+    } else if (mesh_ca_inspect(cert.buf, key.buf, info, p) != MESH_OK) {
+        struct strbuf msg = STRBUF_INIT;
+        strbuf_addf(&msg, "%s: %s", secret_desc, p->message.buf);
+        mesh_problem_set(p, "RootSecretInvalid", "%s", msg.buf);
+        strbuf_release(&msg);
+        rc = MESH_E_INVALID;
+    } else {
+        out->cert_pem = strbuf_detach(&cert, NULL);
+        out->key_pem = strbuf_detach(&key, NULL);
+    }
+    strbuf_release(&cert);
+    mesh_secret_wipe(&key);
+    return rc;
+}

@@ -1,0 +1,61 @@
+/*
+ * cacerts: the decisions about the mesh root and each member's cacerts Secret,
+ * kept apart from the API calls so they can be tested on their own.
+ *
+ * The root lives in the home cluster only: Secret <mesh>-root-ca in the
+ * operator namespace (tls.crt, tls.key), generated once, or the user's own
+ * Secret named by certificateAuthority.rootSecretRef (never written).
+ *
+ * A member's cacerts Secret (istio/istio tools/certs layout) is, in order:
+ *   - absent: issue one;
+ *   - not written by eastwest for this mesh (labels): FOREIGN, left untouched,
+ *     unless certificateAuthority.adoptExisting, then issue one over it;
+ *   - ours but unusable (root-cert.pem is not the mesh root, the intermediate
+ *     does not chain to it, the key does not match, unreadable PEM): reissue;
+ *   - ours and valid, but expiring within renewBefore: reissue;
+ *   - else keep it, and report its notAfter.
+ */
+#ifndef EW_MESH_CACERTS_H
+#define EW_MESH_CACERTS_H
+
+#include "ca.h"
+
+#include <cjson/cJSON.h>
+
+enum mesh_cacerts_verdict { MESH_CACERTS_KEEP, MESH_CACERTS_ISSUE, MESH_CACERTS_FOREIGN };
+
+struct mesh_cacerts_decision {
+    enum mesh_cacerts_verdict verdict;
+    time_t not_after;        /* KEEP: the intermediate's expiry */
+    struct mesh_problem why; /* ISSUE: why (reason Missing, Renewal, Invalid, Adopt);
+                                FOREIGN: reason ForeignCACerts and a message */
+};
+
+void mesh_cacerts_decision_release(struct mesh_cacerts_decision *d);
+
+/* live: the member's cacerts Secret or NULL. root: the mesh root's certificate. */
+void mesh_cacerts_decide(const cJSON *live, const struct mesh_network *net, const char *cluster,
+                         const char *root_cert_pem, const struct mesh_cert_info *root, time_t now,
+                         struct mesh_cacerts_decision *out);
+
+/* The cacerts Secret for one member from the root certificate and its intermediate. */
+cJSON *mesh_build_cacerts(const struct mesh_network *net, const char *root_cert_pem,
+                          const struct mesh_keypair *intermediate);
+
+/* Name of the Secret that holds a generated root: "<mesh>-root-ca". Caller frees. */
+char *mesh_root_secret_name(const struct mesh_network *net);
+/* The Secret (type kubernetes.io/tls) that stores a generated root in the home cluster. */
+cJSON *mesh_build_root_secret(const struct mesh_network *net, const char *ns,
+                              const struct mesh_keypair *root);
+/* Read a root from a Secret's tls.crt and tls.key, and check it (a CA, currently valid,
+ * key matching). secret_desc names it in problems ("Secret eastwest-system/x"). */
+mesh_code mesh_root_from_secret(const cJSON *secret, const char *secret_desc,
+                                struct mesh_keypair *out, struct mesh_cert_info *info,
+                                struct mesh_problem *p);
+
+/* Decode data[key] of a Secret into out (cleared first). 1 if present and valid base64. */
+int mesh_secret_data(const cJSON *secret, const char *key, struct strbuf *out);
+/* Free a strbuf that held secret bytes, wiping them first. */
+void mesh_secret_wipe(struct strbuf *sb);
+
+#endif

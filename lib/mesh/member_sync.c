@@ -1,0 +1,418 @@
+/*
+ * member_sync: the MeshNetwork's work inside one member cluster: read istiod's
+ * configuration, write the network label, the east-west gateway and cacerts
+ * where they differ from the member's caches, remove what is no longer wanted,
+ * and read the gateway's addresses. Nothing here deletes because a read
+ * failed: it runs only for a member whose caches are synced and reachable.
+ */
+#include "meshnetwork_internal.h"
+
+#include "cacerts.h"
+#include "objects.h"
+#include "base/timeutil.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void member_result_init(struct member_result *res, const struct mesh_cluster *spec)
+{
+    memset(res, 0, sizeof(*res));
+    res->spec = spec;
+    mesh_problem_init(&res->reach);
+    mesh_problem_init(&res->istio_problem);
+    mesh_problem_init(&res->certs_problem);
+    mesh_problem_init(&res->gateway_problem);
+}
+
+void member_result_release(struct member_result *res)
+{
+    mesh_problem_release(&res->reach);
+    mesh_problem_release(&res->istio_problem);
+    mesh_problem_release(&res->certs_problem);
+    mesh_problem_release(&res->gateway_problem);
+    mesh_istio_info_release(&res->istio);
+    for (size_t i = 0; i < res->naddresses; i++)
+        free(res->addresses[i]);
+    free(res->addresses);
+}
+
+int member_check_reachable(struct mesh_ctx *ctx, struct member_result *res)
+{
+    char *why = NULL;
+    struct mesh_member *m = res->member;
+    if (mesh_member_healthy(m, &why)) {
+        res->reachable = 1;
+        return 1;
+    }
+    /* A cache may be failing for a reason of its own (Istio's CRDs missing) while the
+     * API server answers: ask it directly. */
+    cJSON *ns = NULL;
+    struct kube_error err = KUBE_ERROR_INIT;
+    kube_code rc =
+        kube_get(m->client, &KUBE_RES_NAMESPACES, NULL, ctx->net->istio_namespace, &ns, &err);
+    cJSON_Delete(ns);
+    if (rc == KUBE_OK || rc == KUBE_E_NOT_FOUND) {
+        res->reachable = 1;
+    } else {
+        mesh_problem_set(&res->reach,
+                         rc == KUBE_E_UNAUTHORIZED || rc == KUBE_E_FORBIDDEN ? "ClusterUnauthorized"
+                                                                             : "ClusterUnreachable",
+                         "cluster %s: %s", m->cluster, err.message);
+        res->reachable = 0;
+    }
+    kube_error_clear(&err);
+    free(why);
+    return res->reachable;
+}
+
+static const char *obj_kind(const cJSON *o)
+{
+    const cJSON *k = cJSON_GetObjectItemCaseSensitive(o, "kind");
+    return cJSON_IsString(k) ? k->valuestring : "object";
+}
+
+static const char *obj_meta(const cJSON *o, const char *f)
+{
+    const cJSON *v =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "metadata"), f);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static kube_code merge_patch(struct kube_client *c, const struct kube_resource *r, const char *ns,
+                             const cJSON *desired, struct kube_error *err)
+{
+    char *text = cJSON_PrintUnformatted(desired);
+    if (!text)
+        ew_oom(0);
+    struct kube_patch_options po = {KUBE_PATCH_MERGE, MESH_FIELD_MANAGER, 0, 0, NULL};
+    kube_code rc =
+        kube_patch(c, r, ns, obj_meta(desired, "name"), text, strlen(text), &po, NULL, err);
+    cJSON_free(text);
+    return rc;
+}
+
+/* Server-side apply desired if live differs. 0 on success (written or not). */
+static int apply_if_needed(struct mesh_ctx *ctx, struct mesh_member *m,
+                           const struct kube_resource *r, const cJSON *desired, const cJSON *live,
+                           struct mesh_problem *p)
+{
+    if (!mesh_object_needs_apply(desired, live))
+        return 0;
+    struct kube_error err = KUBE_ERROR_INIT;
+    const char *ns = r->namespaced ? obj_meta(desired, "namespace") : NULL;
+    kube_code rc = kube_apply(m->client, r, ns, desired, MESH_FIELD_MANAGER, 1, NULL, &err);
+    if (rc == KUBE_E_INVALID && live) {
+        /* Someone else's manager owns list items next to ours (kubectl edited a port:
+         * apply then keeps their item beside ours and the server refuses the
+         * duplicate). A merge patch replaces whole lists: it puts ours back. */
+        kube_error_clear(&err);
+        rc = merge_patch(m->client, r, ns, desired, &err);
+    }
+    const char *kind = obj_kind(desired), *name = obj_meta(desired, "name");
+    if (rc != KUBE_OK) {
+        mesh_problem_set(p, "ApplyFailed", "cluster %s: writing %s %s%s%s: %s", m->cluster, kind,
+                         ns ? ns : "", ns ? "/" : "", name, err.message);
+        mesh_record(ctx, "Warning", "ApplyFailed", "Apply", "%s", p->message.buf);
+        kube_error_clear(&err);
+        ctx->failed = 1;
+        return -1;
+    }
+    mesh_record(ctx, "Normal", live ? "Updated" : "Created", live ? "Update" : "Create",
+                "%s %s %s%s%s in cluster %s", live ? "updated" : "created", kind, ns ? ns : "",
+                ns ? "/" : "", name, m->cluster);
+    return 0;
+}
+
+static int delete_object(struct mesh_ctx *ctx, struct mesh_member *m, const struct kube_resource *r,
+                         const char *ns, const char *name, const char *kind, struct strbuf *why)
+{
+    struct kube_error err = KUBE_ERROR_INIT;
+    kube_code rc = kube_delete(m->client, r, ns, name, NULL, &err);
+    if (rc == KUBE_OK)
+        mesh_record(ctx, "Normal", "Deleted", "Delete", "deleted %s %s/%s in cluster %s", kind, ns,
+                    name, m->cluster);
+    else if (rc != KUBE_E_NOT_FOUND && why)
+        strbuf_addf(why, "%scluster %s: deleting %s %s/%s: %s", why->len ? "; " : "", m->cluster,
+                    kind, ns, name, err.message);
+    kube_error_clear(&err);
+    return rc == KUBE_OK || rc == KUBE_E_NOT_FOUND ? 0 : -1;
+}
+
+struct stale_scan {
+    const struct mesh_desired_set *want;
+    const struct kube_resource *r;
+    char **names;
+    size_t n;
+};
+
+static void collect_stale(void *ud, const char *key, const cJSON *obj)
+{
+    struct stale_scan *s = ud;
+    (void)key;
+    if (!mesh_desired_find(s->want, s->r, obj_meta(obj, "namespace"), obj_meta(obj, "name"))) {
+        s->names = ew_realloc(s->names, (s->n + 1) * sizeof(char *));
+        s->names[s->n++] = ew_strdup(obj_meta(obj, "name"));
+    }
+}
+
+/* Delete objects of the gateway kinds that carry the mesh's labels but are not wanted. */
+static void delete_unwanted(struct mesh_ctx *ctx, struct member_result *res,
+                            const struct mesh_desired_set *want)
+{
+    struct mesh_member *m = res->member;
+    for (int w = MESH_W_SERVICES; w <= MESH_W_GATEWAYS; w++) {
+        struct stale_scan s = {want, mesh_watch_resource((enum mesh_watch)w), NULL, 0};
+        rt_store_foreach(mesh_member_store(m, (enum mesh_watch)w), collect_stale, &s);
+        for (size_t i = 0; i < s.n; i++) {
+            struct strbuf why = STRBUF_INIT;
+            if (delete_object(ctx, m, s.r, m->istio_ns, s.names[i], s.r->plural, &why) != 0) {
+                mesh_problem_set(&res->gateway_problem, "DeleteFailed", "%s", why.buf);
+                res->gateway_ok = 0;
+                ctx->failed = 1;
+            }
+            strbuf_release(&why);
+            free(s.names[i]);
+        }
+        free(s.names);
+    }
+}
+
+static void sync_gateway(struct mesh_ctx *ctx, struct member_result *res, char *const *hosts,
+                         size_t nhosts)
+{
+    struct mesh_member *m = res->member;
+    struct mesh_desired_set want = {0};
+    mesh_build_gateway(ctx->net, res->spec, hosts, nhosts, &want);
+    res->gateway_ok = 1;
+    for (size_t i = 0; i < want.n; i++) {
+        const struct mesh_desired *d = &want.items[i];
+        enum mesh_watch w = MESH_W_SERVICES;
+        while (w < MESH_W_GATEWAYS && mesh_watch_resource(w) != d->resource)
+            w++;
+        cJSON *live = mesh_member_get(m, w, obj_meta(d->obj, "name"));
+        if (apply_if_needed(ctx, m, d->resource, d->obj, live, &res->gateway_problem) != 0)
+            res->gateway_ok = 0;
+        if (d->resource == &KUBE_RES_SERVICES && live) {
+            int all_ips;
+            res->addresses = mesh_service_ingress(live, &res->naddresses, &all_ips);
+        }
+        cJSON_Delete(live);
+    }
+    delete_unwanted(ctx, res, &want);
+    mesh_desired_release(&want);
+    if (res->gateway_ok && res->naddresses == 0) {
+        res->gateway_ok = 0;
+        mesh_problem_set(&res->gateway_problem, "NoGatewayAddress",
+                         "cluster %s: Service %s/%s has no load balancer address yet "
+                         "(status.loadBalancer.ingress is empty)",
+                         m->cluster, ctx->net->istio_namespace, MESH_GATEWAY_NAME);
+    }
+}
+
+static void sync_network_label(struct mesh_ctx *ctx, struct member_result *res, const cJSON *ns)
+{
+    cJSON *want = mesh_build_network_label(ctx->net, res->spec);
+    if (apply_if_needed(ctx, res->member, &KUBE_RES_NAMESPACES, want, ns, &res->gateway_problem))
+        res->gateway_ok = 0;
+    cJSON_Delete(want);
+}
+
+static void issue_cacerts(struct mesh_ctx *ctx, struct member_result *res,
+                          const struct mesh_cacerts_decision *d, const cJSON *live)
+{
+    struct mesh_keypair inter = {0};
+    struct mesh_problem p;
+    mesh_problem_init(&p);
+    if (mesh_ca_issue_intermediate(&ctx->root, ctx->net->ca.key_algorithm,
+                                   ctx->net->ca.intermediate_validity, res->spec->name, &inter,
+                                   &p) != MESH_OK) {
+        mesh_problem_set(&res->certs_problem, "IssueFailed", "cluster %s: %s", res->spec->name,
+                         p.message.buf);
+        res->certs_ok = 0;
+        ctx->failed = 1;
+        mesh_problem_release(&p);
+        return;
+    }
+    mesh_problem_release(&p);
+    cJSON *secret = mesh_build_cacerts(ctx->net, ctx->root.cert_pem, &inter);
+    struct mesh_cert_info info;
+    mesh_ca_inspect(inter.cert_pem, NULL, &info, NULL);
+    mesh_keypair_release(&inter);
+    struct kube_error err = KUBE_ERROR_INIT;
+    kube_code rc = kube_apply(res->member->client, &KUBE_RES_SECRETS, ctx->net->istio_namespace,
+                              secret, MESH_FIELD_MANAGER, 1, NULL, &err);
+    cJSON_Delete(secret);
+    if (rc != KUBE_OK) {
+        mesh_problem_set(&res->certs_problem, "ApplyFailed", "cluster %s: writing Secret %s/%s: %s",
+                         res->spec->name, ctx->net->istio_namespace, MESH_CACERTS_NAME,
+                         err.message);
+        mesh_record(ctx, "Warning", "ApplyFailed", "Apply", "%s", res->certs_problem.message.buf);
+        kube_error_clear(&err);
+        res->certs_ok = 0;
+        ctx->failed = 1;
+        return;
+    }
+    char until[32];
+    ew_time_format_rfc3339(info.not_after, until, sizeof(until));
+    mesh_record(ctx, "Normal", live ? "CertificateReissued" : "CertificateIssued", "Issue",
+                "issued the intermediate CA of cluster %s (Secret %s/%s, valid until %s): %s",
+                res->spec->name, ctx->net->istio_namespace, MESH_CACERTS_NAME, until,
+                d->why.message.buf);
+    res->intermediate_not_after = info.not_after;
+}
+
+/* Does istiod publish the mesh root (ConfigMap istio-ca-root-cert)? */
+static void check_istiod_root(struct mesh_ctx *ctx, struct member_result *res)
+{
+    cJSON *cm = mesh_member_get(res->member, MESH_W_CONFIGMAPS, "istio-ca-root-cert");
+    const cJSON *pem = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(cm, "data"), "root-cert.pem");
+    if (!cJSON_IsString(pem) || !mesh_ca_pem_contains(pem->valuestring, ctx->root_info.sha256)) {
+        res->certs_ok = 0;
+        mesh_problem_set(&res->certs_problem, "IstiodNotUsingMeshRoot",
+                         "cluster %s: istiod publishes %s root (ConfigMap %s/istio-ca-root-cert); "
+                         "restart istiod so that it loads Secret cacerts",
+                         res->spec->name, cm ? "another" : "no", ctx->net->istio_namespace);
+    }
+    cJSON_Delete(cm);
+}
+
+static void sync_cacerts(struct mesh_ctx *ctx, struct member_result *res)
+{
+    if (!ctx->root_ok) {
+        res->certs_ok = 0;
+        mesh_problem_set(&res->certs_problem, ctx->root_problem.reason, "%s",
+                         ctx->root_problem.message.buf);
+        return;
+    }
+    cJSON *live = mesh_member_get(res->member, MESH_W_CACERTS, MESH_CACERTS_NAME);
+    struct mesh_cacerts_decision d;
+    mesh_cacerts_decide(live, ctx->net, res->spec->name, ctx->root.cert_pem, &ctx->root_info,
+                        time(NULL), &d);
+    res->certs_ok = 1;
+    if (d.verdict == MESH_CACERTS_FOREIGN) {
+        res->certs_ok = 0;
+        mesh_problem_set(&res->certs_problem, "ForeignCACerts", "%s", d.why.message.buf);
+    } else if (d.verdict == MESH_CACERTS_ISSUE) {
+        issue_cacerts(ctx, res, &d, live);
+    } else {
+        res->intermediate_not_after = d.not_after;
+    }
+    if (res->certs_ok)
+        check_istiod_root(ctx, res);
+    mesh_cacerts_decision_release(&d);
+    cJSON_Delete(live);
+}
+
+static void read_istio(struct mesh_ctx *ctx, struct member_result *res, const cJSON *ns)
+{
+    cJSON *mesh_cm = mesh_member_get(res->member, MESH_W_CONFIGMAPS, "istio");
+    cJSON *inj = mesh_member_get(res->member, MESH_W_CONFIGMAPS, "istio-sidecar-injector");
+    res->istio_ok =
+        mesh_istio_read(mesh_cm, inj, ns, &res->istio, &res->istio_problem) == MESH_OK &&
+        mesh_istio_check(&res->istio, ctx->net, res->spec, res->importing, &res->istio_problem) ==
+            MESH_OK;
+    cJSON_Delete(mesh_cm);
+    cJSON_Delete(inj);
+}
+
+void member_sync(struct mesh_ctx *ctx, struct member_result *res, char *const *hosts, size_t nhosts)
+{
+    cJSON *ns = mesh_member_get(res->member, MESH_W_NAMESPACE, ctx->net->istio_namespace);
+    read_istio(ctx, res, ns);
+    if (!ns) {
+        /* Writing into a namespace that does not exist would fail object by object;
+         * one clear condition says it all. */
+#define NS_MISSING "cluster %s: namespace %s does not exist (is Istio installed?)"
+        mesh_problem_set(&res->gateway_problem, "IstioNamespaceMissing", NS_MISSING,
+                         res->spec->name, ctx->net->istio_namespace);
+        mesh_problem_set(&res->certs_problem, "IstioNamespaceMissing", NS_MISSING, res->spec->name,
+                         ctx->net->istio_namespace);
+#undef NS_MISSING
+        return;
+    }
+    res->gateway_ok = 1;
+    sync_network_label(ctx, res, ns);
+    int label_ok = res->gateway_ok;
+    sync_gateway(ctx, res, hosts, nhosts);
+    res->gateway_ok = res->gateway_ok && label_ok;
+    sync_cacerts(ctx, res);
+    cJSON_Delete(ns);
+}
+
+static int cleanup_kind(struct mesh_ctx *ctx, struct mesh_member *m, const struct kube_resource *r,
+                        struct strbuf *why)
+{
+    char *selector = mesh_selector_for_mesh(ctx->net->name);
+    struct kube_list_options lo = {selector, NULL, 0, NULL, NULL};
+    cJSON *items = NULL;
+    struct kube_error err = KUBE_ERROR_INIT;
+    kube_code rc = kube_list(m->client, r, ctx->net->istio_namespace, &lo, &items, NULL, &err);
+    free(selector);
+    if (rc == KUBE_E_NOT_FOUND && r == &MESH_RES_GATEWAYS) {
+        kube_error_clear(&err); /* Istio's CRDs are not there: no Gateway either */
+        return 0;
+    }
+    if (rc != KUBE_OK) {
+        strbuf_addf(why, "%scluster %s: listing %s: %s", why->len ? "; " : "", m->cluster,
+                    r->plural, err.message);
+        kube_error_clear(&err);
+        return -1;
+    }
+    int failed = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, items)
+    {
+        /* list items carry no kind: go by the resource */
+        if (r == &KUBE_RES_SECRETS && strcmp(obj_meta(it, "name"), MESH_CACERTS_NAME) == 0 &&
+            ctx->net->ca.on_delete == MESH_CA_RETAIN)
+            continue;
+        if (delete_object(ctx, m, r, ctx->net->istio_namespace, obj_meta(it, "name"), r->plural,
+                          why))
+            failed = 1;
+    }
+    cJSON_Delete(items);
+    return failed ? -1 : 0;
+}
+
+static int cleanup_network_label(struct mesh_ctx *ctx, struct mesh_member *m, struct strbuf *why)
+{
+    /* Applying the namespace without the label gives up eastwest's ownership of it, so
+     * the API server removes it (unless another manager also set it). */
+    cJSON *ns = mesh_object_new("v1", "Namespace", NULL, ctx->net->istio_namespace, NULL);
+    struct kube_error err = KUBE_ERROR_INIT;
+    kube_code rc =
+        kube_apply(m->client, &KUBE_RES_NAMESPACES, NULL, ns, MESH_FIELD_MANAGER, 1, NULL, &err);
+    cJSON_Delete(ns);
+    if (rc != KUBE_OK && rc != KUBE_E_NOT_FOUND) {
+        strbuf_addf(why, "%scluster %s: removing the network label of namespace %s: %s",
+                    why->len ? "; " : "", m->cluster, ctx->net->istio_namespace, err.message);
+        kube_error_clear(&err);
+        return -1;
+    }
+    kube_error_clear(&err);
+    return 0;
+}
+
+int member_cleanup(struct mesh_ctx *ctx, struct mesh_member *m, struct strbuf *why)
+{
+    static const struct kube_resource *const kinds[] = {
+        &MESH_RES_GATEWAYS,     &KUBE_RES_SERVICES, &KUBE_RES_DEPLOYMENTS,
+        &KUBE_RES_ROLEBINDINGS, &KUBE_RES_ROLES,    &KUBE_RES_SERVICEACCOUNTS,
+        &KUBE_RES_SECRETS,
+    };
+    int failed = 0;
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+        if (cleanup_kind(ctx, m, kinds[i], why))
+            failed = 1;
+    cJSON *ns = mesh_member_get(m, MESH_W_NAMESPACE, ctx->net->istio_namespace);
+    const cJSON *labels = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(ns, "metadata"), "labels");
+    if (cJSON_GetObjectItemCaseSensitive(labels, MESH_LABEL_NETWORK) &&
+        cleanup_network_label(ctx, m, why))
+        failed = 1;
+    cJSON_Delete(ns);
+    return failed ? -1 : 0;
+}

@@ -1,0 +1,73 @@
+/*
+ * members: one MeshNetwork's connections to its member clusters, and the
+ * caches the reconciler reads instead of asking the API server.
+ *
+ * A member holds a reference to its cluster's client (lib/runtime/clusterset:
+ * rotated kubeconfig Secrets update the same client in place) and one
+ * reflector per kind of object the reconciler reads in that member: what
+ * eastwest wrote there (label selector of the mesh), the cacerts Secret, the
+ * Istio namespace and its ConfigMaps (istiod's mesh config and root). Every
+ * change in those caches, and every change of a reflector's health, queues
+ * the MeshNetwork again, so drift is seen within a watch round trip and a
+ * member that goes away is reported at once.
+ *
+ * Threads: members are created, used and freed by the worker reconciling
+ * their MeshNetwork (the work queue never runs one key twice at once); the
+ * reflectors' callbacks only queue the key.
+ */
+#ifndef EW_MESH_MEMBERS_H
+#define EW_MESH_MEMBERS_H
+
+#include "runtime/clusterset.h"
+#include "runtime/controller.h"
+
+enum mesh_watch {
+    MESH_W_SERVICES,
+    MESH_W_DEPLOYMENTS,
+    MESH_W_SERVICEACCOUNTS,
+    MESH_W_ROLES,
+    MESH_W_ROLEBINDINGS,
+    MESH_W_GATEWAYS,
+    MESH_W_CACERTS,
+    MESH_W_CONFIGMAPS,
+    MESH_W_NAMESPACE,
+    MESH_W_COUNT
+};
+
+/* The resource each watch lists (for cleanup and messages). */
+const struct kube_resource *mesh_watch_resource(enum mesh_watch w);
+
+struct mesh_member {
+    char *cluster;
+    char *config_version; /* what the connection was made from: "home" or the Secret's
+                             resourceVersion and key */
+    char *istio_ns;
+    struct kube_client *client; /* a reference from the clusterset */
+    struct rt_reflector *watches[MESH_W_COUNT];
+    struct mesh_member_wake *wake; /* what the reflectors' callbacks queue */
+};
+
+struct mesh_member_options {
+    const char *mesh;     /* MeshNetwork name: the key queued on changes */
+    const char *cluster;  /* member name */
+    const char *istio_ns; /* spec.istioNamespace */
+    const char *config_version;
+    struct rt_clusterset *clusters;
+    struct rt_controller *controller;
+    struct ew_logger *log;
+};
+
+/* Start watching a member whose client is already in the clusterset. NULL when the
+ * clusterset has no such member. */
+struct mesh_member *mesh_member_start(const struct mesh_member_options *o);
+void mesh_member_stop(struct mesh_member *m, struct rt_clusterset *clusters);
+
+struct rt_store *mesh_member_store(struct mesh_member *m, enum mesh_watch w);
+/* Every cache has listed. */
+int mesh_member_synced(struct mesh_member *m);
+/* Every watch works; else 0 and *error (caller frees) says which failed and why. */
+int mesh_member_healthy(struct mesh_member *m, char **error);
+/* An object from a member cache (deep copy, caller frees) or NULL. */
+cJSON *mesh_member_get(struct mesh_member *m, enum mesh_watch w, const char *name);
+
+#endif

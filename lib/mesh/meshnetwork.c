@@ -1,0 +1,884 @@
+/*
+ * meshnetwork: the MeshNetwork controller: watches, the reconcile flow, the
+ * mesh root, members, deletion and status (see meshnetwork.h; the work
+ * inside one member is in member_sync.c).
+ */
+#include "meshnetwork_internal.h"
+
+#include "cacerts.h"
+#include "conditions.h"
+#include "objects.h"
+#include "base/timeutil.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_REQUEUE 3600.0
+
+void mesh_record(struct mesh_ctx *ctx, const char *type, const char *reason, const char *action,
+                 const char *fmt, ...)
+{
+    struct strbuf note = STRBUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    strbuf_vaddf(&note, fmt, ap);
+    va_end(ap);
+    ew_log(ctx->mc->o.log, strcmp(type, "Warning") == 0 ? EW_LOG_WARN : EW_LOG_INFO, note.buf,
+           "meshnetwork", ctx->net->name, "reason", reason, NULL);
+    if (ctx->mc->o.events)
+        rt_event(ctx->mc->o.events, &ctx->ref, type, reason, action, "%s", note.buf);
+    strbuf_release(&note);
+}
+
+/* ---- members ---- */
+
+static int member_in_spec(const struct mesh_network *net, const char *name)
+{
+    return mesh_network_cluster(net, name) != NULL;
+}
+
+/* Forget the clusterset entry when no MeshNetwork uses the cluster any more. mc->mu held. */
+static void forget_cluster_locked(struct mesh_network_controller *mc, const char *cluster)
+{
+    const char *k;
+    void *v;
+    for (size_t i = 0; strmap_next(&mc->states, &i, &k, &v);) {
+        struct mesh_state *s = v;
+        for (size_t j = 0; j < s->nmembers; j++)
+            if (strcmp(s->members[j]->cluster, cluster) == 0)
+                return;
+    }
+    rt_clusterset_remove(mc->clusters, cluster);
+}
+
+static void state_drop_member(struct mesh_network_controller *mc, struct mesh_state *s, size_t i)
+{
+    char *cluster = ew_strdup(s->members[i]->cluster);
+    mesh_member_stop(s->members[i], mc->clusters);
+    pthread_mutex_lock(&mc->mu);
+    s->members[i] = s->members[--s->nmembers];
+    forget_cluster_locked(mc, cluster);
+    pthread_mutex_unlock(&mc->mu);
+    free(cluster);
+}
+
+static struct mesh_member *state_member(struct mesh_state *s, const char *cluster, size_t *idx)
+{
+    for (size_t i = 0; i < s->nmembers; i++)
+        if (strcmp(s->members[i]->cluster, cluster) == 0) {
+            if (idx)
+                *idx = i;
+            return s->members[i];
+        }
+    return NULL;
+}
+
+/* The connection settings of a member, and a string that changes when they do. */
+static mesh_code member_config(struct mesh_ctx *ctx, const struct mesh_cluster *c,
+                               struct kube_rest_config *cfg, char **version, struct mesh_problem *p)
+{
+    struct mesh_network_controller *mc = ctx->mc;
+    if (!c->secret_name) {
+        kube_rest_config_copy(cfg, mc->o.home_cfg);
+        *version = ew_strdup("home");
+        return MESH_OK;
+    }
+    struct strbuf key = STRBUF_INIT, data = STRBUF_INIT;
+    strbuf_addf(&key, "%s/%s", mc->namespace_, c->secret_name);
+    cJSON *secret = rt_store_get_copy(rt_reflector_store(mc->secrets), key.buf);
+    mesh_code rc = MESH_OK;
+    struct kube_error err = KUBE_ERROR_INIT;
+    if (!secret) {
+        rc = mesh_problem_set(p, "KubeconfigSecretNotFound",
+                              "cluster %s: Secret %s (kubeconfigSecretRef) not found", c->name,
+                              key.buf);
+    } else if (!mesh_secret_data(secret, c->secret_key, &data)) {
+        rc = mesh_problem_set(p, "KubeconfigKeyMissing",
+                              "cluster %s: Secret %s has no data key %s (kubeconfigSecretRef.key)",
+                              c->name, key.buf, c->secret_key);
+    } else {
+        struct strbuf source = STRBUF_INIT;
+        strbuf_addf(&source, "Secret %s key %s", key.buf, c->secret_key);
+        if (kube_config_from_memory(data.buf, data.len, source.buf, NULL, NULL, cfg, &err) !=
+            KUBE_OK)
+            rc = mesh_problem_set(p, "KubeconfigInvalid", "cluster %s: %s", c->name, err.message);
+        strbuf_release(&source);
+        const cJSON *rv = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(secret, "metadata"), "resourceVersion");
+        struct strbuf v = STRBUF_INIT;
+        strbuf_addf(&v, "%s@%s/%s", cJSON_IsString(rv) ? rv->valuestring : "", key.buf,
+                    c->secret_key);
+        *version = strbuf_detach(&v, NULL);
+    }
+    kube_error_clear(&err);
+    mesh_secret_wipe(&data);
+    strbuf_release(&key);
+    cJSON_Delete(secret);
+    return rc;
+}
+
+/* Connect res->spec's member (or update its credentials); res->member is set on success. */
+static void member_connect(struct mesh_ctx *ctx, struct member_result *res)
+{
+    struct mesh_network_controller *mc = ctx->mc;
+    struct kube_rest_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    char *version = NULL;
+    size_t idx = 0;
+    struct mesh_member *m = state_member(ctx->state, res->spec->name, &idx);
+    if (member_config(ctx, res->spec, &cfg, &version, &res->reach) != MESH_OK) {
+        kube_rest_config_free(&cfg);
+        free(version);
+        return; /* keep the member's watches: a Secret being rewritten is no reason to stop */
+    }
+    if (m && strcmp(m->istio_ns, ctx->net->istio_namespace) != 0) {
+        state_drop_member(mc, ctx->state, idx);
+        m = NULL;
+    }
+    struct kube_error err = KUBE_ERROR_INIT;
+    if (!m || strcmp(m->config_version, version) != 0) {
+        if (rt_clusterset_apply(mc->clusters, res->spec->name, &cfg, &err) < 0) {
+            mesh_problem_set(&res->reach, "KubeconfigInvalid", "cluster %s: %s", res->spec->name,
+                             err.message);
+            goto out;
+        }
+        if (m) {
+            free(m->config_version);
+            m->config_version = ew_strdup(version);
+            mesh_record(ctx, "Normal", "CredentialsUpdated", "Connect",
+                        "cluster %s: new connection settings from its kubeconfig", m->cluster);
+        }
+    }
+    if (!m) {
+        struct mesh_member_options mo = {ctx->net->name, res->spec->name, ctx->net->istio_namespace,
+                                         version,        mc->clusters,    mc->ctl,
+                                         mc->o.log};
+        m = mesh_member_start(&mo);
+        if (m) {
+            pthread_mutex_lock(&mc->mu);
+            ctx->state->members =
+                ew_realloc(ctx->state->members, (ctx->state->nmembers + 1) * sizeof(*m));
+            ctx->state->members[ctx->state->nmembers++] = m;
+            pthread_mutex_unlock(&mc->mu);
+        }
+    }
+    res->member = m;
+out:
+    kube_error_clear(&err);
+    kube_rest_config_free(&cfg);
+    free(version);
+}
+
+/* ---- the mesh root ---- */
+
+static void load_root(struct mesh_ctx *ctx)
+{
+    struct mesh_network_controller *mc = ctx->mc;
+    struct mesh_network *net = ctx->net;
+    char *name = net->ca.root_secret ? ew_strdup(net->ca.root_secret) : mesh_root_secret_name(net);
+    struct strbuf key = STRBUF_INIT, desc = STRBUF_INIT;
+    strbuf_addf(&key, "%s/%s", mc->namespace_, name);
+    strbuf_addf(&desc, "Secret %s", key.buf);
+    cJSON *secret = rt_store_get_copy(rt_reflector_store(mc->secrets), key.buf);
+    if (secret) {
+        ctx->root_ok = mesh_root_from_secret(secret, desc.buf, &ctx->root, &ctx->root_info,
+                                             &ctx->root_problem) == MESH_OK;
+    } else if (net->ca.root_secret) {
+        mesh_problem_set(&ctx->root_problem, "RootSecretNotFound",
+                         "%s (certificateAuthority.rootSecretRef) not found", desc.buf);
+    } else if (mesh_ca_generate_root(net->ca.key_algorithm, net->ca.root_validity, net->name,
+                                     &ctx->root, &ctx->root_problem) == MESH_OK) {
+        cJSON *obj = mesh_build_root_secret(net, mc->namespace_, &ctx->root);
+        struct kube_error err = KUBE_ERROR_INIT;
+        /* create, not apply: two replicas racing must not replace each other's root */
+        kube_code rc =
+            kube_create(mc->o.home, &KUBE_RES_SECRETS, mc->namespace_, obj, NULL, NULL, &err);
+        cJSON_Delete(obj);
+        if (rc == KUBE_OK) {
+            ctx->root_ok =
+                mesh_ca_inspect(ctx->root.cert_pem, NULL, &ctx->root_info, NULL) == MESH_OK;
+            mesh_record(ctx, "Normal", "RootGenerated", "Create",
+                        "generated the mesh root CA (sha256 %s) in %s", ctx->root_info.sha256,
+                        desc.buf);
+        } else {
+            mesh_problem_set(&ctx->root_problem, "RootSecretWriteFailed", "creating %s: %s",
+                             desc.buf, err.message);
+            ctx->failed = 1;
+        }
+        kube_error_clear(&err);
+    }
+    if (!ctx->root_ok)
+        mesh_keypair_release(&ctx->root);
+    cJSON_Delete(secret);
+    strbuf_release(&key);
+    strbuf_release(&desc);
+    free(name);
+}
+
+/* ---- what the CrossClusterServices of this mesh ask of each member ---- */
+
+struct host_scan {
+    const struct mesh_network *net;
+    struct member_result *res;
+    size_t nres;
+    char ***hosts; /* per member */
+    size_t *nhosts;
+};
+
+static void add_host(struct host_scan *s, size_t i, const char *host)
+{
+    for (size_t j = 0; j < s->nhosts[i]; j++)
+        if (strcmp(s->hosts[i][j], host) == 0)
+            return;
+    s->hosts[i] = ew_realloc(s->hosts[i], (s->nhosts[i] + 1) * sizeof(char *));
+    s->hosts[i][s->nhosts[i]++] = ew_strdup(host);
+}
+
+static int ccs_exports_from(const struct mesh_ccs *c, const char *cluster)
+{
+    for (size_t i = 0; i < c->nexports; i++)
+        if (strcmp(c->exports[i].cluster, cluster) == 0)
+            return 1;
+    return 0;
+}
+
+static int ccs_imports_to(const struct mesh_ccs *c, const char *cluster)
+{
+    if (!c->import_to_set)
+        return !ccs_exports_from(c, cluster);
+    for (size_t i = 0; i < c->nimport_to; i++)
+        if (strcmp(c->import_to[i], cluster) == 0)
+            return 1;
+    return 0;
+}
+
+static void scan_ccs(void *ud, const char *key, const cJSON *obj)
+{
+    struct host_scan *s = ud;
+    struct mesh_ccs c;
+    (void)key;
+    const cJSON *mn = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(obj, "spec"), "meshNetwork");
+    if (!cJSON_IsString(mn) || strcmp(mn->valuestring, s->net->name) != 0)
+        return;
+    if (mesh_ccs_parse(obj, &c, NULL) != MESH_OK)
+        return; /* its own controller reports it */
+    char *host = mesh_ccs_host(&c, s->net);
+    for (size_t i = 0; i < s->nres; i++) {
+        if (ccs_exports_from(&c, s->res[i].spec->name))
+            add_host(s, i, host);
+        if (ccs_imports_to(&c, s->res[i].spec->name))
+            s->res[i].importing = 1;
+    }
+    free(host);
+    mesh_ccs_release(&c);
+}
+
+/* ---- status ---- */
+
+static void add_member_conditions(cJSON *arr, const cJSON *old, const struct member_result *r,
+                                  int64_t gen)
+{
+    mesh_condition_add(arr, old, "Reachable", r->reachable ? MESH_COND_TRUE : MESH_COND_FALSE,
+                       r->reachable ? "Reachable" : r->reach.reason,
+                       r->reachable ? "" : r->reach.message.buf, gen);
+    if (!r->reachable || !r->synced)
+        return;
+    mesh_condition_add(arr, old, "IstioConfigured", r->istio_ok ? MESH_COND_TRUE : MESH_COND_FALSE,
+                       r->istio_ok ? "Configured" : r->istio_problem.reason,
+                       r->istio_ok ? "" : r->istio_problem.message.buf, gen);
+    mesh_condition_add(arr, old, "CertificatesReady",
+                       r->certs_ok ? MESH_COND_TRUE : MESH_COND_FALSE,
+                       r->certs_ok ? "Issued" : r->certs_problem.reason,
+                       r->certs_ok ? "" : r->certs_problem.message.buf, gen);
+    mesh_condition_add(arr, old, "GatewayReady", r->gateway_ok ? MESH_COND_TRUE : MESH_COND_FALSE,
+                       r->gateway_ok ? "HasAddress" : r->gateway_problem.reason,
+                       r->gateway_ok ? "" : r->gateway_problem.message.buf, gen);
+}
+
+static const cJSON *old_member_status(const cJSON *old_clusters, const char *name)
+{
+    const cJSON *c;
+    cJSON_ArrayForEach(c, old_clusters)
+    {
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(c, "name");
+        if (cJSON_IsString(n) && strcmp(n->valuestring, name) == 0)
+            return c;
+    }
+    return NULL;
+}
+
+static void copy_field(cJSON *to, const cJSON *from, const char *field)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(from, field);
+    if (v)
+        cJSON_AddItemToObject(to, field, cJSON_Duplicate(v, 1));
+}
+
+static cJSON *member_status(const struct member_result *r, const cJSON *old, int64_t gen)
+{
+    cJSON *m = cJSON_CreateObject();
+    cJSON_AddStringToObject(m, "name", r->spec->name);
+    cJSON_AddStringToObject(m, "network", r->spec->network);
+    cJSON_AddBoolToObject(m, "reachable", r->reachable);
+    if (!r->reachable || !r->synced) {
+        /* keep what was last known */
+        copy_field(m, old, "gatewayAddresses");
+        copy_field(m, old, "istio");
+        copy_field(m, old, "intermediateNotAfter");
+    } else {
+        if (r->naddresses)
+            cJSON_AddItemToObject(
+                m, "gatewayAddresses",
+                cJSON_CreateStringArray((const char *const *)r->addresses, (int)r->naddresses));
+        if (r->istio.found) {
+            cJSON *is = cJSON_AddObjectToObject(m, "istio");
+            if (r->istio.version)
+                cJSON_AddStringToObject(is, "version", r->istio.version);
+            cJSON_AddStringToObject(is, "meshID", r->istio.mesh_id);
+            cJSON_AddStringToObject(is, "trustDomain", r->istio.trust_domain);
+            if (r->istio.network)
+                cJSON_AddStringToObject(is, "network", r->istio.network);
+        }
+        if (r->intermediate_not_after) {
+            char t[32];
+            ew_time_format_rfc3339(r->intermediate_not_after, t, sizeof(t));
+            cJSON_AddStringToObject(m, "intermediateNotAfter", t);
+        }
+    }
+    cJSON *conds = cJSON_AddArrayToObject(m, "conditions");
+    add_member_conditions(conds, cJSON_GetObjectItemCaseSensitive(old, "conditions"), r, gen);
+    return m;
+}
+
+/* One aggregate condition over the members: which ones fail, and why. */
+struct agg {
+    const char *type, *ok_reason, *reason;
+    struct strbuf msg;
+    int ok;
+};
+
+static void agg_fail(struct agg *a, const char *reason, const char *message)
+{
+    if (a->ok)
+        a->reason = reason;
+    a->ok = 0;
+    strbuf_addf(&a->msg, "%s%s", a->msg.len ? "; " : "", message);
+}
+
+static void add_agg(cJSON *arr, const cJSON *old, struct agg *a, const char *ok_msg, int64_t gen)
+{
+    mesh_condition_add(arr, old, a->type, a->ok ? MESH_COND_TRUE : MESH_COND_FALSE,
+                       a->ok ? a->ok_reason : a->reason, a->ok ? ok_msg : a->msg.buf, gen);
+}
+
+static cJSON *build_status(struct mesh_ctx *ctx, struct member_result *res, size_t n)
+{
+    const cJSON *old = cJSON_GetObjectItemCaseSensitive(ctx->obj, "status");
+    const cJSON *old_conds = cJSON_GetObjectItemCaseSensitive(old, "conditions");
+    const cJSON *old_clusters = cJSON_GetObjectItemCaseSensitive(old, "clusters");
+    int64_t gen = ctx->net->generation;
+    struct agg reach = {"ClustersReachable", "AllReachable", NULL, STRBUF_INIT, 1};
+    struct agg istio = {"IstioConfigured", "Configured", NULL, STRBUF_INIT, 1};
+    struct agg certs = {"CertificatesReady", "Issued", NULL, STRBUF_INIT, 1};
+    struct agg gws = {"GatewaysReady", "AllHaveAddresses", NULL, STRBUF_INIT, 1};
+    cJSON *st = cJSON_CreateObject();
+    cJSON_AddNumberToObject(st, "observedGeneration", (double)gen);
+    cJSON *clusters = cJSON_CreateArray();
+    size_t ready = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct member_result *r = &res[i];
+        cJSON_AddItemToArray(clusters,
+                             member_status(r, old_member_status(old_clusters, r->spec->name), gen));
+        if (!r->reachable) {
+            agg_fail(&reach, r->reach.reason, r->reach.message.buf);
+            continue;
+        }
+        if (!r->synced) {
+            struct strbuf m = STRBUF_INIT;
+            strbuf_addf(&m, "cluster %s: reading its objects (caches are syncing)", r->spec->name);
+            agg_fail(&reach, "Syncing", m.buf);
+            strbuf_release(&m);
+            continue;
+        }
+        if (!r->istio_ok)
+            agg_fail(&istio, r->istio_problem.reason, r->istio_problem.message.buf);
+        if (!r->certs_ok)
+            agg_fail(&certs, r->certs_problem.reason, r->certs_problem.message.buf);
+        if (!r->gateway_ok)
+            agg_fail(&gws, r->gateway_problem.reason, r->gateway_problem.message.buf);
+        if (r->istio_ok && r->certs_ok && r->gateway_ok)
+            ready++;
+    }
+    if (!ctx->root_ok && ctx->root_problem.reason[0] && certs.ok)
+        agg_fail(&certs, ctx->root_problem.reason, ctx->root_problem.message.buf);
+    char rc[32];
+    snprintf(rc, sizeof(rc), "%zu/%zu", ready, n);
+    cJSON_AddStringToObject(st, "readyClusters", rc);
+    cJSON *conds = cJSON_AddArrayToObject(st, "conditions");
+    struct agg *all[] = {&reach, &istio, &certs, &gws};
+    struct agg summary = {"Ready", "AllClustersReady", NULL, STRBUF_INIT, 1};
+    for (size_t i = 0; i < 4; i++) {
+        add_agg(conds, old_conds, all[i], "", gen);
+        if (!all[i]->ok && summary.ok)
+            agg_fail(&summary, all[i]->reason, all[i]->msg.buf);
+        strbuf_release(&all[i]->msg);
+    }
+    struct strbuf ok_msg = STRBUF_INIT;
+    strbuf_addf(&ok_msg, "%s clusters ready", rc);
+    add_agg(conds, old_conds, &summary, ok_msg.buf, gen);
+    strbuf_release(&ok_msg);
+    strbuf_release(&summary.msg);
+    cJSON_AddItemToObject(st, "clusters", clusters);
+    if (ctx->root_ok) {
+        cJSON *root = cJSON_AddObjectToObject(st, "rootCA");
+        char t[32];
+        ew_time_format_rfc3339(ctx->root_info.not_after, t, sizeof(t));
+        cJSON_AddStringToObject(root, "sha256Fingerprint", ctx->root_info.sha256);
+        cJSON_AddStringToObject(root, "notAfter", t);
+    } else {
+        copy_field(st, old, "rootCA");
+    }
+    return st;
+}
+
+/* Status with only Ready (and the given reason): invalid spec, cleanup pending. */
+static cJSON *build_simple_status(struct mesh_ctx *ctx, const char *reason, const char *message,
+                                  int64_t gen)
+{
+    const cJSON *old = cJSON_GetObjectItemCaseSensitive(ctx->obj, "status");
+    cJSON *st = cJSON_CreateObject();
+    cJSON_AddNumberToObject(st, "observedGeneration", (double)gen);
+    cJSON *conds = cJSON_AddArrayToObject(st, "conditions");
+    mesh_condition_add(conds, cJSON_GetObjectItemCaseSensitive(old, "conditions"), "Ready",
+                       MESH_COND_FALSE, reason, message, gen);
+    copy_field(st, old, "clusters");
+    copy_field(st, old, "readyClusters");
+    copy_field(st, old, "rootCA");
+    return st;
+}
+
+static int write_status(struct mesh_ctx *ctx, cJSON *status)
+{
+    struct kube_error err = KUBE_ERROR_INIT;
+    int written = 0;
+    kube_code rc = mesh_status_write(ctx->mc->o.home, &MESH_RES_MESHNETWORKS, ctx->obj, status,
+                                     &written, &err);
+    if (rc != KUBE_OK && rc != KUBE_E_NOT_FOUND) {
+        ew_log(ctx->mc->o.log, EW_LOG_WARN, "status write failed", "meshnetwork", ctx->net->name,
+               "error", err.message, NULL);
+        kube_error_clear(&err);
+        return -1;
+    }
+    kube_error_clear(&err);
+    return 0;
+}
+
+static void set_cert_metrics(struct mesh_ctx *ctx, const struct member_result *res, size_t n)
+{
+    struct rt_metric *g = ctx->mc->m_cert_expiry;
+    if (!g)
+        return;
+    if (ctx->root_ok) {
+        const char *lv[] = {ctx->net->name, "", "root"};
+        rt_metric_set(g, lv, (double)ctx->root_info.not_after);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!res[i].intermediate_not_after)
+            continue;
+        const char *lv[] = {ctx->net->name, res[i].spec->name, "intermediate"};
+        rt_metric_set(g, lv, (double)res[i].intermediate_not_after);
+    }
+}
+
+/* ---- finalizer and deletion ---- */
+
+static int has_finalizer(const cJSON *obj)
+{
+    const cJSON *f;
+    cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(
+                              cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "finalizers"))
+    {
+        if (cJSON_IsString(f) && strcmp(f->valuestring, MESH_FINALIZER) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Add or remove eastwest's finalizer, guarded by resourceVersion. */
+static kube_code set_finalizer(struct mesh_ctx *ctx, int present, struct kube_error *err)
+{
+    const cJSON *md = cJSON_GetObjectItemCaseSensitive(ctx->obj, "metadata");
+    cJSON *patch = cJSON_CreateObject();
+    cJSON *pmd = cJSON_AddObjectToObject(patch, "metadata");
+    cJSON *list = cJSON_AddArrayToObject(pmd, "finalizers");
+    const cJSON *f;
+    cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(md, "finalizers"))
+    {
+        if (cJSON_IsString(f) && strcmp(f->valuestring, MESH_FINALIZER) != 0)
+            cJSON_AddItemToArray(list, cJSON_CreateString(f->valuestring));
+    }
+    if (present)
+        cJSON_AddItemToArray(list, cJSON_CreateString(MESH_FINALIZER));
+    copy_field(pmd, md, "resourceVersion");
+    char *text = cJSON_PrintUnformatted(patch);
+    cJSON_Delete(patch);
+    struct kube_patch_options po = {KUBE_PATCH_MERGE, NULL, 0, 0, NULL};
+    kube_code rc = kube_patch(ctx->mc->o.home, &MESH_RES_MESHNETWORKS, NULL, ctx->net->name, text,
+                              strlen(text), &po, NULL, err);
+    cJSON_free(text);
+    return rc;
+}
+
+static void drop_state(struct mesh_network_controller *mc, const char *name)
+{
+    pthread_mutex_lock(&mc->mu);
+    struct mesh_state *s = strmap_remove(&mc->states, name);
+    pthread_mutex_unlock(&mc->mu);
+    if (!s)
+        return;
+    while (s->nmembers)
+        state_drop_member(mc, s, s->nmembers - 1);
+    free(s->members);
+    free(s);
+}
+
+static struct rt_result finish_deletion(struct mesh_ctx *ctx, struct member_result *res, size_t n)
+{
+    struct strbuf why = STRBUF_INIT;
+    for (size_t i = 0; i < n; i++) {
+        struct member_result *r = &res[i];
+        if (!r->member) {
+            strbuf_addf(&why, "%s%s", why.len ? "; " : "", r->reach.message.buf);
+            continue;
+        }
+        if (!member_check_reachable(ctx, r)) {
+            strbuf_addf(&why, "%s%s", why.len ? "; " : "", r->reach.message.buf);
+            continue;
+        }
+        member_cleanup(ctx, r->member, &why);
+    }
+    if (!why.len && ctx->net->ca.on_delete == MESH_CA_DELETE && !ctx->net->ca.root_secret) {
+        char *name = mesh_root_secret_name(ctx->net);
+        struct kube_error err = KUBE_ERROR_INIT;
+        kube_code rc =
+            kube_delete(ctx->mc->o.home, &KUBE_RES_SECRETS, ctx->mc->namespace_, name, NULL, &err);
+        if (rc != KUBE_OK && rc != KUBE_E_NOT_FOUND)
+            strbuf_addf(&why, "deleting Secret %s/%s: %s", ctx->mc->namespace_, name, err.message);
+        kube_error_clear(&err);
+        free(name);
+    }
+    if (why.len) {
+        struct strbuf msg = STRBUF_INIT;
+        strbuf_addf(&msg, "waiting to clean up before removing finalizer %s: %s", MESH_FINALIZER,
+                    why.buf);
+        write_status(ctx,
+                     build_simple_status(ctx, "CleanupPending", msg.buf, ctx->net->generation));
+        mesh_record(ctx, "Warning", "CleanupPending", "Delete", "%s", msg.buf);
+        strbuf_release(&msg);
+        strbuf_release(&why);
+        return (struct rt_result){RT_ERROR, 0};
+    }
+    strbuf_release(&why);
+    struct kube_error err = KUBE_ERROR_INIT;
+    kube_code rc = set_finalizer(ctx, 0, &err);
+    kube_error_clear(&err);
+    if (rc != KUBE_OK && rc != KUBE_E_NOT_FOUND)
+        return (struct rt_result){RT_ERROR, 0};
+    drop_state(ctx->mc, ctx->net->name);
+    ctx->state = NULL;
+    return (struct rt_result){RT_DONE, 0};
+}
+
+/* ---- the reconcile ---- */
+
+static struct mesh_state *get_state(struct mesh_network_controller *mc, const char *name)
+{
+    pthread_mutex_lock(&mc->mu);
+    struct mesh_state *s = strmap_get(&mc->states, name);
+    if (!s) {
+        s = ew_calloc(1, sizeof(*s));
+        strmap_put(&mc->states, name, s);
+    }
+    pthread_mutex_unlock(&mc->mu);
+    return s;
+}
+
+static void drop_removed_members(struct mesh_ctx *ctx)
+{
+    struct mesh_state *s = ctx->state;
+    for (size_t i = s->nmembers; i-- > 0;) {
+        struct mesh_member *m = s->members[i];
+        if (member_in_spec(ctx->net, m->cluster))
+            continue;
+        /* It left the mesh: take back what was written there, when it answers. */
+        struct strbuf why = STRBUF_INIT;
+        if (member_cleanup(ctx, m, &why) != 0)
+            mesh_record(ctx, "Warning", "CleanupFailed", "Delete",
+                        "cluster %s left the mesh; some objects could not be removed: %s",
+                        m->cluster, why.buf);
+        strbuf_release(&why);
+        state_drop_member(ctx->mc, s, i);
+    }
+}
+
+static double next_look(const struct mesh_ctx *ctx, const struct member_result *res, size_t n)
+{
+    double after = MAX_REQUEUE, now = (double)time(NULL);
+    for (size_t i = 0; i < n; i++) {
+        if (!res[i].intermediate_not_after)
+            continue;
+        double due = (double)res[i].intermediate_not_after - ctx->net->ca.renew_before - now;
+        if (due < after)
+            after = due < 1 ? 1 : due;
+    }
+    return after;
+}
+
+static struct rt_result reconcile_members(struct mesh_ctx *ctx)
+{
+    size_t n = ctx->net->nclusters;
+    struct member_result *res = ew_calloc(n, sizeof(*res));
+    for (size_t i = 0; i < n; i++) {
+        member_result_init(&res[i], &ctx->net->clusters[i]);
+        member_connect(ctx, &res[i]);
+    }
+    if (cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ctx->obj, "metadata"),
+                                         "deletionTimestamp")) {
+        struct rt_result r = finish_deletion(ctx, res, n);
+        for (size_t i = 0; i < n; i++)
+            member_result_release(&res[i]);
+        free(res);
+        return r;
+    }
+    drop_removed_members(ctx);
+    load_root(ctx);
+    struct host_scan hs = {ctx->net, res, n, ew_calloc(n, sizeof(char **)),
+                           ew_calloc(n, sizeof(size_t))};
+    rt_store_foreach(rt_reflector_store(ctx->mc->services), scan_ccs, &hs);
+    int syncing = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct member_result *r = &res[i];
+        if (r->member && member_check_reachable(ctx, r)) {
+            r->synced = mesh_member_synced(r->member);
+            if (r->synced)
+                member_sync(ctx, r, hs.hosts[i], hs.nhosts[i]);
+            else
+                syncing = 1;
+        } else {
+            ctx->failed = 1;
+        }
+        for (size_t j = 0; j < hs.nhosts[i]; j++)
+            free(hs.hosts[i][j]);
+        free(hs.hosts[i]);
+    }
+    free(hs.hosts);
+    free(hs.nhosts);
+    set_cert_metrics(ctx, res, n);
+    if (write_status(ctx, build_status(ctx, res, n)) != 0)
+        ctx->failed = 1;
+    struct rt_result out = {RT_REQUEUE_AFTER, next_look(ctx, res, n)};
+    if (syncing)
+        out = (struct rt_result){RT_REQUEUE_AFTER, 0.5};
+    if (ctx->failed)
+        out = (struct rt_result){RT_ERROR, 0};
+    for (size_t i = 0; i < n; i++)
+        member_result_release(&res[i]);
+    free(res);
+    return out;
+}
+
+static struct rt_result reconcile(void *ud, const char *key)
+{
+    struct mesh_network_controller *mc = ud;
+    cJSON *obj = rt_store_get_copy(rt_reflector_store(mc->meshes), key);
+    if (!obj) { /* gone: the finalizer already cleaned up, or it was never ours */
+        drop_state(mc, key);
+        return (struct rt_result){RT_DONE, 0};
+    }
+    struct mesh_network net;
+    struct mesh_ctx ctx;
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.mc = mc;
+    ctx.obj = obj;
+    ctx.net = &net;
+    mesh_problem_init(&ctx.root_problem);
+    struct mesh_problem p;
+    mesh_problem_init(&p);
+    struct rt_result out = {RT_DONE, 0};
+    int deleting =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"),
+                                         "deletionTimestamp") != NULL;
+    if (mesh_network_parse(obj, &net, &p) != MESH_OK) {
+        /* Nothing can be computed; what was written stays as it is. */
+        ctx.net = NULL;
+        struct mesh_network stub = {0};
+        stub.name = (char *)key;
+        ctx.net = &stub;
+        const cJSON *g = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "generation");
+        write_status(&ctx, build_simple_status(&ctx, p.reason, p.message.buf,
+                                               cJSON_IsNumber(g) ? (int64_t)g->valuedouble : 0));
+        if (deleting && has_finalizer(obj)) {
+            struct kube_error err = KUBE_ERROR_INIT;
+            ew_log(mc->o.log, EW_LOG_WARN,
+                   "deleting a MeshNetwork whose spec cannot be read: removing the finalizer "
+                   "without cleanup",
+                   "meshnetwork", key, NULL);
+            set_finalizer(&ctx, 0, &err);
+            kube_error_clear(&err);
+        }
+        goto out_noparse;
+    }
+    ctx.ref =
+        (struct rt_object_ref){"eastwest.io/v1alpha1", "MeshNetwork", NULL, net.name, net.uid};
+    if (deleting && !has_finalizer(obj)) {
+        drop_state(mc, key);
+        goto out;
+    }
+    if (!deleting && !has_finalizer(obj)) {
+        struct kube_error err = KUBE_ERROR_INIT;
+        kube_code rc = set_finalizer(&ctx, 1, &err);
+        kube_error_clear(&err);
+        /* the update comes back through the watch and queues the key again */
+        out = (struct rt_result){rc == KUBE_OK ? RT_DONE : RT_ERROR, 0};
+        goto out;
+    }
+    ctx.state = get_state(mc, key);
+    out = reconcile_members(&ctx);
+out:
+    mesh_network_release(&net);
+out_noparse:
+    mesh_keypair_release(&ctx.root);
+    mesh_problem_release(&ctx.root_problem);
+    mesh_problem_release(&p);
+    cJSON_Delete(obj);
+    return out;
+}
+
+/* ---- watches in the home cluster ---- */
+
+struct secret_scan {
+    const char *secret;
+    void (*emit)(void *q, const char *key);
+    void *q;
+};
+
+static void scan_mesh_for_secret(void *ud, const char *key, const cJSON *obj)
+{
+    struct secret_scan *s = ud;
+    const cJSON *spec = cJSON_GetObjectItemCaseSensitive(obj, "spec");
+    const cJSON *c;
+    size_t len = strlen(key);
+    if (strncmp(s->secret, key, len) == 0 && strcmp(s->secret + len, "-root-ca") == 0) {
+        s->emit(s->q, key);
+        return;
+    }
+    const cJSON *rootref = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(spec, "certificateAuthority"), "rootSecretRef"),
+        "name");
+    if (cJSON_IsString(rootref) && strcmp(rootref->valuestring, s->secret) == 0) {
+        s->emit(s->q, key);
+        return;
+    }
+    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(spec, "clusters"))
+    {
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(c, "kubeconfigSecretRef"), "name");
+        if (cJSON_IsString(n) && strcmp(n->valuestring, s->secret) == 0) {
+            s->emit(s->q, key);
+            return;
+        }
+    }
+}
+
+static void map_secret(void *ud, const char *key, const cJSON *obj,
+                       void (*emit)(void *q, const char *primary_key), void *q)
+{
+    struct mesh_network_controller *mc = ud;
+    (void)obj;
+    const char *slash = strchr(key, '/');
+    struct secret_scan s = {slash ? slash + 1 : key, emit, q};
+    rt_store_foreach(rt_reflector_store(mc->meshes), scan_mesh_for_secret, &s);
+}
+
+static void map_ccs(void *ud, const char *key, const cJSON *obj,
+                    void (*emit)(void *q, const char *primary_key), void *q)
+{
+    (void)ud;
+    (void)key;
+    const cJSON *mn = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(obj, "spec"), "meshNetwork");
+    if (cJSON_IsString(mn))
+        emit(q, mn->valuestring);
+}
+
+struct mesh_network_controller *
+mesh_network_controller_new(const struct mesh_network_controller_options *o)
+{
+    struct mesh_network_controller *mc = ew_calloc(1, sizeof(*mc));
+    mc->o = *o;
+    mc->namespace_ = ew_strdup(o->namespace_);
+    mc->o.namespace_ = mc->namespace_;
+    pthread_mutex_init(&mc->mu, NULL);
+    strmap_init(&mc->states);
+    mc->clusters = rt_clusterset_new(o->log, o->metrics);
+    if (o->metrics)
+        mc->m_cert_expiry = rt_metrics_register(
+            o->metrics, RT_GAUGE, "eastwest_certificate_expiry_timestamp_seconds",
+            "When the mesh root (kind=root) or a member's intermediate CA (kind=intermediate) "
+            "expires, as a Unix time.",
+            "mesh,cluster,kind", NULL, 0);
+    struct rt_controller_options co = {0};
+    co.name = "meshnetwork";
+    co.workers = o->workers;
+    co.reconcile = reconcile;
+    co.ud = mc;
+    co.metrics = o->metrics;
+    co.log = o->log;
+    co.queue.base_delay = 0.8; /* DESIGN.md section 5: 0.8 s doubling to 30 s */
+    co.queue.max_delay = 30;
+    mc->ctl = rt_controller_new(&co);
+    struct rt_reflector_options ro = {0};
+    ro.client = o->home;
+    ro.log = o->log;
+    ro.resource = &MESH_RES_MESHNETWORKS;
+    mc->meshes = rt_controller_watch_primary(mc->ctl, &ro);
+    ro.resource = &KUBE_RES_SECRETS;
+    ro.namespace_ = mc->namespace_;
+    mc->secrets = rt_controller_watch(mc->ctl, &ro, map_secret, mc);
+    ro.resource = &MESH_RES_CROSSCLUSTERSERVICES;
+    ro.namespace_ = NULL;
+    mc->services = rt_controller_watch(mc->ctl, &ro, map_ccs, mc);
+    return mc;
+}
+
+struct rt_controller *mesh_network_controller_runtime(struct mesh_network_controller *mc)
+{
+    return mc->ctl;
+}
+
+void mesh_network_controller_free(struct mesh_network_controller *mc)
+{
+    if (!mc)
+        return;
+    const char *k;
+    void *v;
+    /* members first: their reflectors queue into the controller */
+    for (size_t i = 0; strmap_next(&mc->states, &i, &k, &v);) {
+        struct mesh_state *s = v;
+        for (size_t j = 0; j < s->nmembers; j++)
+            mesh_member_stop(s->members[j], mc->clusters);
+        free(s->members);
+        free(s);
+    }
+    strmap_clear(&mc->states);
+    rt_controller_free(mc->ctl);
+    rt_clusterset_free(mc->clusters);
+    pthread_mutex_destroy(&mc->mu);
+    free(mc->namespace_);
+    free(mc);
+}

@@ -1,0 +1,288 @@
+#!/usr/bin/env bash
+# The MeshNetwork controller end to end, against real clusters (hack/cluster.sh):
+# us is the home cluster (it runs the operator's API objects) and a member; eu is
+# a member reached through a kubeconfig Secret; a third cluster, ap, joins for the
+# three-member case. The test plays the parts that are missing here: istiod (its
+# ConfigMaps istio and istio-ca-root-cert) and the cloud (the gateway Service's
+# status.loadBalancer.ingress).
+#
+# Prints PASS/FAIL lines and a "# test_meshnetwork: ..." total, like the C tests.
+# EW_OPERATOR: the operator binary (default: the ASan build, else the plain one).
+# EW_OPERATOR_LOG: where to keep the operator's log (default: a temporary file).
+set -uo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=hack/lib.sh
+source "$root/hack/lib.sh"
+dir="${EW_CLUSTERS_DIR:-/tmp/eastwest-clusters}"
+operator="${EW_OPERATOR:-$root/build-asan/cmd/eastwest-operator/eastwest-operator}"
+[ -x "$operator" ] || operator="$root/build/cmd/eastwest-operator/eastwest-operator"
+passed=0 failed=0
+pass() { echo "PASS test_meshnetwork/$1"; passed=$((passed + 1)); }
+fail() { echo "FAIL test_meshnetwork/$1: $2"; failed=$((failed + 1)); }
+kc() { local c=$1; shift; "$EW_KUBECTL" --kubeconfig "$dir/$c/kubeconfig" "$@"; }
+tmp=$(mktemp -d)
+op_pid=""
+oplog="${EW_OPERATOR_LOG:-$tmp/operator.log}"
+cleanup() {
+    [ -n "$op_pid" ] && kill "$op_pid" 2>/dev/null && wait "$op_pid" 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# wait_for DESCRIPTION SECONDS COMMAND...: retry COMMAND every 0.25 s.
+wait_for() {
+    local what=$1 secs=$2 end
+    shift 2
+    end=$((SECONDS + secs))
+    while ! "$@" >/dev/null 2>&1; do
+        if [ "$SECONDS" -ge "$end" ]; then
+            echo "timed out after ${secs}s waiting for $what" >"$tmp/why"
+            return 1
+        fi
+        sleep 0.25
+    done
+}
+check() { # check NAME SECONDS COMMAND...
+    local name=$1
+    shift
+    if wait_for "$name" "$@"; then pass "$name"; else fail "$name" "$(cat "$tmp/why")"; fi
+}
+
+# istiod as the test plays it: its mesh config, in namespace istio-system.
+play_istiod() { # play_istiod CLUSTER TRUST_DOMAIN MESH_ID
+    kc "$1" create namespace istio-system >/dev/null 2>&1
+    kc "$1" -n istio-system apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: istio, labels: {operator.istio.io/version: 1.30.3}}
+data:
+  mesh: |
+    trustDomain: $2
+    defaultConfig:
+      meshId: $3
+      proxyMetadata:
+        ISTIO_META_DNS_CAPTURE: "true"
+EOF
+}
+# istiod restarted with the plugged-in CA: it publishes cacerts' root.
+play_istiod_root() { # play_istiod_root CLUSTER
+    kc "$1" -n istio-system get secret cacerts -o jsonpath='{.data.root-cert\.pem}' |
+        base64 -d >"$tmp/$1-root.pem" || return 1
+    kc "$1" -n istio-system create configmap istio-ca-root-cert \
+        --from-file=root-cert.pem="$tmp/$1-root.pem" --dry-run=client -o yaml |
+        kc "$1" apply -f - >/dev/null
+}
+play_cloud() { # play_cloud CLUSTER IP...: the load balancer's addresses
+    local ingress="" ip
+    for ip in "${@:2}"; do ingress="$ingress{\"ip\":\"$ip\",\"ipMode\":\"VIP\"},"; done
+    kc "$1" -n istio-system patch service istio-eastwestgateway --subresource=status \
+        --type=merge -p "{\"status\":{\"loadBalancer\":{\"ingress\":[${ingress%,}]}}}" >/dev/null
+}
+cond() { # cond MESH TYPE -> status/reason
+    kc us get meshnetwork "$1" -o jsonpath="{.status.conditions[?(@.type==\"$2\")].status}/{.status.conditions[?(@.type==\"$2\")].reason}"
+}
+cond_is() { [ "$(cond "$1" "$2")" = "$3" ]; }
+exists() { kc "$1" -n istio-system get "$2" "$3" >/dev/null 2>&1; }
+gone() { ! exists "$@"; }
+writes() { # writes: API write requests the operator made so far to member clusters
+    curl -sf "http://127.0.0.1:$port/metrics" |
+        awk '/^eastwest_api_requests_total\{/ && !/cluster="home"/ && /verb="(create|update|patch|delete)"/ {s += $NF} END {print s + 0}'
+}
+home_state() { # what the operator writes in the home cluster: the MeshNetwork (status,
+    # finalizer), Events, the root Secret. (The leader Lease is renewed every 2 s.)
+    kc us get meshnetwork training-mesh -o jsonpath='{.metadata.resourceVersion}'
+    kc us get events.events.k8s.io -A -o jsonpath='{range .items[*]}{.metadata.resourceVersion} {end}'
+    kc us -n eastwest-system get secret training-mesh-root-ca -o jsonpath='{.metadata.resourceVersion}'
+}
+
+# ---- set-up: CRDs, the operator namespace, the eu kubeconfig Secret, istiod ----
+kc us apply --server-side -f "$root/crds/" >/dev/null &&
+    kc us wait --for=condition=Established crd/meshnetworks.eastwest.io \
+        crd/crossclusterservices.eastwest.io --timeout=30s >/dev/null
+kc us create namespace eastwest-system >/dev/null 2>&1
+kc us create namespace echo >/dev/null 2>&1
+kc us -n eastwest-system create secret generic prod-eu-west-1 \
+    --from-file=kubeconfig="$dir/eu/kubeconfig" >/dev/null 2>&1
+for c in us eu; do play_istiod "$c" corp.local training-mesh; done
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$operator" --kubeconfig "$dir/us/kubeconfig" --namespace eastwest-system \
+    --leader-election-id ew-mesh-test --metrics-bind-address "127.0.0.1:$port" \
+    --log-format json 2>"$oplog" &
+op_pid=$!
+check operator-ready 30 curl -sf "http://127.0.0.1:$port/readyz"
+
+# ---- the tutorial's MeshNetwork: objects in every member ----
+kc us apply -f "$root/deploy/examples/tutorial.yaml" >/dev/null
+check finalizer 20 sh -c "$EW_KUBECTL --kubeconfig $dir/us/kubeconfig get meshnetwork training-mesh -o jsonpath='{.metadata.finalizers}' | grep -q eastwest.io/cleanup"
+for c in us eu; do
+    check "$c/gateway-objects" 30 sh -c "for o in serviceaccount/istio-eastwestgateway role/istio-eastwestgateway rolebinding/istio-eastwestgateway deployment/istio-eastwestgateway service/istio-eastwestgateway secret/cacerts; do $EW_KUBECTL --kubeconfig $dir/$c/kubeconfig -n istio-system get \$o >/dev/null || exit 1; done"
+    out=$(kc "$c" get namespace istio-system -o jsonpath='{.metadata.labels.topology\.istio\.io/network}')
+    if [ "$out" = "$c-net" ]; then pass "$c/network-label"; else fail "$c/network-label" "got '$out'"; fi
+done
+# eu exports echo.eu.mesh.local: its Gateway passes it through; us exports nothing.
+check eu/istio-gateway 20 exists eu gateways.networking.istio.io cross-network-gateway
+out=$(kc eu -n istio-system get gateways.networking.istio.io cross-network-gateway -o jsonpath='{.spec.servers[0].port.number} {.spec.servers[0].tls.mode} {.spec.servers[0].hosts}' 2>&1)
+if [ "$out" = '15443 AUTO_PASSTHROUGH ["echo.eu.mesh.local"]' ]; then pass eu/istio-gateway-spec; else
+    fail eu/istio-gateway-spec "got '$out'"; fi
+if gone us gateways.networking.istio.io cross-network-gateway; then pass us/no-istio-gateway; else
+    fail us/no-istio-gateway "us exports nothing, yet has a Gateway"; fi
+out=$(kc eu -n istio-system get deployment istio-eastwestgateway -o jsonpath='{.spec.replicas} {.spec.template.spec.containers[0].image} {.spec.template.spec.containers[0].env[0].value} {.spec.template.metadata.annotations.inject\.istio\.io/templates} {.spec.template.spec.containers[0].securityContext.readOnlyRootFilesystem}')
+if [ "$out" = "2 auto eu-net gateway true" ]; then pass eu/deployment-spec; else
+    fail eu/deployment-spec "got '$out'"; fi
+out=$(kc eu -n istio-system get service istio-eastwestgateway -o jsonpath='{.spec.type} {.spec.ports[*].port} {.metadata.labels.eastwest\.io/mesh}')
+if [ "$out" = "LoadBalancer 15021 15443 15012 15017 training-mesh" ]; then pass eu/service-spec; else
+    fail eu/service-spec "got '$out'"; fi
+
+# ---- certificates: one root, one intermediate per member, the root key at home only ----
+for c in us eu; do
+    for f in root-cert ca-cert; do
+        kc "$c" -n istio-system get secret cacerts -o jsonpath="{.data.$f\.pem}" | base64 -d >"$tmp/$c-$f.pem"
+    done
+done
+if cmp -s "$tmp/us-root-cert.pem" "$tmp/eu-root-cert.pem" &&
+    openssl verify -CAfile "$tmp/us-root-cert.pem" "$tmp/us-ca-cert.pem" >/dev/null 2>&1 &&
+    openssl verify -CAfile "$tmp/us-root-cert.pem" "$tmp/eu-ca-cert.pem" >/dev/null 2>&1; then
+    pass certs/chain-to-shared-root
+else fail certs/chain-to-shared-root "$(openssl verify -CAfile "$tmp/us-root-cert.pem" "$tmp/eu-ca-cert.pem" 2>&1)"; fi
+if ! cmp -s "$tmp/us-ca-cert.pem" "$tmp/eu-ca-cert.pem"; then pass certs/intermediates-differ; else
+    fail certs/intermediates-differ "us and eu have the same intermediate"; fi
+subject=$(openssl x509 -in "$tmp/eu-ca-cert.pem" -noout -subject -ext basicConstraints,keyUsage,subjectAltName 2>&1)
+if grep -q 'L *= *eu' <<<"$subject" && grep -q 'pathlen:0' <<<"$subject" &&
+    grep -q 'DNS:istiod.istio-system.svc' <<<"$subject"; then pass certs/intermediate-extensions; else
+    fail certs/intermediate-extensions "$subject"; fi
+rootkey=$(kc us -n eastwest-system get secret training-mesh-root-ca -o jsonpath='{.data.tls\.key}')
+holders=$( (kc us get secrets -A -o json; kc eu get secrets -A -o json) | grep -c "$rootkey" || true)
+if [ -n "$rootkey" ] && [ "$holders" = 1 ]; then pass certs/root-key-home-only; else
+    fail certs/root-key-home-only "root key found in $holders Secrets (want only eastwest-system/training-mesh-root-ca)"; fi
+
+# ---- istiod and the cloud catch up: Ready ----
+if cond_is training-mesh GatewaysReady False/NoGatewayAddress; then pass status/no-address-yet; else
+    fail status/no-address-yet "$(cond training-mesh GatewaysReady)"; fi
+play_cloud us 203.0.113.10
+play_cloud eu 203.0.113.20 203.0.113.21
+check status/istiod-not-using-root 20 cond_is training-mesh CertificatesReady False/IstiodNotUsingMeshRoot
+for c in us eu; do play_istiod_root "$c"; done
+if kc us wait --for=condition=Ready meshnetwork/training-mesh --timeout=60s >/dev/null 2>&1; then
+    pass status/ready
+else fail status/ready "$(kc us get meshnetwork training-mesh -o jsonpath='{.status}')"; fi
+out=$(kc us get meshnetwork training-mesh -o jsonpath='{.status.clusters[?(@.name=="eu")].gatewayAddresses} {.status.readyClusters} {.status.observedGeneration}')
+if [ "$out" = '["203.0.113.20","203.0.113.21"] 2/2 1' ]; then pass status/gateway-addresses; else
+    fail status/gateway-addresses "got '$out'"; fi
+out=$(kc us get meshnetwork training-mesh -o jsonpath='{.status.rootCA.sha256Fingerprint}')
+want=$(openssl x509 -in "$tmp/us-root-cert.pem" -outform DER | sha256sum | cut -d' ' -f1)
+if [ "$out" = "$want" ]; then pass status/root-fingerprint; else fail status/root-fingerprint "got '$out', want '$want'"; fi
+out=$(kc us get meshnetwork training-mesh 2>&1)
+if grep -q 'training-mesh *training-mesh *2/2 *True *AllClustersReady' <<<"$out"; then pass status/printer-columns; else
+    fail status/printer-columns "$out"; fi
+if curl -sf "http://127.0.0.1:$port/metrics" | grep -q 'eastwest_certificate_expiry_timestamp_seconds{mesh="training-mesh",cluster="eu",kind="intermediate"}'; then
+    pass metrics/cert-expiry
+else fail metrics/cert-expiry "no eastwest_certificate_expiry_timestamp_seconds for eu"; fi
+out=$(kc us get events.events.k8s.io -n default --field-selector regarding.name=training-mesh -o jsonpath='{.items[*].reason}')
+if grep -q Created <<<"$out" && grep -q CertificateIssued <<<"$out" && grep -q RootGenerated <<<"$out"; then
+    pass events/recorded
+else fail events/recorded "reasons: $out"; fi
+
+# ---- drift is put back; a steady state writes nothing ----
+kc eu -n istio-system patch service istio-eastwestgateway --type=json \
+    -p '[{"op":"replace","path":"/spec/ports/1/port","value":16443}]' >/dev/null
+check drift/service-edit-reverted 15 sh -c "$EW_KUBECTL --kubeconfig $dir/eu/kubeconfig -n istio-system get service istio-eastwestgateway -o jsonpath='{.spec.ports[1].port}' | grep -qx 15443"
+kc us -n istio-system delete service istio-eastwestgateway --wait=false >/dev/null
+check drift/service-delete-reverted 15 exists us service istio-eastwestgateway
+play_cloud us 203.0.113.10
+check drift/ready-again 30 cond_is training-mesh Ready True/AllClustersReady
+sleep 3 # let the last events settle
+before=$(writes) home_before=$(home_state)
+sleep 60
+after=$(writes) home_after=$(home_state)
+if [ "$before" = "$after" ] && [ "$home_before" = "$home_after" ]; then
+    pass steady-state/zero-writes-in-60s
+else
+    fail steady-state/zero-writes-in-60s "member write requests went from $before to $after; home objects changed: $home_before -> $home_after"
+fi
+
+# ---- istiod with another trust domain ----
+play_istiod eu other.local training-mesh
+check istio/trust-domain-mismatch 15 cond_is training-mesh IstioConfigured False/TrustDomainMismatch
+msg=$(kc us get meshnetwork training-mesh -o jsonpath='{.status.conditions[?(@.type=="IstioConfigured")].message}')
+if grep -q 'eu' <<<"$msg" && grep -q 'other.local' <<<"$msg" && grep -q 'corp.local' <<<"$msg"; then
+    pass istio/mismatch-message
+else fail istio/mismatch-message "$msg"; fi
+play_istiod eu corp.local training-mesh
+check istio/fixed 15 cond_is training-mesh Ready True/AllClustersReady
+
+# ---- a member's API server goes away, and comes back ----
+us_rv=$(kc us -n istio-system get deployment,service,secret/cacerts -l eastwest.io/mesh=training-mesh -o jsonpath='{.items[*].metadata.resourceVersion}')
+bash "$root/hack/cluster.sh" stop-apiserver eu >/dev/null 2>&1
+check partition/eu-unreachable 40 cond_is training-mesh ClustersReachable False/ClusterUnreachable
+out=$(kc us get meshnetwork training-mesh -o jsonpath='{.status.clusters[?(@.name=="eu")].reachable} {.status.clusters[?(@.name=="us")].reachable} {.status.clusters[?(@.name=="eu")].gatewayAddresses}')
+if [ "$out" = 'false true ["203.0.113.20","203.0.113.21"]' ]; then pass partition/last-known-kept; else
+    fail partition/last-known-kept "got '$out'"; fi
+now_rv=$(kc us -n istio-system get deployment,service,secret/cacerts -l eastwest.io/mesh=training-mesh -o jsonpath='{.items[*].metadata.resourceVersion}')
+if [ "$us_rv" = "$now_rv" ]; then pass partition/us-untouched; else
+    fail partition/us-untouched "resourceVersions $us_rv -> $now_rv"; fi
+bash "$root/hack/cluster.sh" start-apiserver eu >/dev/null 2>&1
+check partition/ready-after-return 60 cond_is training-mesh Ready True/AllClustersReady
+
+# ---- deletion: gateways go, cacerts stay (onDelete: Retain) ----
+kc us delete meshnetwork training-mesh --timeout=60s >/dev/null 2>&1
+check delete/meshnetwork-gone 60 sh -c "! $EW_KUBECTL --kubeconfig $dir/us/kubeconfig get meshnetwork training-mesh"
+for c in us eu; do
+    left=$(kc "$c" -n istio-system get deployment,service,serviceaccount,role,rolebinding,gateways.networking.istio.io -l eastwest.io/mesh=training-mesh -o name 2>&1)
+    if [ -z "$left" ]; then pass "delete/$c-gateways-removed"; else fail "delete/$c-gateways-removed" "$left"; fi
+    if exists "$c" secret cacerts; then pass "delete/$c-cacerts-retained"; else
+        fail "delete/$c-cacerts-retained" "cacerts was deleted"; fi
+done
+out=$(kc eu get namespace istio-system -o jsonpath='{.metadata.labels.topology\.istio\.io/network}')
+if [ -z "$out" ]; then pass delete/network-label-removed; else fail delete/network-label-removed "still '$out'"; fi
+
+# ---- three members; a foreign cacerts is left alone until adopted ----
+if bash "$root/hack/cluster.sh" up ap >"$tmp/ap.out" 2>&1; then
+    play_istiod ap corp.local tri-mesh
+    for c in us eu; do play_istiod "$c" corp.local tri-mesh; done
+    printf 'not a certificate\n' >"$tmp/foreign"
+    kc ap -n istio-system create secret generic cacerts --from-file=ca-cert.pem="$tmp/foreign" >/dev/null
+    foreign_rv=$(kc ap -n istio-system get secret cacerts -o jsonpath='{.metadata.resourceVersion}')
+    kc us -n eastwest-system create secret generic ap-kubeconfig --from-file=kubeconfig="$dir/ap/kubeconfig" >/dev/null
+    cat >"$tmp/tri.yaml" <<EOF
+apiVersion: eastwest.io/v1alpha1
+kind: MeshNetwork
+metadata: {name: tri-mesh}
+spec:
+  meshID: tri-mesh
+  trustDomain: corp.local
+  clusters:
+  - {name: us, network: us-net}
+  - {name: eu, network: eu-net, kubeconfigSecretRef: {name: prod-eu-west-1}}
+  - {name: ap, network: ap-net, kubeconfigSecretRef: {name: ap-kubeconfig}}
+  eastWestGateway: {replicas: 1, exposure: AllLocal}
+EOF
+    kc us apply -f "$tmp/tri.yaml" >/dev/null
+    check three/gateways-in-all 30 sh -c "for c in us eu ap; do $EW_KUBECTL --kubeconfig $dir/\$c/kubeconfig -n istio-system get deployment/istio-eastwestgateway gateways.networking.istio.io/cross-network-gateway >/dev/null || exit 1; done"
+    check three/foreign-cacerts-reported 20 sh -c "$EW_KUBECTL --kubeconfig $dir/us/kubeconfig get meshnetwork tri-mesh -o jsonpath='{.status.clusters[?(@.name==\"ap\")].conditions[?(@.type==\"CertificatesReady\")].reason}' | grep -qx ForeignCACerts"
+    msg=$(kc us get meshnetwork tri-mesh -o jsonpath='{.status.conditions[?(@.type=="CertificatesReady")].message}')
+    now=$(kc ap -n istio-system get secret cacerts -o jsonpath='{.metadata.resourceVersion}')
+    if [ "$now" = "$foreign_rv" ] && grep -q 'cluster ap' <<<"$msg"; then pass three/foreign-cacerts-untouched; else
+        fail three/foreign-cacerts-untouched "rv $foreign_rv -> $now; message: $msg"; fi
+    kc us patch meshnetwork tri-mesh --type=merge -p '{"spec":{"certificateAuthority":{"adoptExisting":true}}}' >/dev/null
+    check three/adopted 30 sh -c "$EW_KUBECTL --kubeconfig $dir/ap/kubeconfig -n istio-system get secret cacerts -o jsonpath='{.metadata.labels.eastwest\.io/mesh}' | grep -qx tri-mesh"
+    kc us delete meshnetwork tri-mesh --timeout=60s >/dev/null 2>&1
+    check three/deleted 60 sh -c "! $EW_KUBECTL --kubeconfig $dir/us/kubeconfig get meshnetwork tri-mesh"
+else
+    fail three/cluster-up "$(tail -n 5 "$tmp/ap.out")"
+fi
+
+# ---- the operator never logged a key or certificate, and exits cleanly ----
+if grep -qE 'BEGIN (EC |RSA )?PRIVATE KEY|BEGIN CERTIFICATE|LS0tLS1CRUdJTi' "$oplog"; then
+    fail logs/no-secrets "the operator's log holds PEM or base64 PEM"
+else pass logs/no-secrets; fi
+kill -TERM "$op_pid"
+if wait "$op_pid"; then pass operator/clean-exit; else
+    fail operator/clean-exit "exit status $?: $(tail -n 20 "$oplog")"; fi
+op_pid=""
+if [ "$failed" -gt 0 ]; then
+    echo "--- operator log (tail) ---" >&2
+    tail -n 60 "$oplog" >&2
+fi
+echo "# test_meshnetwork: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
