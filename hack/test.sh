@@ -93,7 +93,8 @@ if [ $builds_ok = 1 ]; then
     stage "unit tests (ASan+UBSan)"
     for t in build-asan/test/test_strbuf build-asan/test/test_status build-asan/test/test_watch_parser \
         build-asan/test/test_kubeconfig build-asan/test/test_workqueue build-asan/test/test_metrics \
-        build-asan/test/test_mesh_api build-asan/test/test_api_docs build-asan/test/test_ca; do
+        build-asan/test/test_mesh_api build-asan/test/test_api_docs build-asan/test/test_ca \
+        build-asan/test/test_mesh_objects build-asan/test/test_cacerts; do
         run_suite "$(basename "$t")" "$t"
     done
     for f in fuzz_watch_parser fuzz_kubeconfig fuzz_mesh_api; do
@@ -105,7 +106,8 @@ if [ $builds_ok = 1 ]; then
     stage "unit tests (valgrind)"
     for t in build/test/test_strbuf build/test/test_status build/test/test_watch_parser \
         build/test/test_kubeconfig build/test/test_workqueue build/test/test_metrics \
-        build/test/test_mesh_api build/test/test_api_docs build/test/test_ca; do
+        build/test/test_mesh_api build/test/test_api_docs build/test/test_ca \
+        build/test/test_mesh_objects build/test/test_cacerts; do
         n=$(basename "$t")
         if valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect,possible \
             --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 \

@@ -623,6 +623,19 @@ static void promtool_check_operator(struct test_ctx *t, int port)
     free(resp);
 }
 
+/* The operator watches its custom resources: without their CRDs it never gets ready. */
+static void install_crds(struct test_ctx *t, const char *kubeconfig)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof(cmd),
+             "bash -c 'source %s/hack/lib.sh && \"$EW_KUBECTL\" --kubeconfig %s apply "
+             "--server-side -f %s/crds/ && \"$EW_KUBECTL\" --kubeconfig %s wait "
+             "--for=condition=Established crd/meshnetworks.eastwest.io "
+             "crd/crossclusterservices.eastwest.io --timeout=30s' >/dev/null 2>&1",
+             TEST_SOURCE_ROOT, kubeconfig, TEST_SOURCE_ROOT, kubeconfig);
+    REQUIREF(t, system(cmd) == 0, "installing crds/ failed: %s", cmd);
+}
+
 static void test_operator_leader_election_and_shutdown(struct test_ctx *t)
 {
     struct kube_client *c = cluster_admin(t, "us");
@@ -631,6 +644,7 @@ static void test_operator_leader_election_and_shutdown(struct test_ctx *t)
     cluster_dir(t, "us", cdir, sizeof(cdir));
     snprintf(kubeconfig, sizeof(kubeconfig), "%s/kubeconfig", cdir);
     REQUIRE(t, mkdtemp(dir) != NULL);
+    install_crds(t, kubeconfig);
     struct candidate cs[3] = {{0}, {0}, {0}};
     spawn_operator(t, &cs[0], kubeconfig, ns, dir, "op-a");
     spawn_operator(t, &cs[1], kubeconfig, ns, dir, "op-b");

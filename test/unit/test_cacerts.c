@@ -1,0 +1,198 @@
+/*
+ * test_cacerts.c: the decisions about a member's cacerts Secret (issue, keep,
+ * renew, leave a foreign one alone, adopt it when asked) and the root Secret
+ * round trip. The one thing whose loss breaks every workload's identity gets
+ * each of its branches checked.
+ */
+#include "harness.h"
+#include "mesh/cacerts.h"
+#include "mesh/objects.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define DAY (24.0 * 3600)
+
+struct fixture {
+    struct mesh_network net;
+    struct mesh_keypair root;
+    struct mesh_cert_info root_info;
+};
+
+static void setup(struct test_ctx *t, struct fixture *f)
+{
+    const char *json =
+        "{\"metadata\":{\"name\":\"training-mesh\",\"uid\":\"u-1\",\"generation\":1},"
+        "\"spec\":{\"meshID\":\"training-mesh\",\"trustDomain\":\"corp.local\","
+        "\"clusters\":[{\"name\":\"us\",\"network\":\"us-net\"},"
+        "{\"name\":\"eu\",\"network\":\"eu-net\"}]}}";
+    cJSON *j = cJSON_Parse(json);
+    struct mesh_problem p;
+    mesh_problem_init(&p);
+    REQUIRE(t, mesh_network_parse(j, &f->net, &p) == MESH_OK);
+    cJSON_Delete(j);
+    REQUIRE(t, mesh_ca_generate_root(MESH_KEY_ECDSA_P256, 3650 * DAY, "training-mesh", &f->root,
+                                     &p) == MESH_OK);
+    REQUIRE(t, mesh_ca_inspect(f->root.cert_pem, f->root.key_pem, &f->root_info, &p) == MESH_OK);
+    mesh_problem_release(&p);
+}
+
+static void teardown(struct fixture *f)
+{
+    mesh_network_release(&f->net);
+    mesh_keypair_release(&f->root);
+}
+
+static cJSON *issued(struct test_ctx *t, struct fixture *f, const struct mesh_keypair *root,
+                     double validity)
+{
+    struct mesh_keypair inter;
+    struct mesh_problem p;
+    mesh_problem_init(&p);
+    REQUIRE(t, mesh_ca_issue_intermediate(root, MESH_KEY_ECDSA_P256, validity, "eu", &inter, &p) ==
+                   MESH_OK);
+    mesh_problem_release(&p);
+    cJSON *s = mesh_build_cacerts(&f->net, root->cert_pem, &inter);
+    mesh_keypair_release(&inter);
+    return s;
+}
+
+static void decide(struct fixture *f, const cJSON *live, struct mesh_cacerts_decision *d)
+{
+    mesh_cacerts_decide(live, &f->net, "eu", f->root.cert_pem, &f->root_info, time(NULL), d);
+}
+
+static void test_missing_is_issued(struct test_ctx *t)
+{
+    struct fixture f;
+    setup(t, &f);
+    struct mesh_cacerts_decision d;
+    decide(&f, NULL, &d);
+    CHECK(t, d.verdict == MESH_CACERTS_ISSUE && strcmp(d.why.reason, "Missing") == 0);
+    mesh_cacerts_decision_release(&d);
+    teardown(&f);
+}
+
+static void test_ours_is_kept_then_renewed(struct test_ctx *t)
+{
+    struct fixture f;
+    setup(t, &f);
+    cJSON *s = issued(t, &f, &f.root, 365 * DAY);
+    struct mesh_cacerts_decision d;
+    decide(&f, s, &d);
+    CHECKF(t, d.verdict == MESH_CACERTS_KEEP, "%s: %s", d.why.reason, d.why.message.buf);
+    CHECK(t, d.not_after > time(NULL) + 364 * 24 * 3600);
+    mesh_cacerts_decision_release(&d);
+    cJSON_Delete(s);
+    /* valid for 10 days, renewBefore 30 days (720h default): renew */
+    s = issued(t, &f, &f.root, 10 * DAY);
+    decide(&f, s, &d);
+    CHECK(t, d.verdict == MESH_CACERTS_ISSUE && strcmp(d.why.reason, "Renewal") == 0);
+    mesh_cacerts_decision_release(&d);
+    cJSON_Delete(s);
+    teardown(&f);
+}
+
+static void test_other_root_is_reissued(struct test_ctx *t)
+{
+    struct fixture f;
+    setup(t, &f);
+    struct mesh_keypair other;
+    struct mesh_problem p;
+    mesh_problem_init(&p);
+    REQUIRE(t, mesh_ca_generate_root(MESH_KEY_ECDSA_P256, 3650 * DAY, "x", &other, &p) == MESH_OK);
+    cJSON *s = issued(t, &f, &other, 365 * DAY);
+    struct mesh_cacerts_decision d;
+    decide(&f, s, &d);
+    CHECK(t, d.verdict == MESH_CACERTS_ISSUE && strcmp(d.why.reason, "Invalid") == 0);
+    CHECK(t, strstr(d.why.message.buf, "not the mesh root") != NULL);
+    mesh_cacerts_decision_release(&d);
+    cJSON_Delete(s);
+    /* broken data in a Secret of ours */
+    s = issued(t, &f, &f.root, 365 * DAY);
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(s, "data"), "ca-key.pem",
+                              cJSON_CreateString("!!not base64!!"));
+    decide(&f, s, &d);
+    CHECK(t, d.verdict == MESH_CACERTS_ISSUE && strcmp(d.why.reason, "Invalid") == 0);
+    mesh_cacerts_decision_release(&d);
+    cJSON_Delete(s);
+    mesh_keypair_release(&other);
+    mesh_problem_release(&p);
+    teardown(&f);
+}
+
+static void test_foreign_left_alone_unless_adopted(struct test_ctx *t)
+{
+    struct fixture f;
+    setup(t, &f);
+    cJSON *s = cJSON_Parse("{\"metadata\":{\"name\":\"cacerts\",\"namespace\":\"istio-system\"},"
+                           "\"data\":{\"ca-cert.pem\":\"bm90IGEgY2VydA==\"}}");
+    struct mesh_cacerts_decision d;
+    decide(&f, s, &d);
+    CHECK(t, d.verdict == MESH_CACERTS_FOREIGN && strcmp(d.why.reason, "ForeignCACerts") == 0);
+    CHECK(t, strstr(d.why.message.buf, "cluster eu") && strstr(d.why.message.buf, "adoptExisting"));
+    mesh_cacerts_decision_release(&d);
+    /* ours for another mesh is foreign too */
+    cJSON *other = issued(t, &f, &f.root, 365 * DAY);
+    mesh_object_set_label(other, MESH_LABEL_MESH, "another-mesh");
+    decide(&f, other, &d);
+    CHECK(t, d.verdict == MESH_CACERTS_FOREIGN);
+    mesh_cacerts_decision_release(&d);
+    f.net.ca.adopt_existing = 1;
+    decide(&f, s, &d);
+    CHECK(t, d.verdict == MESH_CACERTS_ISSUE && strcmp(d.why.reason, "Adopt") == 0);
+    mesh_cacerts_decision_release(&d);
+    cJSON_Delete(other);
+    cJSON_Delete(s);
+    teardown(&f);
+}
+
+static void test_layout_and_root_secret(struct test_ctx *t)
+{
+    struct fixture f;
+    setup(t, &f);
+    cJSON *s = issued(t, &f, &f.root, 365 * DAY);
+    const char *keys[] = {"root-cert.pem", "ca-cert.pem", "ca-key.pem", "cert-chain.pem"};
+    struct strbuf v = STRBUF_INIT, inter = STRBUF_INIT;
+    for (size_t i = 0; i < 4; i++)
+        CHECKF(t, mesh_secret_data(s, keys[i], &v), "no %s", keys[i]);
+    /* cert-chain.pem: the intermediate, then the root */
+    CHECK(t, mesh_secret_data(s, "ca-cert.pem", &inter));
+    CHECK(t, mesh_secret_data(s, "cert-chain.pem", &v));
+    CHECK(t, strncmp(v.buf, inter.buf, inter.len) == 0);
+    CHECK(t, strstr(v.buf, f.root.cert_pem) != NULL);
+    CHECK(t, mesh_ca_pem_contains(v.buf, f.root_info.sha256));
+    mesh_secret_wipe(&v);
+    strbuf_release(&inter);
+    cJSON_Delete(s);
+    /* the root Secret reads back; a broken one is named in the problem */
+    cJSON *rs = mesh_build_root_secret(&f.net, "eastwest-system", &f.root);
+    struct mesh_keypair back;
+    struct mesh_cert_info info;
+    struct mesh_problem p;
+    mesh_problem_init(&p);
+    CHECK(t, mesh_root_from_secret(rs, "Secret eastwest-system/training-mesh-root-ca", &back, &info,
+                                   &p) == MESH_OK);
+    CHECK(t, strcmp(info.sha256, f.root_info.sha256) == 0);
+    mesh_keypair_release(&back);
+    cJSON_DeleteItemFromObject(cJSON_GetObjectItem(rs, "data"), "tls.key");
+    CHECK(t, mesh_root_from_secret(rs, "Secret eastwest-system/mine", &back, &info, &p) != MESH_OK);
+    CHECK(t, strcmp(p.reason, "RootSecretInvalid") == 0 &&
+                 strstr(p.message.buf, "eastwest-system/mine") && strstr(p.message.buf, "tls.key"));
+    mesh_problem_release(&p);
+    cJSON_Delete(rs);
+    teardown(&f);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct test_case cases[] = {
+        {"missing_is_issued", test_missing_is_issued},
+        {"ours_is_kept_then_renewed", test_ours_is_kept_then_renewed},
+        {"other_root_is_reissued", test_other_root_is_reissued},
+        {"foreign_left_alone_unless_adopted", test_foreign_left_alone_unless_adopted},
+        {"layout_and_root_secret", test_layout_and_root_secret},
+    };
+    return TEST_MAIN(cases, argc, argv);
+}
