@@ -161,9 +161,11 @@ static void test_needs_apply(struct test_ctx *t)
     /* the spec changed: a field was dropped, the hash tells */
     live = as_served(svc, 0);
     mesh_desired_release(&s);
+    size_t nranges = n.gateway.nsource_ranges;
     n.gateway.nsource_ranges = 0;
     mesh_build_gateway(&n, &n.clusters[0], NULL, 0, &s);
     CHECK(t, mesh_object_needs_apply(find_kind(&s, "Service"), live));
+    n.gateway.nsource_ranges = nranges; /* so that release frees them */
     cJSON_Delete(live);
     mesh_desired_release(&s);
     mesh_network_release(&n);
