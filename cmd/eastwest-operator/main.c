@@ -30,6 +30,7 @@
  */
 #include "options.h"
 #include "kube/client.h"
+#include "mesh/ccs.h"
 #include "mesh/meshnetwork.h"
 #include "runtime/controller.h"
 #include "runtime/httpserver.h"
@@ -56,6 +57,7 @@ struct operator_state {
     size_t ncontrollers;
     struct rt_recorder *events;
     struct mesh_network_controller *meshnets;
+    struct mesh_ccs_controller *services;
     pthread_mutex_t mu;
     int leading;
     int lost;
@@ -138,7 +140,8 @@ static void shutdown_all(struct operator_state *st)
     pthread_mutex_unlock(&st->mu);
     for (size_t i = 0; i < n; i++)
         rt_controller_stop(st->controllers[i], st->opts.shutdown_grace);
-    mesh_network_controller_free(st->meshnets); /* frees its runtime controller */
+    mesh_ccs_controller_free(st->services);     /* before the member clients go */
+    mesh_network_controller_free(st->meshnets); /* each frees its runtime controller */
     rt_recorder_free(st->events);
 }
 
@@ -154,6 +157,10 @@ static void make_controllers(struct operator_state *st, const struct kube_rest_c
                                                  st->metrics, &st->log, st->opts.workers};
     st->meshnets = mesh_network_controller_new(&mo);
     st->controllers[st->ncontrollers++] = mesh_network_controller_runtime(st->meshnets);
+    struct mesh_ccs_controller_options so = {st->home,    st->meshnets, st->events,
+                                             st->metrics, &st->log,     st->opts.workers};
+    st->services = mesh_ccs_controller_new(&so);
+    st->controllers[st->ncontrollers++] = mesh_ccs_controller_runtime(st->services);
 }
 
 static int run(struct operator_state *st, const struct kube_rest_config *cfg, sigset_t *signals)

@@ -254,6 +254,11 @@ static int ccs_imports_to(const struct mesh_ccs *c, const char *cluster)
     return 0;
 }
 
+static int compare_strings(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 static void scan_ccs(void *ud, const char *key, const cJSON *obj)
 {
     struct host_scan *s = ud;
@@ -263,6 +268,9 @@ static void scan_ccs(void *ud, const char *key, const cJSON *obj)
         cJSON_GetObjectItemCaseSensitive(obj, "spec"), "meshNetwork");
     if (!cJSON_IsString(mn) || strcmp(mn->valuestring, s->net->name) != 0)
         return;
+    if (cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"),
+                                         "deletionTimestamp"))
+        return; /* going away: its host leaves the Gateway now */
     if (mesh_ccs_parse(obj, &c, NULL) != MESH_OK)
         return; /* its own controller reports it */
     char *host = mesh_ccs_host(&c, s->net);
@@ -658,6 +666,9 @@ static struct rt_result reconcile_members(struct mesh_ctx *ctx)
     struct host_scan hs = {ctx->net, res, n, ew_calloc(n, sizeof(char **)),
                            ew_calloc(n, sizeof(size_t))};
     rt_store_foreach(rt_reflector_store(ctx->mc->services), scan_ccs, &hs);
+    for (size_t i = 0; i < n; i++) /* a stable order: the cache's is not */
+        if (hs.nhosts[i] > 1)
+            qsort(hs.hosts[i], hs.nhosts[i], sizeof(char *), compare_strings);
     int syncing = 0;
     for (size_t i = 0; i < n; i++) {
         struct member_result *r = &res[i];
@@ -859,6 +870,11 @@ mesh_network_controller_new(const struct mesh_network_controller_options *o)
 struct rt_controller *mesh_network_controller_runtime(struct mesh_network_controller *mc)
 {
     return mc->ctl;
+}
+
+struct rt_clusterset *mesh_network_controller_clusters(struct mesh_network_controller *mc)
+{
+    return mc->clusters;
 }
 
 void mesh_network_controller_free(struct mesh_network_controller *mc)

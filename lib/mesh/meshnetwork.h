@@ -24,6 +24,7 @@
 #define EW_MESH_MESHNETWORK_H
 
 #include "kube/client.h"
+#include "runtime/clusterset.h"
 #include "runtime/controller.h"
 #include "runtime/events.h"
 #include "runtime/metrics.h"
@@ -46,6 +47,8 @@ struct mesh_network_controller *
 mesh_network_controller_new(const struct mesh_network_controller_options *o);
 /* The runtime controller, to run, stop and check sync through. */
 struct rt_controller *mesh_network_controller_runtime(struct mesh_network_controller *mc);
+/* The member clients, which the CrossClusterService controller shares. */
+struct rt_clusterset *mesh_network_controller_clusters(struct mesh_network_controller *mc);
 /* After rt_controller_stop: stop the member watches and free everything. */
 void mesh_network_controller_free(struct mesh_network_controller *mc);
 

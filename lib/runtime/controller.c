@@ -151,7 +151,8 @@ static void process(struct rt_controller *c, const char *key, double waited)
     if (c->m_queue_wait)
         rt_metric_observe(c->m_queue_wait, lv, waited);
     double start = ew_now_mono();
-    struct rt_result res = c->o.reconcile(c->o.ud, key);
+    struct rt_result res = c->o.reconcile_waited ? c->o.reconcile_waited(c->o.ud, key, waited)
+                                                 : c->o.reconcile(c->o.ud, key);
     double took = ew_now_mono() - start;
     if (c->m_duration) {
         rt_metric_observe(c->m_duration, lv, took);

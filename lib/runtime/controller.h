@@ -32,6 +32,9 @@ typedef struct rt_result (*rt_reconcile_fn)(void *ud, const char *key);
 typedef void (*rt_mapper_fn)(void *ud, const char *key, const cJSON *obj,
                              void (*emit)(void *q, const char *primary_key), void *q);
 
+/* The same, told how long the key waited in the queue (for propagation latency). */
+typedef struct rt_result (*rt_reconcile_waited_fn)(void *ud, const char *key, double queued_for);
+
 struct rt_controller_options {
     const char *name;
     int workers; /* 0 = 2 */
@@ -40,6 +43,7 @@ struct rt_controller_options {
     struct rt_queue_options queue;
     struct rt_metrics *metrics; /* may be NULL */
     struct ew_logger *log;
+    rt_reconcile_waited_fn reconcile_waited; /* used instead of reconcile when set */
 };
 
 struct rt_controller;

@@ -2,82 +2,14 @@
 # The MeshNetwork controller end to end, against real clusters (hack/cluster.sh):
 # us is the home cluster (it runs the operator's API objects) and a member; eu is
 # a member reached through a kubeconfig Secret; a third cluster, ap, joins for the
-# three-member case. The test plays the parts that are missing here: istiod (its
-# ConfigMaps istio and istio-ca-root-cert) and the cloud (the gateway Service's
-# status.loadBalancer.ingress).
+# three-member case. The test plays istiod and the cloud (mesh_env.sh).
 #
 # Prints PASS/FAIL lines and a "# test_meshnetwork: ..." total, like the C tests.
-# EW_OPERATOR: the operator binary (default: the ASan build, else the plain one).
-# EW_OPERATOR_LOG: where to keep the operator's log (default: a temporary file).
 set -uo pipefail
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-# shellcheck source=hack/lib.sh
-source "$root/hack/lib.sh"
-dir="${EW_CLUSTERS_DIR:-/tmp/eastwest-clusters}"
-operator="${EW_OPERATOR:-$root/build-asan/cmd/eastwest-operator/eastwest-operator}"
-[ -x "$operator" ] || operator="$root/build/cmd/eastwest-operator/eastwest-operator"
-passed=0 failed=0
-pass() { echo "PASS test_meshnetwork/$1"; passed=$((passed + 1)); }
-fail() { echo "FAIL test_meshnetwork/$1: $2"; failed=$((failed + 1)); }
-kc() { local c=$1; shift; "$EW_KUBECTL" --kubeconfig "$dir/$c/kubeconfig" "$@"; }
-tmp=$(mktemp -d)
-op_pid=""
-oplog="${EW_OPERATOR_LOG:-$tmp/operator.log}"
-cleanup() {
-    [ -n "$op_pid" ] && kill "$op_pid" 2>/dev/null && wait "$op_pid" 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+suite=test_meshnetwork
+# shellcheck source=test/integration/mesh_env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/mesh_env.sh"
 
-# wait_for DESCRIPTION SECONDS COMMAND...: retry COMMAND every 0.25 s.
-wait_for() {
-    local what=$1 secs=$2 end
-    shift 2
-    end=$((SECONDS + secs))
-    while ! "$@" >/dev/null 2>&1; do
-        if [ "$SECONDS" -ge "$end" ]; then
-            echo "timed out after ${secs}s waiting for $what" >"$tmp/why"
-            return 1
-        fi
-        sleep 0.25
-    done
-}
-check() { # check NAME SECONDS COMMAND...
-    local name=$1
-    shift
-    if wait_for "$name" "$@"; then pass "$name"; else fail "$name" "$(cat "$tmp/why")"; fi
-}
-
-# istiod as the test plays it: its mesh config, in namespace istio-system.
-play_istiod() { # play_istiod CLUSTER TRUST_DOMAIN MESH_ID
-    kc "$1" create namespace istio-system >/dev/null 2>&1
-    kc "$1" -n istio-system apply -f - >/dev/null <<EOF
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: istio, labels: {operator.istio.io/version: 1.30.3}}
-data:
-  mesh: |
-    trustDomain: $2
-    defaultConfig:
-      meshId: $3
-      proxyMetadata:
-        ISTIO_META_DNS_CAPTURE: "true"
-EOF
-}
-# istiod restarted with the plugged-in CA: it publishes cacerts' root.
-play_istiod_root() { # play_istiod_root CLUSTER
-    kc "$1" -n istio-system get secret cacerts -o jsonpath='{.data.root-cert\.pem}' |
-        base64 -d >"$tmp/$1-root.pem" || return 1
-    kc "$1" -n istio-system create configmap istio-ca-root-cert \
-        --from-file=root-cert.pem="$tmp/$1-root.pem" --dry-run=client -o yaml |
-        kc "$1" apply -f - >/dev/null
-}
-play_cloud() { # play_cloud CLUSTER IP...: the load balancer's addresses
-    local ingress="" ip
-    for ip in "${@:2}"; do ingress="$ingress{\"ip\":\"$ip\",\"ipMode\":\"VIP\"},"; done
-    kc "$1" -n istio-system patch service istio-eastwestgateway --subresource=status \
-        --type=merge -p "{\"status\":{\"loadBalancer\":{\"ingress\":[${ingress%,}]}}}" >/dev/null
-}
 cond() { # cond MESH TYPE -> status/reason
     kc us get meshnetwork "$1" -o jsonpath="{.status.conditions[?(@.type==\"$2\")].status}/{.status.conditions[?(@.type==\"$2\")].reason}"
 }
@@ -95,22 +27,11 @@ home_state() { # what the operator writes in the home cluster: the MeshNetwork (
     kc us -n eastwest-system get secret training-mesh-root-ca -o jsonpath='{.metadata.resourceVersion}'
 }
 
-# ---- set-up: CRDs, the operator namespace, the eu kubeconfig Secret, istiod ----
-kc us apply --server-side -f "$root/crds/" >/dev/null &&
-    kc us wait --for=condition=Established crd/meshnetworks.eastwest.io \
-        crd/crossclusterservices.eastwest.io --timeout=30s >/dev/null
-kc us create namespace eastwest-system >/dev/null 2>&1
+# ---- set-up ----
+set_up_home
 kc us create namespace echo >/dev/null 2>&1
-kc us -n eastwest-system create secret generic prod-eu-west-1 \
-    --from-file=kubeconfig="$dir/eu/kubeconfig" >/dev/null 2>&1
 for c in us eu; do play_istiod "$c" corp.local training-mesh; done
-
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$operator" --kubeconfig "$dir/us/kubeconfig" --namespace eastwest-system \
-    --leader-election-id ew-mesh-test --metrics-bind-address "127.0.0.1:$port" \
-    --log-format json 2>"$oplog" &
-op_pid=$!
-check operator-ready 30 curl -sf "http://127.0.0.1:$port/readyz"
+start_operator
 
 # ---- the tutorial's MeshNetwork: objects in every member ----
 kc us apply -f "$root/deploy/examples/tutorial.yaml" >/dev/null
@@ -225,6 +146,7 @@ bash "$root/hack/cluster.sh" start-apiserver eu >/dev/null 2>&1
 check partition/ready-after-return 60 cond_is training-mesh Ready True/AllClustersReady
 
 # ---- deletion: gateways go, cacerts stay (onDelete: Retain) ----
+kc us -n echo delete crossclusterservice echo --timeout=60s >/dev/null 2>&1 # test_ccs's part
 kc us delete meshnetwork training-mesh --timeout=60s >/dev/null 2>&1
 check delete/meshnetwork-gone 60 sh -c "! $EW_KUBECTL --kubeconfig $dir/us/kubeconfig get meshnetwork training-mesh"
 for c in us eu; do
@@ -243,7 +165,8 @@ if bash "$root/hack/cluster.sh" up ap >"$tmp/ap.out" 2>&1; then
     printf 'not a certificate\n' >"$tmp/foreign"
     kc ap -n istio-system create secret generic cacerts --from-file=ca-cert.pem="$tmp/foreign" >/dev/null
     foreign_rv=$(kc ap -n istio-system get secret cacerts -o jsonpath='{.metadata.resourceVersion}')
-    kc us -n eastwest-system create secret generic ap-kubeconfig --from-file=kubeconfig="$dir/ap/kubeconfig" >/dev/null
+    kc us -n eastwest-system create secret generic ap-kubeconfig --from-file=kubeconfig="$dir/ap/kubeconfig" \
+        --dry-run=client -o yaml | kc us apply -f - >/dev/null
     cat >"$tmp/tri.yaml" <<EOF
 apiVersion: eastwest.io/v1alpha1
 kind: MeshNetwork
@@ -256,6 +179,7 @@ spec:
   - {name: eu, network: eu-net, kubeconfigSecretRef: {name: prod-eu-west-1}}
   - {name: ap, network: ap-net, kubeconfigSecretRef: {name: ap-kubeconfig}}
   eastWestGateway: {replicas: 1, exposure: AllLocal}
+  certificateAuthority: {onDelete: Delete}
 EOF
     kc us apply -f "$tmp/tri.yaml" >/dev/null
     check three/gateways-in-all 30 sh -c "for c in us eu ap; do $EW_KUBECTL --kubeconfig $dir/\$c/kubeconfig -n istio-system get deployment/istio-eastwestgateway gateways.networking.istio.io/cross-network-gateway >/dev/null || exit 1; done"
@@ -268,21 +192,14 @@ EOF
     check three/adopted 30 sh -c "$EW_KUBECTL --kubeconfig $dir/ap/kubeconfig -n istio-system get secret cacerts -o jsonpath='{.metadata.labels.eastwest\.io/mesh}' | grep -qx tri-mesh"
     kc us delete meshnetwork tri-mesh --timeout=60s >/dev/null 2>&1
     check three/deleted 60 sh -c "! $EW_KUBECTL --kubeconfig $dir/us/kubeconfig get meshnetwork tri-mesh"
+    left=""
+    for c in us eu ap; do exists "$c" secret cacerts && left="$left $c"; done
+    if [ -z "$left" ] && ! kc us -n eastwest-system get secret tri-mesh-root-ca >/dev/null 2>&1; then
+        pass three/on-delete-delete-removes-cacerts-and-root
+    else fail three/on-delete-delete-removes-cacerts-and-root "cacerts left in:$left (or the root Secret)"; fi
+    bash "$root/hack/cluster.sh" down ap >/dev/null 2>&1
 else
     fail three/cluster-up "$(tail -n 5 "$tmp/ap.out")"
 fi
 
-# ---- the operator never logged a key or certificate, and exits cleanly ----
-if grep -qE 'BEGIN (EC |RSA )?PRIVATE KEY|BEGIN CERTIFICATE|LS0tLS1CRUdJTi' "$oplog"; then
-    fail logs/no-secrets "the operator's log holds PEM or base64 PEM"
-else pass logs/no-secrets; fi
-kill -TERM "$op_pid"
-if wait "$op_pid"; then pass operator/clean-exit; else
-    fail operator/clean-exit "exit status $?: $(tail -n 20 "$oplog")"; fi
-op_pid=""
-if [ "$failed" -gt 0 ]; then
-    echo "--- operator log (tail) ---" >&2
-    tail -n 60 "$oplog" >&2
-fi
-echo "# test_meshnetwork: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

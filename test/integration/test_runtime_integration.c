@@ -407,7 +407,8 @@ static void test_controller_backoff_and_burst(struct test_ctx *t)
     cluster_make_namespace(t, c, "ew-ctl", ns, sizeof(ns));
     struct flaky f = {PTHREAD_MUTEX_INITIALIZER, 0, {0}, 0, 0, 0};
     struct rt_metrics *m = rt_metrics_new();
-    struct rt_controller_options co = {"test", 4, flaky_reconcile, &f, {0.05, 5, 0, 0}, m, NULL};
+    struct rt_controller_options co = {"test", 4,   flaky_reconcile, &f, {0.05, 5, 0, 0}, m,
+                                       NULL,   NULL};
     struct rt_controller *ctl = rt_controller_new(&co);
     struct rt_kube_metrics *km = rt_kube_metrics_add(m, c, "us");
     struct rt_reflector_options ro = {0};

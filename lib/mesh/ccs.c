@@ -1,0 +1,1058 @@
+/*
+ * ccs: the CrossClusterService controller (see ccs.h for the flow).
+ */
+#include "ccs.h"
+
+#include "ccs_objects.h"
+#include "conditions.h"
+#include "objects.h"
+#include "base/strmap.h"
+#include "base/timeutil.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One member cluster's caches. */
+struct ccs_cluster {
+    char *name;
+    struct kube_client *client;
+    struct rt_reflector *services, *entries, *rules;
+    struct mesh_ccs_controller *cc;
+};
+
+struct mesh_ccs_controller {
+    struct mesh_ccs_controller_options o;
+    struct rt_controller *ctl;
+    struct rt_reflector *ccs;
+    struct rt_reflector *meshes; /* read the MeshNetwork from the cache whose events queue
+                                    us: another cache may not have the change yet */
+    struct rt_clusterset *clusters;
+    struct rt_metric *m_propagation;
+    pthread_mutex_t mu;
+    struct strmap caches; /* cluster name -> struct ccs_cluster */
+};
+
+static const cJSON *jget(const cJSON *o, const char *a, const char *b)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, a);
+    return b ? cJSON_GetObjectItemCaseSensitive(v, b) : v;
+}
+
+static const char *jstr(const cJSON *o, const char *a, const char *b)
+{
+    const cJSON *v = jget(o, a, b);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* ---- member caches and what their changes queue ---- */
+
+struct export_match {
+    const char *cluster, *ns, *svc;
+    struct mesh_ccs_controller *cc;
+};
+
+static void match_export(void *ud, const char *key, const cJSON *obj)
+{
+    struct export_match *m = ud;
+    const char *ns = jstr(obj, "metadata", "namespace"), *name = jstr(obj, "metadata", "name");
+    if (!ns || strcmp(ns, m->ns) != 0)
+        return;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, jget(obj, "spec", "exportFrom"))
+    {
+        const char *c = jstr(e, "cluster", NULL), *s = jstr(e, "service", NULL);
+        if (c && strcmp(c, m->cluster) == 0 && strcmp(s ? s : name, m->svc) == 0) {
+            rt_controller_enqueue(m->cc->ctl, key);
+            return;
+        }
+    }
+}
+
+static void on_service(void *ud, enum rt_change ch, const char *key, const cJSON *obj)
+{
+    struct ccs_cluster *cl = ud;
+    (void)ch;
+    (void)key;
+    struct export_match m = {cl->name, jstr(obj, "metadata", "namespace"),
+                             jstr(obj, "metadata", "name"), cl->cc};
+    if (m.ns && m.svc)
+        rt_store_foreach(rt_reflector_store(cl->cc->ccs), match_export, &m);
+}
+
+static void on_written(void *ud, enum rt_change ch, const char *key, const cJSON *obj)
+{
+    struct ccs_cluster *cl = ud;
+    (void)ch;
+    (void)key;
+    const char *svc = jstr(jget(obj, "metadata", "labels"), MESH_LABEL_SERVICE, NULL);
+    const char *dot = svc ? strchr(svc, '.') : NULL;
+    if (!dot)
+        return;
+    struct strbuf k = STRBUF_INIT;
+    strbuf_add(&k, svc, (size_t)(dot - svc));
+    strbuf_addf(&k, "/%s", dot + 1);
+    rt_controller_enqueue(cl->cc->ctl, k.buf);
+    strbuf_release(&k);
+}
+
+static struct rt_reflector *start_cache(struct ccs_cluster *cl, const struct kube_resource *r,
+                                        const char *selector, rt_change_fn fn)
+{
+    struct rt_reflector_options ro = {0};
+    ro.client = cl->client;
+    ro.resource = r;
+    ro.label_selector = selector;
+    ro.on_change = fn;
+    ro.ud = cl;
+    ro.log = cl->cc->o.log;
+    return rt_reflector_start(&ro);
+}
+
+/* The caches of a member, started on first use; NULL while the MeshNetwork controller
+ * has not connected it yet. */
+static struct ccs_cluster *cluster_cache(struct mesh_ccs_controller *cc, const char *name)
+{
+    pthread_mutex_lock(&cc->mu);
+    struct ccs_cluster *cl = strmap_get(&cc->caches, name);
+    if (!cl) {
+        struct kube_client *client = rt_clusterset_acquire(cc->clusters, name);
+        if (client) {
+            cl = ew_calloc(1, sizeof(*cl));
+            cl->name = ew_strdup(name);
+            cl->client = client;
+            cl->cc = cc;
+            cl->services = start_cache(cl, &KUBE_RES_SERVICES, NULL, on_service);
+            const char *sel = MESH_LABEL_MANAGED_BY "=" MESH_FIELD_MANAGER;
+            cl->entries = start_cache(cl, &MESH_RES_SERVICEENTRIES, sel, on_written);
+            cl->rules = start_cache(cl, &MESH_RES_DESTINATIONRULES, sel, on_written);
+            strmap_put(&cc->caches, name, cl);
+        }
+    }
+    pthread_mutex_unlock(&cc->mu);
+    return cl;
+}
+
+static int cluster_synced(struct ccs_cluster *cl)
+{
+    return rt_reflector_synced(cl->services) && rt_reflector_synced(cl->entries) &&
+           rt_reflector_synced(cl->rules);
+}
+
+/* ---- one reconcile ---- */
+
+struct member_view { /* what the MeshNetwork's status says of a member */
+    const struct mesh_cluster *spec;
+    int reachable;
+    char **addresses;
+    size_t naddresses;
+    int exporter, importer;
+    /* exporter facts */
+    cJSON *selector;
+    int endpoints;
+    int ready;
+    struct strbuf problem;
+};
+
+struct ccs_ctx {
+    struct mesh_ccs_controller *cc;
+    const cJSON *obj;
+    struct mesh_ccs *ccs;
+    struct mesh_network *net;
+    struct rt_object_ref ref;
+    char *host, *address;
+    struct mesh_port *ports;
+    size_t nports;
+    char **sans;
+    size_t nsans;
+    struct member_view *members;
+    size_t nmembers;
+    int failed, writes;
+    int sans_unknown; /* an exporter's pods could not be read: keep the SANs in place */
+    int write_errors, unreachable, empty; /* why Imported is False, by kind */
+    struct strbuf exported, imported;
+};
+
+static void record(struct ccs_ctx *x, const char *type, const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void record(struct ccs_ctx *x, const char *type, const char *reason, const char *fmt, ...)
+{
+    struct strbuf note = STRBUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    strbuf_vaddf(&note, fmt, ap);
+    va_end(ap);
+    ew_log(x->cc->o.log, strcmp(type, "Warning") == 0 ? EW_LOG_WARN : EW_LOG_INFO, note.buf,
+           "crossclusterservice", x->ref.name, "namespace", x->ref.namespace_, "reason", reason,
+           NULL);
+    if (x->cc->o.events)
+        rt_event(x->cc->o.events, &x->ref, type, reason, reason, "%s", note.buf);
+    strbuf_release(&note);
+}
+
+static void read_mesh_status(struct ccs_ctx *x, const cJSON *mesh_obj)
+{
+    x->nmembers = x->net->nclusters;
+    x->members = ew_calloc(x->nmembers, sizeof(*x->members));
+    const cJSON *clusters = jget(mesh_obj, "status", "clusters");
+    for (size_t i = 0; i < x->nmembers; i++) {
+        struct member_view *m = &x->members[i];
+        m->spec = &x->net->clusters[i];
+        strbuf_init(&m->problem, 0);
+        const cJSON *c;
+        cJSON_ArrayForEach(c, clusters)
+        {
+            const char *n = jstr(c, "name", NULL);
+            if (!n || strcmp(n, m->spec->name) != 0)
+                continue;
+            m->reachable = cJSON_IsTrue(jget(c, "reachable", NULL));
+            const cJSON *a;
+            cJSON_ArrayForEach(a, jget(c, "gatewayAddresses", NULL))
+            {
+                if (!cJSON_IsString(a))
+                    continue;
+                m->addresses = ew_realloc(m->addresses, (m->naddresses + 1) * sizeof(char *));
+                m->addresses[m->naddresses++] = ew_strdup(a->valuestring);
+            }
+        }
+        for (size_t e = 0; e < x->ccs->nexports; e++)
+            if (strcmp(x->ccs->exports[e].cluster, m->spec->name) == 0)
+                m->exporter = 1;
+        if (x->ccs->import_to_set) {
+            for (size_t k = 0; k < x->ccs->nimport_to; k++)
+                if (strcmp(x->ccs->import_to[k], m->spec->name) == 0)
+                    m->importer = 1;
+        } else {
+            m->importer = !m->exporter;
+        }
+    }
+}
+
+static void release_ctx(struct ccs_ctx *x)
+{
+    for (size_t i = 0; i < x->nmembers; i++) {
+        for (size_t j = 0; j < x->members[i].naddresses; j++)
+            free(x->members[i].addresses[j]);
+        free(x->members[i].addresses);
+        cJSON_Delete(x->members[i].selector);
+        strbuf_release(&x->members[i].problem);
+    }
+    free(x->members);
+    for (size_t i = 0; i < x->nports; i++)
+        free(x->ports[i].name);
+    free(x->ports);
+    for (size_t i = 0; i < x->nsans; i++)
+        free(x->sans[i]);
+    free(x->sans);
+    free(x->host);
+    free(x->address);
+    strbuf_release(&x->exported);
+    strbuf_release(&x->imported);
+}
+
+/* ---- conflicts and the address ---- */
+
+struct claim_scan {
+    struct ccs_ctx *x;
+    const char *host, *address;
+    char *winner; /* the older claimant: "ns/name" */
+    const char *what;
+    int taken_only; /* address probe: is it used by another? */
+    const char *probe;
+    int probe_taken;
+};
+
+static int older(const cJSON *a, const char *akey, const cJSON *b, const char *bkey)
+{
+    const char *ta = jstr(a, "metadata", "creationTimestamp");
+    const char *tb = jstr(b, "metadata", "creationTimestamp");
+    int c = strcmp(ta ? ta : "", tb ? tb : "");
+    return c < 0 || (c == 0 && strcmp(akey, bkey) < 0);
+}
+
+static const char *claimed_address(const cJSON *o)
+{
+    const char *a = jstr(o, "spec", "address");
+    return a ? a : jstr(o, "status", "address");
+}
+
+static void scan_claims(void *ud, const char *key, const cJSON *obj)
+{
+    struct claim_scan *s = ud;
+    struct ccs_ctx *x = s->x;
+    const char *me_ns = x->ccs->namespace_, *me = x->ccs->name;
+    const char *ns = jstr(obj, "metadata", "namespace"), *name = jstr(obj, "metadata", "name");
+    if (!ns || !name || (strcmp(ns, me_ns) == 0 && strcmp(name, me) == 0))
+        return;
+    const char *mn = jstr(obj, "spec", "meshNetwork");
+    if (!mn || strcmp(mn, x->net->name) != 0 || jget(obj, "metadata", "deletionTimestamp"))
+        return;
+    if (s->probe) {
+        const char *a = claimed_address(obj);
+        if (a && strcmp(a, s->probe) == 0)
+            s->probe_taken = 1;
+        return;
+    }
+    const char *h = jstr(obj, "spec", "host");
+    char *dflt = NULL;
+    if (!h) {
+        struct strbuf b = STRBUF_INIT;
+        strbuf_addf(&b, "%s.%s.%s.global", name, ns, x->net->mesh_id);
+        dflt = strbuf_detach(&b, NULL);
+        h = dflt;
+    }
+    const char *a = claimed_address(obj);
+    const char *what = strcmp(h, s->host) == 0                           ? "host"
+                       : (a && s->address && strcmp(a, s->address) == 0) ? "address"
+                                                                         : NULL;
+    char mykey[600];
+    snprintf(mykey, sizeof(mykey), "%s/%s", me_ns, me);
+    if (what && older(obj, key, x->obj, mykey) && !s->winner) {
+        s->winner = ew_strdup(key);
+        s->what = what;
+    }
+    free(dflt);
+}
+
+static int address_taken(void *ud, const char *ip)
+{
+    struct claim_scan *s = ud;
+    s->probe = ip;
+    s->probe_taken = 0;
+    rt_store_foreach(rt_reflector_store(s->x->cc->ccs), scan_claims, s);
+    return s->probe_taken;
+}
+
+/* Pick the address; 0, or -1 with a problem (range exhausted). */
+static int choose_address(struct ccs_ctx *x, struct mesh_problem *p)
+{
+    if (x->ccs->address) {
+        x->address = ew_strdup(x->ccs->address);
+        return 0;
+    }
+    struct claim_scan s = {x, NULL, NULL, NULL, NULL, 1, NULL, 0};
+    const char *prev = jstr(x->obj, "status", "address");
+    if (prev && mesh_vip_in_range(x->net, prev) && !address_taken(&s, prev)) {
+        x->address = ew_strdup(prev);
+        return 0;
+    }
+    x->address = mesh_vip_allocate(x->net, x->host, address_taken, &s);
+    if (!x->address) {
+        mesh_problem_set(p, "AddressRangeExhausted",
+                         "no free address left in MeshNetwork %s's vipRange %s", x->net->name,
+                         x->net->vip_range);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- exporters: ports, selector, identities ---- */
+
+static void add_san(struct ccs_ctx *x, const char *sa)
+{
+    struct strbuf id = STRBUF_INIT;
+    strbuf_addf(&id, "spiffe://%s/ns/%s/sa/%s", x->net->trust_domain, x->ccs->namespace_,
+                sa && *sa ? sa : "default");
+    for (size_t i = 0; i < x->nsans; i++)
+        if (strcmp(x->sans[i], id.buf) == 0) {
+            strbuf_release(&id);
+            return;
+        }
+    x->sans = ew_realloc(x->sans, (x->nsans + 1) * sizeof(char *));
+    x->sans[x->nsans++] = strbuf_detach(&id, NULL);
+}
+
+static void read_pods(struct ccs_ctx *x, struct ccs_cluster *cl, struct member_view *m)
+{
+    struct strbuf sel = STRBUF_INIT;
+    const cJSON *kv;
+    cJSON_ArrayForEach(kv, m->selector)
+    {
+        if (cJSON_IsString(kv))
+            strbuf_addf(&sel, "%s%s=%s", sel.len ? "," : "", kv->string, kv->valuestring);
+    }
+    if (!sel.len) {
+        strbuf_release(&sel);
+        return;
+    }
+    struct kube_list_options lo = {sel.buf, NULL, 0, NULL, NULL};
+    cJSON *items = NULL;
+    struct kube_error err = KUBE_ERROR_INIT;
+    if (kube_list(cl->client, &KUBE_RES_PODS, x->ccs->namespace_, &lo, &items, NULL, &err) !=
+        KUBE_OK) {
+        x->sans_unknown = 1;
+    } else {
+        const cJSON *pod;
+        cJSON_ArrayForEach(pod, items)
+        {
+            if (jget(pod, "metadata", "deletionTimestamp"))
+                continue;
+            m->endpoints++;
+            add_san(x, jstr(pod, "spec", "serviceAccountName"));
+        }
+    }
+    kube_error_clear(&err);
+    cJSON_Delete(items);
+    strbuf_release(&sel);
+}
+
+static int service_target(const cJSON *sp)
+{
+    const cJSON *t = jget(sp, "targetPort", NULL);
+    const cJSON *p = jget(sp, "port", NULL);
+    return cJSON_IsNumber(t) ? t->valueint : cJSON_IsNumber(p) ? p->valueint : 0;
+}
+
+/* Ports from the first exporter's Service when the spec names none. */
+static void resolve_ports(struct ccs_ctx *x, const cJSON *svc)
+{
+    if (x->nports)
+        return;
+    const cJSON *sports = jget(svc, "spec", "ports");
+    if (x->ccs->nports) {
+        x->ports = ew_calloc(x->ccs->nports, sizeof(*x->ports));
+        for (size_t i = 0; i < x->ccs->nports; i++) {
+            const struct mesh_port *sp = &x->ccs->ports[i];
+            x->ports[i] =
+                (struct mesh_port){sp->number, ew_strdup(sp->name), sp->protocol, sp->target_port};
+            const cJSON *p;
+            cJSON_ArrayForEach(p, sports)
+            {
+                if (!x->ports[i].target_port && cJSON_IsNumber(jget(p, "port", NULL)) &&
+                    jget(p, "port", NULL)->valueint == sp->number)
+                    x->ports[i].target_port = service_target(p);
+            }
+        }
+        x->nports = x->ccs->nports;
+        return;
+    }
+    int n = cJSON_GetArraySize(sports);
+    x->ports = ew_calloc((size_t)n + 1, sizeof(*x->ports));
+    const cJSON *p;
+    cJSON_ArrayForEach(p, sports)
+    {
+        const cJSON *num = jget(p, "port", NULL);
+        if (!cJSON_IsNumber(num))
+            continue;
+        const char *name = jstr(p, "name", NULL);
+        struct strbuf nm = STRBUF_INIT;
+        if (name)
+            strbuf_adds(&nm, name);
+        else
+            strbuf_addf(&nm, "port-%d", num->valueint);
+        struct mesh_port *mp = &x->ports[x->nports++];
+        mp->number = num->valueint;
+        mp->protocol = (char *)mesh_port_protocol(nm.buf, jstr(p, "appProtocol", NULL));
+        mp->name = strbuf_detach(&nm, NULL);
+        mp->target_port = service_target(p);
+    }
+}
+
+static void read_exporters(struct ccs_ctx *x)
+{
+    for (size_t e = 0; e < x->ccs->nexports; e++) {
+        const struct mesh_export *ex = &x->ccs->exports[e];
+        struct member_view *m = NULL;
+        for (size_t i = 0; i < x->nmembers; i++)
+            if (strcmp(x->members[i].spec->name, ex->cluster) == 0)
+                m = &x->members[i];
+        if (!m)
+            continue;
+        const char *svcname = ex->service ? ex->service : x->ccs->name;
+        struct ccs_cluster *cl = cluster_cache(x->cc, ex->cluster);
+        if (!cl || !cluster_synced(cl)) {
+            strbuf_addf(&m->problem, "cluster %s: connecting", ex->cluster);
+            x->sans_unknown = 1;
+            continue;
+        }
+        if (!m->reachable) {
+            /* Last known: its cached Service still gives the ports and selector. */
+            strbuf_addf(&m->problem, "cluster %s: unreachable (see its MeshNetwork)", ex->cluster);
+            x->sans_unknown = 1;
+        }
+        struct strbuf key = STRBUF_INIT;
+        strbuf_addf(&key, "%s/%s", x->ccs->namespace_, svcname);
+        cJSON *svc = rt_store_get_copy(rt_reflector_store(cl->services), key.buf);
+        if (!svc) {
+            strbuf_addf(&m->problem, "cluster %s: Service %s not found (spec.exportFrom)",
+                        ex->cluster, key.buf);
+        } else {
+            resolve_ports(x, svc);
+            m->selector = cJSON_Duplicate(jget(svc, "spec", "selector"), 1);
+            if (m->reachable) {
+                read_pods(x, cl, m);
+                m->ready = 1;
+            }
+        }
+        strbuf_release(&key);
+        cJSON_Delete(svc);
+    }
+}
+
+/* An exporter's identities could not be read: keep those the importers already pin,
+ * so a partition does not change what clients accept. */
+static void keep_known_sans(struct ccs_ctx *x)
+{
+    struct strbuf key = STRBUF_INIT;
+    strbuf_addf(&key, "%s/%s", x->ccs->namespace_, x->ccs->name);
+    for (size_t i = 0; i < x->nmembers; i++) {
+        struct ccs_cluster *cl = x->members[i].importer && x->members[i].reachable
+                                     ? cluster_cache(x->cc, x->members[i].spec->name)
+                                     : NULL;
+        cJSON *live = cl ? rt_store_get_copy(rt_reflector_store(cl->entries), key.buf) : NULL;
+        const cJSON *san;
+        cJSON_ArrayForEach(san, jget(live, "spec", "subjectAltNames"))
+        {
+            const char *pfx = "/sa/",
+                       *sa = cJSON_IsString(san) ? strstr(san->valuestring, pfx) : NULL;
+            if (sa)
+                add_san(x, sa + strlen(pfx));
+        }
+        cJSON_Delete(live);
+    }
+    strbuf_release(&key);
+}
+
+/* ---- writes in one member ---- */
+
+static int apply_object(struct ccs_ctx *x, struct ccs_cluster *cl, const struct kube_resource *r,
+                        struct rt_reflector *cache, cJSON *desired, struct strbuf *why)
+{
+    struct strbuf key = STRBUF_INIT;
+    strbuf_addf(&key, "%s/%s", x->ccs->namespace_, x->ccs->name);
+    cJSON *live = rt_store_get_copy(rt_reflector_store(cache), key.buf);
+    strbuf_release(&key);
+    int rc = 0;
+    if (mesh_object_needs_apply(desired, live)) {
+        struct kube_error err = KUBE_ERROR_INIT;
+        kube_code kc = kube_apply(cl->client, r, x->ccs->namespace_, desired, MESH_FIELD_MANAGER, 1,
+                                  NULL, &err);
+        if (kc == KUBE_E_NOT_FOUND) { /* the namespace is missing: create it, never delete */
+            cJSON *ns = mesh_object_new("v1", "Namespace", NULL, x->ccs->namespace_, NULL);
+            struct kube_error e2 = KUBE_ERROR_INIT;
+            kube_create(cl->client, &KUBE_RES_NAMESPACES, NULL, ns, NULL, NULL, &e2);
+            kube_error_clear(&e2);
+            cJSON_Delete(ns);
+            kube_error_clear(&err);
+            kc = kube_apply(cl->client, r, x->ccs->namespace_, desired, MESH_FIELD_MANAGER, 1, NULL,
+                            &err);
+        }
+        const char *kind = jstr(desired, "kind", NULL);
+        if (kc != KUBE_OK) {
+            strbuf_addf(why, "%scluster %s: writing %s %s/%s: %s", why->len ? "; " : "", cl->name,
+                        kind, x->ccs->namespace_, x->ccs->name, err.message);
+            record(x, "Warning", "ApplyFailed", "cluster %s: writing %s: %s", cl->name, kind,
+                   err.message);
+            x->write_errors++;
+            rc = -1;
+        } else {
+            x->writes++;
+            record(x, "Normal", live ? "Updated" : "Created", "%s %s %s/%s in cluster %s",
+                   live ? "updated" : "created", kind, x->ccs->namespace_, x->ccs->name, cl->name);
+        }
+        kube_error_clear(&err);
+    }
+    cJSON_Delete(live);
+    return rc;
+}
+
+static int delete_if_present(struct ccs_ctx *x, struct ccs_cluster *cl,
+                             const struct kube_resource *r, struct rt_reflector *cache,
+                             struct strbuf *why)
+{
+    struct strbuf key = STRBUF_INIT;
+    strbuf_addf(&key, "%s/%s", x->ccs->namespace_, x->ccs->name);
+    cJSON *live = rt_store_get_copy(rt_reflector_store(cache), key.buf);
+    strbuf_release(&key);
+    int rc = 0;
+    const char *svc = jstr(jget(live, "metadata", "labels"), MESH_LABEL_SERVICE, NULL);
+    struct strbuf want = STRBUF_INIT;
+    strbuf_addf(&want, "%s.%s", x->ccs->namespace_, x->ccs->name);
+    if (live && svc && strcmp(svc, want.buf) == 0) {
+        struct kube_error err = KUBE_ERROR_INIT;
+        kube_code kc = kube_delete(cl->client, r, x->ccs->namespace_, x->ccs->name, NULL, &err);
+        if (kc == KUBE_OK) {
+            x->writes++;
+            record(x, "Normal", "Deleted", "deleted %s %s/%s in cluster %s", r->plural,
+                   x->ccs->namespace_, x->ccs->name, cl->name);
+        } else if (kc != KUBE_E_NOT_FOUND) {
+            strbuf_addf(why, "%scluster %s: deleting %s: %s", why->len ? "; " : "", cl->name,
+                        r->plural, err.message);
+            x->write_errors++;
+            rc = -1;
+        }
+        kube_error_clear(&err);
+    }
+    strbuf_release(&want);
+    cJSON_Delete(live);
+    return rc;
+}
+
+static size_t importer_endpoints(struct ccs_ctx *x, const struct member_view *me,
+                                 struct mesh_endpoint **out, int *multi)
+{
+    size_t n = 0, cap = 4;
+    struct mesh_endpoint *eps = ew_calloc(cap, sizeof(*eps));
+    char local[600];
+    if (me->exporter && me->ready) { /* local first (active-active) */
+        const char *svc = x->ccs->name;
+        for (size_t e = 0; e < x->ccs->nexports; e++)
+            if (strcmp(x->ccs->exports[e].cluster, me->spec->name) == 0 &&
+                x->ccs->exports[e].service)
+                svc = x->ccs->exports[e].service;
+        snprintf(local, sizeof(local), "%s.%s.svc.cluster.local", svc, x->ccs->namespace_);
+        eps[n++] = (struct mesh_endpoint){ew_strdup(local), me->spec->locality, 1};
+    }
+    for (size_t i = 0; i < x->nmembers; i++) {
+        const struct member_view *m = &x->members[i];
+        if (!m->exporter || m == me)
+            continue;
+        if (!m->reachable && x->ccs->partition_policy == MESH_WITHDRAW)
+            continue;
+        for (size_t a = 0; a < m->naddresses; a++) {
+            if (n == cap)
+                eps = ew_realloc(eps, (cap *= 2) * sizeof(*eps));
+            eps[n++] = (struct mesh_endpoint){ew_strdup(m->addresses[a]), m->spec->locality, 0};
+        }
+    }
+    *multi = 0;
+    for (size_t i = 1; i < n; i++)
+        if (!eps[0].locality || !eps[i].locality || strcmp(eps[0].locality, eps[i].locality))
+            *multi = 1;
+    *out = eps;
+    return n;
+}
+
+static void free_endpoints(struct mesh_endpoint *eps, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free((char *)eps[i].address);
+    free(eps);
+}
+
+static void sync_member(struct ccs_ctx *x, struct member_view *m, struct strbuf *why)
+{
+    struct ccs_cluster *cl = cluster_cache(x->cc, m->spec->name);
+    if (!m->reachable || !cl || !cluster_synced(cl)) {
+        if (m->exporter || m->importer) {
+            strbuf_addf(why, "%scluster %s: %s (what it has is kept)", why->len ? "; " : "",
+                        m->spec->name, m->reachable ? "caches are syncing" : "unreachable");
+            x->unreachable++;
+        }
+        x->failed = 1;
+        return;
+    }
+    struct mesh_ccs_facts f = {x->ccs,   x->net,    x->host, x->address,
+                               x->ports, x->nports, x->sans, x->nsans};
+    if (m->importer) {
+        struct mesh_endpoint *eps;
+        int multi;
+        size_t n = importer_endpoints(x, m, &eps, &multi);
+        if (n == 0 && ++x->empty) /* written anyway: the entry exists, traffic has nowhere to go */
+            strbuf_addf(why, "%scluster %s: no endpoint yet (no exporter has a gateway address%s)",
+                        why->len ? "; " : "", m->spec->name,
+                        x->ccs->partition_policy == MESH_WITHDRAW ? " or is reachable" : "");
+        cJSON *se = mesh_build_importer_service_entry(&f, eps, n);
+        cJSON *dr = mesh_build_destination_rule(&f, multi);
+        if (apply_object(x, cl, &MESH_RES_SERVICEENTRIES, cl->entries, se, why) ||
+            apply_object(x, cl, &MESH_RES_DESTINATIONRULES, cl->rules, dr, why))
+            x->failed = 1;
+        cJSON_Delete(se);
+        cJSON_Delete(dr);
+        free_endpoints(eps, n);
+    } else if (m->exporter) {
+        cJSON *se = mesh_build_exporter_service_entry(&f, m->selector);
+        if (!m->ready)
+            ; /* no Service yet: keep what is there */
+        else if (apply_object(x, cl, &MESH_RES_SERVICEENTRIES, cl->entries, se, why))
+            x->failed = 1;
+        cJSON_Delete(se);
+        if (delete_if_present(x, cl, &MESH_RES_DESTINATIONRULES, cl->rules, why))
+            x->failed = 1;
+    } else if (delete_if_present(x, cl, &MESH_RES_SERVICEENTRIES, cl->entries, why) ||
+               delete_if_present(x, cl, &MESH_RES_DESTINATIONRULES, cl->rules, why)) {
+        x->failed = 1;
+    }
+}
+
+/* ---- status ---- */
+
+static cJSON *member_status(struct ccs_ctx *x, const struct member_view *m)
+{
+    cJSON *c = cJSON_CreateObject();
+    cJSON_AddStringToObject(c, "name", m->spec->name);
+    cJSON_AddStringToObject(c, "role",
+                            m->exporter && m->importer ? "Both"
+                            : m->exporter              ? "Exporter"
+                                                       : "Importer");
+    cJSON_AddBoolToObject(c, "ready", m->reachable && (!m->exporter || m->ready));
+    if (m->exporter)
+        cJSON_AddNumberToObject(c, "endpoints", m->endpoints);
+    if (m->importer) {
+        cJSON *g = cJSON_AddArrayToObject(c, "gateways");
+        for (size_t i = 0; i < x->nmembers; i++) {
+            const struct member_view *e = &x->members[i];
+            if (!e->exporter || e == m)
+                continue;
+            for (size_t a = 0; a < e->naddresses; a++) {
+                char buf[300];
+                snprintf(buf, sizeof(buf), "%s:15443", e->addresses[a]);
+                cJSON_AddItemToArray(g, cJSON_CreateString(buf));
+            }
+        }
+    }
+    return c;
+}
+
+static cJSON *build_status(struct ccs_ctx *x, const char *write_problem)
+{
+    const cJSON *old = jget(x->obj, "status", "conditions");
+    cJSON *st = cJSON_CreateObject();
+    int64_t gen = x->ccs->generation;
+    cJSON_AddNumberToObject(st, "observedGeneration", (double)gen);
+    cJSON_AddStringToObject(st, "host", x->host);
+    cJSON_AddStringToObject(st, "address", x->address);
+    struct strbuf from = STRBUF_INIT, to = STRBUF_INIT, exp = STRBUF_INIT;
+    cJSON *clusters = cJSON_CreateArray();
+    for (size_t i = 0; i < x->nmembers; i++) {
+        const struct member_view *m = &x->members[i];
+        if (!m->exporter && !m->importer)
+            continue;
+        if (m->exporter)
+            strbuf_addf(&from, "%s%s", from.len ? "," : "", m->spec->name);
+        if (m->importer)
+            strbuf_addf(&to, "%s%s", to.len ? "," : "", m->spec->name);
+        if (m->problem.len)
+            strbuf_addf(&exp, "%s%s", exp.len ? "; " : "", m->problem.buf);
+        cJSON_AddItemToArray(clusters, member_status(x, m));
+    }
+    cJSON_AddStringToObject(st, "from", from.buf);
+    cJSON_AddStringToObject(st, "to", to.buf);
+    cJSON *conds = cJSON_AddArrayToObject(st, "conditions");
+    int exported = exp.len == 0, imported = !write_problem || !*write_problem;
+    mesh_condition_add(conds, old, "Exported", exported ? MESH_COND_TRUE : MESH_COND_FALSE,
+                       exported ? "BackingServicesFound" : "BackingServiceNotReady", exp.buf, gen);
+    const char *why_not = x->write_errors  ? "NotWritten"
+                          : x->unreachable ? "ClusterUnreachable"
+                                           : "NoEndpoints";
+    mesh_condition_add(conds, old, "Imported", imported ? MESH_COND_TRUE : MESH_COND_FALSE,
+                       imported ? "Written" : why_not, imported ? "" : write_problem, gen);
+    mesh_condition_add(conds, old, "Conflict", MESH_COND_FALSE, "NoConflict", "", gen);
+    int ready = exported && imported;
+    mesh_condition_add(conds, old, "Ready", ready ? MESH_COND_TRUE : MESH_COND_FALSE,
+                       ready       ? "Ready"
+                       : !exported ? "BackingServiceNotReady"
+                                   : why_not,
+                       ready       ? ""
+                       : !exported ? exp.buf
+                                   : write_problem,
+                       gen);
+    cJSON_AddItemToObject(st, "clusters", clusters);
+    strbuf_release(&from);
+    strbuf_release(&to);
+    strbuf_release(&exp);
+    return st;
+}
+
+/* Status for a CrossClusterService that cannot be worked on: Ready=False (and Conflict). */
+static cJSON *blocked_status(const cJSON *obj, int64_t gen, const char *reason, const char *msg,
+                             int conflict)
+{
+    const cJSON *old = jget(obj, "status", "conditions");
+    cJSON *st = cJSON_CreateObject();
+    cJSON_AddNumberToObject(st, "observedGeneration", (double)gen);
+    const cJSON *keep[] = {jget(obj, "status", "host"), jget(obj, "status", "address"),
+                           jget(obj, "status", "from"), jget(obj, "status", "to"),
+                           jget(obj, "status", "clusters")};
+    const char *names[] = {"host", "address", "from", "to", "clusters"};
+    for (size_t i = 0; i < 5; i++)
+        if (keep[i])
+            cJSON_AddItemToObject(st, names[i], cJSON_Duplicate(keep[i], 1));
+    cJSON *conds = cJSON_AddArrayToObject(st, "conditions");
+    mesh_condition_add(conds, old, "Conflict", conflict ? MESH_COND_TRUE : MESH_COND_FALSE,
+                       conflict ? reason : "NoConflict", conflict ? msg : "", gen);
+    mesh_condition_add(conds, old, "Ready", MESH_COND_FALSE, reason, msg, gen);
+    return st;
+}
+
+static void write_status(struct mesh_ccs_controller *cc, const cJSON *obj, cJSON *st)
+{
+    struct kube_error err = KUBE_ERROR_INIT;
+    int written;
+    if (mesh_status_write(cc->o.home, &MESH_RES_CROSSCLUSTERSERVICES, obj, st, &written, &err) !=
+        KUBE_OK)
+        ew_log(cc->o.log, EW_LOG_WARN, "status write failed", "crossclusterservice",
+               jstr(obj, "metadata", "name"), "error", err.message, NULL);
+    kube_error_clear(&err);
+}
+
+/* ---- finalizer and deletion ---- */
+
+static int has_finalizer(const cJSON *obj)
+{
+    const cJSON *f;
+    cJSON_ArrayForEach(f, jget(obj, "metadata", "finalizers"))
+    {
+        if (cJSON_IsString(f) && strcmp(f->valuestring, MESH_FINALIZER) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static kube_code set_finalizer(struct mesh_ccs_controller *cc, const cJSON *obj, int present)
+{
+    cJSON *patch = cJSON_CreateObject();
+    cJSON *md = cJSON_AddObjectToObject(patch, "metadata");
+    cJSON *list = cJSON_AddArrayToObject(md, "finalizers");
+    const cJSON *f;
+    cJSON_ArrayForEach(f, jget(obj, "metadata", "finalizers"))
+    {
+        if (cJSON_IsString(f) && strcmp(f->valuestring, MESH_FINALIZER) != 0)
+            cJSON_AddItemToArray(list, cJSON_CreateString(f->valuestring));
+    }
+    if (present)
+        cJSON_AddItemToArray(list, cJSON_CreateString(MESH_FINALIZER));
+    cJSON_AddStringToObject(md, "resourceVersion", jstr(obj, "metadata", "resourceVersion"));
+    char *text = cJSON_PrintUnformatted(patch);
+    cJSON_Delete(patch);
+    struct kube_patch_options po = {KUBE_PATCH_MERGE, NULL, 0, 0, NULL};
+    struct kube_error err = KUBE_ERROR_INIT;
+    kube_code rc =
+        kube_patch(cc->o.home, &MESH_RES_CROSSCLUSTERSERVICES, jstr(obj, "metadata", "namespace"),
+                   jstr(obj, "metadata", "name"), text, strlen(text), &po, NULL, &err);
+    cJSON_free(text);
+    kube_error_clear(&err);
+    return rc;
+}
+
+/* Remove its objects from every member it may have written to. 0 when all are gone. */
+static int cleanup_all(struct ccs_ctx *x, struct strbuf *why)
+{
+    size_t n = 0;
+    char **names = rt_clusterset_names(x->cc->clusters, &n);
+    int failed = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct ccs_cluster *cl = cluster_cache(x->cc, names[i]);
+        if (!cl || !cluster_synced(cl)) {
+            strbuf_addf(why, "%scluster %s: not connected", why->len ? "; " : "", names[i]);
+            failed = 1;
+        } else if (delete_if_present(x, cl, &MESH_RES_SERVICEENTRIES, cl->entries, why) ||
+                   delete_if_present(x, cl, &MESH_RES_DESTINATIONRULES, cl->rules, why)) {
+            failed = 1;
+        }
+        free(names[i]);
+    }
+    free(names);
+    return failed ? -1 : 0;
+}
+
+/* ---- the reconcile ---- */
+
+static struct rt_result work(struct ccs_ctx *x, const cJSON *mesh_obj, double queued_for)
+{
+    struct mesh_problem p;
+    mesh_problem_init(&p);
+    struct rt_result out = {RT_DONE, 0};
+    x->host = mesh_ccs_host(x->ccs, x->net);
+    struct claim_scan cs = {x, x->host, x->ccs->address, NULL, NULL, 0, NULL, 0};
+    rt_store_foreach(rt_reflector_store(x->cc->ccs), scan_claims, &cs);
+    if (cs.winner) {
+        struct strbuf m = STRBUF_INIT;
+        strbuf_addf(&m,
+                    "%s %s is already claimed by CrossClusterService %s (older); this one "
+                    "writes nothing",
+                    cs.what, strcmp(cs.what, "host") == 0 ? x->host : x->ccs->address, cs.winner);
+        write_status(x->cc, x->obj,
+                     blocked_status(x->obj, x->ccs->generation, "Conflict", m.buf, 1));
+        strbuf_release(&m);
+        free(cs.winner);
+        goto done;
+    }
+    if (mesh_ccs_check_members(x->ccs, x->net, &p) != MESH_OK || choose_address(x, &p) != 0) {
+        write_status(x->cc, x->obj,
+                     blocked_status(x->obj, x->ccs->generation, p.reason, p.message.buf, 0));
+        goto done;
+    }
+    read_mesh_status(x, mesh_obj);
+    read_exporters(x);
+    if (x->sans_unknown)
+        keep_known_sans(x);
+    struct strbuf why = STRBUF_INIT;
+    double start = ew_now_mono();
+    for (size_t i = 0; i < x->nmembers; i++)
+        sync_member(x, &x->members[i], &why);
+    if (x->writes && x->cc->m_propagation) {
+        const char *lv[] = {"crossclusterservice"};
+        rt_metric_observe(x->cc->m_propagation, lv, queued_for + ew_now_mono() - start);
+    }
+    write_status(x->cc, x->obj, build_status(x, why.buf));
+    strbuf_release(&why);
+    if (x->failed)
+        out = (struct rt_result){RT_ERROR, 0};
+done:
+    mesh_problem_release(&p);
+    return out;
+}
+
+static struct rt_result reconcile(void *ud, const char *key, double queued_for)
+{
+    struct mesh_ccs_controller *cc = ud;
+    cJSON *obj = rt_store_get_copy(rt_reflector_store(cc->ccs), key);
+    if (!obj)
+        return (struct rt_result){RT_DONE, 0};
+    struct mesh_ccs c;
+    struct mesh_network net;
+    struct mesh_problem p;
+    mesh_problem_init(&p);
+    struct ccs_ctx x;
+    memset(&x, 0, sizeof(x));
+    x.cc = cc;
+    x.obj = obj;
+    struct rt_result out = {RT_DONE, 0};
+    const cJSON *g = jget(obj, "metadata", "generation");
+    int64_t gen = cJSON_IsNumber(g) ? (int64_t)g->valuedouble : 0;
+    int deleting = jget(obj, "metadata", "deletionTimestamp") != NULL;
+    if (mesh_ccs_parse(obj, &c, &p) != MESH_OK) {
+        write_status(cc, obj, blocked_status(obj, gen, p.reason, p.message.buf, 0));
+        if (deleting && has_finalizer(obj))
+            set_finalizer(cc, obj, 0);
+        goto out_noparse;
+    }
+    x.ccs = &c;
+    x.ref = (struct rt_object_ref){"eastwest.io/v1alpha1", "CrossClusterService", c.namespace_,
+                                   c.name, c.uid};
+    if (deleting) {
+        struct strbuf why = STRBUF_INIT;
+        if (!has_finalizer(obj)) {
+            out = (struct rt_result){RT_DONE, 0};
+        } else if (cleanup_all(&x, &why) == 0) {
+            out = (struct rt_result){set_finalizer(cc, obj, 0) == KUBE_OK ? RT_DONE : RT_ERROR, 0};
+        } else {
+            record(&x, "Warning", "CleanupPending", "waiting to remove finalizer %s: %s",
+                   MESH_FINALIZER, why.buf);
+            out = (struct rt_result){RT_ERROR, 0};
+        }
+        strbuf_release(&why);
+        goto out_ccs;
+    }
+    if (!has_finalizer(obj)) {
+        out = (struct rt_result){set_finalizer(cc, obj, 1) == KUBE_OK ? RT_DONE : RT_ERROR, 0};
+        goto out_ccs;
+    }
+    cJSON *mesh_obj = rt_store_get_copy(rt_reflector_store(cc->meshes), c.mesh_network);
+    if (!mesh_obj || mesh_network_parse(mesh_obj, &net, &p) != MESH_OK) {
+        struct strbuf m = STRBUF_INIT;
+        strbuf_addf(&m, "MeshNetwork %s (spec.meshNetwork) %s", c.mesh_network,
+                    mesh_obj ? "is invalid" : "not found");
+        write_status(cc, obj,
+                     blocked_status(obj, gen,
+                                    mesh_obj ? "MeshNetworkInvalid" : "MeshNetworkNotFound", m.buf,
+                                    0));
+        strbuf_release(&m);
+        if (mesh_obj)
+            mesh_network_release(&net);
+        cJSON_Delete(mesh_obj);
+        goto out_ccs;
+    }
+    x.net = &net;
+    out = work(&x, mesh_obj, queued_for);
+    release_ctx(&x);
+    mesh_network_release(&net);
+    cJSON_Delete(mesh_obj);
+out_ccs:
+    mesh_ccs_release(&c);
+out_noparse:
+    mesh_problem_release(&p);
+    cJSON_Delete(obj);
+    return out;
+}
+
+/* ---- set-up ---- */
+
+static void map_mesh(void *ud, const char *key, const cJSON *obj,
+                     void (*emit)(void *q, const char *primary_key), void *q);
+
+struct mesh_map {
+    const char *mesh;
+    void (*emit)(void *q, const char *primary_key);
+    void *q;
+};
+
+static void emit_if_in_mesh(void *ud, const char *key, const cJSON *obj)
+{
+    struct mesh_map *m = ud;
+    const char *mn = jstr(obj, "spec", "meshNetwork");
+    if (mn && strcmp(mn, m->mesh) == 0)
+        m->emit(m->q, key);
+}
+
+static void map_mesh(void *ud, const char *key, const cJSON *obj,
+                     void (*emit)(void *q, const char *primary_key), void *q)
+{
+    struct mesh_ccs_controller *cc = ud;
+    (void)obj;
+    struct mesh_map m = {key, emit, q};
+    rt_store_foreach(rt_reflector_store(cc->ccs), emit_if_in_mesh, &m);
+}
+
+struct mesh_ccs_controller *mesh_ccs_controller_new(const struct mesh_ccs_controller_options *o)
+{
+    struct mesh_ccs_controller *cc = ew_calloc(1, sizeof(*cc));
+    cc->o = *o;
+    cc->clusters = mesh_network_controller_clusters(o->meshes);
+    pthread_mutex_init(&cc->mu, NULL);
+    strmap_init(&cc->caches);
+    if (o->metrics) {
+        static const double buckets[] = {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+        cc->m_propagation = rt_metrics_register(
+            o->metrics, RT_HISTOGRAM, "eastwest_propagation_seconds",
+            "From a change being queued to the last member write it caused being applied.",
+            "controller", buckets, sizeof(buckets) / sizeof(buckets[0]));
+    }
+    struct rt_controller_options co = {0};
+    co.name = "crossclusterservice";
+    co.workers = o->workers;
+    co.reconcile_waited = reconcile;
+    co.ud = cc;
+    co.metrics = o->metrics;
+    co.log = o->log;
+    co.queue.base_delay = 0.8;
+    co.queue.max_delay = 30;
+    cc->ctl = rt_controller_new(&co);
+    struct rt_reflector_options ro = {0};
+    ro.client = o->home;
+    ro.log = o->log;
+    ro.resource = &MESH_RES_CROSSCLUSTERSERVICES;
+    cc->ccs = rt_controller_watch_primary(cc->ctl, &ro);
+    ro.resource = &MESH_RES_MESHNETWORKS;
+    cc->meshes = rt_controller_watch(cc->ctl, &ro, map_mesh, cc);
+    return cc;
+}
+
+struct rt_controller *mesh_ccs_controller_runtime(struct mesh_ccs_controller *cc)
+{
+    return cc->ctl;
+}
+
+void mesh_ccs_controller_free(struct mesh_ccs_controller *cc)
+{
+    if (!cc)
+        return;
+    const char *k;
+    void *v;
+    for (size_t i = 0; strmap_next(&cc->caches, &i, &k, &v);) {
+        struct ccs_cluster *cl = v;
+        rt_reflector_stop(cl->services);
+        rt_reflector_stop(cl->entries);
+        rt_reflector_stop(cl->rules);
+        rt_clusterset_release(cc->clusters, cl->client);
+        free(cl->name);
+        free(cl);
+    }
+    strmap_clear(&cc->caches);
+    rt_controller_free(cc->ctl);
+    pthread_mutex_destroy(&cc->mu);
+    free(cc);
+}

@@ -1,0 +1,51 @@
+/*
+ * ccs: the CrossClusterService controller (DESIGN.md sections 4 and 5).
+ *
+ * One reconcile, level-triggered:
+ *   1. parse; deleting: remove its ServiceEntries and DestinationRules from
+ *      every member, then the finalizer; else make sure the finalizer is there;
+ *   2. find its MeshNetwork (status gives each member's gateway addresses and
+ *      reachability: the MeshNetwork controller keeps them current);
+ *   3. conflicts: of two CrossClusterServices of one mesh claiming one host or
+ *      one address, the newer (creationTimestamp, then namespace/name) gets
+ *      Conflict=True naming the other and writes nothing;
+ *   4. the address: spec.address, else the one in status if still free, else a
+ *      stable VIP from vipRange (ccs_objects.h);
+ *   5. per exporter: its backing Service (ports, target ports, selector) from a
+ *      cache of Services, and the service accounts of the selected pods for
+ *      subjectAltNames;
+ *   6. per member: importers get the ServiceEntry (endpoints at exporters'
+ *      gateways; the local Service first when it also exports) and the
+ *      DestinationRule; exporters that do not import get the workload-selecting
+ *      ServiceEntry; written only where the cache differs; objects of members
+ *      no longer involved are deleted. An unreachable member keeps what it has;
+ *      an unreachable exporter's endpoints stay (KeepLastKnown) or are dropped
+ *      from importers (Withdraw) until it returns;
+ *   7. status when it changed; Events for writes; eastwest_propagation_seconds.
+ *
+ * Per member cluster the controller caches Services (all namespaces) and the
+ * ServiceEntries and DestinationRules it wrote; their changes queue the
+ * CrossClusterServices concerned.
+ */
+#ifndef EW_MESH_CCS_H
+#define EW_MESH_CCS_H
+
+#include "meshnetwork.h"
+
+struct mesh_ccs_controller_options {
+    struct kube_client *home;
+    struct mesh_network_controller *meshes;
+    struct rt_recorder *events;
+    struct rt_metrics *metrics;
+    struct ew_logger *log;
+    int workers;
+};
+
+struct mesh_ccs_controller;
+
+struct mesh_ccs_controller *mesh_ccs_controller_new(const struct mesh_ccs_controller_options *o);
+struct rt_controller *mesh_ccs_controller_runtime(struct mesh_ccs_controller *cc);
+/* After rt_controller_stop. */
+void mesh_ccs_controller_free(struct mesh_ccs_controller *cc);
+
+#endif

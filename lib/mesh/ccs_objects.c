@@ -1,0 +1,179 @@
+/*
+ * ccs_objects: ServiceEntries, DestinationRules and VIPs of a
+ * CrossClusterService (see ccs_objects.h).
+ */
+#include "ccs_objects.h"
+
+#include "objects.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static cJSON *ccs_object(const struct mesh_ccs_facts *f, const char *kind)
+{
+    struct strbuf svc = STRBUF_INIT;
+    strbuf_addf(&svc, "%s.%s", f->ccs->namespace_, f->ccs->name);
+    struct mesh_owner owner = {f->net->name, svc.buf, f->ccs->uid};
+    cJSON *o =
+        mesh_object_new("networking.istio.io/v1", kind, f->ccs->namespace_, f->ccs->name, &owner);
+    strbuf_release(&svc);
+    return o;
+}
+
+static cJSON *string_array1(const char *s)
+{
+    cJSON *a = cJSON_CreateArray();
+    cJSON_AddItemToArray(a, cJSON_CreateString(s));
+    return a;
+}
+
+static void add_ports(cJSON *spec, const struct mesh_ccs_facts *f, int with_target)
+{
+    cJSON *ports = cJSON_AddArrayToObject(spec, "ports");
+    for (size_t i = 0; i < f->nports; i++) {
+        cJSON *p = cJSON_CreateObject();
+        cJSON_AddNumberToObject(p, "number", f->ports[i].number);
+        cJSON_AddStringToObject(p, "name", f->ports[i].name);
+        cJSON_AddStringToObject(p, "protocol", f->ports[i].protocol);
+        if (with_target && f->ports[i].target_port > 0)
+            cJSON_AddNumberToObject(p, "targetPort", f->ports[i].target_port);
+        cJSON_AddItemToArray(ports, p);
+    }
+}
+
+static int is_ip(const char *s)
+{
+    unsigned char buf[16];
+    return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+static cJSON *base_entry(const struct mesh_ccs_facts *f)
+{
+    cJSON *o = ccs_object(f, "ServiceEntry");
+    cJSON *spec = cJSON_AddObjectToObject(o, "spec");
+    cJSON_AddItemToObject(spec, "hosts", string_array1(f->host));
+    cJSON_AddItemToObject(spec, "addresses", string_array1(f->address));
+    cJSON_AddStringToObject(spec, "location", "MESH_INTERNAL");
+    return o;
+}
+
+cJSON *mesh_build_importer_service_entry(const struct mesh_ccs_facts *f,
+                                         const struct mesh_endpoint *eps, size_t neps)
+{
+    cJSON *o = base_entry(f);
+    cJSON *spec = cJSON_GetObjectItem(o, "spec");
+    add_ports(spec, f, 0);
+    int all_ips = 1;
+    for (size_t i = 0; i < neps; i++)
+        if (!is_ip(eps[i].address))
+            all_ips = 0;
+    cJSON_AddStringToObject(spec, "resolution", all_ips ? "STATIC" : "DNS");
+    cJSON *list = cJSON_AddArrayToObject(spec, "endpoints");
+    for (size_t i = 0; i < neps; i++) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "address", eps[i].address);
+        cJSON *ports = cJSON_AddObjectToObject(e, "ports");
+        for (size_t j = 0; j < f->nports; j++) /* the gateway listens on 15443 */
+            cJSON_AddNumberToObject(ports, f->ports[j].name,
+                                    eps[i].local ? f->ports[j].number : 15443);
+        if (eps[i].locality)
+            cJSON_AddStringToObject(e, "locality", eps[i].locality);
+        cJSON_AddItemToArray(list, e);
+    }
+    if (f->nsans)
+        cJSON_AddItemToObject(spec, "subjectAltNames",
+                              cJSON_CreateStringArray((const char *const *)f->sans, (int)f->nsans));
+    mesh_object_stamp(o);
+    return o;
+}
+
+cJSON *mesh_build_exporter_service_entry(const struct mesh_ccs_facts *f, const cJSON *selector)
+{
+    cJSON *o = base_entry(f);
+    cJSON *spec = cJSON_GetObjectItem(o, "spec");
+    add_ports(spec, f, 1);
+    cJSON_AddStringToObject(spec, "resolution", "STATIC");
+    cJSON *ws = cJSON_AddObjectToObject(spec, "workloadSelector");
+    cJSON_AddItemToObject(ws, "labels",
+                          selector ? cJSON_Duplicate(selector, 1) : cJSON_CreateObject());
+    mesh_object_stamp(o);
+    return o;
+}
+
+static void add_duration(cJSON *o, const char *key, double seconds)
+{
+    char buf[32];
+    snprintf(buf, sizeof(buf), "%gs", seconds);
+    cJSON_AddStringToObject(o, key, buf);
+}
+
+cJSON *mesh_build_destination_rule(const struct mesh_ccs_facts *f, int multi_locality)
+{
+    cJSON *o = ccs_object(f, "DestinationRule");
+    cJSON *spec = cJSON_AddObjectToObject(o, "spec");
+    cJSON_AddStringToObject(spec, "host", f->host);
+    cJSON *tp = cJSON_AddObjectToObject(spec, "trafficPolicy");
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(tp, "tls"), "mode", "ISTIO_MUTUAL");
+    if (multi_locality) {
+        /* Istio's locality failover only works with outlier detection. */
+        cJSON *od = cJSON_AddObjectToObject(tp, "outlierDetection");
+        cJSON_AddNumberToObject(od, "consecutive5xxErrors", f->ccs->outlier.consecutive_5xx);
+        add_duration(od, "interval", f->ccs->outlier.interval);
+        add_duration(od, "baseEjectionTime", f->ccs->outlier.base_ejection_time);
+        cJSON *lb = cJSON_AddObjectToObject(tp, "loadBalancer");
+        cJSON_AddBoolToObject(cJSON_AddObjectToObject(lb, "localityLbSetting"), "enabled", 1);
+    }
+    mesh_object_stamp(o);
+    return o;
+}
+
+const char *mesh_port_protocol(const char *name, const char *app_protocol)
+{
+    static const struct {
+        const char *prefix, *protocol;
+    } known[] = {
+        {"http2", "HTTP2"}, {"https", "HTTPS"}, {"http", "HTTP"}, {"grpc", "GRPC"}, {"tls", "TLS"},
+        {"mongo", "MONGO"}, {"redis", "TCP"},   {"mysql", "TCP"}, {"tcp", "TCP"},
+    };
+    const char *src = app_protocol && *app_protocol ? app_protocol : name;
+    if (!src)
+        return "TCP";
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+        size_t n = strlen(known[i].prefix);
+        if (strncasecmp(src, known[i].prefix, n) == 0 && (src[n] == '\0' || src[n] == '-'))
+            return known[i].protocol;
+    }
+    return "TCP";
+}
+
+int mesh_vip_in_range(const struct mesh_network *net, const char *ip)
+{
+    struct in_addr a;
+    if (inet_pton(AF_INET, ip, &a) != 1)
+        return 0;
+    uint32_t mask = net->vip_prefix ? 0xffffffffu << (32 - net->vip_prefix) : 0;
+    return (ntohl(a.s_addr) & mask) == net->vip_base;
+}
+
+char *mesh_vip_allocate(const struct mesh_network *net, const char *host,
+                        int (*taken)(void *ud, const char *ip), void *ud)
+{
+    uint32_t size = net->vip_prefix >= 31 ? 0 : (uint32_t)1 << (32 - net->vip_prefix);
+    if (size < 4)
+        return NULL;
+    uint32_t usable = size - 2; /* no network or broadcast address */
+    uint32_t h = 2166136261u;   /* FNV-1a of the host: the same host, the same start */
+    for (const char *p = host; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    for (uint32_t i = 0; i < usable; i++) {
+        uint32_t addr = net->vip_base + 1 + (h + i) % usable;
+        struct in_addr a = {htonl(addr)};
+        char buf[INET_ADDRSTRLEN];
+        inet_ntop(AF_INET, &a, buf, sizeof(buf));
+        if (!taken || !taken(ud, buf))
+            return ew_strdup(buf);
+    }
+    return NULL;
+}

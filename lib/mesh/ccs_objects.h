@@ -1,0 +1,61 @@
+/*
+ * ccs_objects: the Istio objects one CrossClusterService becomes in each
+ * member (DESIGN.md section 4), and its virtual IP.
+ *
+ * Why this shape: a sidecar sends ISTIO_MUTUAL traffic for host H port P with
+ * SNI outbound_.P_._.H; the exporting cluster's AUTO_PASSTHROUGH gateway routes
+ * by that SNI, so the exporter must itself know H (its workload-selecting
+ * ServiceEntry), and importers must use mTLS to the gateway (DestinationRule
+ * ISTIO_MUTUAL) with endpoints at the exporters' gateway addresses, port 15443.
+ */
+#ifndef EW_MESH_CCS_OBJECTS_H
+#define EW_MESH_CCS_OBJECTS_H
+
+#include "api.h"
+
+#include <cjson/cJSON.h>
+
+/* One endpoint of an importer's ServiceEntry. */
+struct mesh_endpoint {
+    const char *address;  /* gateway IP or hostname, or the local Service's FQDN */
+    const char *locality; /* may be NULL */
+    int local;            /* the importer's own Service: its ports, not 15443 */
+};
+
+/* What the reconcile worked out for one CrossClusterService. */
+struct mesh_ccs_facts {
+    const struct mesh_ccs *ccs;
+    const struct mesh_network *net;
+    const char *host;
+    const char *address;           /* VIP */
+    const struct mesh_port *ports; /* resolved: names, protocols and target ports set */
+    size_t nports;
+    char *const *sans; /* spiffe IDs of the exporters' workloads; may be empty */
+    size_t nsans;
+};
+
+/* The importer's ServiceEntry: endpoints at the exporters' gateways (and the local
+ * Service when the importer exports too). resolution DNS when any address is a
+ * hostname, else STATIC. */
+cJSON *mesh_build_importer_service_entry(const struct mesh_ccs_facts *f,
+                                         const struct mesh_endpoint *eps, size_t neps);
+/* The exporter's ServiceEntry: the host on its own workloads (selector: the backing
+ * Service's spec.selector), so its gateway has a route for the SNI. */
+cJSON *mesh_build_exporter_service_entry(const struct mesh_ccs_facts *f, const cJSON *selector);
+/* The importer's DestinationRule: ISTIO_MUTUAL, plus outlier detection and locality
+ * load balancing when the endpoints span more than one locality. */
+cJSON *mesh_build_destination_rule(const struct mesh_ccs_facts *f, int multi_locality);
+
+/* Istio protocol of a Service port: appProtocol, else the name's prefix (http-, grpc-,
+ * ...), else TCP. */
+const char *mesh_port_protocol(const char *name, const char *app_protocol);
+
+/* A stable VIP for host in the mesh's vipRange: a hash of the host picks the first
+ * candidate, probing on while taken(ud, candidate) says it is used. The network and
+ * broadcast addresses are never given. NULL when the range is full. Caller frees. */
+char *mesh_vip_allocate(const struct mesh_network *net, const char *host,
+                        int (*taken)(void *ud, const char *ip), void *ud);
+/* Is ip (dotted IPv4) inside the mesh's vipRange? */
+int mesh_vip_in_range(const struct mesh_network *net, const char *ip);
+
+#endif

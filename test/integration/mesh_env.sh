@@ -1,0 +1,85 @@
+# Shared by the shell integration tests that run the operator (source it after setting
+# suite=NAME): where the clusters are, kubectl per cluster, PASS/FAIL lines, waiting,
+# the operator process, and the parts the test plays: istiod (its ConfigMaps istio and
+# istio-ca-root-cert) and the cloud (the gateway Service's status.loadBalancer.ingress).
+# EW_OPERATOR: the operator binary (default: the ASan build, else the plain one).
+# EW_OPERATOR_LOG: where to keep the operator's log (default: a temporary file).
+# shellcheck shell=bash disable=SC2154
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=hack/lib.sh
+source "$root/hack/lib.sh"
+# shellcheck source=hack/play.sh
+source "$root/hack/play.sh"
+dir="${EW_CLUSTERS_DIR:-/tmp/eastwest-clusters}"
+operator="${EW_OPERATOR:-$root/build-asan/cmd/eastwest-operator/eastwest-operator}"
+[ -x "$operator" ] || operator="$root/build/cmd/eastwest-operator/eastwest-operator"
+passed=0 failed=0
+pass() { echo "PASS $suite/$1"; passed=$((passed + 1)); }
+fail() { echo "FAIL $suite/$1: $2"; failed=$((failed + 1)); }
+kc() { local c=$1; shift; "$EW_KUBECTL" --kubeconfig "$dir/$c/kubeconfig" "$@"; }
+tmp=$(mktemp -d)
+op_pid=""
+oplog="${EW_OPERATOR_LOG:-$tmp/operator.log}"
+cleanup() {
+    [ -n "$op_pid" ] && kill "$op_pid" 2>/dev/null && wait "$op_pid" 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# wait_for DESCRIPTION SECONDS COMMAND...: retry COMMAND every 0.25 s.
+wait_for() {
+    local what=$1 secs=$2 end
+    shift 2
+    end=$((SECONDS + secs))
+    while ! "$@" >/dev/null 2>&1; do
+        if [ "$SECONDS" -ge "$end" ]; then
+            echo "timed out after ${secs}s waiting for $what" >"$tmp/why"
+            return 1
+        fi
+        sleep 0.25
+    done
+}
+check() { # check NAME SECONDS COMMAND...
+    local name=$1
+    shift
+    if wait_for "$name" "$@"; then pass "$name"; else fail "$name" "$(cat "$tmp/why")"; fi
+}
+
+# start_operator: run it against us (the home cluster); sets port and op_pid.
+start_operator() {
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    "$operator" --kubeconfig "$dir/us/kubeconfig" --namespace eastwest-system \
+        --leader-election-id "ew-${suite//_/-}" --metrics-bind-address "127.0.0.1:$port" \
+        --log-format json 2>"$oplog" &
+    op_pid=$!
+    check operator-ready 30 curl -sf "http://127.0.0.1:$port/readyz"
+}
+# finish: the operator never logged a key or certificate and exits cleanly; the total.
+finish() {
+    if grep -qE 'BEGIN (EC |RSA )?PRIVATE KEY|BEGIN CERTIFICATE|LS0tLS1CRUdJTi' "$oplog"; then
+        fail logs/no-secrets "the operator's log holds PEM or base64 PEM"
+    else pass logs/no-secrets; fi
+    if grep -qE 'runtime error|Sanitizer' "$oplog"; then
+        fail logs/no-sanitizer-report "$(grep -m 3 -E 'runtime error|Sanitizer' "$oplog")"
+    else pass logs/no-sanitizer-report; fi
+    kill -TERM "$op_pid"
+    if wait "$op_pid"; then pass operator/clean-exit; else
+        fail operator/clean-exit "exit status $?: $(tail -n 20 "$oplog")"; fi
+    op_pid=""
+    if [ "$failed" -gt 0 ]; then
+        echo "--- operator log (tail) ---" >&2
+        tail -n 60 "$oplog" >&2
+    fi
+    echo "# $suite: $passed passed, $failed failed"
+    [ "$failed" -eq 0 ]
+}
+# set_up_home: CRDs, the operator namespace, the eu kubeconfig Secret.
+set_up_home() {
+    kc us apply --server-side -f "$root/crds/" >/dev/null &&
+        kc us wait --for=condition=Established crd/meshnetworks.eastwest.io \
+            crd/crossclusterservices.eastwest.io --timeout=30s >/dev/null
+    kc us create namespace eastwest-system >/dev/null 2>&1
+    kc us -n eastwest-system create secret generic prod-eu-west-1 \
+        --from-file=kubeconfig="$dir/eu/kubeconfig" --dry-run=client -o yaml |
+        kc us apply -f - >/dev/null
+}

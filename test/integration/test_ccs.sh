@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# The CrossClusterService controller end to end, against real clusters: the
+# tutorial's echo exported from eu to us; hostname and multi-address load
+# balancers; a backing Service's port change; a host conflict; partitions with
+# KeepLastKnown and Withdraw; three clusters exported from two; deletion. Every
+# ServiceEntry and DestinationRule is validated by Istio's CRDs in the API server.
+#
+# Prints PASS/FAIL lines and a "# test_ccs: ..." total, like the C tests.
+set -uo pipefail
+suite=test_ccs
+# shellcheck source=test/integration/mesh_env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/mesh_env.sh"
+
+# A backing Service and one (Pending) pod with its own service account.
+backing_service() { # backing_service CLUSTER NAME PORT [PORTNAME]
+    kc "$1" create namespace echo >/dev/null 2>&1
+    kc "$1" -n echo apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: $2-sa}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: $2}
+spec:
+  selector: {app: $2}
+  ports: [{name: ${4:-http}, port: $3, targetPort: 8080}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: $2-0, labels: {app: $2}}
+spec:
+  serviceAccountName: $2-sa
+  containers: [{name: app, image: example.invalid/$2:1}]
+EOF
+}
+se() { # se CLUSTER NAME JSONPATH
+    kc "$1" -n echo get serviceentries.networking.istio.io "$2" -o jsonpath="$3" 2>/dev/null
+}
+dr() { kc "$1" -n echo get destinationrules.networking.istio.io "$2" -o jsonpath="$3" 2>/dev/null; }
+se_is() { [ "$(se "$1" "$2" "$3")" = "$4" ]; }
+ccs_cond() { kc us -n echo get ccs "$1" -o jsonpath="{.status.conditions[?(@.type==\"$2\")].status}/{.status.conditions[?(@.type==\"$2\")].reason}"; }
+ccs_cond_is() { [ "$(ccs_cond "$1" "$2")" = "$3" ]; }
+mesh_ready() { kc us get meshnetwork training-mesh -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' | grep -qx True; }
+
+# ---- set-up: the tutorial, with istiod and the cloud played ----
+set_up_home
+kc us create namespace echo >/dev/null 2>&1
+for c in us eu; do play_istiod "$c" corp.local training-mesh; done
+backing_service eu echo 80
+start_operator
+kc us apply -f "$root/deploy/examples/tutorial.yaml" >/dev/null
+wait_for "gateway Services" 30 sh -c "$EW_KUBECTL --kubeconfig $dir/us/kubeconfig -n istio-system get svc istio-eastwestgateway && $EW_KUBECTL --kubeconfig $dir/eu/kubeconfig -n istio-system get svc istio-eastwestgateway"
+play_cloud us 203.0.113.10
+play_cloud eu 203.0.113.20
+wait_for "cacerts" 30 sh -c "$EW_KUBECTL --kubeconfig $dir/us/kubeconfig -n istio-system get secret cacerts && $EW_KUBECTL --kubeconfig $dir/eu/kubeconfig -n istio-system get secret cacerts"
+for c in us eu; do play_istiod_root "$c"; done
+check mesh-ready 60 mesh_ready
+
+# ---- the tutorial converges ----
+check tutorial/ccs-ready 30 ccs_cond_is echo Ready True/Ready
+check tutorial/us-service-entry 20 se_is us echo '{.spec.hosts} {.spec.addresses} {.spec.location} {.spec.resolution} {.spec.endpoints[0].address} {.spec.endpoints[0].ports.http} {.spec.endpoints[0].locality} {.spec.ports[0].number} {.spec.ports[0].protocol}' '["echo.eu.mesh.local"] ["240.0.0.2"] MESH_INTERNAL STATIC 203.0.113.20 15443 eu-west-1 80 HTTP'
+if [ "$failed" -gt 0 ]; then echo "us ServiceEntry: $(se us echo '{.spec}')" >&2; fi
+out=$(se us echo '{.spec.subjectAltNames}')
+if [ "$out" = '["spiffe://corp.local/ns/echo/sa/echo-sa"]' ]; then pass tutorial/us-san-pinned; else
+    fail tutorial/us-san-pinned "got '$out'"; fi
+out=$(dr us echo '{.spec.host} {.spec.trafficPolicy.tls.mode} {.spec.trafficPolicy.outlierDetection}')
+if [ "$out" = 'echo.eu.mesh.local ISTIO_MUTUAL ' ]; then pass tutorial/us-destination-rule; else
+    fail tutorial/us-destination-rule "got '$out'"; fi
+out=$(se eu echo '{.spec.hosts} {.spec.location} {.spec.resolution} {.spec.workloadSelector.labels.app} {.spec.ports[0].targetPort}')
+if [ "$out" = '["echo.eu.mesh.local"] MESH_INTERNAL STATIC echo 8080' ]; then pass tutorial/eu-service-entry; else
+    fail tutorial/eu-service-entry "got '$out'"; fi
+if ! dr eu echo '{.metadata.name}' | grep -q echo; then pass tutorial/no-dr-in-exporter; else
+    fail tutorial/no-dr-in-exporter "eu (export only) has a DestinationRule"; fi
+out=$(kc us -n echo get ccs echo 2>&1)
+if grep -q 'echo.eu.mesh.local *240.0.0.2 *eu *us *True' <<<"$out"; then pass tutorial/printer-columns; else
+    fail tutorial/printer-columns "$out"; fi
+out=$(kc us -n echo get ccs echo -o jsonpath='{.status.clusters[?(@.name=="us")].gateways} {.status.clusters[?(@.name=="eu")].endpoints} {.status.observedGeneration}')
+if [ "$out" = '["203.0.113.20:15443"] 1 1' ]; then pass tutorial/status-clusters; else
+    fail tutorial/status-clusters "got '$out'"; fi
+
+# ---- gateway addresses: hostnames, several, changes ----
+play_cloud eu a1b2.elb.eu-west-1.amazonaws.com
+check lb/hostname-gives-dns 20 se_is us echo '{.spec.resolution} {.spec.endpoints[0].address}' 'DNS a1b2.elb.eu-west-1.amazonaws.com'
+play_cloud eu 203.0.113.21 203.0.113.22
+check lb/two-ips-two-endpoints 20 se_is us echo '{.spec.resolution} {.spec.endpoints[*].address}' 'STATIC 203.0.113.21 203.0.113.22'
+play_cloud eu 203.0.113.20
+
+# ---- ports follow the backing Service when the spec names none ----
+backing_service eu web 8000 http-web
+kc us apply -f - >/dev/null <<EOF
+apiVersion: eastwest.io/v1alpha1
+kind: CrossClusterService
+metadata: {name: web, namespace: echo}
+spec:
+  meshNetwork: training-mesh
+  exportFrom: [{cluster: eu}]
+  partitionPolicy: Withdraw
+EOF
+check gateway/hosts-exactly-exported 30 sh -c "$EW_KUBECTL --kubeconfig $dir/eu/kubeconfig -n istio-system get gateways.networking.istio.io cross-network-gateway -o jsonpath='{.spec.servers[0].hosts}' | grep -qx '\[\"echo.eu.mesh.local\",\"web.echo.training-mesh.global\"\]'"
+check ports/from-service 30 se_is us web '{.spec.ports[0].number} {.spec.ports[0].name} {.spec.ports[0].protocol} {.spec.hosts}' '8000 http-web HTTP ["web.echo.training-mesh.global"]'
+out=$(kc us -n echo get ccs web -o jsonpath='{.status.address}')
+if [[ $out == 240.240.* ]]; then pass ports/vip-allocated; else fail ports/vip-allocated "address '$out' not in 240.240.0.0/16"; fi
+kc eu -n echo patch service web --type=json -p '[{"op":"replace","path":"/spec/ports/0/port","value":8001}]' >/dev/null
+check ports/importer-follows 20 se_is us web '{.spec.ports[0].number}' 8001
+check ports/exporter-follows 20 se_is eu web '{.spec.ports[0].number} {.spec.ports[0].targetPort}' '8001 8080'
+
+# ---- conflicts: the newer claimant of a host writes nothing ----
+kc us apply -f - >/dev/null <<EOF
+apiVersion: eastwest.io/v1alpha1
+kind: CrossClusterService
+metadata: {name: echo-again, namespace: echo}
+spec:
+  meshNetwork: training-mesh
+  host: echo.eu.mesh.local
+  exportFrom: [{cluster: eu, service: echo}]
+EOF
+check conflict/newer-refused 20 ccs_cond_is echo-again Conflict True/Conflict
+msg=$(kc us -n echo get ccs echo-again -o jsonpath='{.status.conditions[?(@.type=="Conflict")].message}')
+if grep -q 'echo/echo' <<<"$msg"; then pass conflict/names-the-other; else fail conflict/names-the-other "$msg"; fi
+if [ -z "$(se us echo-again '{.metadata.name}')" ] && ccs_cond_is echo Ready True/Ready; then
+    pass conflict/older-unaffected-newer-writes-nothing
+else fail conflict/older-unaffected-newer-writes-nothing "echo-again wrote, or echo lost Ready"; fi
+kc us -n echo delete ccs echo-again --timeout=30s >/dev/null 2>&1
+
+# ---- partitions: KeepLastKnown (echo) keeps, Withdraw (web) drops, then restores ----
+bash "$root/hack/cluster.sh" stop-apiserver eu >/dev/null 2>&1
+check partition/withdraw-drops-endpoints 40 se_is us web '{.spec.endpoints[*].address}' ''
+check partition/withdraw-not-imported 20 sh -c "$EW_KUBECTL --kubeconfig $dir/us/kubeconfig -n echo get ccs web -o jsonpath='{.status.conditions[?(@.type==\"Imported\")].message}' | grep -q 'cluster us: no endpoint'"
+if se_is us echo '{.spec.endpoints[0].address}' 203.0.113.20; then pass partition/keep-last-known; else
+    fail partition/keep-last-known "got '$(se us echo '{.spec.endpoints}')'"; fi
+bash "$root/hack/cluster.sh" start-apiserver eu >/dev/null 2>&1
+check partition/withdraw-restored 60 se_is us web '{.spec.endpoints[0].address}' 203.0.113.20
+
+# ---- three clusters, exported from two ----
+if bash "$root/hack/cluster.sh" up ap >"$tmp/ap.out" 2>&1; then
+    play_istiod ap corp.local training-mesh
+    backing_service ap multi 9090
+    backing_service eu multi 9090
+    kc us -n eastwest-system create secret generic ap-kubeconfig --from-file=kubeconfig="$dir/ap/kubeconfig" \
+        --dry-run=client -o yaml | kc us apply -f - >/dev/null
+    kc us patch meshnetwork training-mesh --type=json -p '[{"op":"add","path":"/spec/clusters/-","value":{"name":"ap","network":"ap-net","locality":"ap-south-1","kubeconfigSecretRef":{"name":"ap-kubeconfig"}}}]' >/dev/null
+    wait_for "ap gateway" 30 sh -c "$EW_KUBECTL --kubeconfig $dir/ap/kubeconfig -n istio-system get svc istio-eastwestgateway"
+    play_cloud ap 203.0.113.30
+    kc us apply -f - >/dev/null <<EOF
+apiVersion: eastwest.io/v1alpha1
+kind: CrossClusterService
+metadata: {name: multi, namespace: echo}
+spec:
+  meshNetwork: training-mesh
+  exportFrom: [{cluster: eu}, {cluster: ap}]
+  importTo: [us]
+EOF
+    check three/both-gateways 40 se_is us multi '{.spec.endpoints[*].address} {.spec.endpoints[*].locality}' '203.0.113.20 203.0.113.30 eu-west-1 ap-south-1'
+    out=$(dr us multi '{.spec.trafficPolicy.outlierDetection.consecutive5xxErrors} {.spec.trafficPolicy.outlierDetection.baseEjectionTime} {.spec.trafficPolicy.loadBalancer.localityLbSetting.enabled}')
+    if [ "$out" = '5 30s true' ]; then pass three/outlier-and-locality-lb; else
+        fail three/outlier-and-locality-lb "got '$out'"; fi
+    check three/exporters-select-workloads 20 sh -c "$EW_KUBECTL --kubeconfig $dir/ap/kubeconfig -n echo get serviceentries.networking.istio.io multi -o jsonpath='{.spec.workloadSelector.labels.app}' | grep -qx multi"
+else
+    fail three/cluster-up "$(tail -n 5 "$tmp/ap.out")"
+fi
+
+# ---- deletion removes its objects from every member ----
+kc us -n echo delete ccs echo --timeout=60s >/dev/null 2>&1
+check delete/us-objects-gone 30 sh -c "! $EW_KUBECTL --kubeconfig $dir/us/kubeconfig -n echo get serviceentries.networking.istio.io/echo && ! $EW_KUBECTL --kubeconfig $dir/us/kubeconfig -n echo get destinationrules.networking.istio.io/echo"
+check delete/eu-objects-gone 30 sh -c "! $EW_KUBECTL --kubeconfig $dir/eu/kubeconfig -n echo get serviceentries.networking.istio.io/echo"
+if kc us -n echo get ccs echo >/dev/null 2>&1; then fail delete/finalizer-released "ccs echo still there"; else
+    pass delete/finalizer-released; fi
+out=$(curl -sf "http://127.0.0.1:$port/metrics" | grep -c '^eastwest_propagation_seconds_bucket')
+if [ "$out" -gt 0 ]; then pass metrics/propagation-histogram; else fail metrics/propagation-histogram "no eastwest_propagation_seconds"; fi
+for c in multi web; do kc us -n echo delete ccs "$c" --timeout=60s >/dev/null 2>&1; done
+kc us delete meshnetwork training-mesh --timeout=90s >/dev/null 2>&1
+finish

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The README's main command (hack/demo.sh) from a clean state: its own clusters in a
+# fresh directory, the operator, the tutorial's example; checks what it printed, then
+# stops its clusters. Prints PASS/FAIL lines and a "# test_demo: ..." total.
+set -uo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+passed=0 failed=0
+pass() { echo "PASS test_demo/$1"; passed=$((passed + 1)); }
+fail() { echo "FAIL test_demo/$1: $2"; failed=$((failed + 1)); }
+demo_dir=$(mktemp -d /tmp/eastwest-demo-test.XXXXXX)
+rmdir "$demo_dir" # the demo starts from nothing
+out=$(mktemp)
+cleanup() {
+    EW_CLUSTERS_DIR="$demo_dir" bash "$root/hack/cluster.sh" down >/dev/null 2>&1
+    rm -rf "$demo_dir" "$out"
+}
+trap cleanup EXIT
+
+if EW_DEMO_DIR="$demo_dir" EW_DEMO_PORT_BASE="${EW_DEMO_TEST_PORT_BASE:-28100}" \
+    timeout 600 bash "$root/hack/demo.sh" >"$out" 2>"$out.err"; then
+    pass runs
+else
+    fail runs "exit status $?: $(tail -n 20 "$out.err")"
+fi
+expect() { # expect NAME REGEX: a line of the output matches
+    if grep -qE "$2" "$out"; then pass "$1"; else fail "$1" "no line matches /$2/ in: $(cat "$out")"; fi
+}
+expect meshnet-ready 'meshnetwork.eastwest.io/training-mesh +training-mesh +2/2 +True +AllClustersReady'
+expect ccs-ready 'crossclusterservice.eastwest.io/echo +echo.eu.mesh.local +240.0.0.2 +eu +us +True'
+expect service-entry-host '^  - echo.eu.mesh.local$'
+expect service-entry-endpoint 'address: 203.0.113.20'
+expect service-entry-locality 'locality: eu-west-1'
+expect service-entry-port 'http: 15443'
+expect service-entry-mesh-internal 'location: MESH_INTERNAL'
+expect destination-rule-mtls '"mode":"ISTIO_MUTUAL"'
+expect how-to-stop "EW_CLUSTERS_DIR=$demo_dir bash hack/cluster.sh down"
+rm -f "$out.err"
+echo "# test_demo: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,210 @@
+/*
+ * test_ccs_objects.c: the ServiceEntries and DestinationRules a
+ * CrossClusterService becomes (DESIGN.md section 4), Istio protocols of
+ * Service ports, and VIP allocation (stable, in range, never shared, never the
+ * network or broadcast address, and a clear end when the range is full).
+ */
+#include "harness.h"
+#include "mesh/ccs_objects.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *str_at(const cJSON *o, const char *path)
+{
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%s", path);
+    const cJSON *v = o;
+    for (char *save = NULL, *tok = strtok_r(buf, ".", &save); tok && v;
+         tok = strtok_r(NULL, ".", &save))
+        v = (*tok >= '0' && *tok <= '9') ? cJSON_GetArrayItem(v, atoi(tok))
+                                         : cJSON_GetObjectItemCaseSensitive(v, tok);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+struct fixture {
+    struct mesh_network net;
+    struct mesh_ccs ccs;
+    struct mesh_port ports[2];
+};
+
+static void setup(struct test_ctx *t, struct fixture *f, const char *vip_range)
+{
+    char json[1024];
+    snprintf(json, sizeof(json),
+             "{\"metadata\":{\"name\":\"training-mesh\",\"uid\":\"u\",\"generation\":1},"
+             "\"spec\":{\"meshID\":\"training-mesh\",\"trustDomain\":\"corp.local\","
+             "\"vipRange\":\"%s\",\"clusters\":[{\"name\":\"us\",\"network\":\"us-net\"},"
+             "{\"name\":\"eu\",\"network\":\"eu-net\"}]}}",
+             vip_range);
+    cJSON *j = cJSON_Parse(json);
+    struct mesh_problem p;
+    mesh_problem_init(&p);
+    REQUIREF(t, mesh_network_parse(j, &f->net, &p) == MESH_OK, "%s", p.message.buf);
+    cJSON_Delete(j);
+    j = cJSON_Parse("{\"metadata\":{\"name\":\"echo\",\"namespace\":\"echo\",\"uid\":\"c-1\","
+                    "\"generation\":1},\"spec\":{\"meshNetwork\":\"training-mesh\","
+                    "\"exportFrom\":[{\"cluster\":\"eu\"}]}}");
+    REQUIREF(t, mesh_ccs_parse(j, &f->ccs, &p) == MESH_OK, "%s", p.message.buf);
+    cJSON_Delete(j);
+    mesh_problem_release(&p);
+    f->ports[0] = (struct mesh_port){80, "http", "HTTP", 8080};
+    f->ports[1] = (struct mesh_port){9000, "grpc-api", "GRPC", 0};
+}
+
+static void teardown(struct fixture *f)
+{
+    mesh_network_release(&f->net);
+    mesh_ccs_release(&f->ccs);
+}
+
+static void test_importer_entry(struct test_ctx *t)
+{
+    struct fixture f;
+    setup(t, &f, "240.240.0.0/16");
+    char *sans[] = {"spiffe://corp.local/ns/echo/sa/echo"};
+    struct mesh_ccs_facts facts = {&f.ccs, &f.net, "echo.eu.mesh.local", "240.0.0.2", f.ports, 2,
+                                   sans,   1};
+    struct mesh_endpoint eps[] = {{"203.0.113.20", "eu-west-1", 0},
+                                  {"203.0.113.21", "eu-west-1", 0}};
+    cJSON *se = mesh_build_importer_service_entry(&facts, eps, 2);
+    CHECK(t, strcmp(str_at(se, "kind"), "ServiceEntry") == 0);
+    CHECK(t, strcmp(str_at(se, "metadata.namespace"), "echo") == 0);
+    CHECK(t, strcmp(str_at(se, "spec.hosts.0"), "echo.eu.mesh.local") == 0);
+    CHECK(t, strcmp(str_at(se, "spec.addresses.0"), "240.0.0.2") == 0);
+    CHECK(t, strcmp(str_at(se, "spec.location"), "MESH_INTERNAL") == 0);
+    CHECK(t, strcmp(str_at(se, "spec.resolution"), "STATIC") == 0);
+    CHECK(t, strcmp(str_at(se, "spec.endpoints.1.address"), "203.0.113.21") == 0);
+    CHECK(t, strcmp(str_at(se, "spec.endpoints.0.locality"), "eu-west-1") == 0);
+    const cJSON *e0 =
+        cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(se, "spec"), "endpoints"), 0);
+    CHECK(t, cJSON_GetObjectItem(cJSON_GetObjectItem(e0, "ports"), "http")->valueint == 15443);
+    CHECK(t, cJSON_GetObjectItem(cJSON_GetObjectItem(e0, "ports"), "grpc-api")->valueint == 15443);
+    CHECK(t, strcmp(str_at(se, "spec.subjectAltNames.0"), sans[0]) == 0);
+    const cJSON *labels = cJSON_GetObjectItem(cJSON_GetObjectItem(se, "metadata"), "labels");
+    CHECK(t, strcmp(cJSON_GetObjectItem(labels, "eastwest.io/service")->valuestring, "echo.echo") ==
+                 0);
+    cJSON_Delete(se);
+    /* a hostname (AWS) makes it DNS; a local endpoint uses the Service's own ports */
+    struct mesh_endpoint mixed[] = {{"echo.echo.svc.cluster.local", "us-east-1", 1},
+                                    {"a1.elb.amazonaws.com", "eu-west-1", 0}};
+    se = mesh_build_importer_service_entry(&facts, mixed, 2);
+    CHECK(t, strcmp(str_at(se, "spec.resolution"), "DNS") == 0);
+    e0 = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(se, "spec"), "endpoints"), 0);
+    CHECK(t, cJSON_GetObjectItem(cJSON_GetObjectItem(e0, "ports"), "http")->valueint == 80);
+    cJSON_Delete(se);
+    /* IPv6 gateway addresses are IPs too */
+    struct mesh_endpoint v6[] = {{"2001:db8::1", NULL, 0}};
+    se = mesh_build_importer_service_entry(&facts, v6, 1);
+    CHECK(t, strcmp(str_at(se, "spec.resolution"), "STATIC") == 0);
+    cJSON_Delete(se);
+    teardown(&f);
+}
+
+static void test_exporter_entry_and_rule(struct test_ctx *t)
+{
+    struct fixture f;
+    setup(t, &f, "240.240.0.0/16");
+    struct mesh_ccs_facts facts = {&f.ccs, &f.net, "echo.eu.mesh.local", "240.0.0.2", f.ports, 2,
+                                   NULL,   0};
+    cJSON *sel = cJSON_Parse("{\"app\":\"echo\",\"tier\":\"web\"}");
+    cJSON *se = mesh_build_exporter_service_entry(&facts, sel);
+    CHECK(t, strcmp(str_at(se, "spec.resolution"), "STATIC") == 0);
+    CHECK(t, strcmp(str_at(se, "spec.workloadSelector.labels.tier"), "web") == 0);
+    const cJSON *p0 =
+        cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(se, "spec"), "ports"), 0);
+    CHECK(t, cJSON_GetObjectItem(p0, "targetPort")->valueint == 8080);
+    CHECK(t, cJSON_GetObjectItem(cJSON_GetObjectItem(se, "spec"), "endpoints") == NULL);
+    CHECK(t, cJSON_GetObjectItem(cJSON_GetObjectItem(se, "spec"), "subjectAltNames") == NULL);
+    cJSON_Delete(se);
+    cJSON_Delete(sel);
+    cJSON *dr = mesh_build_destination_rule(&facts, 0);
+    CHECK(t, strcmp(str_at(dr, "spec.host"), "echo.eu.mesh.local") == 0);
+    CHECK(t, strcmp(str_at(dr, "spec.trafficPolicy.tls.mode"), "ISTIO_MUTUAL") == 0);
+    CHECK(t, str_at(dr, "spec.trafficPolicy.outlierDetection.interval") == NULL);
+    cJSON_Delete(dr);
+    dr = mesh_build_destination_rule(&facts, 1);
+    CHECK(t, strcmp(str_at(dr, "spec.trafficPolicy.outlierDetection.interval"), "10s") == 0);
+    CHECK(t,
+          strcmp(str_at(dr, "spec.trafficPolicy.outlierDetection.baseEjectionTime"), "30s") == 0);
+    CHECK(t, cJSON_IsTrue(cJSON_GetObjectItem(
+                 cJSON_GetObjectItem(
+                     cJSON_GetObjectItem(
+                         cJSON_GetObjectItem(cJSON_GetObjectItem(dr, "spec"), "trafficPolicy"),
+                         "loadBalancer"),
+                     "localityLbSetting"),
+                 "enabled")));
+    cJSON_Delete(dr);
+    teardown(&f);
+}
+
+static void test_port_protocols(struct test_ctx *t)
+{
+    CHECK(t, strcmp(mesh_port_protocol("http", NULL), "HTTP") == 0);
+    CHECK(t, strcmp(mesh_port_protocol("http-web", NULL), "HTTP") == 0);
+    CHECK(t, strcmp(mesh_port_protocol("http2", NULL), "HTTP2") == 0);
+    CHECK(t, strcmp(mesh_port_protocol("grpc-api", NULL), "GRPC") == 0);
+    CHECK(t, strcmp(mesh_port_protocol("https", NULL), "HTTPS") == 0);
+    CHECK(t, strcmp(mesh_port_protocol("httpx", NULL), "TCP") == 0);
+    CHECK(t, strcmp(mesh_port_protocol("metrics", NULL), "TCP") == 0);
+    CHECK(t, strcmp(mesh_port_protocol("metrics", "http"), "HTTP") == 0);
+    CHECK(t, strcmp(mesh_port_protocol(NULL, NULL), "TCP") == 0);
+}
+
+struct taken_set {
+    char ips[300][16];
+    int n;
+};
+
+static int is_taken(void *ud, const char *ip)
+{
+    struct taken_set *s = ud;
+    for (int i = 0; i < s->n; i++)
+        if (strcmp(s->ips[i], ip) == 0)
+            return 1;
+    return 0;
+}
+
+static void test_vip_allocation(struct test_ctx *t)
+{
+    struct fixture f;
+    setup(t, &f, "240.240.0.0/24");
+    char *a = mesh_vip_allocate(&f.net, "echo.eu.mesh.local", NULL, NULL);
+    char *b = mesh_vip_allocate(&f.net, "echo.eu.mesh.local", NULL, NULL);
+    REQUIRE(t, a && b);
+    CHECK(t, strcmp(a, b) == 0); /* stable */
+    CHECK(t, mesh_vip_in_range(&f.net, a));
+    CHECK(t, !mesh_vip_in_range(&f.net, "240.241.0.1") && !mesh_vip_in_range(&f.net, "nope"));
+    /* with a taken, the next one; 254 hosts fill the /24, the 255th finds none */
+    struct taken_set s = {.n = 0};
+    snprintf(s.ips[s.n++], 16, "%s", a);
+    char *c = mesh_vip_allocate(&f.net, "echo.eu.mesh.local", is_taken, &s);
+    CHECK(t, c && strcmp(c, a) != 0 && mesh_vip_in_range(&f.net, c));
+    free(c);
+    s.n = 0;
+    for (int i = 0; i < 254; i++) {
+        char host[32];
+        snprintf(host, sizeof(host), "h%d.example", i);
+        char *ip = mesh_vip_allocate(&f.net, host, is_taken, &s);
+        REQUIREF(t, ip != NULL, "range full after %d", i);
+        CHECKF(t, strcmp(ip, "240.240.0.0") != 0 && strcmp(ip, "240.240.0.255") != 0,
+               "gave the network or broadcast address %s", ip);
+        snprintf(s.ips[s.n++], 16, "%s", ip);
+        free(ip);
+    }
+    CHECK(t, mesh_vip_allocate(&f.net, "one-too-many.example", is_taken, &s) == NULL);
+    free(a);
+    free(b);
+    teardown(&f);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct test_case cases[] = {
+        {"importer_entry", test_importer_entry},
+        {"exporter_entry_and_rule", test_exporter_entry_and_rule},
+        {"port_protocols", test_port_protocols},
+        {"vip_allocation", test_vip_allocation},
+    };
+    return TEST_MAIN(cases, argc, argv);
+}
