@@ -94,7 +94,7 @@ if [ $builds_ok = 1 ]; then
     for t in build-asan/test/test_strbuf build-asan/test/test_status build-asan/test/test_watch_parser \
         build-asan/test/test_kubeconfig build-asan/test/test_workqueue build-asan/test/test_metrics \
         build-asan/test/test_mesh_api build-asan/test/test_api_docs build-asan/test/test_ca \
-        build-asan/test/test_mesh_objects build-asan/test/test_cacerts; do
+        build-asan/test/test_mesh_objects build-asan/test/test_cacerts build-asan/test/test_ccs_objects; do
         run_suite "$(basename "$t")" "$t"
     done
     for f in fuzz_watch_parser fuzz_kubeconfig fuzz_mesh_api; do
@@ -107,7 +107,7 @@ if [ $builds_ok = 1 ]; then
     for t in build/test/test_strbuf build/test/test_status build/test/test_watch_parser \
         build/test/test_kubeconfig build/test/test_workqueue build/test/test_metrics \
         build/test/test_mesh_api build/test/test_api_docs build/test/test_ca \
-        build/test/test_mesh_objects build/test/test_cacerts; do
+        build/test/test_mesh_objects build/test/test_cacerts build/test/test_ccs_objects; do
         n=$(basename "$t")
         if valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect,possible \
             --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 \
@@ -143,7 +143,13 @@ if [ $builds_ok = 1 ]; then
         run_suite test_crds bash test/integration/test_crds.sh
         export EW_OPERATOR_LOG="$results/test_meshnetwork-operator.log"
         run_suite test_meshnetwork bash test/integration/test_meshnetwork.sh
-        if grep -q '^FAIL' "$results"/test_*_integration.out "$results"/test_meshnetwork.out; then
+        export EW_OPERATOR_LOG="$results/test_ccs-operator.log"
+        run_suite test_ccs bash test/integration/test_ccs.sh
+        export EW_OPERATOR_LOG="$results/test_plugin-operator.log"
+        run_suite test_plugin bash test/integration/test_plugin.sh
+        run_suite test_demo bash test/integration/test_demo.sh
+        if grep -q '^FAIL' "$results"/test_*_integration.out "$results"/test_meshnetwork.out \
+            "$results"/test_ccs.out "$results"/test_plugin.out; then
             for c in us eu ap; do bash hack/cluster.sh logs "$c" >&2 || true; done
         fi
     else

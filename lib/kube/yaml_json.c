@@ -205,3 +205,39 @@ kube_code yaml_to_json(const char *data, size_t len, cJSON **out, struct kube_er
     *out = doc ? doc : cJSON_CreateNull();
     return KUBE_OK;
 }
+
+kube_code yaml_to_json_all(const char *data, size_t len, cJSON **out, struct kube_error *err)
+{
+    struct reader r = {.err = err, .rc = KUBE_OK};
+    yaml_event_t ev;
+    *out = NULL;
+    if (!yaml_parser_initialize(&r.parser))
+        return kube_error_set(err, KUBE_E_CONFIG, "cannot initialise the YAML parser");
+    yaml_parser_set_input_string(&r.parser, (const unsigned char *)data, len);
+    cJSON *docs = cJSON_CreateArray();
+    while (r.rc == KUBE_OK && next_event(&r, &ev) == KUBE_OK) {
+        yaml_event_type_t t = ev.type;
+        if (t == YAML_STREAM_END_EVENT) {
+            yaml_event_delete(&ev);
+            break;
+        }
+        if (t == YAML_STREAM_START_EVENT || t == YAML_DOCUMENT_START_EVENT ||
+            t == YAML_DOCUMENT_END_EVENT) {
+            yaml_event_delete(&ev);
+            continue;
+        }
+        cJSON *doc = NULL;
+        read_node(&r, &ev, 0, &doc);
+        if (doc && !cJSON_IsNull(doc))
+            cJSON_AddItemToArray(docs, doc);
+        else
+            cJSON_Delete(doc);
+    }
+    yaml_parser_delete(&r.parser);
+    if (r.rc != KUBE_OK) {
+        cJSON_Delete(docs);
+        return r.rc;
+    }
+    *out = docs;
+    return KUBE_OK;
+}

@@ -22,5 +22,8 @@
 /* On success *out is a new tree owned by the caller (cJSON_Delete). An empty
  * document yields a cJSON null. Errors: KUBE_E_CONFIG with "line L column C: ...". */
 kube_code yaml_to_json(const char *data, size_t len, cJSON **out, struct kube_error *err);
+/* Every document of a stream ("---" separated), as a JSON array; empty documents are
+ * skipped. */
+kube_code yaml_to_json_all(const char *data, size_t len, cJSON **out, struct kube_error *err);
 
 #endif

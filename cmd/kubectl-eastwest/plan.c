@@ -1,0 +1,279 @@
+/*
+ * plan: the objects eastwest-operator would write for the MeshNetworks and
+ * CrossClusterServices in a file, per member cluster, written nowhere. It uses
+ * the operator's own builders (lib/mesh), so what it prints is what would be
+ * applied, except what only the clusters know: cacerts (issued at run time, never
+ * printed), gateway addresses (from the MeshNetwork's status when the file has
+ * it), ports and selectors of backing Services (CrossClusterServices without
+ * spec.ports are skipped with a note; the exporter's workloadSelector shows
+ * app=<service> as a stand-in).
+ * Output: for each cluster a "# cluster: NAME" comment and a v1 List (JSON, which is
+ * YAML), "---" separated: pipe it into kubectl apply --dry-run=server -f -.
+ */
+#include "plugin.h"
+#include "kube/yaml_json.h"
+#include "base/fileutil.h"
+#include "mesh/ccs_objects.h"
+#include "mesh/objects.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct plan {
+    cJSON *lists; /* cluster name -> array of objects */
+    int problems;
+};
+
+static cJSON *items_for(struct plan *p, const char *cluster)
+{
+    cJSON *a = cJSON_GetObjectItem(p->lists, cluster);
+    return a ? a : cJSON_AddArrayToObject(p->lists, cluster);
+}
+
+static const char *kind_of(const cJSON *doc)
+{
+    const cJSON *k = cJSON_GetObjectItem(doc, "kind");
+    return cJSON_IsString(k) ? k->valuestring : "";
+}
+
+static void plan_mesh(struct plan *p, const cJSON *doc, const cJSON *docs)
+{
+    struct mesh_network net;
+    struct mesh_problem pr;
+    mesh_problem_init(&pr);
+    if (mesh_network_parse(doc, &net, &pr) != MESH_OK) {
+        fprintf(stderr, "kubectl-eastwest: MeshNetwork: %s\n", pr.message.buf);
+        p->problems++;
+        mesh_problem_release(&pr);
+        return;
+    }
+    for (size_t i = 0; i < net.nclusters; i++) {
+        const struct mesh_cluster *m = &net.clusters[i];
+        char *hosts[64];
+        size_t nhosts = 0;
+        const cJSON *d;
+        cJSON_ArrayForEach(d, docs)
+        {
+            struct mesh_ccs c;
+            if (strcmp(kind_of(d), "CrossClusterService") != 0 ||
+                mesh_ccs_parse(d, &c, NULL) != MESH_OK)
+                continue;
+            for (size_t e = 0; e < c.nexports && nhosts < 64; e++)
+                if (strcmp(c.mesh_network, net.name) == 0 &&
+                    strcmp(c.exports[e].cluster, m->name) == 0)
+                    hosts[nhosts++] = mesh_ccs_host(&c, &net);
+            mesh_ccs_release(&c);
+        }
+        cJSON *items = items_for(p, m->name);
+        cJSON_AddItemToArray(items, mesh_build_network_label(&net, m));
+        struct mesh_desired_set set = {0};
+        mesh_build_gateway(&net, m, hosts, nhosts, &set);
+        for (size_t k = 0; k < set.n; k++) {
+            cJSON_AddItemToArray(items, set.items[k].obj);
+            set.items[k].obj = NULL;
+        }
+        mesh_desired_release(&set);
+        for (size_t h = 0; h < nhosts; h++)
+            free(hosts[h]);
+    }
+    mesh_network_release(&net);
+    mesh_problem_release(&pr);
+}
+
+static const cJSON *find_mesh(const cJSON *docs, const char *name)
+{
+    const cJSON *d;
+    cJSON_ArrayForEach(d, docs)
+    {
+        const cJSON *n = cJSON_GetObjectItem(cJSON_GetObjectItem(d, "metadata"), "name");
+        if (strcmp(kind_of(d), "MeshNetwork") == 0 && cJSON_IsString(n) &&
+            strcmp(n->valuestring, name) == 0)
+            return d;
+    }
+    return NULL;
+}
+
+/* Gateway addresses of a member from the MeshNetwork's status, if the file has one. */
+static void add_endpoints(const cJSON *mesh_doc, const struct mesh_cluster *exporter,
+                          struct mesh_endpoint *eps, size_t *n, size_t cap)
+{
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(cJSON_GetObjectItem(mesh_doc, "status"), "clusters"))
+    {
+        const cJSON *name = cJSON_GetObjectItem(c, "name");
+        if (!cJSON_IsString(name) || strcmp(name->valuestring, exporter->name) != 0)
+            continue;
+        const cJSON *a;
+        cJSON_ArrayForEach(a, cJSON_GetObjectItem(c, "gatewayAddresses"))
+        {
+            if (cJSON_IsString(a) && *n < cap)
+                eps[(*n)++] = (struct mesh_endpoint){a->valuestring, exporter->locality, 0};
+        }
+    }
+}
+
+static int is_exporter(const struct mesh_ccs *c, const char *cluster)
+{
+    for (size_t e = 0; e < c->nexports; e++)
+        if (strcmp(c->exports[e].cluster, cluster) == 0)
+            return 1;
+    return 0;
+}
+
+static int is_importer(const struct mesh_ccs *c, const char *cluster)
+{
+    if (!c->import_to_set)
+        return !is_exporter(c, cluster);
+    for (size_t i = 0; i < c->nimport_to; i++)
+        if (strcmp(c->import_to[i], cluster) == 0)
+            return 1;
+    return 0;
+}
+
+static void plan_member(struct plan *p, const struct mesh_ccs_facts *f, const cJSON *mesh_doc,
+                        const struct mesh_cluster *m)
+{
+    const struct mesh_ccs *c = f->ccs;
+    const struct mesh_network *net = f->net;
+    cJSON *items = items_for(p, m->name);
+    if (is_importer(c, m->name)) {
+        struct mesh_endpoint eps[64];
+        size_t n = 0;
+        char local[600];
+        if (is_exporter(c, m->name)) {
+            snprintf(local, sizeof(local), "%s.%s.svc.cluster.local", c->name, c->namespace_);
+            eps[n++] = (struct mesh_endpoint){local, m->locality, 1};
+        }
+        for (size_t k = 0; k < net->nclusters; k++)
+            if (&net->clusters[k] != m && is_exporter(c, net->clusters[k].name))
+                add_endpoints(mesh_doc, &net->clusters[k], eps, &n, 64);
+        int multi = 0;
+        for (size_t k = 1; k < n; k++)
+            if (!eps[0].locality || !eps[k].locality || strcmp(eps[0].locality, eps[k].locality))
+                multi = 1;
+        cJSON_AddItemToArray(items, mesh_build_importer_service_entry(f, eps, n));
+        cJSON_AddItemToArray(items, mesh_build_destination_rule(f, multi));
+    } else if (is_exporter(c, m->name)) {
+        const char *svc = c->name;
+        for (size_t e = 0; e < c->nexports; e++)
+            if (strcmp(c->exports[e].cluster, m->name) == 0 && c->exports[e].service)
+                svc = c->exports[e].service;
+        cJSON *sel = cJSON_CreateObject();
+        cJSON_AddStringToObject(sel, "app", svc);
+        cJSON *se = mesh_build_exporter_service_entry(f, sel);
+        mesh_object_set_annotation(se, "eastwest.io/plan-note",
+                                   "workloadSelector and targetPorts come from the backing "
+                                   "Service at run time");
+        cJSON_AddItemToArray(items, se);
+        cJSON_Delete(sel);
+    }
+}
+
+static void plan_ccs(struct plan *p, const cJSON *doc, const cJSON *docs)
+{
+    struct mesh_ccs c;
+    struct mesh_network net;
+    struct mesh_problem pr;
+    mesh_problem_init(&pr);
+    if (mesh_ccs_parse(doc, &c, &pr) != MESH_OK) {
+        fprintf(stderr, "kubectl-eastwest: CrossClusterService: %s\n", pr.message.buf);
+        p->problems++;
+        mesh_problem_release(&pr);
+        return;
+    }
+    const cJSON *mesh_doc = find_mesh(docs, c.mesh_network);
+    if (!mesh_doc || mesh_network_parse(mesh_doc, &net, &pr) != MESH_OK) {
+        fprintf(stderr,
+                "kubectl-eastwest: CrossClusterService %s/%s: its MeshNetwork %s is %s in the "
+                "file\n",
+                c.namespace_, c.name, c.mesh_network, mesh_doc ? "invalid" : "not");
+        p->problems++;
+        goto out;
+    }
+    if (!c.nports) {
+        fprintf(stderr,
+                "kubectl-eastwest: CrossClusterService %s/%s: no spec.ports, so its ports come "
+                "from the backing Service at run time: skipped\n",
+                c.namespace_, c.name);
+        goto out_net;
+    }
+    char *host = mesh_ccs_host(&c, &net);
+    char *vip = c.address ? ew_strdup(c.address) : mesh_vip_allocate(&net, host, NULL, NULL);
+    struct mesh_ccs_facts f = {&c, &net, host, vip ? vip : "", c.ports, c.nports, NULL, 0};
+    for (size_t i = 0; i < net.nclusters; i++)
+        plan_member(p, &f, mesh_doc, &net.clusters[i]);
+    free(host);
+    free(vip);
+out_net:
+    mesh_network_release(&net);
+out:
+    mesh_ccs_release(&c);
+    mesh_problem_release(&pr);
+}
+
+static void print_plan(const struct plan *p)
+{
+    const cJSON *l;
+    cJSON_ArrayForEach(l, p->lists)
+    {
+        cJSON *list = cJSON_CreateObject();
+        cJSON_AddStringToObject(list, "apiVersion", "v1");
+        cJSON_AddStringToObject(list, "kind", "List");
+        cJSON_AddItemToObject(list, "items", cJSON_Duplicate(l, 1));
+        char *text = cJSON_Print(list);
+        printf("---\n# cluster: %s\n", l->string);
+        for (const char *t = text; *t; t++) /* YAML refuses tabs: cJSON's are layout only */
+            fputs(*t == '\t' ? "  " : (char[]){*t, 0}, stdout);
+        printf("\n");
+        cJSON_free(text);
+        cJSON_Delete(list);
+    }
+}
+
+int plugin_plan(const struct plugin_opts *o)
+{
+    if (!o->file) {
+        fprintf(stderr, "kubectl-eastwest: usage: kubectl eastwest plan -f FILE\n");
+        return 2;
+    }
+    struct strbuf data = STRBUF_INIT;
+    FILE *in = strcmp(o->file, "-") == 0 ? stdin : fopen(o->file, "r");
+    if (!in) {
+        fprintf(stderr, "kubectl-eastwest: %s: cannot open\n", o->file);
+        return 1;
+    }
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+        strbuf_add(&data, buf, n);
+    if (in != stdin)
+        fclose(in);
+    cJSON *docs = NULL;
+    struct kube_error err = KUBE_ERROR_INIT;
+    if (yaml_to_json_all(data.buf, data.len, &docs, &err) != KUBE_OK) {
+        fprintf(stderr, "kubectl-eastwest: %s: %s\n", o->file, err.message);
+        kube_error_clear(&err);
+        strbuf_release(&data);
+        return 1;
+    }
+    strbuf_release(&data);
+    struct plan p = {cJSON_CreateObject(), 0};
+    const cJSON *d;
+    cJSON_ArrayForEach(d, docs)
+    {
+        if (strcmp(kind_of(d), "MeshNetwork") == 0)
+            plan_mesh(&p, d, docs);
+        else if (strcmp(kind_of(d), "CrossClusterService") == 0)
+            plan_ccs(&p, d, docs);
+        else
+            fprintf(stderr,
+                    "kubectl-eastwest: %s: skipping a %s (only MeshNetwork and "
+                    "CrossClusterService are planned)\n",
+                    o->file, *kind_of(d) ? kind_of(d) : "document without kind");
+    }
+    print_plan(&p);
+    cJSON_Delete(p.lists);
+    cJSON_Delete(docs);
+    return p.problems ? 1 : 0;
+}

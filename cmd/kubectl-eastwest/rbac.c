@@ -1,0 +1,121 @@
+/*
+ * rbac: the least privilege the operator needs in a member cluster, as objects.
+ *
+ * Cluster-wide: namespaces (read; create for a CrossClusterService's namespace;
+ * patch for the Istio namespace's network label), services (read: backing
+ * Services), pods (list: their service accounts pin subjectAltNames), Istio
+ * ServiceEntries and DestinationRules (write). In the Istio namespace only: the
+ * east-west gateway's objects, its Role and RoleBinding, cacerts (Secrets),
+ * istiod's ConfigMaps (read). No Secret outside the Istio namespace.
+ */
+#include "plugin.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static cJSON *strings(const char *const *v)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (; *v; v++)
+        cJSON_AddItemToArray(a, cJSON_CreateString(*v));
+    return a;
+}
+
+static void add_rule(cJSON *rules, const char *group, const char *const *resources,
+                     const char *const *verbs)
+{
+    cJSON *r = cJSON_CreateObject();
+    const char *groups[] = {group, NULL};
+    cJSON_AddItemToObject(r, "apiGroups", strings(groups));
+    cJSON_AddItemToObject(r, "resources", strings(resources));
+    cJSON_AddItemToObject(r, "verbs", strings(verbs));
+    cJSON_AddItemToArray(rules, r);
+}
+
+static cJSON *object(const char *api_version, const char *kind, const char *ns, const char *name)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "apiVersion", api_version);
+    cJSON_AddStringToObject(o, "kind", kind);
+    cJSON *md = cJSON_AddObjectToObject(o, "metadata");
+    cJSON_AddStringToObject(md, "name", name);
+    if (ns)
+        cJSON_AddStringToObject(md, "namespace", ns);
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(md, "labels"), "app.kubernetes.io/part-of",
+                            "eastwest");
+    return o;
+}
+
+static cJSON *binding(const char *kind, const char *ns, const char *role_kind, const char *sa_ns)
+{
+    cJSON *b = object("rbac.authorization.k8s.io/v1", kind, ns, PLUGIN_MEMBER_SA);
+    cJSON *ref = cJSON_AddObjectToObject(b, "roleRef");
+    cJSON_AddStringToObject(ref, "apiGroup", "rbac.authorization.k8s.io");
+    cJSON_AddStringToObject(ref, "kind", role_kind);
+    cJSON_AddStringToObject(ref, "name", PLUGIN_MEMBER_SA);
+    cJSON *s = cJSON_CreateObject();
+    cJSON_AddStringToObject(s, "kind", "ServiceAccount");
+    cJSON_AddStringToObject(s, "name", PLUGIN_MEMBER_SA);
+    cJSON_AddStringToObject(s, "namespace", sa_ns);
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(b, "subjects"), s);
+    return b;
+}
+
+cJSON *plugin_member_rbac(const char *ns, const char *istio_ns)
+{
+    static const char *const read[] = {"get", "list", "watch", NULL};
+    static const char *const write[] = {"get",    "list",  "watch",  "create",
+                                        "update", "patch", "delete", NULL};
+    cJSON *all = cJSON_CreateArray();
+    cJSON_AddItemToArray(all, object("v1", "Namespace", NULL, ns));
+    cJSON_AddItemToArray(all, object("v1", "ServiceAccount", ns, PLUGIN_MEMBER_SA));
+
+    cJSON *cr = object("rbac.authorization.k8s.io/v1", "ClusterRole", NULL, PLUGIN_MEMBER_SA);
+    cJSON *rules = cJSON_AddArrayToObject(cr, "rules");
+    const char *const ns_verbs[] = {"get", "list", "watch", "create", "patch", NULL};
+    const char *const namespaces[] = {"namespaces", NULL}, *const services[] = {"services", NULL};
+    const char *const pods[] = {"pods", NULL}, *const list[] = {"list", NULL};
+    const char *const istio_cfg[] = {"serviceentries", "destinationrules", NULL};
+    add_rule(rules, "", namespaces, ns_verbs);
+    add_rule(rules, "", services, read);
+    add_rule(rules, "", pods, list);
+    add_rule(rules, "networking.istio.io", istio_cfg, write);
+    cJSON_AddItemToArray(all, cr);
+    cJSON_AddItemToArray(all, binding("ClusterRoleBinding", NULL, "ClusterRole", ns));
+
+    cJSON *role = object("rbac.authorization.k8s.io/v1", "Role", istio_ns, PLUGIN_MEMBER_SA);
+    rules = cJSON_AddArrayToObject(role, "rules");
+    const char *const core[] = {"serviceaccounts", "services", "secrets", NULL};
+    const char *const cms[] = {"configmaps", NULL}, *const deps[] = {"deployments", NULL};
+    const char *const rbac[] = {"roles", "rolebindings", NULL};
+    const char *const gws[] = {"gateways", NULL};
+    add_rule(rules, "", core, write);
+    add_rule(rules, "", cms, read);
+    add_rule(rules, "apps", deps, write);
+    add_rule(rules, "rbac.authorization.k8s.io", rbac, write);
+    add_rule(rules, "networking.istio.io", gws, write);
+    cJSON_AddItemToArray(all, role);
+    cJSON_AddItemToArray(all, binding("RoleBinding", istio_ns, "Role", ns));
+    return all;
+}
+
+int plugin_print_member_rbac(const struct plugin_opts *o)
+{
+    cJSON *all = plugin_member_rbac(o->namespace_, o->istio_namespace);
+    cJSON *item;
+    printf("# The RBAC eastwest-operator needs in a member cluster, for the credentials in its\n"
+           "# kubeconfig Secret (ServiceAccount %s/%s). Generated by\n"
+           "# \"kubectl eastwest member-rbac\"; \"kubectl eastwest link\" applies the same.\n",
+           o->namespace_, PLUGIN_MEMBER_SA);
+    cJSON_ArrayForEach(item, all)
+    {
+        char *text = cJSON_Print(item);
+        printf("---\n");
+        for (const char *t = text; *t; t++) /* YAML refuses tabs: cJSON's are layout only */
+            fputs(*t == '\t' ? "  " : (char[]){*t, 0}, stdout);
+        printf("\n");
+        cJSON_free(text);
+    }
+    cJSON_Delete(all);
+    return 0;
+}

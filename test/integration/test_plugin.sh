@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# kubectl-eastwest against real clusters: "member-rbac" matches deploy/member/rbac.yaml;
+# "plan" prints objects the API server (with Istio's CRDs) accepts; "link" creates the
+# member's least-privilege identity and the kubeconfig Secret, and the operator then
+# drives the tutorial in eu with nothing but that identity (so the RBAC suffices),
+# while the identity is refused what it does not need; "status" prints the table.
+#
+# Prints PASS/FAIL lines and a "# test_plugin: ..." total, like the C tests.
+set -uo pipefail
+suite=test_plugin
+# shellcheck source=test/integration/mesh_env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/mesh_env.sh"
+plugin="$root/build-asan/cmd/kubectl-eastwest/kubectl-eastwest"
+[ -x "$plugin" ] || plugin="$root/build/cmd/kubectl-eastwest/kubectl-eastwest"
+export KUBECONFIG="$dir/us/kubeconfig:$dir/eu/kubeconfig" # contexts us and eu
+
+# ---- member-rbac: the manifest in deploy/member/ is its output ----
+if "$plugin" member-rbac >"$tmp/rbac.yaml" && cmp -s "$tmp/rbac.yaml" "$root/deploy/member/rbac.yaml"; then
+    pass member-rbac/matches-deploy
+else
+    fail member-rbac/matches-deploy "deploy/member/rbac.yaml differs from 'kubectl eastwest member-rbac' (regenerate it)"
+fi
+
+# ---- plan: valid objects, written nowhere ----
+if "$plugin" plan -f "$root/deploy/examples/tutorial.yaml" >"$tmp/plan.out" 2>"$tmp/plan.err"; then
+    pass plan/runs
+else fail plan/runs "$(cat "$tmp/plan.err")"; fi
+kc us create namespace echo >/dev/null 2>&1
+kc us create namespace istio-system >/dev/null 2>&1
+if out=$(kc us apply --dry-run=server -f "$tmp/plan.out" 2>&1); then pass plan/accepted-by-api-server; else
+    fail plan/accepted-by-api-server "$out"; fi
+if grep -q '"kind":  "ServiceEntry"' "$tmp/plan.out" && grep -q '"kind":  "DestinationRule"' "$tmp/plan.out" &&
+    grep -q '# cluster: eu' "$tmp/plan.out" && grep -q '"AUTO_PASSTHROUGH"' "$tmp/plan.out"; then
+    pass plan/has-gateway-and-service-objects
+else fail plan/has-gateway-and-service-objects "$(head -c 600 "$tmp/plan.out")"; fi
+if [ -z "$(kc us -n echo get serviceentries.networking.istio.io -o name 2>/dev/null)" ]; then
+    pass plan/writes-nothing
+else fail plan/writes-nothing "ServiceEntries exist in us after plan"; fi
+
+# ---- link: the member identity and the Secret ----
+set_up_home
+for c in us eu; do play_istiod "$c" corp.local training-mesh; done
+if out=$("$plugin" link eu --context eu --home-context us 2>&1); then pass link/runs; else
+    fail link/runs "$out"; fi
+if grep -qE 'eyJ|token:' <<<"$out"; then fail link/no-token-printed "$out"; else pass link/no-token-printed; fi
+kc us -n eastwest-system get secret eu-kubeconfig -o jsonpath='{.data.kubeconfig}' | base64 -d >"$tmp/eu-linked"
+who=$("$EW_KUBECTL" --kubeconfig "$tmp/eu-linked" auth whoami -o jsonpath='{.status.userInfo.username}' 2>&1)
+if [ "$who" = system:serviceaccount:eastwest-system:eastwest-member ]; then pass link/kubeconfig-works; else
+    fail link/kubeconfig-works "whoami: $who"; fi
+can() { "$EW_KUBECTL" --kubeconfig "$tmp/eu-linked" auth can-i "$@" 2>/dev/null; }
+if can create serviceentries.networking.istio.io -n payments >/dev/null && can get secrets -n istio-system >/dev/null &&
+    can create deployments -n istio-system >/dev/null && can watch services -A >/dev/null; then
+    pass rbac/member-can-what-it-needs
+else fail rbac/member-can-what-it-needs "a needed permission is missing"; fi
+refused=""
+for q in "get secrets -n kube-system" "get secrets -n eastwest-system" "list secrets -A" \
+    "delete namespaces" "create clusterroles" "create deployments -n kube-system" \
+    "get configmaps -n kube-system" "create pods -n istio-system"; do
+    # shellcheck disable=SC2086
+    if [ "$(can $q)" = yes ]; then refused="$refused; allowed: $q"; fi
+done
+if [ -z "$refused" ]; then pass rbac/member-refused-the-rest; else fail rbac/member-refused-the-rest "${refused#; }"; fi
+
+# ---- the operator drives eu with the linked identity only ----
+backing() {
+    kc eu create namespace echo >/dev/null 2>&1
+    kc eu -n echo apply -f - >/dev/null <<'EOF'
+apiVersion: v1
+kind: Service
+metadata: {name: echo}
+spec:
+  selector: {app: echo}
+  ports: [{name: http, port: 80, targetPort: 8080}]
+EOF
+}
+backing
+start_operator
+sed 's/name: prod-eu-west-1/name: eu-kubeconfig/' "$root/deploy/examples/tutorial.yaml" | kc us apply -f - >/dev/null
+wait_for "gateway Services" 40 sh -c "$EW_KUBECTL --kubeconfig $dir/eu/kubeconfig -n istio-system get svc istio-eastwestgateway && $EW_KUBECTL --kubeconfig $dir/us/kubeconfig -n istio-system get svc istio-eastwestgateway"
+play_cloud us 203.0.113.10
+play_cloud eu 203.0.113.20
+wait_for "cacerts" 30 sh -c "$EW_KUBECTL --kubeconfig $dir/eu/kubeconfig -n istio-system get secret cacerts"
+for c in us eu; do play_istiod_root "$c"; done
+if kc us wait --for=condition=Ready meshnetwork/training-mesh --timeout=60s >/dev/null 2>&1; then
+    pass linked/mesh-ready
+else fail linked/mesh-ready "$(kc us get meshnetwork training-mesh -o jsonpath='{.status.conditions}')"; fi
+if kc us -n echo wait --for=condition=Ready ccs/echo --timeout=60s >/dev/null 2>&1 &&
+    kc eu -n echo get serviceentries.networking.istio.io echo >/dev/null 2>&1; then
+    pass linked/ccs-ready
+else fail linked/ccs-ready "$(kc us -n echo get ccs echo -o jsonpath='{.status.conditions}')"; fi
+managers=$(kc eu -n istio-system get deployment istio-eastwestgateway -o jsonpath='{.metadata.managedFields[*].manager}')
+if [ "$managers" = eastwest-operator ]; then pass linked/written-by-operator; else fail linked/written-by-operator "managers: $managers"; fi
+if grep -qE 'forbidden|Forbidden' "$oplog"; then fail linked/no-forbidden "$(grep -m 3 -iE 'forbidden' "$oplog")"; else
+    pass linked/no-forbidden; fi
+
+# ---- status: the table ----
+out=$("$plugin" status --home-context us 2>&1)
+if grep -q 'MeshNetwork training-mesh: Ready=True' <<<"$out" &&
+    grep -qE '^  eu +eu-net +true +203.0.113.20 +[0-9T:Z-]+ +True +1 +0$' <<<"$out" &&
+    grep -qE '^  us +us-net +true +203.0.113.10 +[0-9T:Z-]+ +True +0 +1$' <<<"$out"; then
+    pass status/table
+else fail status/table "$out"; fi
+
+# ---- link again: a new token, picked up without a restart ----
+"$plugin" link eu --context eu --home-context us >/dev/null 2>&1
+check link/rotation-picked-up 20 grep -q 'member cluster credentials updated.*"cluster":"eu"' "$oplog"
+check link/still-ready 20 sh -c "$EW_KUBECTL --kubeconfig $dir/us/kubeconfig get meshnetwork training-mesh -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}' | grep -qx True"
+
+kc us -n echo delete ccs echo --timeout=60s >/dev/null 2>&1
+kc us delete meshnetwork training-mesh --timeout=60s >/dev/null 2>&1
+finish
