@@ -1,0 +1,229 @@
+#!/usr/bin/env bash
+# The benchmarks (issue #8): the operator against real local clusters, at several
+# numbers of CrossClusterServices, and a table of what it cost.
+#
+#   bash test/bench/bench.sh                  # sizes 10,100,1000; two clusters
+#   bash test/bench/bench.sh --large          # adds 5000
+#   bash test/bench/bench.sh --sizes 10,100 --clusters 3 --idle 60
+#
+# Per size N (exported from eu, imported to us; with --clusters 3 exported from eu
+# and ap): bulk-create N CrossClusterServices and time until every one is Ready and
+# every generated object exists (convergence); in the same run, the time a bare
+# client (test/bench/bare_client.c, same worker count, no caches) takes to write the
+# same objects to the same API servers (the ratio is the operator's overhead over
+# what these API servers allow); 20 single changes under a steady state, timed from
+# outside (write -> ServiceEntry changed in us, polled every 10 ms) and by the
+# operator's eastwest_propagation_seconds; resident memory (now and peak); CPU seconds
+# for convergence; API requests by verb per service. Then, at the largest size:
+# writes and CPU over --idle seconds (default 300), startup to Ready and to an empty
+# work queue with N existing services, relists after an API server restart.
+# Clusters live in ${EW_BENCH_DIR:-/tmp/eastwest-bench} (ports from 28400) and are
+# stopped at the end.
+set -uo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$root" || exit 1
+# shellcheck source=hack/lib.sh
+source hack/lib.sh
+# shellcheck source=hack/play.sh
+source hack/play.sh
+export EW_CLUSTERS_DIR="${EW_BENCH_DIR:-/tmp/eastwest-bench}"
+export EW_PORT_BASE="${EW_BENCH_PORT_BASE:-28400}"
+sizes=10,100,1000 idle=300 nclusters=2 workers=4
+while [ $# -gt 0 ]; do
+    case $1 in
+    --sizes) sizes=$2; shift ;;
+    --large) sizes="$sizes,5000" ;;
+    --idle) idle=$2; shift ;;
+    --clusters) nclusters=$2; shift ;;
+    *) echo "usage: bench.sh [--sizes N,N,...] [--large] [--idle SECONDS] [--clusters 2|3]" >&2; exit 2 ;;
+    esac
+    shift
+done
+clusters="us eu"
+[ "$nclusters" = 3 ] && clusters="us eu ap"
+kc() { local c=$1; shift; "$EW_KUBECTL" --kubeconfig "$EW_CLUSTERS_DIR/$c/kubeconfig" "$@"; }
+say() { echo "== $*" >&2; }
+tmp=$(mktemp -d)
+op_pid=""
+cleanup() {
+    [ -n "$op_pid" ] && kill "$op_pid" 2>/dev/null && wait "$op_pid" 2>/dev/null
+    bash hack/cluster.sh down >/dev/null 2>&1
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+now() { date +%s.%N; }
+elapsed() { python3 -c "print(f'{$2 - $1:.3f}')"; }
+wait_until() { # wait_until SECONDS COMMAND...
+    local end=$((SECONDS + $1))
+    shift
+    until "$@" >/dev/null 2>&1; do
+        [ "$SECONDS" -lt "$end" ] || return 1
+        sleep 0.1
+    done
+}
+metrics() { curl -sf "http://127.0.0.1:$port/metrics"; }
+requests_by_verb() { # "get=N list=N ..." summed over clusters
+    metrics | awk -F'[{}]' '/^eastwest_api_requests_total\{/ {
+        split($2, l, ","); for (i in l) if (l[i] ~ /^verb=/) { v = l[i]; gsub(/verb=|"/, "", v) }
+        n = $3; sub(/^ /, "", n); s[v] += n } END { for (v in s) printf "%s=%d ", v, s[v] }'
+}
+writes_total() { requests_by_verb | tr ' ' '\n' | awk -F= '/^(create|update|patch|delete)=/ {s += $2} END {print s + 0}'; }
+cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$op_pid/stat"; }
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$op_pid/status"; }
+hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$op_pid/status"; }
+ready_count() { # ready_count NS
+    kc us -n "$1" get ccs -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True
+}
+count() { kc "$1" -n "$2" get "$3" -o name 2>/dev/null | wc -l; }
+converged() { # converged NS N
+    [ "$(ready_count "$1")" -ge "$2" ] && [ "$(count us "$1" serviceentries.networking.istio.io)" -ge "$2" ] &&
+        [ "$(count eu "$1" serviceentries.networking.istio.io)" -ge "$2" ]
+}
+
+say "dependencies, build, clusters: $clusters"
+bash hack/deps.sh >&2 || exit 1
+[ -f build/build.ninja ] || meson setup build >/dev/null
+ninja -C build >/dev/null || exit 1
+# shellcheck disable=SC2086
+bash hack/cluster.sh up $clusters >&2 || exit 1
+kc us apply --server-side -f crds/ >/dev/null
+kc us wait --for=condition=Established crd/meshnetworks.eastwest.io crd/crossclusterservices.eastwest.io --timeout=60s >/dev/null
+kc us create namespace eastwest-system >/dev/null
+members="  - {name: us, network: us-net, locality: us-east-1}"
+for c in $clusters; do
+    play_istiod "$c" corp.local bench-mesh
+    [ "$c" = us ] && continue
+    kc us -n eastwest-system create secret generic "$c-kubeconfig" --from-file=kubeconfig="$EW_CLUSTERS_DIR/$c/kubeconfig" >/dev/null
+    members="$members
+  - {name: $c, network: $c-net, locality: $c-1, kubeconfigSecretRef: {name: $c-kubeconfig}}"
+done
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+start_operator() {
+    build/cmd/eastwest-operator/eastwest-operator --kubeconfig "$EW_CLUSTERS_DIR/us/kubeconfig" \
+        --namespace eastwest-system --metrics-bind-address "127.0.0.1:$port" --workers "$workers" \
+        --log-format json --log-level warn 2>>"$EW_CLUSTERS_DIR/operator.log" &
+    op_pid=$!
+}
+start_operator
+kc us apply -f - >/dev/null <<EOF
+apiVersion: eastwest.io/v1alpha1
+kind: MeshNetwork
+metadata: {name: bench-mesh}
+spec:
+  meshID: bench-mesh
+  trustDomain: corp.local
+  clusters:
+$members
+EOF
+for c in $clusters; do
+    wait_until 60 kc "$c" -n istio-system get svc istio-eastwestgateway || { echo "no gateway in $c" >&2; exit 1; }
+    play_cloud "$c" "203.0.113.$((RANDOM % 200 + 10))"
+    wait_until 60 play_istiod_root "$c" || exit 1
+done
+kc us wait --for=condition=Ready meshnetwork/bench-mesh --timeout=120s >/dev/null || exit 1
+
+exporters="[{cluster: eu}]"
+[ "$nclusters" = 3 ] && exporters="[{cluster: eu}, {cluster: ap}]"
+gen_services() { # gen_services NS N
+    for i in $(seq 1 "$2"); do
+        printf -- '---\napiVersion: v1\nkind: Service\nmetadata: {name: s%d, namespace: %s}\nspec:\n  selector: {app: s%d}\n  ports: [{name: http, port: 80, targetPort: 8080}]\n' "$i" "$1" "$i"
+    done
+}
+gen_ccs() { # gen_ccs NS N
+    for i in $(seq 1 "$2"); do
+        printf -- '---\napiVersion: eastwest.io/v1alpha1\nkind: CrossClusterService\nmetadata: {name: s%d, namespace: %s}\nspec:\n  meshNetwork: bench-mesh\n  exportFrom: %s\n  importTo: [us]\n  ports: [{number: 80, name: http, protocol: HTTP}]\n' "$i" "$1" "$exporters"
+    done
+}
+# curl against us with the admin client certificate, for 10 ms polling from outside
+kc us config view --raw -o jsonpath='{.users[0].user.client-certificate-data}' | base64 -d >"$tmp/admin.crt"
+kc us config view --raw -o jsonpath='{.users[0].user.client-key-data}' | base64 -d >"$tmp/admin.key"
+kc us config view --raw -o jsonpath='{.clusters[0].cluster.certificate-authority-data}' | base64 -d >"$tmp/ca.crt"
+kc us config view --raw -o jsonpath='{.clusters[0].cluster.server}' >"$tmp/server"
+server=$(cat "$tmp/server")
+se_port() { # se_port NS NAME: spec.ports[0].number of the ServiceEntry in us
+    curl -sf --cacert "$tmp/ca.crt" --cert "$tmp/admin.crt" --key "$tmp/admin.key" \
+        "$server/apis/networking.istio.io/v1/namespaces/$1/serviceentries/$2" |
+        python3 -c 'import json,sys; print(json.load(sys.stdin)["spec"]["ports"][0]["number"])' 2>/dev/null
+}
+percentile() { # percentile P < numbers
+    python3 -c "import sys; v=sorted(float(x) for x in sys.stdin if x.strip()); print(f'{v[min(len(v)-1, int(len(v)*$1/100))]*1000:.0f}' if v else 'n/a')"
+}
+hist_mean_ms() {
+    metrics | awk '/^eastwest_propagation_seconds_sum/ {s=$2} /^eastwest_propagation_seconds_count/ {c=$2} END {if (c) printf "%.0f", s/c*1000; else print "n/a"}'
+}
+
+rows=()
+for n in ${sizes//,/ }; do
+    ns="bench-$n"
+    say "size $n: backing Services"
+    for c in $clusters; do kc "$c" create namespace "$ns" >/dev/null; done
+    gen_services "$ns" "$n" >"$tmp/svc.yaml"
+    for c in $clusters; do [ "$c" = us ] || kc "$c" apply --server-side -f "$tmp/svc.yaml" >/dev/null; done
+    gen_ccs "$ns" "$n" >"$tmp/ccs.yaml"
+    cpu0=$(cpu_seconds) req0=$(requests_by_verb)
+    say "size $n: bulk-create $n CrossClusterServices"
+    t0=$(now)
+    kc us apply --server-side -f "$tmp/ccs.yaml" >/dev/null
+    wait_until 900 converged "$ns" "$n" || { echo "size $n did not converge in 900 s" >&2; exit 1; }
+    t1=$(now)
+    conv=$(elapsed "$t0" "$t1")
+    cpu=$(python3 -c "print(f'{$(cpu_seconds) - $cpu0:.2f}')")
+    req1=$(requests_by_verb)
+    per=$(python3 - "$req0" "$req1" "$n" <<'EOF'
+import sys
+a = dict(kv.split("=") for kv in sys.argv[1].split())
+b = dict(kv.split("=") for kv in sys.argv[2].split())
+n = int(sys.argv[3])
+print(" ".join(f"{v}:{(int(b[v]) - int(a.get(v, 0))) / n:.1f}" for v in sorted(b) if int(b[v]) - int(a.get(v, 0))))
+EOF
+)
+    say "size $n: bare client"
+    bare=$(build/test/bare_client "$EW_CLUSTERS_DIR/us/kubeconfig" "$EW_CLUSTERS_DIR/eu/kubeconfig" "$ns" "$n" "$workers" | awk '{print $(NF-1)}')
+    ratio=$(python3 -c "print(f'{$conv / $bare:.2f}')")
+    say "size $n: 20 single changes"
+    : >"$tmp/lat"
+    for k in $(seq 1 20); do
+        i=$(((k * 7919) % n + 1))
+        want=$((80 + k))
+        s0=$(now)
+        kc us -n "$ns" patch ccs "s$i" --type=json -p "[{\"op\":\"replace\",\"path\":\"/spec/ports/0/number\",\"value\":$want}]" >/dev/null
+        until [ "$(se_port "$ns" "s$i")" = "$want" ]; do sleep 0.01; done
+        s1=$(now)
+        python3 -c "print($s1 - $s0)" >>"$tmp/lat"
+    done
+    p50=$(percentile 50 <"$tmp/lat") p99=$(percentile 99 <"$tmp/lat")
+    rows+=("$n|$conv|$bare|$ratio|$p50|$p99|$(hist_mean_ms)|$(($(rss_kib) / 1024))|$(($(hwm_kib) / 1024))|$cpu|$per")
+    last_n=$n
+done
+
+say "idle ${idle}s at size $last_n"
+w0=$(writes_total) c0=$(cpu_seconds)
+sleep "$idle"
+idle_writes=$(($(writes_total) - w0))
+idle_cpu=$(python3 -c "print(f'{$(cpu_seconds) - $c0:.2f}')")
+say "relists after an API server restart (us)"
+rl0=$(metrics | awk '/^eastwest_relists_total/ {s += $2} END {print s + 0}')
+bash hack/cluster.sh restart-apiserver us >/dev/null 2>&1
+sleep 15
+relists=$(($(metrics | awk '/^eastwest_relists_total/ {s += $2} END {print s + 0}') - rl0))
+say "startup with $last_n existing services"
+kill -TERM "$op_pid" && wait "$op_pid" 2>/dev/null
+t0=$(now)
+start_operator
+wait_until 120 curl -sf "http://127.0.0.1:$port/readyz"
+t_ready=$(elapsed "$t0" "$(now)")
+depth_zero() { [ "$(metrics | awk '/^eastwest_workqueue_depth/ {s += $2} END {print s + 0}')" = 0 ] &&
+    metrics | grep -q '^eastwest_reconcile_total{controller="crossclusterservice"'; }
+wait_until 600 depth_zero
+t_idle=$(elapsed "$t0" "$(now)")
+startup_rss=$(($(rss_kib) / 1024))
+
+printf '\n%s\n' "eastwest benchmarks: $nclusters clusters ($clusters), $workers workers, $(nproc) cores, $(date -u +%Y-%m-%d)"
+printf '%-6s %-9s %-8s %-6s %-8s %-8s %-9s %-7s %-8s %-7s %s\n' N converge bare ratio p50_ms p99_ms hist_ms rss_MiB peak_MiB cpu_s "requests/service"
+for r in "${rows[@]}"; do
+    IFS='|' read -r n conv bare ratio p50 p99 hist rss hwm cpu per <<<"$r"
+    printf '%-6s %-9s %-8s %-6s %-8s %-8s %-9s %-7s %-8s %-7s %s\n' "$n" "${conv}s" "${bare}s" "$ratio" "$p50" "$p99" "$hist" "$rss" "$hwm" "$cpu" "$per"
+done
+printf '\nidle %ss at N=%s: %s write requests, %s s CPU\n' "$idle" "$last_n" "$idle_writes" "$idle_cpu"
+printf 'relists after a kube-apiserver restart (us): %s\n' "$relists"
+printf 'startup with N=%s: /readyz in %ss, work queue empty in %ss, %s MiB resident\n' "$last_n" "$t_ready" "$t_idle" "$startup_rss"
