@@ -177,11 +177,29 @@ static void process(struct rt_controller *c, const char *key, double waited)
     }
 }
 
+/* A reconcile computes the whole desired state from the controller's caches, so one
+ * that runs before they are synced sees a partial world and would write (or delete)
+ * by it: at start-up the MeshNetwork controller saw no CrossClusterService yet and
+ * emptied every exporter's Gateway. Workers wait for the caches first (the watches
+ * added before the workers start: the home cluster's; members' caches are checked by
+ * the reconcilers, since one unreachable member must not stop the others). */
+static int wait_for_caches(struct rt_controller *c)
+{
+    while (!rt_controller_synced(c)) {
+        if (rt_queue_is_shutdown(c->q))
+            return 0;
+        ew_sleep(0.02);
+    }
+    return 1;
+}
+
 static void *worker_main(void *arg)
 {
     struct rt_controller *c = arg;
     char *key;
     double waited;
+    if (!wait_for_caches(c))
+        return NULL;
     while (rt_queue_get(c->q, &key, &waited)) {
         process(c, key, waited);
         rt_queue_done(c->q, key);
