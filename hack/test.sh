@@ -3,6 +3,8 @@
 #
 #   bash hack/test.sh            # everything (what .ci/run calls)
 #   EW_TEST_FUZZ_SECONDS=300 bash hack/test.sh   # longer fuzzing
+#   EW_TEST_FAULTS_FULL=1 bash hack/test.sh      # the full fault suite (500 services,
+#                                                # 20 kills, a 2-minute outage)
 #
 # Stages: dependencies (hack/deps.sh) -> style check -> three builds (plain,
 # ASan+UBSan, clang libFuzzer) -> unit tests under ASan+UBSan and under
@@ -149,9 +151,13 @@ if [ $builds_ok = 1 ]; then
         run_suite test_plugin bash test/integration/test_plugin.sh
         export EW_OPERATOR_LOG="$results/test_chart-operator.log"
         run_suite test_chart bash test/integration/test_chart.sh
+        export EW_OPERATOR_LOG="$results/test_faults-operator.log"
+        # shellcheck disable=SC2046 # no argument, or --full
+        run_suite test_faults bash test/integration/test_faults.sh $([ "${EW_TEST_FAULTS_FULL:-0}" = 1 ] && echo --full)
         run_suite test_demo bash test/integration/test_demo.sh
         if grep -q '^FAIL' "$results"/test_*_integration.out "$results"/test_meshnetwork.out \
-            "$results"/test_ccs.out "$results"/test_plugin.out "$results"/test_chart.out; then
+            "$results"/test_ccs.out "$results"/test_plugin.out "$results"/test_chart.out \
+            "$results"/test_faults.out; then
             for c in us eu ap; do bash hack/cluster.sh logs "$c" >&2 || true; done
         fi
     else
