@@ -20,6 +20,10 @@ static const char usage[] =
     "  plan -f FILE               the objects the operator would write for the CRs in FILE\n"
     "                             (JSON Lists per cluster; nothing is written)\n"
     "  member-rbac                print the RBAC link applies in a member, as manifests\n"
+    "  remove-finalizer KIND NAME [-n NS] --force\n"
+    "                             let a MeshNetwork or CrossClusterService that is being\n"
+    "                             deleted go without the operator's cleanup (a member is\n"
+    "                             gone for good); warns what may be left, and where\n"
     "\n"
     "Flags:\n"
     "  --kubeconfig PATH          (default: $KUBECONFIG, ~/.kube/config)\n"
@@ -29,6 +33,7 @@ static const char usage[] =
     "  --istio-namespace NS       (default istio-system)\n"
     "  --secret-name NAME         link: the kubeconfig Secret (default NAME-kubeconfig)\n"
     "  --token-duration DURATION  link: token lifetime (default 8760h; re-run link to rotate)\n"
+    "  --force                    remove-finalizer: do it (else only the warning)\n"
     "  -f FILE                    plan: a YAML or JSON file of MeshNetworks and\n"
     "                             CrossClusterServices ('-' for standard input)\n";
 
@@ -64,6 +69,7 @@ static int parse(int argc, char **argv, struct plugin_opts *o)
         {"istio-namespace", required_argument, NULL, 'i'},
         {"secret-name", required_argument, NULL, 's'},
         {"token-duration", required_argument, NULL, 't'},
+        {"force", no_argument, NULL, 'F'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -84,6 +90,10 @@ static int parse(int argc, char **argv, struct plugin_opts *o)
             break;
         case 'n':
             o->namespace_ = optarg;
+            o->namespace_set = 1;
+            break;
+        case 'F':
+            o->force = 1;
             break;
         case 'i':
             o->istio_namespace = optarg;
@@ -137,6 +147,8 @@ int main(int argc, char **argv)
         rc = plugin_plan(&o);
     else if (strcmp(cmd, "member-rbac") == 0)
         rc = plugin_print_member_rbac(&o);
+    else if (strcmp(cmd, "remove-finalizer") == 0)
+        rc = plugin_remove_finalizer(&o);
     else {
         fprintf(stderr, "kubectl-eastwest: unknown command \"%s\"\n\n%s", cmd, usage);
         rc = 2;

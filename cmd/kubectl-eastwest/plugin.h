@@ -5,7 +5,8 @@
  *             RBAC and a token there, the kubeconfig Secret in the home cluster;
  *   status.c  the mesh as a table per member cluster, from the MeshNetwork status;
  *   plan.c    the objects the operator would write for a file of CRs, written nowhere;
- *   rbac.c    the member RBAC (also printed by "member-rbac" for deploy/member/).
+ *   rbac.c    the member RBAC (also printed by "member-rbac" for deploy/member/);
+ *   finalizer.c  remove-finalizer: let a CR whose members are gone for good be deleted.
  * Every subcommand returns an exit status: 0 ok, 1 failed, 2 bad usage. Nothing
  * prints a token, key or certificate.
  */
@@ -25,6 +26,8 @@ struct plugin_opts {
     const char *file;            /* -f, for plan */
     const char *secret;          /* --secret-name, for link (default <name>-kubeconfig) */
     double token_seconds;        /* --token-duration, for link (default 8760h) */
+    int namespace_set;           /* -n/--namespace was given */
+    int force;                   /* --force, for remove-finalizer */
     char **args;                 /* positional arguments after the subcommand */
     int nargs;
 };
@@ -45,5 +48,6 @@ int plugin_link(const struct plugin_opts *o);
 int plugin_status(const struct plugin_opts *o);
 int plugin_plan(const struct plugin_opts *o);
 int plugin_print_member_rbac(const struct plugin_opts *o);
+int plugin_remove_finalizer(const struct plugin_opts *o);
 
 #endif
