@@ -203,9 +203,11 @@ static kube_code get_pem(const cJSON *status, const char *field, struct kube_blo
     return KUBE_OK;
 }
 
-static kube_code parse_credential(const struct kube_exec_config *ec, const char *json, size_t len,
-                                  struct kube_exec_result *out, struct kube_error *err)
+kube_code kube_exec_parse_credential(const struct kube_exec_config *ec, const char *json,
+                                     size_t len, struct kube_exec_result *out,
+                                     struct kube_error *err)
 {
+    memset(out, 0, sizeof(*out));
     cJSON *root = cJSON_ParseWithLength(json, len);
     kube_code rc = KUBE_OK;
     const cJSON *av = cJSON_GetObjectItemCaseSensitive(root, "apiVersion");
@@ -287,7 +289,7 @@ kube_code kube_exec_run(const struct kube_exec_config *ec, const struct kube_res
                             code == 127 && ec->install_hint ? ". " : "",
                             code == 127 && ec->install_hint ? ec->install_hint : "");
     } else {
-        rc = parse_credential(ec, sout.buf, sout.len, out, err);
+        rc = kube_exec_parse_credential(ec, sout.buf, sout.len, out, err);
     }
     OPENSSL_cleanse(sout.buf, sout.len);
     strbuf_release(&sout);

@@ -53,6 +53,19 @@ struct kube_exec_result {
 kube_code kube_exec_run(const struct kube_exec_config *ec, const struct kube_rest_config *cfg,
                         struct kube_exec_result *out, struct kube_error *err);
 void kube_exec_result_release(struct kube_exec_result *r);
+/* Read a plugin's output (an ExecCredential of ec's apiVersion) into out (cleared
+ * first; released again on error). The output is outside input: fuzzed. */
+kube_code kube_exec_parse_credential(const struct kube_exec_config *ec, const char *json,
+                                     size_t len, struct kube_exec_result *out,
+                                     struct kube_error *err);
+
+/* ---- verbs ---- */
+
+/* A list response body (outside input: fuzzed) into page (cleared first): its items (a
+ * list; absent or null is an empty one), resourceVersion and continue token. path names
+ * the request in errors. */
+kube_code kube_list_page_parse(const char *body, size_t len, const char *path,
+                               struct kube_list_page *page, struct kube_error *err);
 
 /* ---- transport ---- */
 

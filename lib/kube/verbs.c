@@ -56,10 +56,10 @@ static void add_query(struct strbuf *path, const char *key, const char *value)
     strbuf_add_urlencoded(path, value);
 }
 
-static kube_code parse_body(const struct kube_response *resp, const char *what, cJSON **out,
+static kube_code parse_body(const char *body, size_t len, const char *what, cJSON **out,
                             struct kube_error *err)
 {
-    cJSON *obj = cJSON_ParseWithLength(resp->body.buf, resp->body.len);
+    cJSON *obj = cJSON_ParseWithLength(body, len);
     if (!obj || !cJSON_IsObject(obj)) {
         cJSON_Delete(obj);
         return kube_error_set(err, KUBE_E_PROTOCOL, "%s: the answer is not a JSON object", what);
@@ -75,7 +75,7 @@ static kube_code exchange(struct kube_client *c, struct kube_request *req, cJSON
     struct kube_response resp = {0, STRBUF_INIT};
     kube_code rc = kube_request(c, req, &resp, err);
     if (rc == KUBE_OK && out)
-        rc = parse_body(&resp, req->path, out, err);
+        rc = parse_body(resp.body.buf, resp.body.len, req->path, out, err);
     kube_response_release(&resp);
     return rc;
 }
@@ -125,8 +125,21 @@ kube_code kube_list_page(struct kube_client *c, const struct kube_resource *r, c
         add_query(&path, "resourceVersion", opts->resource_version);
     }
     struct kube_request req = {"GET", path.buf, NULL, NULL, 0, KUBE_VERB_LIST};
+    struct kube_response resp = {0, STRBUF_INIT};
+    kube_code rc = kube_request(c, &req, &resp, err);
+    if (rc == KUBE_OK)
+        rc = kube_list_page_parse(resp.body.buf, resp.body.len, path.buf, page, err);
+    kube_response_release(&resp);
+    strbuf_release(&path);
+    return rc;
+}
+
+kube_code kube_list_page_parse(const char *body, size_t len, const char *path,
+                               struct kube_list_page *page, struct kube_error *err)
+{
+    memset(page, 0, sizeof(*page));
     cJSON *list = NULL;
-    kube_code rc = exchange(c, &req, &list, err);
+    kube_code rc = parse_body(body, len, path, &list, err);
     if (rc == KUBE_OK) {
         cJSON *items = cJSON_DetachItemFromObjectCaseSensitive(list, "items");
         if (cJSON_IsNull(items) || !items) {
@@ -135,7 +148,7 @@ kube_code kube_list_page(struct kube_client *c, const struct kube_resource *r, c
         }
         if (!cJSON_IsArray(items)) {
             cJSON_Delete(items);
-            rc = kube_error_set(err, KUBE_E_PROTOCOL, "GET %s: items is not a list", path.buf);
+            rc = kube_error_set(err, KUBE_E_PROTOCOL, "GET %s: items is not a list", path);
         } else {
             page->items = items;
             page->resource_version = ew_strdup(meta_string(list, "resourceVersion"));
@@ -144,7 +157,6 @@ kube_code kube_list_page(struct kube_client *c, const struct kube_resource *r, c
         }
     }
     cJSON_Delete(list);
-    strbuf_release(&path);
     return rc;
 }
 

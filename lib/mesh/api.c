@@ -83,8 +83,9 @@ static int get_int(struct reader *r, const cJSON *obj, const char *field, const 
     const cJSON *v = item(obj, field);
     if (!v || cJSON_IsNull(v))
         return dflt;
-    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(long)v->valuedouble ||
-        v->valuedouble < min || v->valuedouble > max) {
+    /* the range first: converting a double outside long's range is undefined */
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= min && v->valuedouble <= max) ||
+        v->valuedouble != (double)(long)v->valuedouble) {
         struct strbuf sb = STRBUF_INIT;
         strbuf_addf(&sb, "expected a whole number from %d to %d", min, max);
         fail_field(r, path, sb.buf);
@@ -196,10 +197,20 @@ double mesh_parse_duration(const char *s)
 static void read_meta(const cJSON *obj, char **name, char **uid, int64_t *generation)
 {
     const cJSON *meta = item(obj, "metadata");
-    const cJSON *n = item(meta, "name"), *u = item(meta, "uid"), *g = item(meta, "generation");
+    const cJSON *n = item(meta, "name"), *u = item(meta, "uid");
     *name = ew_strdup(cJSON_IsString(n) ? n->valuestring : "");
     *uid = ew_strdup(cJSON_IsString(u) ? u->valuestring : "");
-    *generation = cJSON_IsNumber(g) ? (int64_t)g->valuedouble : 0;
+    *generation = mesh_object_generation(obj);
+}
+
+int64_t mesh_object_generation(const cJSON *obj)
+{
+    const cJSON *g = item(item(obj, "metadata"), "generation");
+    /* non-negative and within what a double holds exactly (converting a bigger one is
+     * undefined, and no API server hands one out) */
+    if (!cJSON_IsNumber(g) || !(g->valuedouble >= 0 && g->valuedouble <= 9007199254740992.0))
+        return 0;
+    return (int64_t)g->valuedouble;
 }
 
 static void read_clusters(struct reader *r, const cJSON *spec, struct mesh_network *n)

@@ -142,6 +142,9 @@ mesh_code mesh_network_check_secrets(const struct mesh_network *n,
                                                            const char *key),
                                      void *ud, struct mesh_problem *p);
 
+/* metadata.generation of any object, 0 when absent or not a sane count. */
+int64_t mesh_object_generation(const cJSON *obj);
+
 /* Go duration ("1h30m", "10s", "0.5s") to seconds; -1 when malformed. */
 double mesh_parse_duration(const char *s);
 

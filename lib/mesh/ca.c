@@ -8,6 +8,8 @@
  */
 #include "ca.h"
 
+#include "base/timeutil.h"
+
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
@@ -144,13 +146,40 @@ mesh_code mesh_ca_generate_root(enum mesh_key_algorithm alg, double validity_sec
     return ok ? MESH_OK : ssl_problem(p, "generating the mesh root CA");
 }
 
+/* Passphrase callback for every PEM read: there is none. Without it OpenSSL's default
+ * callback prompts on the controlling terminal for an encrypted key (or any PEM block
+ * with a "Proc-Type: 4,ENCRYPTED" header) and blocks the reconcile: a user's
+ * rootSecretRef may hold one, and istio-ca-root-cert is writable in every member.
+ * With it the read simply fails. */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+    (void)buf;
+    (void)size;
+    (void)rwflag;
+    (void)u;
+    return -1;
+}
+
+static X509 *read_cert(const char *pem)
+{
+    BIO *b = pem ? BIO_new_mem_buf(pem, -1) : NULL;
+    X509 *c = b ? PEM_read_bio_X509(b, NULL, no_passphrase, NULL) : NULL;
+    BIO_free(b);
+    return c;
+}
+
+static EVP_PKEY *read_key(const char *pem)
+{
+    BIO *b = pem ? BIO_new_mem_buf(pem, -1) : NULL;
+    EVP_PKEY *k = b ? PEM_read_bio_PrivateKey(b, NULL, no_passphrase, NULL) : NULL;
+    BIO_free(b);
+    return k;
+}
+
 static int load_pair(const struct mesh_keypair *kp, X509 **cert, EVP_PKEY **key)
 {
-    BIO *cb = BIO_new_mem_buf(kp->cert_pem, -1), *kb = BIO_new_mem_buf(kp->key_pem, -1);
-    *cert = cb ? PEM_read_bio_X509(cb, NULL, NULL, NULL) : NULL;
-    *key = kb ? PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL) : NULL;
-    BIO_free(cb);
-    BIO_free(kb);
+    *cert = read_cert(kp->cert_pem);
+    *key = read_key(kp->key_pem);
     return *cert && *key && X509_check_private_key(*cert, *key) == 1;
 }
 
@@ -194,14 +223,6 @@ static time_t asn1_to_time(const ASN1_TIME *t)
     return timegm(&tm);
 }
 
-static X509 *read_cert(const char *pem)
-{
-    BIO *b = pem ? BIO_new_mem_buf(pem, -1) : NULL;
-    X509 *c = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
-    BIO_free(b);
-    return c;
-}
-
 static void fingerprint(X509 *cert, char *hex)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
@@ -228,25 +249,31 @@ mesh_code mesh_ca_inspect(const char *cert_pem, const char *key_pem, struct mesh
     X509_NAME_oneline(X509_get_subject_name(cert), info->subject, sizeof(info->subject));
     mesh_code rc = MESH_OK;
     time_t now = time(NULL);
-    if (!info->is_ca)
-        rc = mesh_problem_set(p, "NotACertificateAuthority",
-                              "certificate %s is not a CA (basicConstraints CA:TRUE missing)",
-                              info->subject);
-    else if (info->not_after <= now)
-        rc = mesh_problem_set(p, "CertificateExpired", "certificate %s expired", info->subject);
-    else if (info->not_before > now)
-        rc = mesh_problem_set(p, "CertificateNotYetValid", "certificate %s is not valid yet",
-                              info->subject);
+    char when[32];
+    if (!info->is_ca) {
+        int ca_flag = (X509_get_extension_flags(cert) & EXFLAG_CA) != 0;
+        rc = mesh_problem_set(
+            p, "NotACertificateAuthority", "certificate %s is not a CA (%s)", info->subject,
+            ca_flag ? "its keyUsage lacks keyCertSign" : "basicConstraints CA:TRUE missing");
+    } else if (info->not_after <= now) {
+        ew_time_format_rfc3339(info->not_after, when, sizeof(when));
+        rc = mesh_problem_set(p, "CertificateExpired", "certificate %s expired (notAfter %s)",
+                              info->subject, when);
+    } else if (info->not_before > now) {
+        ew_time_format_rfc3339(info->not_before, when, sizeof(when));
+        rc =
+            mesh_problem_set(p, "CertificateNotYetValid",
+                             "certificate %s is not valid yet (notBefore %s)", info->subject, when);
+    }
     if (rc == MESH_OK && key_pem) {
-        BIO *kb = BIO_new_mem_buf(key_pem, -1);
-        EVP_PKEY *key = kb ? PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL) : NULL;
+        EVP_PKEY *key = read_key(key_pem);
         if (!key)
-            rc = mesh_problem_set(p, "InvalidKey", "not a PEM private key");
+            rc = mesh_problem_set(p, "InvalidKey",
+                                  "not a PEM private key (or an encrypted one: not supported)");
         else if (X509_check_private_key(cert, key) != 1)
             rc = mesh_problem_set(p, "KeyMismatch", "the private key does not match %s",
                                   info->subject);
         EVP_PKEY_free(key);
-        BIO_free(kb);
     }
     ERR_clear_error();
     X509_free(cert);
@@ -281,7 +308,7 @@ int mesh_ca_pem_contains(const char *bundle_pem, const char *sha256)
     BIO *b = bundle_pem ? BIO_new_mem_buf(bundle_pem, -1) : NULL;
     int found = 0;
     X509 *c;
-    while (b && !found && (c = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
+    while (b && !found && (c = PEM_read_bio_X509(b, NULL, no_passphrase, NULL)) != NULL) {
         char hex[65];
         fingerprint(c, hex);
         found = strcmp(hex, sha256) == 0;

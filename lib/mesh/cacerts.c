@@ -55,32 +55,53 @@ static int written_by_us(const cJSON *secret, const char *mesh)
     return by && m && strcmp(by, MESH_FIELD_MANAGER) == 0 && strcmp(m, mesh) == 0;
 }
 
+/* The field of a Secret a certificate problem is about: the key for key problems. */
+static const char *problem_field(const struct mesh_problem *p, const char *cert_key,
+                                 const char *key_key)
+{
+    return strcmp(p->reason, "InvalidKey") == 0 || strcmp(p->reason, "KeyMismatch") == 0 ? key_key
+                                                                                         : cert_key;
+}
+
+/* Prefix p's message with "<what>: data.<field>: ". */
+static void problem_prefix(struct mesh_problem *p, const char *what, const char *field)
+{
+    struct strbuf msg = STRBUF_INIT;
+    strbuf_addf(&msg, "%s%sdata.%s: %s", what ? what : "", what ? ": " : "", field, p->message.buf);
+    strbuf_reset(&p->message);
+    strbuf_add(&p->message, msg.buf, msg.len);
+    strbuf_release(&msg);
+}
+
 /* Check an existing cacerts of ours; MESH_OK with *not_after, or why it is unusable. */
 static mesh_code check_ours(const cJSON *live, const char *root_cert_pem,
                             const struct mesh_cert_info *root, time_t *not_after,
                             struct mesh_problem *why)
 {
-    struct strbuf rootpem = STRBUF_INIT, cert = STRBUF_INIT, key = STRBUF_INIT;
+    static const char *const keys[] = {"root-cert.pem", "ca-cert.pem", "ca-key.pem"};
+    struct strbuf data[3] = {STRBUF_INIT, STRBUF_INIT, STRBUF_INIT};
+    struct strbuf *rootpem = &data[0], *cert = &data[1], *key = &data[2];
     mesh_code rc = MESH_OK;
     struct mesh_cert_info info;
-    if (!mesh_secret_data(live, "root-cert.pem", &rootpem) ||
-        !mesh_secret_data(live, "ca-cert.pem", &cert) ||
-        !mesh_secret_data(live, "ca-key.pem", &key))
-        rc = mesh_problem_set(why, "Invalid",
-                              "root-cert.pem, ca-cert.pem or ca-key.pem is missing or not base64");
-    else if (!mesh_ca_pem_contains(rootpem.buf, root->sha256))
-        rc = mesh_problem_set(why, "Invalid", "root-cert.pem is not the mesh root");
-    else if (mesh_ca_inspect(cert.buf, key.buf, &info, why) != MESH_OK)
+    for (size_t i = 0; i < 3 && rc == MESH_OK; i++)
+        if (!mesh_secret_data(live, keys[i], &data[i]))
+            rc = mesh_problem_set(why, "Invalid", "data.%s is missing or not base64", keys[i]);
+    if (rc == MESH_OK && !mesh_ca_pem_contains(rootpem->buf, root->sha256)) {
+        rc = mesh_problem_set(why, "Invalid", "data.root-cert.pem is not the mesh root");
+    } else if (rc == MESH_OK && mesh_ca_inspect(cert->buf, key->buf, &info, why) != MESH_OK) {
+        problem_prefix(why, NULL, problem_field(why, "ca-cert.pem", "ca-key.pem"));
         rc = MESH_E_INVALID;
-    else if (mesh_ca_verify_chain(cert.buf, root_cert_pem, why) != MESH_OK)
+    } else if (rc == MESH_OK && mesh_ca_verify_chain(cert->buf, root_cert_pem, why) != MESH_OK) {
+        problem_prefix(why, NULL, "ca-cert.pem");
         rc = MESH_E_INVALID;
-    else
+    } else if (rc == MESH_OK) {
         *not_after = info.not_after;
+    }
     if (rc != MESH_OK)
         snprintf(why->reason, sizeof(why->reason), "Invalid");
-    strbuf_release(&rootpem);
-    strbuf_release(&cert);
-    mesh_secret_wipe(&key);
+    strbuf_release(rootpem);
+    strbuf_release(cert);
+    mesh_secret_wipe(key);
     return rc;
 }
 
@@ -185,10 +206,9 @@ mesh_code mesh_root_from_secret(const cJSON *secret, const char *secret_desc,
                               "%s: data tls.crt and tls.key must both be present (base64 PEM)",
                               secret_desc);
     } else if (mesh_ca_inspect(cert.buf, key.buf, info, p) != MESH_OK) {
-        struct strbuf msg = STRBUF_INIT;
-        strbuf_addf(&msg, "%s: %s", secret_desc, p->message.buf);
-        mesh_problem_set(p, "RootSecretInvalid", "%s", msg.buf);
-        strbuf_release(&msg);
+        /* name the Secret and the field; the reason stays RootSecretInvalid */
+        problem_prefix(p, secret_desc, problem_field(p, "tls.crt", "tls.key"));
+        snprintf(p->reason, sizeof(p->reason), "RootSecretInvalid");
         rc = MESH_E_INVALID;
     } else {
         out->cert_pem = strbuf_detach(&cert, NULL);

@@ -350,34 +350,24 @@ static int choose_address(struct ccs_ctx *x, struct mesh_problem *p)
 
 /* ---- exporters: ports, selector, identities ---- */
 
-static void add_san(struct ccs_ctx *x, const char *sa)
+/* Add a SPIFFE ID (taken) unless it is there already. */
+static void add_id(struct ccs_ctx *x, char *id)
 {
-    struct strbuf id = STRBUF_INIT;
-    strbuf_addf(&id, "spiffe://%s/ns/%s/sa/%s", x->net->trust_domain, x->ccs->namespace_,
-                sa && *sa ? sa : "default");
     for (size_t i = 0; i < x->nsans; i++)
-        if (strcmp(x->sans[i], id.buf) == 0) {
-            strbuf_release(&id);
+        if (strcmp(x->sans[i], id) == 0) {
+            free(id);
             return;
         }
     x->sans = ew_realloc(x->sans, (x->nsans + 1) * sizeof(char *));
-    x->sans[x->nsans++] = strbuf_detach(&id, NULL);
+    x->sans[x->nsans++] = id;
 }
 
 static void read_pods(struct ccs_ctx *x, struct ccs_cluster *cl, struct member_view *m)
 {
-    struct strbuf sel = STRBUF_INIT;
-    const cJSON *kv;
-    cJSON_ArrayForEach(kv, m->selector)
-    {
-        if (cJSON_IsString(kv))
-            strbuf_addf(&sel, "%s%s=%s", sel.len ? "," : "", kv->string, kv->valuestring);
-    }
-    if (!sel.len) {
-        strbuf_release(&sel);
+    char *sel = mesh_label_selector(m->selector);
+    if (!sel)
         return;
-    }
-    struct kube_list_options lo = {sel.buf, NULL, 0, NULL, NULL};
+    struct kube_list_options lo = {sel, NULL, 0, NULL, NULL};
     cJSON *items = NULL;
     struct kube_error err = KUBE_ERROR_INIT;
     if (kube_list(cl->client, &KUBE_RES_PODS, x->ccs->namespace_, &lo, &items, NULL, &err) !=
@@ -387,67 +377,28 @@ static void read_pods(struct ccs_ctx *x, struct ccs_cluster *cl, struct member_v
         const cJSON *pod;
         cJSON_ArrayForEach(pod, items)
         {
-            if (jget(pod, "metadata", "deletionTimestamp"))
+            char *id = mesh_pod_identity(pod, x->net->trust_domain, x->ccs->namespace_);
+            if (!id)
                 continue;
             m->endpoints++;
-            add_san(x, jstr(pod, "spec", "serviceAccountName"));
+            add_id(x, id);
         }
     }
     kube_error_clear(&err);
     cJSON_Delete(items);
-    strbuf_release(&sel);
+    free(sel);
 }
 
-static int service_target(const cJSON *sp)
-{
-    const cJSON *t = jget(sp, "targetPort", NULL);
-    const cJSON *p = jget(sp, "port", NULL);
-    return cJSON_IsNumber(t) ? t->valueint : cJSON_IsNumber(p) ? p->valueint : 0;
-}
-
-/* Ports from the first exporter's Service when the spec names none. */
-static void resolve_ports(struct ccs_ctx *x, const cJSON *svc)
+/* Ports from the first exporter's Service that has some (target ports, or the ports
+ * themselves when the spec names none). 0, or -1 with a problem. */
+static int resolve_ports(struct ccs_ctx *x, const cJSON *svc, const char *desc,
+                         struct mesh_problem *p)
 {
     if (x->nports)
-        return;
-    const cJSON *sports = jget(svc, "spec", "ports");
-    if (x->ccs->nports) {
-        x->ports = ew_calloc(x->ccs->nports, sizeof(*x->ports));
-        for (size_t i = 0; i < x->ccs->nports; i++) {
-            const struct mesh_port *sp = &x->ccs->ports[i];
-            x->ports[i] =
-                (struct mesh_port){sp->number, ew_strdup(sp->name), sp->protocol, sp->target_port};
-            const cJSON *p;
-            cJSON_ArrayForEach(p, sports)
-            {
-                if (!x->ports[i].target_port && cJSON_IsNumber(jget(p, "port", NULL)) &&
-                    jget(p, "port", NULL)->valueint == sp->number)
-                    x->ports[i].target_port = service_target(p);
-            }
-        }
-        x->nports = x->ccs->nports;
-        return;
-    }
-    int n = cJSON_GetArraySize(sports);
-    x->ports = ew_calloc((size_t)n + 1, sizeof(*x->ports));
-    const cJSON *p;
-    cJSON_ArrayForEach(p, sports)
-    {
-        const cJSON *num = jget(p, "port", NULL);
-        if (!cJSON_IsNumber(num))
-            continue;
-        const char *name = jstr(p, "name", NULL);
-        struct strbuf nm = STRBUF_INIT;
-        if (name)
-            strbuf_adds(&nm, name);
-        else
-            strbuf_addf(&nm, "port-%d", num->valueint);
-        struct mesh_port *mp = &x->ports[x->nports++];
-        mp->number = num->valueint;
-        mp->protocol = (char *)mesh_port_protocol(nm.buf, jstr(p, "appProtocol", NULL));
-        mp->name = strbuf_detach(&nm, NULL);
-        mp->target_port = service_target(p);
-    }
+        return 0;
+    free(x->ports);
+    x->nports = mesh_service_ports(svc, x->ccs->ports, x->ccs->nports, desc, &x->ports, p);
+    return x->nports ? 0 : -1;
 }
 
 static void read_exporters(struct ccs_ctx *x)
@@ -475,17 +426,23 @@ static void read_exporters(struct ccs_ctx *x)
         struct strbuf key = STRBUF_INIT;
         strbuf_addf(&key, "%s/%s", x->ccs->namespace_, svcname);
         cJSON *svc = rt_store_get_copy(rt_reflector_store(cl->services), key.buf);
+        struct strbuf desc = STRBUF_INIT;
+        struct mesh_problem p;
+        mesh_problem_init(&p);
+        strbuf_addf(&desc, "cluster %s: Service %s", ex->cluster, key.buf);
         if (!svc) {
-            strbuf_addf(&m->problem, "cluster %s: Service %s not found (spec.exportFrom)",
-                        ex->cluster, key.buf);
-        } else {
-            resolve_ports(x, svc);
-            m->selector = cJSON_Duplicate(jget(svc, "spec", "selector"), 1);
-            if (m->reachable) {
-                read_pods(x, cl, m);
-                m->ready = 1;
-            }
+            strbuf_addf(&m->problem, "%s%s not found (spec.exportFrom)", m->problem.len ? "; " : "",
+                        desc.buf);
+        } else if (resolve_ports(x, svc, desc.buf, &p) != 0 ||
+                   !(m->selector = mesh_service_selector(svc, desc.buf, &p))) {
+            /* admitted but unusable: say so, and write nothing for this exporter */
+            strbuf_addf(&m->problem, "%s%s", m->problem.len ? "; " : "", p.message.buf);
+        } else if (m->reachable) {
+            read_pods(x, cl, m);
+            m->ready = 1;
         }
+        mesh_problem_release(&p);
+        strbuf_release(&desc);
         strbuf_release(&key);
         cJSON_Delete(svc);
     }
@@ -508,7 +465,8 @@ static void keep_known_sans(struct ccs_ctx *x)
             const char *pfx = "/sa/",
                        *sa = cJSON_IsString(san) ? strstr(san->valuestring, pfx) : NULL;
             if (sa)
-                add_san(x, sa + strlen(pfx));
+                add_id(x,
+                       mesh_spiffe_id(x->net->trust_domain, x->ccs->namespace_, sa + strlen(pfx)));
         }
         cJSON_Delete(live);
     }
@@ -911,8 +869,7 @@ static struct rt_result reconcile(void *ud, const char *key, double queued_for)
     x.cc = cc;
     x.obj = obj;
     struct rt_result out = {RT_DONE, 0};
-    const cJSON *g = jget(obj, "metadata", "generation");
-    int64_t gen = cJSON_IsNumber(g) ? (int64_t)g->valuedouble : 0;
+    int64_t gen = mesh_object_generation(obj);
     int deleting = jget(obj, "metadata", "deletionTimestamp") != NULL;
     if (mesh_ccs_parse(obj, &c, &p) != MESH_OK) {
         write_status(cc, obj, blocked_status(obj, gen, p.reason, p.message.buf, 0));

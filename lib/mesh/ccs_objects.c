@@ -129,6 +129,133 @@ cJSON *mesh_build_destination_rule(const struct mesh_ccs_facts *f, int multi_loc
     return o;
 }
 
+static const cJSON *jget(const cJSON *o, const char *a, const char *b)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, a);
+    return b ? cJSON_GetObjectItemCaseSensitive(v, b) : v;
+}
+
+static const char *jstr(const cJSON *o, const char *a, const char *b)
+{
+    const cJSON *v = jget(o, a, b);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+cJSON *mesh_service_selector(const cJSON *svc, const char *desc, struct mesh_problem *p)
+{
+    const cJSON *sel = jget(svc, "spec", "selector"), *kv;
+    cJSON *out = cJSON_CreateObject();
+    if (!cJSON_IsObject(sel))
+        sel = NULL;
+    cJSON_ArrayForEach(kv, sel)
+    {
+        if (kv->string && *kv->string && cJSON_IsString(kv))
+            cJSON_AddStringToObject(out, kv->string, kv->valuestring);
+    }
+    if (out->child)
+        return out;
+    cJSON_Delete(out);
+    const char *type = jstr(svc, "spec", "type");
+    int external = type && strcmp(type, "ExternalName") == 0;
+    mesh_problem_set(p, "ServiceHasNoSelector",
+                     "%s has no spec.selector%s: it selects no pods, so its workloads cannot be "
+                     "exported (give it a selector, or export another Service)",
+                     desc, external ? " (spec.type ExternalName)" : "");
+    return NULL;
+}
+
+char *mesh_label_selector(const cJSON *labels)
+{
+    struct strbuf sel = STRBUF_INIT;
+    const cJSON *kv;
+    if (!cJSON_IsObject(labels))
+        labels = NULL;
+    cJSON_ArrayForEach(kv, labels)
+    {
+        if (kv->string && cJSON_IsString(kv))
+            strbuf_addf(&sel, "%s%s=%s", sel.len ? "," : "", kv->string, kv->valuestring);
+    }
+    if (!sel.len) {
+        strbuf_release(&sel);
+        return NULL;
+    }
+    return strbuf_detach(&sel, NULL);
+}
+
+/* A port number field (1-65535), else 0. */
+static int port_number(const cJSON *v)
+{
+    return cJSON_IsNumber(v) && v->valuedouble >= 1 && v->valuedouble <= 65535 ? (int)v->valuedouble
+                                                                               : 0;
+}
+
+static int service_target(const cJSON *sp)
+{
+    int t = port_number(jget(sp, "targetPort", NULL));
+    return t ? t : port_number(jget(sp, "port", NULL));
+}
+
+size_t mesh_service_ports(const cJSON *svc, const struct mesh_port *spec, size_t nspec,
+                          const char *desc, struct mesh_port **out, struct mesh_problem *p)
+{
+    const cJSON *sports = jget(svc, "spec", "ports"), *sp;
+    if (!cJSON_IsArray(sports))
+        sports = NULL;
+    size_t n = 0;
+    if (nspec) {
+        *out = ew_calloc(nspec, sizeof(**out));
+        for (size_t i = 0; i < nspec; i++) {
+            struct mesh_port *mp = &(*out)[n++];
+            *mp = (struct mesh_port){spec[i].number, ew_strdup(spec[i].name), spec[i].protocol,
+                                     spec[i].target_port};
+            cJSON_ArrayForEach(sp, sports)
+            {
+                if (!mp->target_port && port_number(jget(sp, "port", NULL)) == spec[i].number)
+                    mp->target_port = service_target(sp);
+            }
+        }
+        return n;
+    }
+    *out = ew_calloc((size_t)cJSON_GetArraySize(sports) + 1, sizeof(**out));
+    cJSON_ArrayForEach(sp, sports)
+    {
+        int num = port_number(jget(sp, "port", NULL));
+        if (!num)
+            continue;
+        const char *name = jstr(sp, "name", NULL);
+        struct strbuf nm = STRBUF_INIT;
+        if (name && *name)
+            strbuf_adds(&nm, name);
+        else
+            strbuf_addf(&nm, "port-%d", num);
+        struct mesh_port *mp = &(*out)[n++];
+        mp->number = num;
+        mp->protocol = (char *)mesh_port_protocol(nm.buf, jstr(sp, "appProtocol", NULL));
+        mp->name = strbuf_detach(&nm, NULL);
+        mp->target_port = service_target(sp);
+    }
+    if (!n)
+        mesh_problem_set(p, "ServiceHasNoPorts",
+                         "%s has no ports (spec.ports) and the CrossClusterService names none "
+                         "(spec.ports): there is nothing to export",
+                         desc);
+    return n;
+}
+
+char *mesh_spiffe_id(const char *trust_domain, const char *ns, const char *sa)
+{
+    struct strbuf id = STRBUF_INIT;
+    strbuf_addf(&id, "spiffe://%s/ns/%s/sa/%s", trust_domain, ns, sa && *sa ? sa : "default");
+    return strbuf_detach(&id, NULL);
+}
+
+char *mesh_pod_identity(const cJSON *pod, const char *trust_domain, const char *ns)
+{
+    if (jget(pod, "metadata", "deletionTimestamp"))
+        return NULL;
+    return mesh_spiffe_id(trust_domain, ns, jstr(pod, "spec", "serviceAccountName"));
+}
+
 const char *mesh_port_protocol(const char *name, const char *app_protocol)
 {
     static const struct {

@@ -46,6 +46,30 @@ cJSON *mesh_build_exporter_service_entry(const struct mesh_ccs_facts *f, const c
  * load balancing when the endpoints span more than one locality. */
 cJSON *mesh_build_destination_rule(const struct mesh_ccs_facts *f, int multi_locality);
 
+/* ---- what is read from an exporter's backing Service and its pods ---- */
+
+/* A copy of the Service's spec.selector (string values only), or NULL with a problem
+ * (reason ServiceHasNoSelector) that starts with desc ("cluster eu: Service echo/echo")
+ * and names spec.selector: a Service without one (ExternalName, EndpointSlices made by
+ * hand) selects no pods, so the exporter's ServiceEntry could not select its workloads. */
+cJSON *mesh_service_selector(const cJSON *svc, const char *desc, struct mesh_problem *p);
+/* "k1=v1,k2=v2" of a label map, for a pod list; NULL when it has no string value.
+ * Caller frees. */
+char *mesh_label_selector(const cJSON *labels);
+/* The ports to export: spec (the CrossClusterService's spec.ports, nspec may be 0) with
+ * their target ports looked up in the Service, else the Service's spec.ports (name or
+ * "port-<n>", protocol from appProtocol or the name, target port). *out is set in every
+ * case (caller frees each name and the array; protocol points at a static string or into
+ * spec). Returns the count; 0 with a problem (reason ServiceHasNoPorts) that starts with
+ * desc and names both fields when there is nothing to export. */
+size_t mesh_service_ports(const cJSON *svc, const struct mesh_port *spec, size_t nspec,
+                          const char *desc, struct mesh_port **out, struct mesh_problem *p);
+/* spiffe://<trustDomain>/ns/<ns>/sa/<sa> (sa NULL or empty: default). Caller frees. */
+char *mesh_spiffe_id(const char *trust_domain, const char *ns, const char *sa);
+/* The identity of a pod's workload (spec.serviceAccountName), or NULL for a pod being
+ * deleted (metadata.deletionTimestamp). Caller frees. */
+char *mesh_pod_identity(const cJSON *pod, const char *trust_domain, const char *ns);
+
 /* Istio protocol of a Service port: appProtocol, else the name's prefix (http-, grpc-,
  * ...), else TCP. */
 const char *mesh_port_protocol(const char *name, const char *app_protocol);

@@ -186,6 +186,9 @@ static void sync_gateway(struct mesh_ctx *ctx, struct member_result *res, char *
     struct mesh_desired_set want = {0};
     mesh_build_gateway(ctx->net, res->spec, hosts, nhosts, &want);
     res->gateway_ok = 1;
+    struct mesh_problem addr_problem;
+    mesh_problem_init(&addr_problem);
+    int addr_ok = 0;
     for (size_t i = 0; i < want.n; i++) {
         const struct mesh_desired *d = &want.items[i];
         enum mesh_watch w = MESH_W_SERVICES;
@@ -194,21 +197,24 @@ static void sync_gateway(struct mesh_ctx *ctx, struct member_result *res, char *
         cJSON *live = mesh_member_get(m, w, obj_meta(d->obj, "name"));
         if (apply_if_needed(ctx, m, d->resource, d->obj, live, &res->gateway_problem) != 0)
             res->gateway_ok = 0;
-        if (d->resource == &KUBE_RES_SERVICES && live) {
-            int all_ips;
-            res->addresses = mesh_service_ingress(live, &res->naddresses, &all_ips);
+        if (d->resource == &KUBE_RES_SERVICES && !res->addresses) {
+            struct strbuf desc = STRBUF_INIT;
+            strbuf_addf(&desc, "cluster %s: Service %s/%s", m->cluster, ctx->net->istio_namespace,
+                        MESH_GATEWAY_NAME);
+            addr_ok = mesh_gateway_addresses(live, desc.buf, &res->addresses, &res->naddresses,
+                                             &addr_problem) == MESH_OK;
+            strbuf_release(&desc);
         }
         cJSON_Delete(live);
     }
     delete_unwanted(ctx, res, &want);
     mesh_desired_release(&want);
-    if (res->gateway_ok && res->naddresses == 0) {
+    if (res->gateway_ok && !addr_ok) {
         res->gateway_ok = 0;
-        mesh_problem_set(&res->gateway_problem, "NoGatewayAddress",
-                         "cluster %s: Service %s/%s has no load balancer address yet "
-                         "(status.loadBalancer.ingress is empty)",
-                         m->cluster, ctx->net->istio_namespace, MESH_GATEWAY_NAME);
+        mesh_problem_set(&res->gateway_problem, addr_problem.reason, "%s",
+                         addr_problem.message.buf);
     }
+    mesh_problem_release(&addr_problem);
 }
 
 static void sync_network_label(struct mesh_ctx *ctx, struct member_result *res, const cJSON *ns)

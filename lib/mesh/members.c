@@ -3,11 +3,86 @@
  */
 #include "members.h"
 
+#include "cacerts.h"
 #include "objects.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* "a, b, c" of a Secret's data keys (names only), or "no data". */
+static void data_keys(const cJSON *secret, struct strbuf *out)
+{
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(secret, "data"), *kv;
+    size_t n = 0;
+    if (!cJSON_IsObject(data))
+        data = NULL;
+    cJSON_ArrayForEach(kv, data)
+    {
+        if (!kv->string)
+            continue;
+        if (n++ == 8) {
+            strbuf_adds(out, ", ...");
+            break;
+        }
+        strbuf_addf(out, "%s%s", n > 1 ? ", " : "", kv->string);
+    }
+    if (!n)
+        strbuf_adds(out, "no data");
+}
+
+mesh_code mesh_member_config_from_secret(const cJSON *secret, const char *desc,
+                                         const struct mesh_cluster *c, struct kube_rest_config *cfg,
+                                         char **version, struct mesh_problem *p)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    *version = NULL;
+    if (!secret)
+        return mesh_problem_set(p, "KubeconfigSecretNotFound",
+                                "cluster %s: %s (kubeconfigSecretRef) not found", c->name, desc);
+    struct strbuf data = STRBUF_INIT;
+    mesh_code rc = MESH_OK;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(secret, "data"), c->secret_key);
+    if (!mesh_secret_data(secret, c->secret_key, &data)) {
+        if (cJSON_IsString(v)) {
+            rc = mesh_problem_set(p, "KubeconfigInvalid",
+                                  "cluster %s: %s: data.%s is not base64 (kubeconfigSecretRef.key)",
+                                  c->name, desc, c->secret_key);
+        } else {
+            struct strbuf keys = STRBUF_INIT;
+            data_keys(secret, &keys);
+            rc = mesh_problem_set(p, "KubeconfigKeyMissing",
+                                  "cluster %s: %s has no data key %s (kubeconfigSecretRef.key); "
+                                  "it has: %s",
+                                  c->name, desc, c->secret_key, keys.buf);
+            strbuf_release(&keys);
+        }
+    } else if (data.len == 0) {
+        rc = mesh_problem_set(p, "KubeconfigInvalid",
+                              "cluster %s: %s: data.%s is empty (kubeconfigSecretRef.key)", c->name,
+                              desc, c->secret_key);
+    } else {
+        struct strbuf source = STRBUF_INIT;
+        struct kube_error err = KUBE_ERROR_INIT;
+        strbuf_addf(&source, "%s key %s", desc, c->secret_key);
+        if (kube_config_from_memory(data.buf, data.len, source.buf, NULL, NULL, cfg, &err) !=
+            KUBE_OK)
+            rc = mesh_problem_set(p, "KubeconfigInvalid", "cluster %s: not a usable kubeconfig: %s",
+                                  c->name, err.message);
+        kube_error_clear(&err);
+        strbuf_release(&source);
+    }
+    mesh_secret_wipe(&data);
+    if (rc != MESH_OK)
+        return rc;
+    const cJSON *rv = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(secret, "metadata"), "resourceVersion");
+    struct strbuf ver = STRBUF_INIT;
+    strbuf_addf(&ver, "%s@%s/%s", cJSON_IsString(rv) ? rv->valuestring : "", desc, c->secret_key);
+    *version = strbuf_detach(&ver, NULL);
+    return MESH_OK;
+}
 
 struct mesh_member_wake {
     struct rt_controller *controller;

@@ -18,6 +18,7 @@
 #ifndef EW_MESH_MEMBERS_H
 #define EW_MESH_MEMBERS_H
 
+#include "api.h"
 #include "runtime/clusterset.h"
 #include "runtime/controller.h"
 
@@ -56,6 +57,16 @@ struct mesh_member_options {
     struct rt_controller *controller;
     struct ew_logger *log;
 };
+
+/* The connection settings of member c from its kubeconfig Secret (secret: the Secret's
+ * object, NULL when it does not exist; desc names it: "Secret eastwest-system/eu-kc"), and
+ * in *version (caller frees; NULL on error) a string that changes when the Secret does.
+ * Problems name the cluster, the Secret and the key: KubeconfigSecretNotFound,
+ * KubeconfigKeyMissing (with the keys the Secret has), KubeconfigInvalid (not base64,
+ * empty, or the kubeconfig parser's message). No Secret byte is ever put in a message. */
+mesh_code mesh_member_config_from_secret(const cJSON *secret, const char *desc,
+                                         const struct mesh_cluster *c, struct kube_rest_config *cfg,
+                                         char **version, struct mesh_problem *p);
 
 /* Start watching a member whose client is already in the clusterset. NULL when the
  * clusterset has no such member. */

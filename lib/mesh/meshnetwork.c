@@ -85,36 +85,13 @@ static mesh_code member_config(struct mesh_ctx *ctx, const struct mesh_cluster *
         *version = ew_strdup("home");
         return MESH_OK;
     }
-    struct strbuf key = STRBUF_INIT, data = STRBUF_INIT;
+    struct strbuf key = STRBUF_INIT, desc = STRBUF_INIT;
     strbuf_addf(&key, "%s/%s", mc->namespace_, c->secret_name);
+    strbuf_addf(&desc, "Secret %s", key.buf);
     cJSON *secret = rt_store_get_copy(rt_reflector_store(mc->secrets), key.buf);
-    mesh_code rc = MESH_OK;
-    struct kube_error err = KUBE_ERROR_INIT;
-    if (!secret) {
-        rc = mesh_problem_set(p, "KubeconfigSecretNotFound",
-                              "cluster %s: Secret %s (kubeconfigSecretRef) not found", c->name,
-                              key.buf);
-    } else if (!mesh_secret_data(secret, c->secret_key, &data)) {
-        rc = mesh_problem_set(p, "KubeconfigKeyMissing",
-                              "cluster %s: Secret %s has no data key %s (kubeconfigSecretRef.key)",
-                              c->name, key.buf, c->secret_key);
-    } else {
-        struct strbuf source = STRBUF_INIT;
-        strbuf_addf(&source, "Secret %s key %s", key.buf, c->secret_key);
-        if (kube_config_from_memory(data.buf, data.len, source.buf, NULL, NULL, cfg, &err) !=
-            KUBE_OK)
-            rc = mesh_problem_set(p, "KubeconfigInvalid", "cluster %s: %s", c->name, err.message);
-        strbuf_release(&source);
-        const cJSON *rv = cJSON_GetObjectItemCaseSensitive(
-            cJSON_GetObjectItemCaseSensitive(secret, "metadata"), "resourceVersion");
-        struct strbuf v = STRBUF_INIT;
-        strbuf_addf(&v, "%s@%s/%s", cJSON_IsString(rv) ? rv->valuestring : "", key.buf,
-                    c->secret_key);
-        *version = strbuf_detach(&v, NULL);
-    }
-    kube_error_clear(&err);
-    mesh_secret_wipe(&data);
+    mesh_code rc = mesh_member_config_from_secret(secret, desc.buf, c, cfg, version, p);
     strbuf_release(&key);
+    strbuf_release(&desc);
     cJSON_Delete(secret);
     return rc;
 }
@@ -728,10 +705,8 @@ static struct rt_result reconcile(void *ud, const char *key)
         struct mesh_network stub = {0};
         stub.name = (char *)key;
         ctx.net = &stub;
-        const cJSON *g = cJSON_GetObjectItemCaseSensitive(
-            cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "generation");
-        write_status(&ctx, build_simple_status(&ctx, p.reason, p.message.buf,
-                                               cJSON_IsNumber(g) ? (int64_t)g->valuedouble : 0));
+        write_status(
+            &ctx, build_simple_status(&ctx, p.reason, p.message.buf, mesh_object_generation(obj)));
         if (deleting && has_finalizer(obj)) {
             struct kube_error err = KUBE_ERROR_INIT;
             ew_log(mc->o.log, EW_LOG_WARN,
