@@ -96,10 +96,11 @@ if [ $builds_ok = 1 ]; then
     for t in build-asan/test/test_strbuf build-asan/test/test_status build-asan/test/test_watch_parser \
         build-asan/test/test_kubeconfig build-asan/test/test_workqueue build-asan/test/test_metrics \
         build-asan/test/test_mesh_api build-asan/test/test_api_docs build-asan/test/test_ca \
-        build-asan/test/test_mesh_objects build-asan/test/test_cacerts build-asan/test/test_ccs_objects; do
+        build-asan/test/test_mesh_objects build-asan/test/test_cacerts build-asan/test/test_ccs_objects \
+        build-asan/test/test_bad_input; do
         run_suite "$(basename "$t")" "$t"
     done
-    for f in fuzz_watch_parser fuzz_kubeconfig fuzz_mesh_api; do
+    for f in fuzz_watch_parser fuzz_kubeconfig fuzz_mesh_api fuzz_pem fuzz_objects; do
         if out=$("build-asan/test/${f}_replay" "test/fuzz/corpus/$f" 2>&1); then
             pass "corpus/$f ($out)"
         else fail "corpus/$f" "$out"; fi
@@ -109,7 +110,8 @@ if [ $builds_ok = 1 ]; then
     for t in build/test/test_strbuf build/test/test_status build/test/test_watch_parser \
         build/test/test_kubeconfig build/test/test_workqueue build/test/test_metrics \
         build/test/test_mesh_api build/test/test_api_docs build/test/test_ca \
-        build/test/test_mesh_objects build/test/test_cacerts build/test/test_ccs_objects; do
+        build/test/test_mesh_objects build/test/test_cacerts build/test/test_ccs_objects \
+        build/test/test_bad_input; do
         n=$(basename "$t")
         if valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect,possible \
             --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 \
@@ -122,7 +124,7 @@ if [ $builds_ok = 1 ]; then
     done
 
     stage "fuzz (${fuzz_seconds}s per target)"
-    for f in fuzz_watch_parser fuzz_kubeconfig fuzz_mesh_api; do
+    for f in fuzz_watch_parser fuzz_kubeconfig fuzz_mesh_api fuzz_pem fuzz_objects; do
         work="$results/corpus-$f"
         mkdir -p "$work"
         cp "test/fuzz/corpus/$f"/* "$work/" 2>/dev/null || true
