@@ -149,7 +149,11 @@ bound_token() {
 set_up_home
 kc us create namespace "$ns" >/dev/null 2>&1
 kc eu create namespace "$ns" >/dev/null 2>&1
-for c in us eu; do play_istiod "$c" corp.local "$mesh"; done
+for c in us eu; do
+    play_istiod "$c" corp.local "$mesh"
+    # an earlier suite's mesh retained its cacerts (onDelete: Retain): start from none
+    kc "$c" -n istio-system delete secret cacerts --ignore-not-found >/dev/null 2>&1
+done
 kc us -n eastwest-system create secret generic fault-eu --from-file=kubeconfig="$dir/eu/kubeconfig" \
     --dry-run=client -o yaml | kc us apply -f - >/dev/null
 gen_services | kc eu apply --server-side -f - >/dev/null
