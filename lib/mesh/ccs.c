@@ -108,6 +108,7 @@ static struct rt_reflector *start_cache(struct ccs_cluster *cl, const struct kub
     ro.on_change = fn;
     ro.ud = cl;
     ro.log = cl->cc->o.log;
+    ro.backoff_max = MESH_MEMBER_RECONNECT_MAX;
     return rt_reflector_start(&ro);
 }
 
@@ -599,7 +600,13 @@ static void sync_member(struct ccs_ctx *x, struct member_view *m, struct strbuf 
                         m->spec->name, m->reachable ? "caches are syncing" : "unreachable");
             x->unreachable++;
         }
-        x->failed = 1;
+        /* Unreachable by the MeshNetwork's status: not a failure to retry. Every
+         * CrossClusterService of the mesh is queued again when that status says the
+         * member is back (map_mesh); retrying each one meanwhile only stormed the home
+         * API server with status and Event writes, and queued a user's change behind
+         * hundreds of retries. Syncing caches are retried. */
+        if (m->reachable)
+            x->failed = 1;
         return;
     }
     struct mesh_ccs_facts f = {x->ccs,   x->net,    x->host, x->address,

@@ -161,6 +161,7 @@ struct mesh_member *mesh_member_start(const struct mesh_member_options *o)
         ro.on_health = wake_health;
         ro.ud = m->wake;
         ro.log = o->log;
+        ro.backoff_max = MESH_MEMBER_RECONNECT_MAX;
         m->watches[w] = rt_reflector_start(&ro);
     }
     strbuf_release(&ns_field);

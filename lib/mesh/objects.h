@@ -36,6 +36,12 @@
 #define MESH_CACERTS_NAME       "cacerts"
 #define MESH_FINALIZER          "eastwest.io/cleanup"
 
+/* Longest wait between a member's watch reconnects (the reflectors' backoff doubles
+ * from 0.8 s up to this). A member that comes back is seen within this (plus jitter),
+ * and everything converges within 15 s of its return; a down member costs one failed
+ * connect per watch per 8 s. Reconcile retries keep the work queue's 30 s cap. */
+#define MESH_MEMBER_RECONNECT_MAX 8.0
+
 /* Label selector of everything written for one mesh: caller frees. */
 char *mesh_selector_for_mesh(const char *mesh);
 
