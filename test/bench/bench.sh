@@ -5,6 +5,7 @@
 #   bash test/bench/bench.sh                  # sizes 10,100,1000; two clusters
 #   bash test/bench/bench.sh --large          # adds 5000
 #   bash test/bench/bench.sh --sizes 10,100 --clusters 3 --idle 60
+#   EW_BENCH_PERF=1 bash test/bench/bench.sh   # perf profile of the largest size's convergence
 #
 # Per size N (exported from eu, imported to us; with --clusters 3 exported from eu
 # and ap): bulk-create N CrossClusterServices and time until every one is Ready and
@@ -76,6 +77,15 @@ writes_split() {
         END { printf "%d %d %d", m, h, l }'
 }
 cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$op_pid/stat"; }
+# CPU seconds of every cluster's kube-apiserver and etcd together (where the rest goes)
+servers_cpu() {
+    local c f pids=()
+    for c in $clusters; do
+        for f in kube-apiserver etcd; do pids+=("$(cat "$EW_CLUSTERS_DIR/$c/$f.pid")"); done
+    done
+    for f in "${pids[@]}"; do cat "/proc/$f/stat"; done |
+        awk -v hz="$(getconf CLK_TCK)" '{s += $14 + $15} END {print s / hz}'
+}
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$op_pid/status"; }
 hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$op_pid/status"; }
 ready_count() { # ready_count NS
@@ -185,7 +195,7 @@ for v, k in les:
 EOF
 }
 
-rows=()
+rows=() server_cpu_rows=()
 for n in ${sizes//,/ }; do
     ns="bench-$n"
     say "size $n: backing Services"
@@ -193,7 +203,12 @@ for n in ${sizes//,/ }; do
     gen_services "$ns" "$n" >"$tmp/svc.yaml"
     for c in $clusters; do [ "$c" = us ] || kc "$c" apply --server-side -f "$tmp/svc.yaml" >/dev/null; done
     gen_ccs "$ns" "$n" >"$tmp/ccs.yaml"
-    cpu0=$(cpu_seconds) req0=$(requests_by_verb)
+    cpu0=$(cpu_seconds) req0=$(requests_by_verb) scpu0=$(servers_cpu)
+    perf_pid=""
+    if [ -n "${EW_BENCH_PERF:-}" ] && [ "$n" = "${sizes##*,}" ] && command -v perf >/dev/null; then
+        perf record -q -F 199 -g -p "$op_pid" -o "$EW_CLUSTERS_DIR/perf-$n.data" 2>/dev/null &
+        perf_pid=$!
+    fi
     say "size $n: bulk-create $n CrossClusterServices"
     t0=$(now)
     kc us apply --server-side -f "$tmp/ccs.yaml" >/dev/null
@@ -201,6 +216,14 @@ for n in ${sizes//,/ }; do
     t1=$(now)
     conv=$(elapsed "$t0" "$t1")
     cpu=$(python3 -c "print(f'{$(cpu_seconds) - $cpu0:.2f}')")
+    scpu=$(python3 -c "print(f'{$(servers_cpu) - $scpu0:.1f}')")
+    if [ -n "$perf_pid" ]; then
+        kill -INT "$perf_pid" && wait "$perf_pid" 2>/dev/null
+        perf report -i "$EW_CLUSTERS_DIR/perf-$n.data" --stdio --no-children --sort dso,symbol \
+            2>/dev/null | grep -E '^ +[0-9]' | head -n 25 >"$EW_CLUSTERS_DIR/perf-$n.txt"
+        say "size $n: the operator's hottest symbols during convergence (perf): $EW_CLUSTERS_DIR/perf-$n.txt"
+    fi
+    server_cpu_rows+=("N=$n: operator ${cpu} s, kube-apiservers + etcds ${scpu} s")
     req1=$(requests_by_verb)
     per=$(python3 - "$req0" "$req1" "$n" <<'EOF'
 import sys
@@ -273,6 +296,8 @@ for r in "${rows[@]}"; do
     IFS='|' read -r n conv bare ratio p50 p99 hist rss hwm cpu per <<<"$r"
     printf '%-6s %-9s %-8s %-6s %-8s %-8s %-14s %-7s %-8s %-7s %s\n' "$n" "${conv}s" "${bare}s" "$ratio" "$p50" "$p99" "$hist" "$rss" "$hwm" "$cpu" "$per"
 done
+printf '\nCPU seconds during convergence:\n'
+printf '  %s\n' "${server_cpu_rows[@]}"
 printf '\nidle %ss at N=%s: %s writes to members, %s to home objects, %s Lease renewals; %s s CPU\n' \
     "$idle" "$last_n" "$((wm1 - wm0))" "$((wh1 - wh0))" "$((wl1 - wl0))" "$idle_cpu"
 printf 'list requests to eu in the 15 s after its kube-apiserver restarted (relists, and the Pod lists of reconciles they cause): %s\n' "$relists"
