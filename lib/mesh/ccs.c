@@ -35,18 +35,6 @@ struct mesh_ccs_controller {
     struct strmap caches; /* cluster name -> struct ccs_cluster */
 };
 
-static const cJSON *jget(const cJSON *o, const char *a, const char *b)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, a);
-    return b ? cJSON_GetObjectItemCaseSensitive(v, b) : v;
-}
-
-static const char *jstr(const cJSON *o, const char *a, const char *b)
-{
-    const cJSON *v = jget(o, a, b);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 /* ---- member caches and what their changes queue ---- */
 
 struct export_match {
@@ -57,13 +45,14 @@ struct export_match {
 static void match_export(void *ud, const char *key, const cJSON *obj)
 {
     struct export_match *m = ud;
-    const char *ns = jstr(obj, "metadata", "namespace"), *name = jstr(obj, "metadata", "name");
+    const char *ns = mesh_json_str(obj, "metadata", "namespace"),
+               *name = mesh_json_str(obj, "metadata", "name");
     if (!ns || strcmp(ns, m->ns) != 0)
         return;
     const cJSON *e;
-    cJSON_ArrayForEach(e, jget(obj, "spec", "exportFrom"))
+    cJSON_ArrayForEach(e, mesh_json_get(obj, "spec", "exportFrom"))
     {
-        const char *c = jstr(e, "cluster", NULL), *s = jstr(e, "service", NULL);
+        const char *c = mesh_json_str(e, "cluster", NULL), *s = mesh_json_str(e, "service", NULL);
         if (c && strcmp(c, m->cluster) == 0 && strcmp(s ? s : name, m->svc) == 0) {
             rt_controller_enqueue(m->cc->ctl, key);
             return;
@@ -76,8 +65,8 @@ static void on_service(void *ud, enum rt_change ch, const char *key, const cJSON
     struct ccs_cluster *cl = ud;
     (void)ch;
     (void)key;
-    struct export_match m = {cl->name, jstr(obj, "metadata", "namespace"),
-                             jstr(obj, "metadata", "name"), cl->cc};
+    struct export_match m = {cl->name, mesh_json_str(obj, "metadata", "namespace"),
+                             mesh_json_str(obj, "metadata", "name"), cl->cc};
     if (m.ns && m.svc)
         rt_store_foreach(rt_reflector_store(cl->cc->ccs), match_export, &m);
 }
@@ -87,7 +76,8 @@ static void on_written(void *ud, enum rt_change ch, const char *key, const cJSON
     struct ccs_cluster *cl = ud;
     (void)ch;
     (void)key;
-    const char *svc = jstr(jget(obj, "metadata", "labels"), MESH_LABEL_SERVICE, NULL);
+    const char *svc =
+        mesh_json_str(mesh_json_get(obj, "metadata", "labels"), MESH_LABEL_SERVICE, NULL);
     const char *dot = svc ? strchr(svc, '.') : NULL;
     if (!dot)
         return;
@@ -197,7 +187,7 @@ static void read_mesh_status(struct ccs_ctx *x, const cJSON *mesh_obj)
 {
     x->nmembers = x->net->nclusters;
     x->members = ew_calloc(x->nmembers, sizeof(*x->members));
-    const cJSON *clusters = jget(mesh_obj, "status", "clusters");
+    const cJSON *clusters = mesh_json_get(mesh_obj, "status", "clusters");
     for (size_t i = 0; i < x->nmembers; i++) {
         struct member_view *m = &x->members[i];
         m->spec = &x->net->clusters[i];
@@ -205,12 +195,12 @@ static void read_mesh_status(struct ccs_ctx *x, const cJSON *mesh_obj)
         const cJSON *c;
         cJSON_ArrayForEach(c, clusters)
         {
-            const char *n = jstr(c, "name", NULL);
+            const char *n = mesh_json_str(c, "name", NULL);
             if (!n || strcmp(n, m->spec->name) != 0)
                 continue;
-            m->reachable = cJSON_IsTrue(jget(c, "reachable", NULL));
+            m->reachable = cJSON_IsTrue(mesh_json_get(c, "reachable", NULL));
             const cJSON *a;
-            cJSON_ArrayForEach(a, jget(c, "gatewayAddresses", NULL))
+            cJSON_ArrayForEach(a, mesh_json_get(c, "gatewayAddresses", NULL))
             {
                 if (!cJSON_IsString(a))
                     continue;
@@ -267,16 +257,16 @@ struct claim_scan {
 
 static int older(const cJSON *a, const char *akey, const cJSON *b, const char *bkey)
 {
-    const char *ta = jstr(a, "metadata", "creationTimestamp");
-    const char *tb = jstr(b, "metadata", "creationTimestamp");
+    const char *ta = mesh_json_str(a, "metadata", "creationTimestamp");
+    const char *tb = mesh_json_str(b, "metadata", "creationTimestamp");
     int c = strcmp(ta ? ta : "", tb ? tb : "");
     return c < 0 || (c == 0 && strcmp(akey, bkey) < 0);
 }
 
 static const char *claimed_address(const cJSON *o)
 {
-    const char *a = jstr(o, "spec", "address");
-    return a ? a : jstr(o, "status", "address");
+    const char *a = mesh_json_str(o, "spec", "address");
+    return a ? a : mesh_json_str(o, "status", "address");
 }
 
 static void scan_claims(void *ud, const char *key, const cJSON *obj)
@@ -284,11 +274,12 @@ static void scan_claims(void *ud, const char *key, const cJSON *obj)
     struct claim_scan *s = ud;
     struct ccs_ctx *x = s->x;
     const char *me_ns = x->ccs->namespace_, *me = x->ccs->name;
-    const char *ns = jstr(obj, "metadata", "namespace"), *name = jstr(obj, "metadata", "name");
+    const char *ns = mesh_json_str(obj, "metadata", "namespace"),
+               *name = mesh_json_str(obj, "metadata", "name");
     if (!ns || !name || (strcmp(ns, me_ns) == 0 && strcmp(name, me) == 0))
         return;
-    const char *mn = jstr(obj, "spec", "meshNetwork");
-    if (!mn || strcmp(mn, x->net->name) != 0 || jget(obj, "metadata", "deletionTimestamp"))
+    const char *mn = mesh_json_str(obj, "spec", "meshNetwork");
+    if (!mn || strcmp(mn, x->net->name) != 0 || mesh_json_get(obj, "metadata", "deletionTimestamp"))
         return;
     if (s->probe) {
         const char *a = claimed_address(obj);
@@ -296,7 +287,7 @@ static void scan_claims(void *ud, const char *key, const cJSON *obj)
             s->probe_taken = 1;
         return;
     }
-    const char *h = jstr(obj, "spec", "host");
+    const char *h = mesh_json_str(obj, "spec", "host");
     char *dflt = NULL;
     if (!h) {
         struct strbuf b = STRBUF_INIT;
@@ -334,7 +325,7 @@ static int choose_address(struct ccs_ctx *x, struct mesh_problem *p)
         return 0;
     }
     struct claim_scan s = {x, NULL, NULL, NULL, NULL, 1, NULL, 0};
-    const char *prev = jstr(x->obj, "status", "address");
+    const char *prev = mesh_json_str(x->obj, "status", "address");
     if (prev && mesh_vip_in_range(x->net, prev) && !address_taken(&s, prev)) {
         x->address = ew_strdup(prev);
         return 0;
@@ -461,7 +452,7 @@ static void keep_known_sans(struct ccs_ctx *x)
                                      : NULL;
         cJSON *live = cl ? rt_store_get_copy(rt_reflector_store(cl->entries), key.buf) : NULL;
         const cJSON *san;
-        cJSON_ArrayForEach(san, jget(live, "spec", "subjectAltNames"))
+        cJSON_ArrayForEach(san, mesh_json_get(live, "spec", "subjectAltNames"))
         {
             const char *pfx = "/sa/",
                        *sa = cJSON_IsString(san) ? strstr(san->valuestring, pfx) : NULL;
@@ -498,7 +489,7 @@ static int apply_object(struct ccs_ctx *x, struct ccs_cluster *cl, const struct 
             kc = kube_apply(cl->client, r, x->ccs->namespace_, desired, MESH_FIELD_MANAGER, 1, NULL,
                             &err);
         }
-        const char *kind = jstr(desired, "kind", NULL);
+        const char *kind = mesh_json_str(desired, "kind", NULL);
         if (kc != KUBE_OK) {
             strbuf_addf(why, "%scluster %s: writing %s %s/%s: %s", why->len ? "; " : "", cl->name,
                         kind, x->ccs->namespace_, x->ccs->name, err.message);
@@ -526,7 +517,8 @@ static int delete_if_present(struct ccs_ctx *x, struct ccs_cluster *cl,
     cJSON *live = rt_store_get_copy(rt_reflector_store(cache), key.buf);
     strbuf_release(&key);
     int rc = 0;
-    const char *svc = jstr(jget(live, "metadata", "labels"), MESH_LABEL_SERVICE, NULL);
+    const char *svc =
+        mesh_json_str(mesh_json_get(live, "metadata", "labels"), MESH_LABEL_SERVICE, NULL);
     struct strbuf want = STRBUF_INIT;
     strbuf_addf(&want, "%s.%s", x->ccs->namespace_, x->ccs->name);
     if (live && svc && strcmp(svc, want.buf) == 0) {
@@ -673,7 +665,7 @@ static cJSON *member_status(struct ccs_ctx *x, const struct member_view *m)
 
 static cJSON *build_status(struct ccs_ctx *x, const char *write_problem)
 {
-    const cJSON *old = jget(x->obj, "status", "conditions");
+    const cJSON *old = mesh_json_get(x->obj, "status", "conditions");
     cJSON *st = cJSON_CreateObject();
     int64_t gen = x->ccs->generation;
     cJSON_AddNumberToObject(st, "observedGeneration", (double)gen);
@@ -725,12 +717,13 @@ static cJSON *build_status(struct ccs_ctx *x, const char *write_problem)
 static cJSON *blocked_status(const cJSON *obj, int64_t gen, const char *reason, const char *msg,
                              int conflict)
 {
-    const cJSON *old = jget(obj, "status", "conditions");
+    const cJSON *old = mesh_json_get(obj, "status", "conditions");
     cJSON *st = cJSON_CreateObject();
     cJSON_AddNumberToObject(st, "observedGeneration", (double)gen);
-    const cJSON *keep[] = {jget(obj, "status", "host"), jget(obj, "status", "address"),
-                           jget(obj, "status", "from"), jget(obj, "status", "to"),
-                           jget(obj, "status", "clusters")};
+    const cJSON *keep[] = {mesh_json_get(obj, "status", "host"),
+                           mesh_json_get(obj, "status", "address"),
+                           mesh_json_get(obj, "status", "from"), mesh_json_get(obj, "status", "to"),
+                           mesh_json_get(obj, "status", "clusters")};
     const char *names[] = {"host", "address", "from", "to", "clusters"};
     for (size_t i = 0; i < 5; i++)
         if (keep[i])
@@ -749,7 +742,7 @@ static void write_status(struct mesh_ccs_controller *cc, const cJSON *obj, cJSON
     if (mesh_status_write(cc->o.home, &MESH_RES_CROSSCLUSTERSERVICES, obj, st, &written, &err) !=
         KUBE_OK)
         ew_log(cc->o.log, EW_LOG_WARN, "status write failed", "crossclusterservice",
-               jstr(obj, "metadata", "name"), "error", err.message, NULL);
+               mesh_json_str(obj, "metadata", "name"), "error", err.message, NULL);
     kube_error_clear(&err);
 }
 
@@ -758,7 +751,7 @@ static void write_status(struct mesh_ccs_controller *cc, const cJSON *obj, cJSON
 static int has_finalizer(const cJSON *obj)
 {
     const cJSON *f;
-    cJSON_ArrayForEach(f, jget(obj, "metadata", "finalizers"))
+    cJSON_ArrayForEach(f, mesh_json_get(obj, "metadata", "finalizers"))
     {
         if (cJSON_IsString(f) && strcmp(f->valuestring, MESH_FINALIZER) == 0)
             return 1;
@@ -772,21 +765,22 @@ static kube_code set_finalizer(struct mesh_ccs_controller *cc, const cJSON *obj,
     cJSON *md = cJSON_AddObjectToObject(patch, "metadata");
     cJSON *list = cJSON_AddArrayToObject(md, "finalizers");
     const cJSON *f;
-    cJSON_ArrayForEach(f, jget(obj, "metadata", "finalizers"))
+    cJSON_ArrayForEach(f, mesh_json_get(obj, "metadata", "finalizers"))
     {
         if (cJSON_IsString(f) && strcmp(f->valuestring, MESH_FINALIZER) != 0)
             cJSON_AddItemToArray(list, cJSON_CreateString(f->valuestring));
     }
     if (present)
         cJSON_AddItemToArray(list, cJSON_CreateString(MESH_FINALIZER));
-    cJSON_AddStringToObject(md, "resourceVersion", jstr(obj, "metadata", "resourceVersion"));
+    cJSON_AddStringToObject(md, "resourceVersion",
+                            mesh_json_str(obj, "metadata", "resourceVersion"));
     char *text = cJSON_PrintUnformatted(patch);
     cJSON_Delete(patch);
     struct kube_patch_options po = {KUBE_PATCH_MERGE, NULL, 0, 0, NULL};
     struct kube_error err = KUBE_ERROR_INIT;
-    kube_code rc =
-        kube_patch(cc->o.home, &MESH_RES_CROSSCLUSTERSERVICES, jstr(obj, "metadata", "namespace"),
-                   jstr(obj, "metadata", "name"), text, strlen(text), &po, NULL, &err);
+    kube_code rc = kube_patch(
+        cc->o.home, &MESH_RES_CROSSCLUSTERSERVICES, mesh_json_str(obj, "metadata", "namespace"),
+        mesh_json_str(obj, "metadata", "name"), text, strlen(text), &po, NULL, &err);
     cJSON_free(text);
     kube_error_clear(&err);
     return rc;
@@ -877,7 +871,7 @@ static struct rt_result reconcile(void *ud, const char *key, double queued_for)
     x.obj = obj;
     struct rt_result out = {RT_DONE, 0};
     int64_t gen = mesh_object_generation(obj);
-    int deleting = jget(obj, "metadata", "deletionTimestamp") != NULL;
+    int deleting = mesh_json_get(obj, "metadata", "deletionTimestamp") != NULL;
     if (mesh_ccs_parse(obj, &c, &p) != MESH_OK) {
         write_status(cc, obj, blocked_status(obj, gen, p.reason, p.message.buf, 0));
         if (deleting && has_finalizer(obj))
@@ -947,7 +941,7 @@ struct mesh_map {
 static void emit_if_in_mesh(void *ud, const char *key, const cJSON *obj)
 {
     struct mesh_map *m = ud;
-    const char *mn = jstr(obj, "spec", "meshNetwork");
+    const char *mn = mesh_json_str(obj, "spec", "meshNetwork");
     if (mn && strcmp(mn, m->mesh) == 0)
         m->emit(m->q, key);
 }

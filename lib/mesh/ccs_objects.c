@@ -129,21 +129,9 @@ cJSON *mesh_build_destination_rule(const struct mesh_ccs_facts *f, int multi_loc
     return o;
 }
 
-static const cJSON *jget(const cJSON *o, const char *a, const char *b)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, a);
-    return b ? cJSON_GetObjectItemCaseSensitive(v, b) : v;
-}
-
-static const char *jstr(const cJSON *o, const char *a, const char *b)
-{
-    const cJSON *v = jget(o, a, b);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 cJSON *mesh_service_selector(const cJSON *svc, const char *desc, struct mesh_problem *p)
 {
-    const cJSON *sel = jget(svc, "spec", "selector"), *kv;
+    const cJSON *sel = mesh_json_get(svc, "spec", "selector"), *kv;
     cJSON *out = cJSON_CreateObject();
     if (!cJSON_IsObject(sel))
         sel = NULL;
@@ -155,7 +143,7 @@ cJSON *mesh_service_selector(const cJSON *svc, const char *desc, struct mesh_pro
     if (out->child)
         return out;
     cJSON_Delete(out);
-    const char *type = jstr(svc, "spec", "type");
+    const char *type = mesh_json_str(svc, "spec", "type");
     int external = type && strcmp(type, "ExternalName") == 0;
     mesh_problem_set(p, "ServiceHasNoSelector",
                      "%s has no spec.selector%s: it selects no pods, so its workloads cannot be "
@@ -191,14 +179,14 @@ static int port_number(const cJSON *v)
 
 static int service_target(const cJSON *sp)
 {
-    int t = port_number(jget(sp, "targetPort", NULL));
-    return t ? t : port_number(jget(sp, "port", NULL));
+    int t = port_number(mesh_json_get(sp, "targetPort", NULL));
+    return t ? t : port_number(mesh_json_get(sp, "port", NULL));
 }
 
 size_t mesh_service_ports(const cJSON *svc, const struct mesh_port *spec, size_t nspec,
                           const char *desc, struct mesh_port **out, struct mesh_problem *p)
 {
-    const cJSON *sports = jget(svc, "spec", "ports"), *sp;
+    const cJSON *sports = mesh_json_get(svc, "spec", "ports"), *sp;
     if (!cJSON_IsArray(sports))
         sports = NULL;
     size_t n = 0;
@@ -210,7 +198,8 @@ size_t mesh_service_ports(const cJSON *svc, const struct mesh_port *spec, size_t
                                      spec[i].target_port};
             cJSON_ArrayForEach(sp, sports)
             {
-                if (!mp->target_port && port_number(jget(sp, "port", NULL)) == spec[i].number)
+                if (!mp->target_port &&
+                    port_number(mesh_json_get(sp, "port", NULL)) == spec[i].number)
                     mp->target_port = service_target(sp);
             }
         }
@@ -219,10 +208,10 @@ size_t mesh_service_ports(const cJSON *svc, const struct mesh_port *spec, size_t
     *out = ew_calloc((size_t)cJSON_GetArraySize(sports) + 1, sizeof(**out));
     cJSON_ArrayForEach(sp, sports)
     {
-        int num = port_number(jget(sp, "port", NULL));
+        int num = port_number(mesh_json_get(sp, "port", NULL));
         if (!num)
             continue;
-        const char *name = jstr(sp, "name", NULL);
+        const char *name = mesh_json_str(sp, "name", NULL);
         struct strbuf nm = STRBUF_INIT;
         if (name && *name)
             strbuf_adds(&nm, name);
@@ -230,7 +219,7 @@ size_t mesh_service_ports(const cJSON *svc, const struct mesh_port *spec, size_t
             strbuf_addf(&nm, "port-%d", num);
         struct mesh_port *mp = &(*out)[n++];
         mp->number = num;
-        mp->protocol = (char *)mesh_port_protocol(nm.buf, jstr(sp, "appProtocol", NULL));
+        mp->protocol = (char *)mesh_port_protocol(nm.buf, mesh_json_str(sp, "appProtocol", NULL));
         mp->name = strbuf_detach(&nm, NULL);
         mp->target_port = service_target(sp);
     }
@@ -251,9 +240,9 @@ char *mesh_spiffe_id(const char *trust_domain, const char *ns, const char *sa)
 
 char *mesh_pod_identity(const cJSON *pod, const char *trust_domain, const char *ns)
 {
-    if (jget(pod, "metadata", "deletionTimestamp"))
+    if (mesh_json_get(pod, "metadata", "deletionTimestamp"))
         return NULL;
-    return mesh_spiffe_id(trust_domain, ns, jstr(pod, "spec", "serviceAccountName"));
+    return mesh_spiffe_id(trust_domain, ns, mesh_json_str(pod, "spec", "serviceAccountName"));
 }
 
 const char *mesh_port_protocol(const char *name, const char *app_protocol)

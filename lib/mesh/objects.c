@@ -499,3 +499,15 @@ mesh_code mesh_gateway_addresses(const cJSON *svc, const char *desc, char ***out
                             desc, lb ? "" : "; spec.type is ", lb ? "" : type->valuestring,
                             lb ? "" : ", and only a LoadBalancer gets one");
 }
+
+const cJSON *mesh_json_get(const cJSON *o, const char *a, const char *b)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, a);
+    return b ? cJSON_GetObjectItemCaseSensitive(v, b) : v;
+}
+
+const char *mesh_json_str(const cJSON *o, const char *a, const char *b)
+{
+    const cJSON *v = mesh_json_get(o, a, b);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}

@@ -75,6 +75,11 @@ int mesh_object_needs_apply(const cJSON *desired, const cJSON *live);
 /* Is every field of want present with the same value in have? */
 int mesh_json_subset(const cJSON *want, const cJSON *have);
 
+/* o[a] or o[a][b] (b NULL: one level); NULL when absent or o is not an object. */
+const cJSON *mesh_json_get(const cJSON *o, const char *a, const char *b);
+/* The same when it is a string, else NULL. */
+const char *mesh_json_str(const cJSON *o, const char *a, const char *b);
+
 /* One object to write, and the resource it belongs to. */
 struct mesh_desired {
     const struct kube_resource *resource;
