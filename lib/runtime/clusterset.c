@@ -16,10 +16,13 @@ struct member {
     int refs; /* the set's own reference counts as one while the member is in the set */
     int reachable;
     char *last_error;
+    struct strmap joined; /* groups (MeshNetworks) whose writers may use it; values unused */
+    int writers;          /* between begin_write and end_write */
 };
 
 struct rt_clusterset {
     pthread_mutex_t mu;
+    pthread_cond_t drained;  /* a member's writers dropped to zero */
     struct strmap members;   /* name -> struct member */
     struct member **retired; /* removed, waiting for their last release */
     size_t nretired;
@@ -47,6 +50,7 @@ struct rt_clusterset *rt_clusterset_new(struct ew_logger *log, struct rt_metrics
 {
     struct rt_clusterset *cs = ew_calloc(1, sizeof(*cs));
     pthread_mutex_init(&cs->mu, NULL);
+    pthread_cond_init(&cs->drained, NULL);
     cs->log = log;
     cs->metrics = metrics;
     if (metrics) {
@@ -62,6 +66,7 @@ static void member_free(struct member *m)
 {
     rt_kube_metrics_remove(m->km);
     kube_client_free(m->client);
+    strmap_clear(&m->joined);
     free(m->name);
     free(m->last_error);
     free(m);
@@ -81,6 +86,7 @@ void rt_clusterset_free(struct rt_clusterset *cs)
     for (size_t i = 0; i < cs->nretired; i++)
         member_free(cs->retired[i]);
     free(cs->retired);
+    pthread_cond_destroy(&cs->drained);
     pthread_mutex_destroy(&cs->mu);
     free(cs);
 }
@@ -110,6 +116,7 @@ int rt_clusterset_apply(struct rt_clusterset *cs, const char *name,
     m->client = c;
     m->refs = 1;
     m->reachable = 1;
+    strmap_init(&m->joined);
     if (cs->metrics)
         m->km = rt_kube_metrics_add(cs->metrics, c, name);
     pthread_mutex_lock(&cs->mu);
@@ -146,6 +153,9 @@ int rt_clusterset_remove(struct rt_clusterset *cs, const char *name)
     struct member *m = strmap_remove(&cs->members, name);
     struct member *dead = NULL;
     if (m) {
+        const char *k;
+        for (size_t i = 0; strmap_next(&m->joined, &i, &k, NULL);)
+            strmap_remove(&m->joined, k);
         cs->retired = ew_realloc(cs->retired, (cs->nretired + 1) * sizeof(*cs->retired));
         cs->retired[cs->nretired++] = m;
         dead = unref_locked(cs, m);
@@ -233,4 +243,80 @@ char **rt_clusterset_names(struct rt_clusterset *cs, size_t *n)
     pthread_mutex_unlock(&cs->mu);
     *n = k;
     return names;
+}
+
+int rt_clusterset_is_current(struct rt_clusterset *cs, const char *name, struct kube_client *c)
+{
+    pthread_mutex_lock(&cs->mu);
+    struct member *m = strmap_get(&cs->members, name);
+    int current = m && m->client == c;
+    pthread_mutex_unlock(&cs->mu);
+    return current;
+}
+
+int rt_clusterset_join(struct rt_clusterset *cs, const char *group, const char *name)
+{
+    pthread_mutex_lock(&cs->mu);
+    struct member *m = strmap_get(&cs->members, name);
+    if (m)
+        strmap_put(&m->joined, group, m);
+    pthread_mutex_unlock(&cs->mu);
+    return m != NULL;
+}
+
+void rt_clusterset_leave(struct rt_clusterset *cs, const char *group, const char *name)
+{
+    pthread_mutex_lock(&cs->mu);
+    struct member *m = strmap_get(&cs->members, name);
+    if (m) {
+        strmap_remove(&m->joined, group);
+        m->refs++; /* it cannot be freed while we wait */
+        while (m->writers > 0)
+            pthread_cond_wait(&cs->drained, &cs->mu);
+    }
+    struct member *dead = m ? unref_locked(cs, m) : NULL;
+    pthread_mutex_unlock(&cs->mu);
+    if (dead)
+        member_free(dead);
+}
+
+int rt_clusterset_joined(struct rt_clusterset *cs, const char *group, const char *name)
+{
+    pthread_mutex_lock(&cs->mu);
+    struct member *m = strmap_get(&cs->members, name);
+    int joined = m && strmap_contains(&m->joined, group);
+    pthread_mutex_unlock(&cs->mu);
+    return joined;
+}
+
+struct kube_client *rt_clusterset_begin_write(struct rt_clusterset *cs, const char *group,
+                                              const char *name)
+{
+    pthread_mutex_lock(&cs->mu);
+    struct member *m = strmap_get(&cs->members, name);
+    if (m && strmap_contains(&m->joined, group)) {
+        m->refs++;
+        m->writers++;
+    } else {
+        m = NULL;
+    }
+    pthread_mutex_unlock(&cs->mu);
+    return m ? m->client : NULL;
+}
+
+void rt_clusterset_end_write(struct rt_clusterset *cs, struct kube_client *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&cs->mu);
+    struct member *m = find_by_client(cs, c);
+    struct member *dead = NULL;
+    if (m) {
+        if (--m->writers == 0)
+            pthread_cond_broadcast(&cs->drained);
+        dead = unref_locked(cs, m);
+    }
+    pthread_mutex_unlock(&cs->mu);
+    if (dead)
+        member_free(dead);
 }

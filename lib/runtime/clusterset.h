@@ -8,6 +8,16 @@
  * a member removed while a reconcile uses it is freed only after that
  * reconcile is done. Each member carries its reachability, exported as
  * eastwest_cluster_reachable{cluster}, and its client's request counters.
+ *
+ * The write gate. A member joins groups (the MeshNetworks that list it). A
+ * writer that works for a group (the CrossClusterService controller writing
+ * for a mesh) brackets its writes with begin_write/end_write, which succeeds
+ * only while the member is joined to that group. leave() takes the member out
+ * of the group and returns only when no writer is between begin and end. So
+ * once the MeshNetwork controller has left a member for a mesh (the member was
+ * removed from spec.clusters, or the mesh is being deleted), nothing can write
+ * there for that mesh any more, and the cleanup it then lists and deletes is
+ * final: no write in flight can land after it.
  */
 #ifndef EW_RT_CLUSTERSET_H
 #define EW_RT_CLUSTERSET_H
@@ -36,6 +46,19 @@ void rt_clusterset_set_reachable(struct rt_clusterset *cs, const char *name, int
                                  const char *error);
 /* 1 reachable, 0 not, -1 unknown member. *error (may be NULL) gets a copy of the last error. */
 int rt_clusterset_reachable(struct rt_clusterset *cs, const char *name, char **error);
+/* 1 while name is in the set with this very client (not removed, not re-added since). */
+int rt_clusterset_is_current(struct rt_clusterset *cs, const char *name, struct kube_client *c);
+
+/* The write gate (see the top). join returns 0 when there is no such member. leave waits
+ * for the member's writers to finish; never call it between begin_write and end_write. */
+int rt_clusterset_join(struct rt_clusterset *cs, const char *group, const char *name);
+void rt_clusterset_leave(struct rt_clusterset *cs, const char *group, const char *name);
+int rt_clusterset_joined(struct rt_clusterset *cs, const char *group, const char *name);
+/* The member's client, counted as a writer, or NULL when it is not joined to group. */
+struct kube_client *rt_clusterset_begin_write(struct rt_clusterset *cs, const char *group,
+                                              const char *name);
+void rt_clusterset_end_write(struct rt_clusterset *cs, struct kube_client *c);
+
 /* Names of the members (caller frees each and the array). */
 char **rt_clusterset_names(struct rt_clusterset *cs, size_t *n);
 
