@@ -97,7 +97,7 @@ if [ $builds_ok = 1 ]; then
         build-asan/test/test_kubeconfig build-asan/test/test_workqueue build-asan/test/test_metrics \
         build-asan/test/test_mesh_api build-asan/test/test_api_docs build-asan/test/test_ca \
         build-asan/test/test_mesh_objects build-asan/test/test_cacerts build-asan/test/test_ccs_objects \
-        build-asan/test/test_bad_input; do
+        build-asan/test/test_bad_input build-asan/test/test_clusterset; do
         run_suite "$(basename "$t")" "$t"
     done
     for f in fuzz_watch_parser fuzz_kubeconfig fuzz_mesh_api fuzz_pem fuzz_objects; do
@@ -111,7 +111,7 @@ if [ $builds_ok = 1 ]; then
         build/test/test_kubeconfig build/test/test_workqueue build/test/test_metrics \
         build/test/test_mesh_api build/test/test_api_docs build/test/test_ca \
         build/test/test_mesh_objects build/test/test_cacerts build/test/test_ccs_objects \
-        build/test/test_bad_input; do
+        build/test/test_bad_input build/test/test_clusterset; do
         n=$(basename "$t")
         if valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect,possible \
             --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 \
@@ -149,6 +149,8 @@ if [ $builds_ok = 1 ]; then
         run_suite test_meshnetwork bash test/integration/test_meshnetwork.sh
         export EW_OPERATOR_LOG="$results/test_ccs-operator.log"
         run_suite test_ccs bash test/integration/test_ccs.sh
+        export EW_OPERATOR_LOG="$results/test_lifecycle-operator.log"
+        run_suite test_lifecycle bash test/integration/test_lifecycle.sh
         export EW_OPERATOR_LOG="$results/test_plugin-operator.log"
         run_suite test_plugin bash test/integration/test_plugin.sh
         export EW_OPERATOR_LOG="$results/test_chart-operator.log"
@@ -158,7 +160,7 @@ if [ $builds_ok = 1 ]; then
         run_suite test_faults bash test/integration/test_faults.sh $([ "${EW_TEST_FAULTS_FULL:-0}" = 1 ] && echo --full)
         run_suite test_demo bash test/integration/test_demo.sh
         if grep -q '^FAIL' "$results"/test_*_integration.out "$results"/test_meshnetwork.out \
-            "$results"/test_ccs.out "$results"/test_plugin.out "$results"/test_chart.out \
+            "$results"/test_ccs.out "$results"/test_lifecycle.out "$results"/test_plugin.out "$results"/test_chart.out \
             "$results"/test_faults.out; then
             for c in us eu ap; do bash hack/cluster.sh logs "$c" >&2 || true; done
         fi

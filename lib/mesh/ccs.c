@@ -6,6 +6,7 @@
 #include "ccs_objects.h"
 #include "conditions.h"
 #include "objects.h"
+#include "vip_table.h"
 #include "base/strmap.h"
 #include "base/timeutil.h"
 
@@ -15,12 +16,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* One member cluster's caches. */
+/* One member cluster's caches, on the client the cluster set had when they started. When
+ * the member is removed from the set, or re-added with a new client, the caches are
+ * evicted (the watches stop, the client reference goes back) and started again on the
+ * new client at first use. Workers hold a reference while they use one. */
 struct ccs_cluster {
     char *name;
     struct kube_client *client;
     struct rt_reflector *services, *entries, *rules;
     struct mesh_ccs_controller *cc;
+    int refs; /* the map's own counts one while it is in the map; cc->mu */
 };
 
 struct mesh_ccs_controller {
@@ -32,7 +37,8 @@ struct mesh_ccs_controller {
     struct rt_clusterset *clusters;
     struct rt_metric *m_propagation;
     pthread_mutex_t mu;
-    struct strmap caches; /* cluster name -> struct ccs_cluster */
+    struct strmap caches;        /* cluster name -> struct ccs_cluster */
+    struct mesh_vip_table *vips; /* allocation of addresses is serialised on it */
 };
 
 /* ---- member caches and what their changes queue ---- */
@@ -102,12 +108,64 @@ static struct rt_reflector *start_cache(struct ccs_cluster *cl, const struct kub
     return rt_reflector_start(&ro);
 }
 
-/* The caches of a member, started on first use; NULL while the MeshNetwork controller
- * has not connected it yet. */
-static struct ccs_cluster *cluster_cache(struct mesh_ccs_controller *cc, const char *name)
+static void cluster_free(struct ccs_cluster *cl)
 {
+    rt_reflector_stop(cl->services);
+    rt_reflector_stop(cl->entries);
+    rt_reflector_stop(cl->rules);
+    rt_clusterset_release(cl->cc->clusters, cl->client);
+    free(cl->name);
+    free(cl);
+}
+
+/* Must hold cc->mu. Drop a reference; returns the cluster when it is to be freed (after
+ * unlocking: stopping its watches joins their threads). */
+static struct ccs_cluster *cluster_unref_locked(struct ccs_cluster *cl)
+{
+    return --cl->refs == 0 ? cl : NULL;
+}
+
+/* Must hold cc->mu. Take a cluster out of the map whose client is no longer the cluster
+ * set's for that name; returns it when it is to be freed. */
+static struct ccs_cluster *evict_if_stale_locked(struct mesh_ccs_controller *cc,
+                                                 struct ccs_cluster *cl)
+{
+    if (rt_clusterset_is_current(cc->clusters, cl->name, cl->client))
+        return NULL;
+    strmap_remove(&cc->caches, cl->name);
+    return cluster_unref_locked(cl);
+}
+
+/* Evict the caches of every member that left the cluster set (or was re-added). */
+static void evict_stale_clusters(struct mesh_ccs_controller *cc)
+{
+    struct ccs_cluster *dead[16];
+    size_t ndead = 0;
+    const char *k;
+    void *v;
+    pthread_mutex_lock(&cc->mu);
+    for (size_t i = 0; ndead < 16 && strmap_next(&cc->caches, &i, &k, &v);) {
+        struct ccs_cluster *d = evict_if_stale_locked(cc, v);
+        if (d)
+            dead[ndead++] = d;
+    }
+    pthread_mutex_unlock(&cc->mu);
+    for (size_t i = 0; i < ndead; i++)
+        cluster_free(dead[i]);
+}
+
+/* The caches of a member (a reference: cluster_put it), started on first use; NULL
+ * while the MeshNetwork controller has not connected it. */
+static struct ccs_cluster *cluster_get(struct mesh_ccs_controller *cc, const char *name)
+{
+    struct ccs_cluster *dead = NULL;
     pthread_mutex_lock(&cc->mu);
     struct ccs_cluster *cl = strmap_get(&cc->caches, name);
+    if (cl && !rt_clusterset_is_current(cc->clusters, name, cl->client)) {
+        strmap_remove(&cc->caches, name); /* freed by its last user */
+        dead = cluster_unref_locked(cl);
+        cl = NULL;
+    }
     if (!cl) {
         struct kube_client *client = rt_clusterset_acquire(cc->clusters, name);
         if (client) {
@@ -115,6 +173,7 @@ static struct ccs_cluster *cluster_cache(struct mesh_ccs_controller *cc, const c
             cl->name = ew_strdup(name);
             cl->client = client;
             cl->cc = cc;
+            cl->refs = 1;
             cl->services = start_cache(cl, &KUBE_RES_SERVICES, NULL, on_service);
             const char *sel = MESH_LABEL_MANAGED_BY "=" MESH_FIELD_MANAGER;
             cl->entries = start_cache(cl, &MESH_RES_SERVICEENTRIES, sel, on_written);
@@ -122,8 +181,23 @@ static struct ccs_cluster *cluster_cache(struct mesh_ccs_controller *cc, const c
             strmap_put(&cc->caches, name, cl);
         }
     }
+    if (cl)
+        cl->refs++;
     pthread_mutex_unlock(&cc->mu);
+    if (dead)
+        cluster_free(dead);
     return cl;
+}
+
+static void cluster_put(struct mesh_ccs_controller *cc, struct ccs_cluster *cl)
+{
+    if (!cl)
+        return;
+    pthread_mutex_lock(&cc->mu);
+    struct ccs_cluster *dead = cluster_unref_locked(cl);
+    pthread_mutex_unlock(&cc->mu);
+    if (dead)
+        cluster_free(dead);
 }
 
 static int cluster_synced(struct ccs_cluster *cl)
@@ -253,6 +327,10 @@ struct claim_scan {
     int taken_only; /* address probe: is it used by another? */
     const char *probe;
     int probe_taken;
+    int probe_older; /* an older CrossClusterService claims the probed address */
+    int collect_newer;
+    char **newer; /* younger ones claiming it: queued again to move off it */
+    size_t nnewer;
 };
 
 static int older(const cJSON *a, const char *akey, const cJSON *b, const char *bkey)
@@ -283,8 +361,17 @@ static void scan_claims(void *ud, const char *key, const cJSON *obj)
         return;
     if (s->probe) {
         const char *a = claimed_address(obj);
-        if (a && strcmp(a, s->probe) == 0)
-            s->probe_taken = 1;
+        if (!a || strcmp(a, s->probe) != 0)
+            return;
+        s->probe_taken = 1;
+        char mykey[600];
+        snprintf(mykey, sizeof(mykey), "%s/%s", me_ns, me);
+        if (older(obj, key, x->obj, mykey)) {
+            s->probe_older = 1;
+        } else if (s->collect_newer && !mesh_json_str(obj, "spec", "address")) {
+            s->newer = ew_realloc(s->newer, (s->nnewer + 1) * sizeof(char *));
+            s->newer[s->nnewer++] = ew_strdup(key);
+        }
         return;
     }
     const char *h = mesh_json_str(obj, "spec", "host");
@@ -308,29 +395,91 @@ static void scan_claims(void *ud, const char *key, const cJSON *obj)
     free(dflt);
 }
 
+/* ---- the address ----
+ *
+ * Allocation is serialised on the reservation table (vip_table.h), and every allocated
+ * address is reserved for its owner before the lock is let go, so two workers never
+ * pick one address for two CrossClusterServices before either status is written. For
+ * addresses found in status (a restart, or a collision left by an earlier version), the
+ * oldest claimant keeps the address and younger ones move: the same rule as for hosts. */
+
+struct vip_probe {
+    struct claim_scan scan;
+    const char *me; /* "ns/name" */
+};
+
+/* Is ip reserved by, or in the status or spec of, another CrossClusterService? */
 static int address_taken(void *ud, const char *ip)
 {
-    struct claim_scan *s = ud;
+    struct vip_probe *v = ud;
+    struct claim_scan *s = &v->scan;
+    const char *owner = mesh_vip_table_owner(s->x->cc->vips, s->x->net->name, ip);
+    if (owner && strcmp(owner, v->me) != 0)
+        return 1;
     s->probe = ip;
     s->probe_taken = 0;
+    s->probe_older = 0;
     rt_store_foreach(rt_reflector_store(s->x->cc->ccs), scan_claims, s);
     return s->probe_taken;
+}
+
+/* Queue the younger claimants found (enqueue 0: only forget them). */
+static void requeue_newer(struct ccs_ctx *x, struct claim_scan *s, int enqueue)
+{
+    for (size_t i = 0; i < s->nnewer; i++) {
+        if (enqueue)
+            rt_controller_enqueue(x->cc->ctl, s->newer[i]);
+        free(s->newer[i]);
+    }
+    free(s->newer);
+    s->newer = NULL;
+    s->nnewer = 0;
+}
+
+/* May this one keep addr (from its status or an earlier reservation)? Younger
+ * claimants found on the way are left in v->scan.newer. */
+static int may_keep(struct vip_probe *v, const char *addr)
+{
+    struct ccs_ctx *x = v->scan.x;
+    if (!addr || !mesh_vip_in_range(x->net, addr))
+        return 0;
+    const char *owner = mesh_vip_table_owner(x->cc->vips, x->net->name, addr);
+    if (owner && strcmp(owner, v->me) != 0)
+        return 0;
+    v->scan.collect_newer = 1;
+    address_taken(v, addr);
+    v->scan.collect_newer = 0;
+    if (v->scan.probe_older)
+        requeue_newer(v->scan.x, &v->scan, 0); /* an older one wins: not ours to move */
+    return !v->scan.probe_older;
 }
 
 /* Pick the address; 0, or -1 with a problem (range exhausted). */
 static int choose_address(struct ccs_ctx *x, struct mesh_problem *p)
 {
+    char me[600];
+    snprintf(me, sizeof(me), "%s/%s", x->ccs->namespace_, x->ccs->name);
     if (x->ccs->address) {
+        mesh_vip_table_lock(x->cc->vips);
+        mesh_vip_table_release(x->cc->vips, me);
+        mesh_vip_table_unlock(x->cc->vips);
         x->address = ew_strdup(x->ccs->address);
         return 0;
     }
-    struct claim_scan s = {x, NULL, NULL, NULL, NULL, 1, NULL, 0};
+    struct vip_probe v = {.scan = {.x = x, .taken_only = 1}, .me = me};
+    mesh_vip_table_lock(x->cc->vips);
     const char *prev = mesh_json_str(x->obj, "status", "address");
-    if (prev && mesh_vip_in_range(x->net, prev) && !address_taken(&s, prev)) {
+    const char *held = mesh_vip_table_held(x->cc->vips, me, x->net->name);
+    if (may_keep(&v, prev))
         x->address = ew_strdup(prev);
-        return 0;
-    }
-    x->address = mesh_vip_allocate(x->net, x->host, address_taken, &s);
+    else if (held && may_keep(&v, held))
+        x->address = ew_strdup(held); /* its status is not back from the watch yet */
+    else
+        x->address = mesh_vip_allocate(x->net, x->host, address_taken, &v);
+    if (x->address)
+        mesh_vip_table_reserve(x->cc->vips, me, x->net->name, x->address);
+    mesh_vip_table_unlock(x->cc->vips);
+    requeue_newer(x, &v.scan, 1);
     if (!x->address) {
         mesh_problem_set(p, "AddressRangeExhausted",
                          "no free address left in MeshNetwork %s's vipRange %s", x->net->name,
@@ -404,10 +553,11 @@ static void read_exporters(struct ccs_ctx *x)
         if (!m)
             continue;
         const char *svcname = ex->service ? ex->service : x->ccs->name;
-        struct ccs_cluster *cl = cluster_cache(x->cc, ex->cluster);
+        struct ccs_cluster *cl = cluster_get(x->cc, ex->cluster);
         if (!cl || !cluster_synced(cl)) {
             strbuf_addf(&m->problem, "cluster %s: connecting", ex->cluster);
             x->sans_unknown = 1;
+            cluster_put(x->cc, cl);
             continue;
         }
         if (!m->reachable) {
@@ -437,6 +587,7 @@ static void read_exporters(struct ccs_ctx *x)
         strbuf_release(&desc);
         strbuf_release(&key);
         cJSON_Delete(svc);
+        cluster_put(x->cc, cl);
     }
 }
 
@@ -448,7 +599,7 @@ static void keep_known_sans(struct ccs_ctx *x)
     strbuf_addf(&key, "%s/%s", x->ccs->namespace_, x->ccs->name);
     for (size_t i = 0; i < x->nmembers; i++) {
         struct ccs_cluster *cl = x->members[i].importer && x->members[i].reachable
-                                     ? cluster_cache(x->cc, x->members[i].spec->name)
+                                     ? cluster_get(x->cc, x->members[i].spec->name)
                                      : NULL;
         cJSON *live = cl ? rt_store_get_copy(rt_reflector_store(cl->entries), key.buf) : NULL;
         const cJSON *san;
@@ -461,6 +612,7 @@ static void keep_known_sans(struct ccs_ctx *x)
                        mesh_spiffe_id(x->net->trust_domain, x->ccs->namespace_, sa + strlen(pfx)));
         }
         cJSON_Delete(live);
+        cluster_put(x->cc, cl);
     }
     strbuf_release(&key);
 }
@@ -583,10 +735,18 @@ static void free_endpoints(struct mesh_endpoint *eps, size_t n)
     free(eps);
 }
 
+static void write_member(struct ccs_ctx *x, struct ccs_cluster *cl, struct member_view *m,
+                         struct strbuf *why);
+
+/* The writes in one member, through the cluster set's write gate: only while the
+ * MeshNetwork controller has the member joined to this mesh (it leaves it before it
+ * cleans a member that leaves the mesh, and that waits for the writes here). */
 static void sync_member(struct ccs_ctx *x, struct member_view *m, struct strbuf *why)
 {
-    struct ccs_cluster *cl = cluster_cache(x->cc, m->spec->name);
-    if (!m->reachable || !cl || !cluster_synced(cl)) {
+    struct ccs_cluster *cl = m->reachable ? cluster_get(x->cc, m->spec->name) : NULL;
+    struct kube_client *gate =
+        cl ? rt_clusterset_begin_write(x->cc->clusters, x->net->name, m->spec->name) : NULL;
+    if (!m->reachable || !cl || !cluster_synced(cl) || gate != cl->client) {
         if (m->exporter || m->importer) {
             strbuf_addf(why, "%scluster %s: %s (what it has is kept)", why->len ? "; " : "",
                         m->spec->name, m->reachable ? "caches are syncing" : "unreachable");
@@ -596,11 +756,19 @@ static void sync_member(struct ccs_ctx *x, struct member_view *m, struct strbuf 
          * CrossClusterService of the mesh is queued again when that status says the
          * member is back (map_mesh); retrying each one meanwhile only stormed the home
          * API server with status and Event writes, and queued a user's change behind
-         * hundreds of retries. Syncing caches are retried. */
+         * hundreds of retries. Syncing caches (or a member not joined yet) are retried. */
         if (m->reachable)
             x->failed = 1;
-        return;
+    } else {
+        write_member(x, cl, m, why);
     }
+    rt_clusterset_end_write(x->cc->clusters, gate);
+    cluster_put(x->cc, cl);
+}
+
+static void write_member(struct ccs_ctx *x, struct ccs_cluster *cl, struct member_view *m,
+                         struct strbuf *why)
+{
     struct mesh_ccs_facts f = {x->ccs,   x->net,    x->host, x->address,
                                x->ports, x->nports, x->sans, x->nsans};
     if (m->importer) {
@@ -786,25 +954,51 @@ static kube_code set_finalizer(struct mesh_ccs_controller *cc, const cJSON *obj,
     return rc;
 }
 
-/* Remove its objects from every member it may have written to. 0 when all are gone. */
+/* Remove its objects from one member of its mesh, through the write gate. */
+static int cleanup_member(struct ccs_ctx *x, const char *mesh, const char *name, struct strbuf *why)
+{
+    struct ccs_cluster *cl = cluster_get(x->cc, name);
+    struct kube_client *gate = cl ? rt_clusterset_begin_write(x->cc->clusters, mesh, name) : NULL;
+    int rc = 0;
+    if (!cl || !cluster_synced(cl) || gate != cl->client) {
+        strbuf_addf(why, "%scluster %s: not connected", why->len ? "; " : "", name);
+        rc = -1;
+    } else if (delete_if_present(x, cl, &MESH_RES_SERVICEENTRIES, cl->entries, why) ||
+               delete_if_present(x, cl, &MESH_RES_DESTINATIONRULES, cl->rules, why)) {
+        rc = -1;
+    }
+    rt_clusterset_end_write(x->cc->clusters, gate);
+    cluster_put(x->cc, cl);
+    return rc;
+}
+
+/* Remove its objects from every member it may have written to: the members of its
+ * MeshNetwork. A member that left the mesh, and every member of a MeshNetwork being
+ * deleted, is cleaned by the MeshNetwork controller (member_leave.c), which holds the
+ * member (and its own finalizer) until nothing labelled with the mesh is left there.
+ * So: 0 when all are gone (or the MeshNetwork is, which means its cleanup is done), 1
+ * while the MeshNetwork's own cleanup runs, -1 with why when some member is pending. */
 static int cleanup_all(struct ccs_ctx *x, struct strbuf *why)
 {
-    size_t n = 0;
-    char **names = rt_clusterset_names(x->cc->clusters, &n);
-    int failed = 0;
-    for (size_t i = 0; i < n; i++) {
-        struct ccs_cluster *cl = cluster_cache(x->cc, names[i]);
-        if (!cl || !cluster_synced(cl)) {
-            strbuf_addf(why, "%scluster %s: not connected", why->len ? "; " : "", names[i]);
-            failed = 1;
-        } else if (delete_if_present(x, cl, &MESH_RES_SERVICEENTRIES, cl->entries, why) ||
-                   delete_if_present(x, cl, &MESH_RES_DESTINATIONRULES, cl->rules, why)) {
-            failed = 1;
-        }
-        free(names[i]);
+    const char *mesh = x->ccs->mesh_network;
+    cJSON *mesh_obj = rt_store_get_copy(rt_reflector_store(x->cc->meshes), mesh);
+    if (!mesh_obj)
+        return 0;
+    int rc = 0;
+    struct mesh_network net;
+    if (mesh_json_get(mesh_obj, "metadata", "deletionTimestamp")) {
+        rc = 1;
+    } else if (mesh_network_parse(mesh_obj, &net, NULL) != MESH_OK) {
+        strbuf_addf(why, "MeshNetwork %s is invalid: its members are not known", mesh);
+        rc = -1;
+    } else {
+        for (size_t i = 0; i < net.nclusters; i++)
+            if (cleanup_member(x, mesh, net.clusters[i].name, why))
+                rc = -1;
+        mesh_network_release(&net);
     }
-    free(names);
-    return failed ? -1 : 0;
+    cJSON_Delete(mesh_obj);
+    return rc;
 }
 
 /* ---- the reconcile ---- */
@@ -815,7 +1009,7 @@ static struct rt_result work(struct ccs_ctx *x, const cJSON *mesh_obj, double qu
     mesh_problem_init(&p);
     struct rt_result out = {RT_DONE, 0};
     x->host = mesh_ccs_host(x->ccs, x->net);
-    struct claim_scan cs = {x, x->host, x->ccs->address, NULL, NULL, 0, NULL, 0};
+    struct claim_scan cs = {.x = x, .host = x->host, .address = x->ccs->address};
     rt_store_foreach(rt_reflector_store(x->cc->ccs), scan_claims, &cs);
     if (cs.winner) {
         struct strbuf m = STRBUF_INIT;
@@ -858,9 +1052,14 @@ done:
 static struct rt_result reconcile(void *ud, const char *key, double queued_for)
 {
     struct mesh_ccs_controller *cc = ud;
+    evict_stale_clusters(cc);
     cJSON *obj = rt_store_get_copy(rt_reflector_store(cc->ccs), key);
-    if (!obj)
+    if (!obj) {
+        mesh_vip_table_lock(cc->vips);
+        mesh_vip_table_release(cc->vips, key);
+        mesh_vip_table_unlock(cc->vips);
         return (struct rt_result){RT_DONE, 0};
+    }
     struct mesh_ccs c;
     struct mesh_network net;
     struct mesh_problem p;
@@ -883,10 +1082,13 @@ static struct rt_result reconcile(void *ud, const char *key, double queued_for)
                                    c.name, c.uid};
     if (deleting) {
         struct strbuf why = STRBUF_INIT;
+        int rc = has_finalizer(obj) ? cleanup_all(&x, &why) : 0;
         if (!has_finalizer(obj)) {
             out = (struct rt_result){RT_DONE, 0};
-        } else if (cleanup_all(&x, &why) == 0) {
+        } else if (rc == 0) {
             out = (struct rt_result){set_finalizer(cc, obj, 0) == KUBE_OK ? RT_DONE : RT_ERROR, 0};
+        } else if (rc == 1) { /* queued again when the MeshNetwork goes (map_mesh) */
+            out = (struct rt_result){RT_REQUEUE_AFTER, 2};
         } else {
             record(&x, "Warning", "CleanupPending", "waiting to remove finalizer %s: %s",
                    MESH_FINALIZER, why.buf);
@@ -900,6 +1102,19 @@ static struct rt_result reconcile(void *ud, const char *key, double queued_for)
         goto out_ccs;
     }
     cJSON *mesh_obj = rt_store_get_copy(rt_reflector_store(cc->meshes), c.mesh_network);
+    if (mesh_json_get(mesh_obj, "metadata", "deletionTimestamp")) {
+        /* Its members are leaving the mesh: the MeshNetwork controller removes what this
+         * service has there, and nothing is written any more. */
+        struct strbuf m = STRBUF_INIT;
+        strbuf_addf(&m,
+                    "MeshNetwork %s (spec.meshNetwork) is being deleted: its members no "
+                    "longer get this service",
+                    c.mesh_network);
+        write_status(cc, obj, blocked_status(obj, gen, "MeshNetworkDeleting", m.buf, 0));
+        strbuf_release(&m);
+        cJSON_Delete(mesh_obj);
+        goto out_ccs;
+    }
     if (!mesh_obj || mesh_network_parse(mesh_obj, &net, &p) != MESH_OK) {
         struct strbuf m = STRBUF_INIT;
         strbuf_addf(&m, "MeshNetwork %s (spec.meshNetwork) %s", c.mesh_network,
@@ -962,6 +1177,7 @@ struct mesh_ccs_controller *mesh_ccs_controller_new(const struct mesh_ccs_contro
     cc->clusters = mesh_network_controller_clusters(o->meshes);
     pthread_mutex_init(&cc->mu, NULL);
     strmap_init(&cc->caches);
+    cc->vips = mesh_vip_table_new();
     if (o->metrics) {
         static const double buckets[] = {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
         cc->m_propagation = rt_metrics_register(
@@ -1000,16 +1216,10 @@ void mesh_ccs_controller_free(struct mesh_ccs_controller *cc)
         return;
     const char *k;
     void *v;
-    for (size_t i = 0; strmap_next(&cc->caches, &i, &k, &v);) {
-        struct ccs_cluster *cl = v;
-        rt_reflector_stop(cl->services);
-        rt_reflector_stop(cl->entries);
-        rt_reflector_stop(cl->rules);
-        rt_clusterset_release(cc->clusters, cl->client);
-        free(cl->name);
-        free(cl);
-    }
+    for (size_t i = 0; strmap_next(&cc->caches, &i, &k, &v);)
+        cluster_free(v);
     strmap_clear(&cc->caches);
+    mesh_vip_table_free(cc->vips);
     rt_controller_free(cc->ctl);
     pthread_mutex_destroy(&cc->mu);
     free(cc);

@@ -348,17 +348,18 @@ void member_sync(struct mesh_ctx *ctx, struct member_result *res, char *const *h
     cJSON_Delete(ns);
 }
 
+/* Delete the objects of kind r labelled with the mesh, in ns (NULL: every namespace). */
 static int cleanup_kind(struct mesh_ctx *ctx, struct mesh_member *m, const struct kube_resource *r,
-                        struct strbuf *why)
+                        const char *ns, struct strbuf *why)
 {
     char *selector = mesh_selector_for_mesh(ctx->net->name);
     struct kube_list_options lo = {selector, NULL, 0, NULL, NULL};
     cJSON *items = NULL;
     struct kube_error err = KUBE_ERROR_INIT;
-    kube_code rc = kube_list(m->client, r, ctx->net->istio_namespace, &lo, &items, NULL, &err);
+    kube_code rc = kube_list(m->client, r, ns, &lo, &items, NULL, &err);
     free(selector);
-    if (rc == KUBE_E_NOT_FOUND && r == &MESH_RES_GATEWAYS) {
-        kube_error_clear(&err); /* Istio's CRDs are not there: no Gateway either */
+    if (rc == KUBE_E_NOT_FOUND && strcmp(r->group, "networking.istio.io") == 0) {
+        kube_error_clear(&err); /* Istio's CRDs are not there: no such object either */
         return 0;
     }
     if (rc != KUBE_OK) {
@@ -375,7 +376,7 @@ static int cleanup_kind(struct mesh_ctx *ctx, struct mesh_member *m, const struc
         if (r == &KUBE_RES_SECRETS && strcmp(obj_meta(it, "name"), MESH_CACERTS_NAME) == 0 &&
             ctx->net->ca.on_delete == MESH_CA_RETAIN)
             continue;
-        if (delete_object(ctx, m, r, ctx->net->istio_namespace, obj_meta(it, "name"), r->plural,
+        if (delete_object(ctx, m, r, obj_meta(it, "namespace"), obj_meta(it, "name"), r->plural,
                           why))
             failed = 1;
     }
@@ -404,14 +405,23 @@ static int cleanup_network_label(struct mesh_ctx *ctx, struct mesh_member *m, st
 
 int member_cleanup(struct mesh_ctx *ctx, struct mesh_member *m, struct strbuf *why)
 {
+    /* The CrossClusterServices' objects first (routes go before the gateway), in every
+     * namespace; then the mesh's own in the Istio namespace. */
+    static const struct kube_resource *const ccs_kinds[] = {
+        &MESH_RES_SERVICEENTRIES,
+        &MESH_RES_DESTINATIONRULES,
+    };
     static const struct kube_resource *const kinds[] = {
         &MESH_RES_GATEWAYS,     &KUBE_RES_SERVICES, &KUBE_RES_DEPLOYMENTS,
         &KUBE_RES_ROLEBINDINGS, &KUBE_RES_ROLES,    &KUBE_RES_SERVICEACCOUNTS,
         &KUBE_RES_SECRETS,
     };
     int failed = 0;
+    for (size_t i = 0; i < sizeof(ccs_kinds) / sizeof(ccs_kinds[0]); i++)
+        if (cleanup_kind(ctx, m, ccs_kinds[i], NULL, why))
+            failed = 1;
     for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-        if (cleanup_kind(ctx, m, kinds[i], why))
+        if (cleanup_kind(ctx, m, kinds[i], ctx->net->istio_namespace, why))
             failed = 1;
     cJSON *ns = mesh_member_get(m, MESH_W_NAMESPACE, ctx->net->istio_namespace);
     const cJSON *labels = cJSON_GetObjectItemCaseSensitive(

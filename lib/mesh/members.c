@@ -139,6 +139,8 @@ struct mesh_member *mesh_member_start(const struct mesh_member_options *o)
     m->cluster = ew_strdup(o->cluster);
     m->config_version = ew_strdup(o->config_version);
     m->istio_ns = ew_strdup(o->istio_ns);
+    m->secret_name = o->secret_name ? ew_strdup(o->secret_name) : NULL;
+    m->secret_key = o->secret_key ? ew_strdup(o->secret_key) : NULL;
     m->client = client;
     m->wake = ew_calloc(1, sizeof(*m->wake));
     m->wake->controller = o->controller;
@@ -181,6 +183,8 @@ void mesh_member_stop(struct mesh_member *m, struct rt_clusterset *clusters)
     free(m->cluster);
     free(m->config_version);
     free(m->istio_ns);
+    free(m->secret_name);
+    free(m->secret_key);
     free(m);
 }
 

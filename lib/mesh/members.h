@@ -43,7 +43,10 @@ struct mesh_member {
     char *config_version; /* what the connection was made from: "home" or the Secret's
                              resourceVersion and key */
     char *istio_ns;
-    struct kube_client *client; /* a reference from the clusterset */
+    char *secret_name, *secret_key; /* its kubeconfigSecretRef (NULL: the home cluster), kept
+                                       so that a member removed from the spec can be found
+                                       again for its cleanup (status.removedClusters) */
+    struct kube_client *client;     /* a reference from the clusterset */
     struct rt_reflector *watches[MESH_W_COUNT];
     struct mesh_member_wake *wake; /* what the reflectors' callbacks queue */
 };
@@ -53,6 +56,7 @@ struct mesh_member_options {
     const char *cluster;  /* member name */
     const char *istio_ns; /* spec.istioNamespace */
     const char *config_version;
+    const char *secret_name, *secret_key; /* the member's kubeconfigSecretRef, or NULL */
     struct rt_clusterset *clusters;
     struct rt_controller *controller;
     struct ew_logger *log;

@@ -34,11 +34,6 @@ void mesh_record(struct mesh_ctx *ctx, const char *type, const char *reason, con
 
 /* ---- members ---- */
 
-static int member_in_spec(const struct mesh_network *net, const char *name)
-{
-    return mesh_network_cluster(net, name) != NULL;
-}
-
 /* Forget the clusterset entry when no MeshNetwork uses the cluster any more. mc->mu held. */
 static void forget_cluster_locked(struct mesh_network_controller *mc, const char *cluster)
 {
@@ -53,7 +48,7 @@ static void forget_cluster_locked(struct mesh_network_controller *mc, const char
     rt_clusterset_remove(mc->clusters, cluster);
 }
 
-static void state_drop_member(struct mesh_network_controller *mc, struct mesh_state *s, size_t i)
+void state_drop_member(struct mesh_network_controller *mc, struct mesh_state *s, size_t i)
 {
     char *cluster = ew_strdup(s->members[i]->cluster);
     mesh_member_stop(s->members[i], mc->clusters);
@@ -64,7 +59,7 @@ static void state_drop_member(struct mesh_network_controller *mc, struct mesh_st
     free(cluster);
 }
 
-static struct mesh_member *state_member(struct mesh_state *s, const char *cluster, size_t *idx)
+struct mesh_member *state_member(struct mesh_state *s, const char *cluster, size_t *idx)
 {
     for (size_t i = 0; i < s->nmembers; i++)
         if (strcmp(s->members[i]->cluster, cluster) == 0) {
@@ -96,8 +91,7 @@ static mesh_code member_config(struct mesh_ctx *ctx, const struct mesh_cluster *
     return rc;
 }
 
-/* Connect res->spec's member (or update its credentials); res->member is set on success. */
-static void member_connect(struct mesh_ctx *ctx, struct member_result *res)
+void member_connect(struct mesh_ctx *ctx, struct member_result *res)
 {
     struct mesh_network_controller *mc = ctx->mc;
     struct kube_rest_config cfg;
@@ -129,9 +123,17 @@ static void member_connect(struct mesh_ctx *ctx, struct member_result *res)
         }
     }
     if (!m) {
-        struct mesh_member_options mo = {ctx->net->name, res->spec->name, ctx->net->istio_namespace,
-                                         version,        mc->clusters,    mc->ctl,
-                                         mc->o.log};
+        struct mesh_member_options mo = {
+            .mesh = ctx->net->name,
+            .cluster = res->spec->name,
+            .istio_ns = ctx->net->istio_namespace,
+            .config_version = version,
+            .secret_name = res->spec->secret_name,
+            .secret_key = res->spec->secret_key,
+            .clusters = mc->clusters,
+            .controller = mc->ctl,
+            .log = mc->o.log,
+        };
         m = mesh_member_start(&mo);
         if (m) {
             pthread_mutex_lock(&mc->mu);
@@ -524,27 +526,33 @@ static void drop_state(struct mesh_network_controller *mc, const char *name)
     pthread_mutex_unlock(&mc->mu);
     if (!s)
         return;
+    for (size_t i = 0; i < s->nmembers; i++) /* no write for a mesh that is gone */
+        rt_clusterset_leave(mc->clusters, name, s->members[i]->cluster);
     while (s->nmembers)
         state_drop_member(mc, s, s->nmembers - 1);
     free(s->members);
     free(s);
 }
 
-static struct rt_result finish_deletion(struct mesh_ctx *ctx, struct member_result *res, size_t n)
+/* Deleting: every member (and every removed one still pending) leaves the mesh and is
+ * cleaned; the root Secret goes when asked; the finalizer only when all that is done. */
+static struct rt_result finish_deletion(struct mesh_ctx *ctx, struct member_result *res, size_t n,
+                                        struct removed_set *rm)
 {
     struct strbuf why = STRBUF_INIT;
+    int syncing = 0;
     for (size_t i = 0; i < n; i++) {
         struct member_result *r = &res[i];
-        if (!r->member) {
+        if (!r->member || !member_check_reachable(ctx, r)) {
             strbuf_addf(&why, "%s%s", why.len ? "; " : "", r->reach.message.buf);
             continue;
         }
-        if (!member_check_reachable(ctx, r)) {
-            strbuf_addf(&why, "%s%s", why.len ? "; " : "", r->reach.message.buf);
-            continue;
-        }
-        member_cleanup(ctx, r->member, &why);
+        if (member_leave_and_clean(ctx, r->member, &why) == 1)
+            syncing = 1;
     }
+    removed_clean(ctx, rm);
+    removed_pending(rm, &why);
+    syncing = syncing || rm->syncing;
     if (!why.len && ctx->net->ca.on_delete == MESH_CA_DELETE && !ctx->net->ca.root_secret) {
         char *name = mesh_root_secret_name(ctx->net);
         struct kube_error err = KUBE_ERROR_INIT;
@@ -559,12 +567,16 @@ static struct rt_result finish_deletion(struct mesh_ctx *ctx, struct member_resu
         struct strbuf msg = STRBUF_INIT;
         strbuf_addf(&msg, "waiting to clean up before removing finalizer %s: %s", MESH_FINALIZER,
                     why.buf);
-        write_status(ctx,
-                     build_simple_status(ctx, "CleanupPending", msg.buf, ctx->net->generation));
-        mesh_record(ctx, "Warning", "CleanupPending", "Delete", "%s", msg.buf);
+        cJSON *st = build_simple_status(ctx, "CleanupPending", msg.buf, ctx->net->generation);
+        removed_add_status(st, NULL, rm, ctx->net->generation);
+        write_status(ctx, st);
+        if (!syncing)
+            mesh_record(ctx, "Warning", "CleanupPending", "Delete", "%s", msg.buf);
         strbuf_release(&msg);
         strbuf_release(&why);
-        return (struct rt_result){RT_ERROR, 0};
+        /* caches still listing: look again soon, not after a backoff */
+        return syncing ? (struct rt_result){RT_REQUEUE_AFTER, 0.5}
+                       : (struct rt_result){RT_ERROR, 0};
     }
     strbuf_release(&why);
     struct kube_error err = KUBE_ERROR_INIT;
@@ -591,22 +603,12 @@ static struct mesh_state *get_state(struct mesh_network_controller *mc, const ch
     return s;
 }
 
-static void drop_removed_members(struct mesh_ctx *ctx)
+/* Members of the spec may be written to by the CrossClusterService controller. */
+static void join_members(struct mesh_ctx *ctx, const struct member_result *res, size_t n)
 {
-    struct mesh_state *s = ctx->state;
-    for (size_t i = s->nmembers; i-- > 0;) {
-        struct mesh_member *m = s->members[i];
-        if (member_in_spec(ctx->net, m->cluster))
-            continue;
-        /* It left the mesh: take back what was written there, when it answers. */
-        struct strbuf why = STRBUF_INIT;
-        if (member_cleanup(ctx, m, &why) != 0)
-            mesh_record(ctx, "Warning", "CleanupFailed", "Delete",
-                        "cluster %s left the mesh; some objects could not be removed: %s",
-                        m->cluster, why.buf);
-        strbuf_release(&why);
-        state_drop_member(ctx->mc, s, i);
-    }
+    for (size_t i = 0; i < n; i++)
+        if (res[i].member)
+            rt_clusterset_join(ctx->mc->clusters, ctx->net->name, res[i].spec->name);
 }
 
 static double next_look(const struct mesh_ctx *ctx, const struct member_result *res, size_t n)
@@ -630,15 +632,19 @@ static struct rt_result reconcile_members(struct mesh_ctx *ctx)
         member_result_init(&res[i], &ctx->net->clusters[i]);
         member_connect(ctx, &res[i]);
     }
+    struct removed_set rm;
+    removed_collect(ctx, &rm);
     if (cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ctx->obj, "metadata"),
                                          "deletionTimestamp")) {
-        struct rt_result r = finish_deletion(ctx, res, n);
+        struct rt_result r = finish_deletion(ctx, res, n, &rm);
         for (size_t i = 0; i < n; i++)
             member_result_release(&res[i]);
         free(res);
+        removed_release(&rm);
         return r;
     }
-    drop_removed_members(ctx);
+    removed_clean(ctx, &rm);
+    join_members(ctx, res, n);
     load_root(ctx);
     struct host_scan hs = {ctx->net, res, n, ew_calloc(n, sizeof(char **)),
                            ew_calloc(n, sizeof(size_t))};
@@ -665,16 +671,20 @@ static struct rt_result reconcile_members(struct mesh_ctx *ctx)
     free(hs.hosts);
     free(hs.nhosts);
     set_cert_metrics(ctx, res, n);
-    if (write_status(ctx, build_status(ctx, res, n)) != 0)
+    cJSON *st = build_status(ctx, res, n);
+    removed_add_status(st, mesh_json_get(ctx->obj, "status", "conditions"), &rm,
+                       ctx->net->generation);
+    if (write_status(ctx, st) != 0)
         ctx->failed = 1;
     struct rt_result out = {RT_REQUEUE_AFTER, next_look(ctx, res, n)};
-    if (syncing)
+    if (syncing || rm.syncing)
         out = (struct rt_result){RT_REQUEUE_AFTER, 0.5};
     if (ctx->failed)
         out = (struct rt_result){RT_ERROR, 0};
     for (size_t i = 0; i < n; i++)
         member_result_release(&res[i]);
     free(res);
+    removed_release(&rm);
     return out;
 }
 

@@ -7,8 +7,10 @@
 
 #include "ca.h"
 #include "istio_check.h"
+#include "conditions.h"
 #include "members.h"
 #include "meshnetwork.h"
+#include "objects.h"
 #include "base/strmap.h"
 
 #include <pthread.h>
@@ -76,6 +78,47 @@ void member_sync(struct mesh_ctx *ctx, struct member_result *res, char *const *h
 /* Remove what eastwest wrote in the member (deletion, or the member left the spec).
  * Returns 0 when done. */
 int member_cleanup(struct mesh_ctx *ctx, struct mesh_member *m, struct strbuf *why);
+
+/* Connect res->spec's member (or update its credentials); res->member is set on success,
+ * else res->reach says why. The member is added to ctx->state. (meshnetwork.c) */
+void member_connect(struct mesh_ctx *ctx, struct member_result *res);
+/* The state's member for cluster, and its index, or NULL. */
+struct mesh_member *state_member(struct mesh_state *s, const char *cluster, size_t *idx);
+/* Stop and forget member i; the cluster set lets go of its client when no mesh uses it. */
+void state_drop_member(struct mesh_network_controller *mc, struct mesh_state *s, size_t i);
+
+/* ---- members leaving the mesh (member_leave.c) ---- */
+
+/* Leave the mesh's write group (no CrossClusterService write can land there after
+ * this), then delete everything written there for the mesh. 0 when nothing is left, 1
+ * while its caches are still listing (look again soon), -1 when something failed; why
+ * says what is pending. */
+int member_leave_and_clean(struct mesh_ctx *ctx, struct mesh_member *m, struct strbuf *why);
+
+struct removed_member {
+    struct mesh_cluster spec; /* name and kubeconfigSecretRef; owned */
+    struct member_result res;
+    struct strbuf why; /* what keeps it pending */
+    int done, abandoned;
+};
+
+/* Members removed from spec.clusters whose cleanup is not known to be done: those in
+ * status.removedClusters (connected again after a restart) and those still connected. */
+struct removed_set {
+    struct removed_member *items;
+    size_t n;
+    int syncing; /* some only wait for their caches */
+};
+
+void removed_collect(struct mesh_ctx *ctx, struct removed_set *rm);
+/* Clean each; a clean one is disconnected and dropped from the state. */
+void removed_clean(struct mesh_ctx *ctx, struct removed_set *rm);
+/* How many are still pending; their reasons appended to why (may be NULL). */
+size_t removed_pending(const struct removed_set *rm, struct strbuf *why);
+/* status.removedClusters and the CleanupPending condition (st must have conditions). */
+void removed_add_status(cJSON *st, const cJSON *old_conds, const struct removed_set *rm,
+                        int64_t gen);
+void removed_release(struct removed_set *rm);
 
 /* Event on the MeshNetwork, and a log line. */
 void mesh_record(struct mesh_ctx *ctx, const char *type, const char *reason, const char *action,

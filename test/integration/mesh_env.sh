@@ -50,7 +50,7 @@ start_operator() {
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     "$operator" --kubeconfig "$dir/us/kubeconfig" --namespace eastwest-system \
         --leader-election-id "ew-${suite//_/-}" --metrics-bind-address "127.0.0.1:$port" \
-        --log-format json 2>"$oplog" &
+        --log-format json 2>>"$oplog" &
     op_pid=$!
     check operator-ready 30 curl -sf "http://127.0.0.1:$port/readyz"
 }

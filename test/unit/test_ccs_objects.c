@@ -2,10 +2,12 @@
  * test_ccs_objects.c: the ServiceEntries and DestinationRules a
  * CrossClusterService becomes (DESIGN.md section 4), Istio protocols of
  * Service ports, and VIP allocation (stable, in range, never shared, never the
- * network or broadcast address, and a clear end when the range is full).
+ * network or broadcast address, and a clear end when the range is full), and the
+ * reservation table allocation is serialised on (one address per owner, per mesh).
  */
 #include "harness.h"
 #include "mesh/ccs_objects.h"
+#include "mesh/vip_table.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -198,9 +200,34 @@ static void test_vip_allocation(struct test_ctx *t)
     teardown(&f);
 }
 
+static void test_vip_table(struct test_ctx *t)
+{
+    struct mesh_vip_table *v = mesh_vip_table_new();
+    mesh_vip_table_lock(v);
+    CHECK(t, mesh_vip_table_owner(v, "m", "240.0.0.2") == NULL);
+    mesh_vip_table_reserve(v, "ns/a", "m", "240.0.0.2");
+    CHECK_STR(t, mesh_vip_table_owner(v, "m", "240.0.0.2"), "ns/a");
+    CHECKF(t, mesh_vip_table_owner(v, "other", "240.0.0.2") == NULL, "per mesh");
+    CHECK_STR(t, mesh_vip_table_held(v, "ns/a", "m"), "240.0.0.2");
+    CHECK(t, mesh_vip_table_held(v, "ns/a", "other") == NULL);
+    CHECK(t, mesh_vip_table_held(v, "ns/a", "") == NULL);
+    /* one reservation per owner: a new one drops the old */
+    mesh_vip_table_reserve(v, "ns/a", "m", "240.0.0.3");
+    CHECK(t, mesh_vip_table_owner(v, "m", "240.0.0.2") == NULL);
+    CHECK_STR(t, mesh_vip_table_owner(v, "m", "240.0.0.3"), "ns/a");
+    mesh_vip_table_reserve(v, "ns/b", "m", "240.0.0.2");
+    mesh_vip_table_release(v, "ns/a");
+    CHECK(t, mesh_vip_table_owner(v, "m", "240.0.0.3") == NULL);
+    CHECK_STR(t, mesh_vip_table_owner(v, "m", "240.0.0.2"), "ns/b");
+    mesh_vip_table_release(v, "ns/nobody");
+    mesh_vip_table_unlock(v);
+    mesh_vip_table_free(v); /* ns/b's reservation freed here (ASan/valgrind) */
+}
+
 int main(int argc, char **argv)
 {
     static const struct test_case cases[] = {
+        {"vip_table", test_vip_table},
         {"importer_entry", test_importer_entry},
         {"exporter_entry_and_rule", test_exporter_entry_and_rule},
         {"port_protocols", test_port_protocols},
