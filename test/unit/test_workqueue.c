@@ -1,6 +1,8 @@
 /*
  * test_workqueue.c: lib/runtime/workqueue semantics: dedup, dirty requeue,
- * one worker per key, delays, per-key backoff, rate limit, shutdown/drain.
+ * one worker per key, delays, per-key backoff, rate limit, shutdown/drain (issue
+ * #13: once stopping, no queued key is taken, so the drain is bounded).
+ * Timing bounds are loose (a loaded 2-core machine under ASan or valgrind).
  */
 #include "harness.h"
 #include "base/timeutil.h"
@@ -144,7 +146,7 @@ static void test_burst_one_key_never_concurrent(struct test_ctx *t)
     struct worker_ctx w = {rt_queue_new(NULL), PTHREAD_MUTEX_INITIALIZER, 0, 0, 0};
     pthread_t th[4];
     for (int i = 0; i < 4; i++)
-        pthread_create(&th[i], NULL, worker, &w);
+        REQUIRE(t, pthread_create(&th[i], NULL, worker, &w) == 0);
     for (int i = 0; i < 100; i++) {
         rt_queue_add(w.q, "hot/key");
         ew_sleep(0.0002);
@@ -195,6 +197,79 @@ static void test_drain_waits_for_in_flight(struct test_ctx *t)
     rt_queue_free(q);
 }
 
+static void test_stop_hands_out_nothing_more(struct test_ctx *t)
+{
+    struct rt_queue *q = rt_queue_new(NULL);
+    char *k;
+    rt_queue_add(q, "a");
+    rt_queue_add(q, "b");
+    rt_queue_add(q, "c");
+    REQUIRE(t, rt_queue_get(q, &k, NULL) == 1);
+    rt_queue_add(q, k); /* dirty while in flight: rt_queue_done queues it again */
+    rt_queue_stop(q);
+    rt_queue_add(q, "ignored");
+    char *k2 = NULL;
+    CHECKF(t, rt_queue_get(q, &k2, NULL) == 0, "a queued key was handed out after stop: %s",
+           k2 ? k2 : "?");
+    CHECK(t, rt_queue_is_shutdown(q));
+    rt_queue_done(q, k);
+    CHECK(t, rt_queue_get(q, &k2, NULL) == 0); /* nor the requeued one */
+    struct rt_queue_stats st;
+    rt_queue_get_stats(q, &st);
+    CHECK(t, st.processing == 0);
+    free(k);
+    rt_queue_free(q); /* frees the dropped keys */
+}
+
+struct slow_worker {
+    struct rt_queue *q;
+    pthread_mutex_t mu;
+    int taken;
+};
+
+static void *slow_worker_main(void *arg)
+{
+    struct slow_worker *w = arg;
+    char *k;
+    while (rt_queue_get(w->q, &k, NULL)) {
+        pthread_mutex_lock(&w->mu);
+        w->taken++;
+        pthread_mutex_unlock(&w->mu);
+        ew_sleep(0.02);
+        rt_queue_done(w->q, k);
+        free(k);
+    }
+    return NULL;
+}
+
+/* The drain used to hand out the rest of the queue: with 500 keys of 20 ms each it
+ * waited its whole grace and the workers went on for 10 s more. */
+static void test_drain_takes_no_queued_key(struct test_ctx *t)
+{
+    struct slow_worker w = {rt_queue_new(NULL), PTHREAD_MUTEX_INITIALIZER, 0};
+    char key[16];
+    for (int i = 0; i < 500; i++) {
+        snprintf(key, sizeof(key), "k%d", i);
+        rt_queue_add(w.q, key);
+    }
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        REQUIRE(t, pthread_create(&th[i], NULL, slow_worker_main, &w) == 0);
+    ew_sleep(0.05);
+    double start = ew_now_mono();
+    CHECK(t, rt_queue_shutdown_drain(w.q, 5.0) == 1);
+    double took = ew_now_mono() - start;
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    CHECKF(t, took < 2.0, "drain took %.3f s for two 20 ms reconciles", took);
+    struct rt_queue_stats st;
+    rt_queue_get_stats(w.q, &st);
+    CHECKF(t, st.depth + (size_t)w.taken == 500 && w.taken < 100,
+           "%d of 500 keys taken, %zu left: keys were taken after the drain began", w.taken,
+           st.depth);
+    rt_queue_free(w.q);
+}
+
 static const struct test_case cases[] = {
     {"adds_coalesce", test_adds_coalesce},
     {"add_during_processing_requeues_once", test_add_during_processing_requeues_once},
@@ -204,6 +279,8 @@ static const struct test_case cases[] = {
     {"burst_one_key_never_concurrent", test_burst_one_key_never_concurrent},
     {"shutdown_hands_out_rest_then_stops", test_shutdown_hands_out_rest_then_stops},
     {"drain_waits_for_in_flight", test_drain_waits_for_in_flight},
+    {"stop_hands_out_nothing_more", test_stop_hands_out_nothing_more},
+    {"drain_takes_no_queued_key", test_drain_takes_no_queued_key},
 };
 
 int main(int argc, char **argv)
