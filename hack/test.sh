@@ -158,6 +158,7 @@ if [ $builds_ok = 1 ]; then
         export EW_OPERATOR_LOG="$results/test_faults-operator.log"
         # shellcheck disable=SC2046 # no argument, or --full
         run_suite test_faults bash test/integration/test_faults.sh $([ "${EW_TEST_FAULTS_FULL:-0}" = 1 ] && echo --full)
+        EW_OPERATOR_LOG="$results/test_shutdown-operator.log" run_suite test_shutdown bash test/integration/test_shutdown.sh
         run_suite test_demo bash test/integration/test_demo.sh
         if grep -q '^FAIL' "$results"/test_*_integration.out "$results"/test_meshnetwork.out \
             "$results"/test_ccs.out "$results"/test_lifecycle.out "$results"/test_plugin.out "$results"/test_chart.out \

@@ -19,16 +19,26 @@
  * by curl on few connections.
  *
  * Lifecycle: start the server (/healthz, /readyz, /metrics) -> campaign for the
- * Lease -> when leading, start the controllers -> on SIGTERM/SIGINT stop taking
- * work, give in-flight reconciles --shutdown-grace seconds, release the Lease
- * (a standby takes over at once), exit 0. Losing the Lease exits 1 at once, so
- * two replicas can never write together.
+ * Lease -> when leading, start the controllers -> on SIGTERM/SIGINT shut down in
+ * this order (issue #13; see shutdown_all):
+ *   1. stop leading and taking work: no controller starts any more, no queued key
+ *      is taken, /readyz answers 503 "shutting down" (the Lease is still renewed,
+ *      so no successor writes while our reconciles may);
+ *   2. in-flight reconciles get --shutdown-grace seconds, one deadline for all;
+ *   3. stop the HTTP server (its /readyz reads the controllers);
+ *   4. release the Lease (a standby takes over at once);
+ *   5. free everything, exit 0.
+ * So the process exits within the grace plus what steps 3-5 take. A reconcile
+ * still running after the grace is not waited for: nothing it may use is freed and
+ * the process leaves with _exit(0) (see exit_undrained). Losing the Lease exits 1
+ * at once, during the shutdown too, so two replicas can never write together.
  *
  * The reconcilers live in lib/mesh: the MeshNetwork controller
  * (lib/mesh/meshnetwork.h) starts its home-cluster watches at once, so a
  * standby replica has warm caches, and reconciles only while leading.
  */
 #include "options.h"
+#include "base/timeutil.h"
 #include "kube/client.h"
 #include "mesh/ccs.h"
 #include "mesh/meshnetwork.h"
@@ -59,9 +69,11 @@ struct operator_state {
     struct rt_recorder *events;
     struct mesh_network_controller *meshnets;
     struct mesh_ccs_controller *services;
-    pthread_mutex_t mu;
+    pthread_mutex_t mu; /* guards the four flags below */
     int leading;
     int lost;
+    int stopping; /* the shutdown began: no controller starts any more */
+    int failed;   /* a controller could not start: the exit status is 1 */
 };
 
 static kube_code load_home_config(const struct operator_options *o, struct kube_rest_config *cfg,
@@ -81,46 +93,77 @@ static int ready(void *ud, struct strbuf *why)
     struct operator_state *st = ud;
     int ok = 1;
     pthread_mutex_lock(&st->mu);
-    for (size_t i = 0; i < st->ncontrollers; i++) {
+    if (st->stopping) {
+        strbuf_adds(why, "shutting down");
+        ok = 0;
+    }
+    for (size_t i = 0; ok && i < st->ncontrollers; i++) {
         if (!rt_controller_synced(st->controllers[i])) {
             strbuf_adds(why, "caches are syncing");
             ok = 0;
-            break;
         }
     }
     pthread_mutex_unlock(&st->mu);
     return ok;
 }
 
-/* Build and start the controllers (lib/mesh registers them here). */
-static void start_controllers(struct operator_state *st)
+/* Start the controllers' workers. Must hold st->mu. Returns 0 or -1 (logged). */
+static int start_controllers(struct operator_state *st)
 {
-    pthread_mutex_lock(&st->mu);
+    int rc = 0;
     for (size_t i = 0; i < st->ncontrollers; i++)
-        rt_controller_run(st->controllers[i]);
+        if (rt_controller_run(st->controllers[i]) != 0)
+            rc = -1;
+    return rc;
+}
+
+/* On the elector thread (or main, without leader election). Under st->mu, so that
+ * after stop_taking_work no controller starts: the shutdown waits only for the
+ * workers that exist when it begins. A controller that cannot start makes the
+ * process shut down in order (the Lease is released) and exit 1. */
+static void on_started_leading(void *ud)
+{
+    struct operator_state *st = ud;
+    pthread_mutex_lock(&st->mu);
+    int stopping = st->stopping;
+    int rc = 0;
+    if (!stopping) {
+        st->leading = 1;
+        rc = start_controllers(st);
+        st->failed |= rc != 0;
+    }
     pthread_mutex_unlock(&st->mu);
+    if (stopping)
+        return;
+    rt_metric_set(st->m_leader, NULL, 1);
+    if (rc != 0) {
+        ew_log(&st->log, EW_LOG_ERROR, "cannot start the controllers: shutting down", NULL);
+        kill(getpid(), SIGTERM); /* main's sigwait */
+        return;
+    }
     char n[16];
     snprintf(n, sizeof(n), "%zu", st->ncontrollers);
     ew_log(&st->log, EW_LOG_INFO, "controllers started", "count", n, NULL);
 }
 
-static void on_started_leading(void *ud)
+static _Noreturn void exit_lost(struct operator_state *st)
 {
-    struct operator_state *st = ud;
-    pthread_mutex_lock(&st->mu);
-    st->leading = 1;
-    pthread_mutex_unlock(&st->mu);
-    rt_metric_set(st->m_leader, NULL, 1);
-    start_controllers(st);
+    ew_log(&st->log, EW_LOG_ERROR, "leadership lost: exiting", NULL);
+    _exit(1); /* no further write may happen from this process */
 }
 
+/* Main waits in sigwait until the shutdown begins, so then this thread exits itself;
+ * st->mu orders it with stop_taking_work, so one of the two always sees the loss. */
 static void on_stopped_leading(void *ud)
 {
     struct operator_state *st = ud;
     pthread_mutex_lock(&st->mu);
     st->lost = 1;
+    int stopping = st->stopping;
     pthread_mutex_unlock(&st->mu);
     rt_metric_set(st->m_leader, NULL, 0);
+    if (stopping)
+        exit_lost(st);       /* reconciles may still be running */
     kill(getpid(), SIGTERM); /* wake main; it exits 1 without touching anything */
 }
 
@@ -134,16 +177,54 @@ static void make_identity(char *buf, size_t size)
              (unsigned)(ts.tv_nsec / 1000) & 0xffff);
 }
 
-static void shutdown_all(struct operator_state *st)
+/* Step 1 of the shutdown: no controller starts after this, and no queued key is
+ * taken. Returns 0, doing nothing, when the Lease was lost. */
+static int stop_taking_work(struct operator_state *st)
 {
     pthread_mutex_lock(&st->mu);
-    size_t n = st->ncontrollers;
+    int lost = st->lost;
+    if (!lost) {
+        st->stopping = 1;
+        for (size_t i = 0; i < st->ncontrollers; i++)
+            rt_controller_shutdown(st->controllers[i]);
+    }
     pthread_mutex_unlock(&st->mu);
-    for (size_t i = 0; i < n; i++)
-        rt_controller_stop(st->controllers[i], st->opts.shutdown_grace);
-    mesh_ccs_controller_free(st->services);     /* before the member clients go */
-    mesh_network_controller_free(st->meshnets); /* each frees its runtime controller */
+    return !lost;
+}
+
+/* Steps 2-5 (see the top of the file), after stop_taking_work. The HTTP server is
+ * stopped before anything is freed since /readyz reads the controllers, and the
+ * elector is released before anything is freed since on_started_leading touches
+ * them. Returns 0 when reconciles outlived the grace: then nothing was freed. */
+static int shutdown_all(struct operator_state *st, struct rt_http *http, struct rt_leader *leader)
+{
+    double deadline = ew_now_mono() + st->opts.shutdown_grace;
+    int drained = 1;
+    for (size_t i = 0; i < st->ncontrollers; i++)
+        drained &= rt_controller_wait(st->controllers[i], deadline);
+    rt_http_stop(http);
+    rt_leader_release(leader);
+    if (!drained)
+        return 0;
+    for (size_t i = 0; i < st->ncontrollers; i++)
+        rt_controller_stop(st->controllers[i], 0); /* their watches: the workers are gone */
+    mesh_ccs_controller_free(st->services);        /* before the member clients go */
+    mesh_network_controller_free(st->meshnets);    /* each frees its runtime controller */
     rt_recorder_free(st->events);
+    return 1;
+}
+
+/* A reconcile outlived the grace. It may still use the controllers, their caches,
+ * the home and member clients, the metrics and the logger, so none of them is freed
+ * (the server is stopped and the Lease released already). exit() would run the
+ * atexit handlers (OpenSSL's cleanup, the leak checker) under that thread, so the
+ * process leaves with _exit; the status is the one of an orderly stop. */
+static _Noreturn void exit_undrained(struct operator_state *st, int status)
+{
+    ew_log(&st->log, EW_LOG_WARN,
+           "reconciles still running after the grace period: exiting without them", NULL);
+    fflush(NULL);
+    _exit(status);
 }
 
 /* Build the controllers; their home-cluster watches start now, their workers when
@@ -164,39 +245,61 @@ static void make_controllers(struct operator_state *st, const struct kube_rest_c
     st->controllers[st->ncontrollers++] = mesh_ccs_controller_runtime(st->services);
 }
 
+/* Campaign for the Lease, or lead at once without leader election. Returns 0, or -1
+ * (logged) when the elector cannot start. */
+static int campaign(struct operator_state *st, const char *identity, struct rt_leader **leader)
+{
+    if (!st->opts.leader_elect) {
+        on_started_leading(st);
+        return 0;
+    }
+    struct rt_leader_options lo = {.client = st->home,
+                                   .namespace_ = st->namespace_,
+                                   .name = st->opts.leader_election_id,
+                                   .identity = identity,
+                                   .on_started = on_started_leading,
+                                   .on_stopped = on_stopped_leading,
+                                   .ud = st,
+                                   .log = &st->log};
+    *leader = rt_leader_start(&lo);
+    return *leader ? 0 : -1;
+}
+
+/* Until SIGTERM/SIGINT (or a controller that could not start), then step 1. */
+static void wait_for_signal(struct operator_state *st, sigset_t *signals)
+{
+    int sig = 0;
+    sigwait(signals, &sig);
+    if (!stop_taking_work(st))
+        exit_lost(st);
+    char grace[32];
+    snprintf(grace, sizeof(grace), "%g", st->opts.shutdown_grace);
+    ew_log(&st->log, EW_LOG_INFO, "shutting down", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM",
+           "grace-seconds", grace, NULL);
+}
+
 static int run(struct operator_state *st, const struct kube_rest_config *cfg, sigset_t *signals)
 {
     char identity[192];
     make_identity(identity, sizeof(identity));
     make_controllers(st, cfg, identity);
-    struct rt_http_options ho = {
-        st->opts.bind_host, st->opts.bind_port, st->metrics, ready, st, &st->log};
+    struct rt_http_options ho = {.bind_address = st->opts.bind_host,
+                                 .port = st->opts.bind_port,
+                                 .metrics = st->metrics,
+                                 .ready = ready,
+                                 .ud = st,
+                                 .log = &st->log};
     struct rt_http *http = rt_http_start(&ho);
-    if (!http)
-        return 1;
     struct rt_leader *leader = NULL;
-    if (st->opts.leader_elect) {
-        struct rt_leader_options lo = {
-            st->home, st->namespace_,     st->opts.leader_election_id, identity, 0,       0,
-            0,        on_started_leading, on_stopped_leading,          st,       &st->log};
-        leader = rt_leader_start(&lo);
-    } else {
-        on_started_leading(st);
-    }
-    int sig = 0;
-    sigwait(signals, &sig);
-    pthread_mutex_lock(&st->mu);
-    int lost = st->lost;
-    pthread_mutex_unlock(&st->mu);
-    ew_log(&st->log, lost ? EW_LOG_ERROR : EW_LOG_INFO,
-           lost ? "leadership lost: exiting" : "shutting down", "signal",
-           sig == SIGINT ? "SIGINT" : "SIGTERM", NULL);
-    if (lost)
-        _exit(1); /* no further write may happen from this process */
-    shutdown_all(st);
-    rt_leader_release(leader);
-    rt_http_stop(http);
-    return 0;
+    int started = http && campaign(st, identity, &leader) == 0;
+    if (started)
+        wait_for_signal(st, signals);
+    else
+        stop_taking_work(st);                    /* nothing ran: the shutdown only frees */
+    int status = started && !st->failed ? 0 : 1; /* final after stop_taking_work */
+    if (!shutdown_all(st, http, leader))
+        exit_undrained(st, status);
+    return status;
 }
 
 /* glibc gives each thread that allocates its own arena (up to 8 per core). The

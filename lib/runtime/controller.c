@@ -1,13 +1,22 @@
 /*
  * controller.c: workers, reflectors and the queue between them (see controller.h).
+ *
+ * Worker lifecycle: rt_controller_run counts each worker it starts in `live` (under
+ * c->mu); a worker decrements it as the last thing it does and signals c->cond. So
+ * "live == 0" means no worker will touch the controller again, and joining them is
+ * then immediate; the shutdown waits on that count with a deadline instead of joining
+ * (a join cannot time out). Stopping the queue (rt_queue_stop) is what makes the wait
+ * short: a worker that finishes its reconcile gets no further key.
  */
 #include "controller.h"
 #include "../base/timeutil.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MAX_WATCHES 32
 
@@ -27,7 +36,11 @@ struct rt_controller {
     struct watch_slot watches[MAX_WATCHES];
     size_t nwatches;
     pthread_t *threads;
+    int nthreads; /* started and not joined */
     int running;
+    pthread_mutex_t mu; /* guards live */
+    pthread_cond_t cond;
+    int live; /* workers that have not ended yet */
     struct rt_metric *m_total, *m_duration, *m_depth, *m_queue_wait;
     struct rt_metric *m_watches, *m_relists, *m_watch_errors;
 };
@@ -59,6 +72,12 @@ struct rt_controller *rt_controller_new(const struct rt_controller_options *opts
     if (c->o.workers <= 0)
         c->o.workers = 2;
     c->q = rt_queue_new(&opts->queue);
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&c->cond, &ca);
+    pthread_condattr_destroy(&ca);
     if (opts->metrics) {
         struct rt_metrics *m = opts->metrics;
         c->m_total = rt_metrics_register(m, RT_COUNTER, "eastwest_reconcile_total",
@@ -193,29 +212,50 @@ static int wait_for_caches(struct rt_controller *c)
     return 1;
 }
 
+static void add_live(struct rt_controller *c, int n)
+{
+    pthread_mutex_lock(&c->mu);
+    c->live += n;
+    pthread_cond_broadcast(&c->cond);
+    pthread_mutex_unlock(&c->mu);
+}
+
 static void *worker_main(void *arg)
 {
     struct rt_controller *c = arg;
     char *key;
     double waited;
-    if (!wait_for_caches(c))
-        return NULL;
-    while (rt_queue_get(c->q, &key, &waited)) {
-        process(c, key, waited);
-        rt_queue_done(c->q, key);
-        free(key);
+    if (wait_for_caches(c)) {
+        while (rt_queue_get(c->q, &key, &waited)) {
+            process(c, key, waited);
+            rt_queue_done(c->q, key);
+            free(key);
+        }
     }
+    add_live(c, -1); /* the last touch of c */
     return NULL;
 }
 
-void rt_controller_run(struct rt_controller *c)
+int rt_controller_run(struct rt_controller *c)
 {
     if (c->running)
-        return;
+        return 0;
     c->running = 1;
     c->threads = ew_calloc((size_t)c->o.workers, sizeof(pthread_t));
-    for (int i = 0; i < c->o.workers; i++)
-        pthread_create(&c->threads[i], NULL, worker_main, c);
+    for (int i = 0; i < c->o.workers; i++) {
+        add_live(c, 1); /* before the thread exists, so its decrement cannot come first */
+        int e = pthread_create(&c->threads[c->nthreads], NULL, worker_main, c);
+        if (e != 0) {
+            add_live(c, -1);
+            char n[16];
+            snprintf(n, sizeof(n), "%d", c->nthreads);
+            ew_log(c->o.log, EW_LOG_ERROR, "cannot start a worker thread", "controller", c->name,
+                   "error", strerror(e), "workers-running", n, NULL);
+            return -1;
+        }
+        c->nthreads++;
+    }
+    return 0;
 }
 
 int rt_controller_synced(struct rt_controller *c)
@@ -226,18 +266,50 @@ int rt_controller_synced(struct rt_controller *c)
     return 1;
 }
 
-void rt_controller_stop(struct rt_controller *c, double grace)
+void rt_controller_shutdown(struct rt_controller *c)
+{
+    rt_queue_stop(c->q);
+}
+
+/* Wait for live == 0 until deadline (INFINITY: no limit). Returns 1 when reached. */
+static int wait_workers_ended(struct rt_controller *c, double deadline)
+{
+    pthread_mutex_lock(&c->mu);
+    while (c->live > 0) {
+        if (isinf(deadline)) {
+            pthread_cond_wait(&c->cond, &c->mu);
+            continue;
+        }
+        double left = deadline - ew_now_mono();
+        if (left <= 0)
+            break;
+        struct timespec ts;
+        ew_monotonic_deadline(&ts, left);
+        pthread_cond_timedwait(&c->cond, &c->mu, &ts);
+    }
+    int ended = c->live == 0;
+    pthread_mutex_unlock(&c->mu);
+    return ended;
+}
+
+int rt_controller_wait(struct rt_controller *c, double deadline)
+{
+    if (!wait_workers_ended(c, deadline)) {
+        ew_log(c->o.log, EW_LOG_WARN, "reconciles still running after the grace period",
+               "controller", c->name, NULL);
+        return 0;
+    }
+    for (int i = 0; i < c->nthreads; i++) /* each has ended its work: no wait */
+        pthread_join(c->threads[i], NULL);
+    c->nthreads = 0;
+    c->running = 0;
+    return 1;
+}
+
+static void stop_watches(struct rt_controller *c)
 {
     if (c->o.metrics) /* the collector reads the reflectors stopped below */
         rt_metrics_remove_collector(c->o.metrics, collect_depth, c);
-    if (!rt_queue_shutdown_drain(c->q, grace))
-        ew_log(c->o.log, EW_LOG_WARN, "reconciles still running after the grace period",
-               "controller", c->name, NULL);
-    if (c->running) {
-        for (int i = 0; i < c->o.workers; i++)
-            pthread_join(c->threads[i], NULL);
-        c->running = 0;
-    }
     for (size_t i = 0; i < c->nwatches; i++) {
         rt_reflector_stop(c->watches[i].r);
         c->watches[i].r = NULL;
@@ -245,16 +317,27 @@ void rt_controller_stop(struct rt_controller *c, double grace)
     c->nwatches = 0;
 }
 
+int rt_controller_stop(struct rt_controller *c, double grace)
+{
+    rt_controller_shutdown(c);
+    if (!rt_controller_wait(c, ew_now_mono() + grace))
+        return 0; /* the workers still read the caches: the watches stay */
+    stop_watches(c);
+    return 1;
+}
+
 void rt_controller_free(struct rt_controller *c)
 {
     if (!c)
         return;
-    if (c->o.metrics)
-        rt_metrics_remove_collector(c->o.metrics, collect_depth, c);
-    if (c->running || c->nwatches)
-        rt_controller_stop(c, 0);
+    rt_controller_shutdown(c);
+    wait_workers_ended(c, INFINITY); /* never free under a running reconcile */
+    rt_controller_wait(c, 0);        /* joins them */
+    stop_watches(c);
     free(c->threads);
     rt_queue_free(c->q);
+    pthread_mutex_destroy(&c->mu);
+    pthread_cond_destroy(&c->cond);
     free(c->name);
     free(c);
 }

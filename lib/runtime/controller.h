@@ -58,12 +58,27 @@ struct rt_reflector *rt_controller_watch(struct rt_controller *c,
                                          const struct rt_reflector_options *opts,
                                          rt_mapper_fn mapper, void *mapper_ud);
 void rt_controller_enqueue(struct rt_controller *c, const char *key);
-/* Start the workers (call when leading). */
-void rt_controller_run(struct rt_controller *c);
+/* Start the workers (call when leading). Returns 0, or -1 (logged) when a worker thread
+ * could not be created; those that were keep running. */
+int rt_controller_run(struct rt_controller *c);
 /* True when every reflector has synced. */
 int rt_controller_synced(struct rt_controller *c);
-/* Stop taking work, let in-flight reconciles finish within grace, stop watches. */
-void rt_controller_stop(struct rt_controller *c, double grace);
+
+/* Shutdown, in steps, so that one process can give all its controllers one grace:
+ *   rt_controller_shutdown  stop taking work at once: no queued key is taken any
+ *                           more; workers end after the reconcile they are in;
+ *   rt_controller_wait      wait for the workers until `deadline` (ew_now_mono()
+ *                           seconds); 1 when none is left (they are joined), 0 (logged)
+ *                           when reconciles still run: then the controller, its caches
+ *                           and whatever its reconciler uses must stay allocated;
+ *   rt_controller_stop      both, with deadline now + grace, then the watches are
+ *                           stopped if the workers are gone (not otherwise: a running
+ *                           reconcile reads their caches). Returns what wait returned.
+ * rt_controller_free waits for running workers without a limit before it frees: a
+ * caller that must be bounded checks rt_controller_stop/wait and does not free. */
+void rt_controller_shutdown(struct rt_controller *c);
+int rt_controller_wait(struct rt_controller *c, double deadline);
+int rt_controller_stop(struct rt_controller *c, double grace);
 void rt_controller_free(struct rt_controller *c);
 struct rt_queue *rt_controller_queue(struct rt_controller *c);
 

@@ -136,7 +136,15 @@ struct rt_http *rt_http_start(const struct rt_http_options *opts)
         return NULL;
     }
     pthread_mutex_init(&h->mu, NULL);
-    pthread_create(&h->thread, NULL, service_main, h);
+    int e = pthread_create(&h->thread, NULL, service_main, h);
+    if (e != 0) {
+        ew_log(opts->log, EW_LOG_ERROR, "cannot start the health/metrics server thread", "error",
+               strerror(e), NULL);
+        lws_context_destroy(h->ctx);
+        pthread_mutex_destroy(&h->mu);
+        free(h);
+        return NULL;
+    }
     return h;
 }
 

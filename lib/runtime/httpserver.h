@@ -27,7 +27,7 @@ struct rt_http_options {
 
 struct rt_http;
 
-/* Returns NULL (and logs) when the port cannot be bound. */
+/* Returns NULL (and logs) when the port cannot be bound or the thread not started. */
 struct rt_http *rt_http_start(const struct rt_http_options *opts);
 void rt_http_stop(struct rt_http *h);
 

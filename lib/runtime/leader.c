@@ -173,6 +173,18 @@ static void *elector_main(void *arg)
     return NULL;
 }
 
+static void free_leader(struct rt_leader *l)
+{
+    free(l->ns);
+    free(l->name);
+    free(l->identity);
+    free(l->observed_holder);
+    free(l->observed_renew);
+    pthread_mutex_destroy(&l->mu);
+    pthread_cond_destroy(&l->cond);
+    free(l);
+}
+
 struct rt_leader *rt_leader_start(const struct rt_leader_options *opts)
 {
     struct rt_leader *l = ew_calloc(1, sizeof(*l));
@@ -192,7 +204,13 @@ struct rt_leader *rt_leader_start(const struct rt_leader_options *opts)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&l->cond, &ca);
     pthread_condattr_destroy(&ca);
-    pthread_create(&l->thread, NULL, elector_main, l);
+    int e = pthread_create(&l->thread, NULL, elector_main, l);
+    if (e != 0) {
+        ew_log(l->o.log, EW_LOG_ERROR, "cannot start the leader election thread", "lease", l->name,
+               "error", strerror(e), NULL);
+        free_leader(l);
+        return NULL;
+    }
     return l;
 }
 
@@ -244,12 +262,5 @@ void rt_leader_release(struct rt_leader *l)
         give_up(l);
         ew_log(l->o.log, EW_LOG_INFO, "leadership released", "lease", l->name, NULL);
     }
-    free(l->ns);
-    free(l->name);
-    free(l->identity);
-    free(l->observed_holder);
-    free(l->observed_renew);
-    pthread_mutex_destroy(&l->mu);
-    pthread_cond_destroy(&l->cond);
-    free(l);
+    free_leader(l);
 }

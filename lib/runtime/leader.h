@@ -32,6 +32,7 @@ struct rt_leader_options {
 
 struct rt_leader;
 
+/* Returns NULL (and logs) when the elector thread cannot be started. */
 struct rt_leader *rt_leader_start(const struct rt_leader_options *opts);
 int rt_leader_is_leader(struct rt_leader *l);
 /* Wait until leader or timeout; returns is_leader. */

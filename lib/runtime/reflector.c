@@ -23,6 +23,7 @@ struct rt_reflector {
     char *ns, *label_selector, *field_selector;
     struct rt_store *store;
     pthread_t thread;
+    int started; /* thread created */
     pthread_mutex_t mu;
     pthread_cond_t cond;
     int stopping;
@@ -296,7 +297,14 @@ struct rt_reflector *rt_reflector_start(const struct rt_reflector_options *opts)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&r->cond, &ca);
     pthread_condattr_destroy(&ca);
-    pthread_create(&r->thread, NULL, reflector_main, r);
+    int e = pthread_create(&r->thread, NULL, reflector_main, r);
+    r->started = e == 0;
+    if (e != 0) {
+        r->last_error = ew_strdup("cannot start the reflector thread");
+        ew_log(r->o.log, EW_LOG_ERROR, "cannot start a reflector thread: its cache stays empty",
+               "cluster", kube_client_name(r->o.client), "resource", r->o.resource->plural, "error",
+               strerror(e), NULL);
+    }
     return r;
 }
 
@@ -308,7 +316,8 @@ void rt_reflector_stop(struct rt_reflector *r)
     r->stopping = 1;
     pthread_cond_broadcast(&r->cond);
     pthread_mutex_unlock(&r->mu);
-    pthread_join(r->thread, NULL);
+    if (r->started)
+        pthread_join(r->thread, NULL);
     rt_store_free(r->store);
     pthread_mutex_destroy(&r->mu);
     pthread_cond_destroy(&r->cond);

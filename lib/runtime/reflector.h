@@ -62,6 +62,11 @@ struct rt_reflector_stats {
 
 struct rt_reflector;
 
+/* Never NULL. If its thread cannot be created (logged), the reflector never lists:
+ * its store stays empty, rt_reflector_synced stays 0 and rt_reflector_healthy reports
+ * the error, so nothing reconciles on a cache that will not fill (a controller's
+ * workers wait for sync, /readyz stays 503), and every caller's handling of an
+ * unsynced cache applies unchanged. */
 struct rt_reflector *rt_reflector_start(const struct rt_reflector_options *opts);
 /* Stop the thread and the watch; after return no handler call runs. Frees. */
 void rt_reflector_stop(struct rt_reflector *r);

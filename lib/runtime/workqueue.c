@@ -47,7 +47,8 @@ struct rt_queue {
     struct strmap failures; /* value: (void*)(intptr_t)count */
     double tokens;
     double tokens_at;
-    int shutting_down;
+    int shutting_down; /* no more adds */
+    int stopped;       /* and no more hand-outs */
     unsigned long adds, retries;
 };
 
@@ -293,6 +294,10 @@ int rt_queue_get(struct rt_queue *q, char **key, double *queued_for)
 {
     pthread_mutex_lock(&q->mu);
     for (;;) {
+        if (q->stopped) {
+            pthread_mutex_unlock(&q->mu);
+            return 0;
+        }
         double next_due = q->shutting_down ? 0 : promote_due(q);
         if (q->head < q->tail)
             break;
@@ -331,10 +336,22 @@ void rt_queue_shutdown(struct rt_queue *q)
     pthread_mutex_unlock(&q->mu);
 }
 
+void rt_queue_stop(struct rt_queue *q)
+{
+    pthread_mutex_lock(&q->mu);
+    q->shutting_down = 1;
+    q->stopped = 1;
+    pthread_cond_broadcast(&q->cond);
+    pthread_mutex_unlock(&q->mu);
+}
+
+/* Bounded, because after rt_queue_stop processing only shrinks: no key is handed out
+ * between two checks (with rt_queue_shutdown the workers took the next queued key
+ * each time and the set was never seen empty until the queue was). */
 int rt_queue_shutdown_drain(struct rt_queue *q, double grace_seconds)
 {
     double end = ew_now_mono() + grace_seconds;
-    rt_queue_shutdown(q);
+    rt_queue_stop(q);
     pthread_mutex_lock(&q->mu);
     while (strmap_size(&q->processing) > 0 && ew_now_mono() < end)
         wait_until(q, end);

@@ -10,7 +10,12 @@
  *  - rt_queue_add_rate_limited queues after the larger of a per-key
  *    exponential backoff (base 5 ms doubling, capped) and an overall token
  *    bucket (qps, burst); rt_queue_forget resets the key's backoff;
- *  - rt_queue_shutdown stops new adds; workers get what is queued, then 0.
+ *  - rt_queue_shutdown stops new adds; workers get what is queued, then 0;
+ *  - rt_queue_stop stops new adds and the hand-out: workers get 0 at once, and
+ *    what was still queued is dropped with the queue (level-triggered
+ *    controllers see every object again when they next start). A process that
+ *    is shutting down stops taking work this way, and rt_queue_shutdown_drain
+ *    then waits only for the keys already handed out.
  *
  * Thread-safe: one mutex and one condition variable; get blocks.
  */
@@ -53,9 +58,11 @@ int rt_queue_get(struct rt_queue *q, char **key, double *queued_for);
 void rt_queue_done(struct rt_queue *q, const char *key);
 
 void rt_queue_shutdown(struct rt_queue *q);
-/* Shutdown, then wait until no key is being processed or the grace period ends.
- * Returns 1 if drained in time. */
+void rt_queue_stop(struct rt_queue *q);
+/* Stop (rt_queue_stop), then wait until no key is being processed or the grace period
+ * ends. Returns 1 if drained in time. */
 int rt_queue_shutdown_drain(struct rt_queue *q, double grace_seconds);
+/* 1 after rt_queue_shutdown or rt_queue_stop. */
 int rt_queue_is_shutdown(struct rt_queue *q);
 
 void rt_queue_get_stats(struct rt_queue *q, struct rt_queue_stats *out);

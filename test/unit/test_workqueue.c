@@ -1,9 +1,14 @@
 /*
  * test_workqueue.c: lib/runtime/workqueue semantics: dedup, dirty requeue,
- * one worker per key, delays, per-key backoff, rate limit, shutdown/drain.
+ * one worker per key, delays, per-key backoff, rate limit, shutdown/drain; and the
+ * shutdown of lib/runtime/controller's workers over it (issue #13): once stopping, no
+ * queued key is taken, and the wait for in-flight reconciles is bounded by the grace.
+ * Controllers here have no watches (so they are synced at once) and no metrics.
+ * Timing bounds are loose (a loaded 2-core machine under ASan or valgrind).
  */
 #include "harness.h"
 #include "base/timeutil.h"
+#include "runtime/controller.h"
 #include "runtime/workqueue.h"
 
 #include <pthread.h>
@@ -144,7 +149,7 @@ static void test_burst_one_key_never_concurrent(struct test_ctx *t)
     struct worker_ctx w = {rt_queue_new(NULL), PTHREAD_MUTEX_INITIALIZER, 0, 0, 0};
     pthread_t th[4];
     for (int i = 0; i < 4; i++)
-        pthread_create(&th[i], NULL, worker, &w);
+        REQUIRE(t, pthread_create(&th[i], NULL, worker, &w) == 0);
     for (int i = 0; i < 100; i++) {
         rt_queue_add(w.q, "hot/key");
         ew_sleep(0.0002);
@@ -195,6 +200,186 @@ static void test_drain_waits_for_in_flight(struct test_ctx *t)
     rt_queue_free(q);
 }
 
+static void test_stop_hands_out_nothing_more(struct test_ctx *t)
+{
+    struct rt_queue *q = rt_queue_new(NULL);
+    char *k;
+    rt_queue_add(q, "a");
+    rt_queue_add(q, "b");
+    rt_queue_add(q, "c");
+    REQUIRE(t, rt_queue_get(q, &k, NULL) == 1);
+    rt_queue_add(q, k); /* dirty while in flight: rt_queue_done queues it again */
+    rt_queue_stop(q);
+    rt_queue_add(q, "ignored");
+    char *k2 = NULL;
+    CHECKF(t, rt_queue_get(q, &k2, NULL) == 0, "a queued key was handed out after stop: %s",
+           k2 ? k2 : "?");
+    CHECK(t, rt_queue_is_shutdown(q));
+    rt_queue_done(q, k);
+    CHECK(t, rt_queue_get(q, &k2, NULL) == 0); /* nor the requeued one */
+    struct rt_queue_stats st;
+    rt_queue_get_stats(q, &st);
+    CHECK(t, st.processing == 0);
+    free(k);
+    rt_queue_free(q); /* frees the dropped keys */
+}
+
+struct slow_worker {
+    struct rt_queue *q;
+    pthread_mutex_t mu;
+    int taken;
+};
+
+static void *slow_worker_main(void *arg)
+{
+    struct slow_worker *w = arg;
+    char *k;
+    while (rt_queue_get(w->q, &k, NULL)) {
+        pthread_mutex_lock(&w->mu);
+        w->taken++;
+        pthread_mutex_unlock(&w->mu);
+        ew_sleep(0.02);
+        rt_queue_done(w->q, k);
+        free(k);
+    }
+    return NULL;
+}
+
+/* The drain used to hand out the rest of the queue: with 500 keys of 20 ms each it
+ * waited its whole grace and the workers went on for 10 s more. */
+static void test_drain_takes_no_queued_key(struct test_ctx *t)
+{
+    struct slow_worker w = {rt_queue_new(NULL), PTHREAD_MUTEX_INITIALIZER, 0};
+    char key[16];
+    for (int i = 0; i < 500; i++) {
+        snprintf(key, sizeof(key), "k%d", i);
+        rt_queue_add(w.q, key);
+    }
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        REQUIRE(t, pthread_create(&th[i], NULL, slow_worker_main, &w) == 0);
+    ew_sleep(0.05);
+    double start = ew_now_mono();
+    CHECK(t, rt_queue_shutdown_drain(w.q, 5.0) == 1);
+    double took = ew_now_mono() - start;
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    CHECKF(t, took < 2.0, "drain took %.3f s for two 20 ms reconciles", took);
+    struct rt_queue_stats st;
+    rt_queue_get_stats(w.q, &st);
+    CHECKF(t, st.depth + (size_t)w.taken == 500 && w.taken < 100,
+           "%d of 500 keys taken, %zu left: keys were taken after the drain began", w.taken,
+           st.depth);
+    rt_queue_free(w.q);
+}
+
+/* ---- the controller's workers ---- */
+
+struct recon {
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    int started;  /* reconciles begun */
+    int finished; /* reconciles ended */
+    int block;    /* reconciles wait while set */
+    double sleep; /* seconds each reconcile takes */
+};
+
+static struct rt_result recon_fn(void *ud, const char *key)
+{
+    struct recon *r = ud;
+    (void)key;
+    pthread_mutex_lock(&r->mu);
+    r->started++;
+    pthread_cond_broadcast(&r->cond);
+    while (r->block)
+        pthread_cond_wait(&r->cond, &r->mu);
+    pthread_mutex_unlock(&r->mu);
+    ew_sleep(r->sleep);
+    pthread_mutex_lock(&r->mu);
+    r->finished++;
+    pthread_mutex_unlock(&r->mu);
+    return (struct rt_result){RT_DONE, 0};
+}
+
+static int recon_count(struct recon *r, int finished)
+{
+    pthread_mutex_lock(&r->mu);
+    int n = finished ? r->finished : r->started;
+    pthread_mutex_unlock(&r->mu);
+    return n;
+}
+
+static struct rt_controller *queued_controller(struct recon *r, int workers, int keys)
+{
+    struct rt_controller_options o = {
+        .name = "test", .workers = workers, .reconcile = recon_fn, .ud = r};
+    struct rt_controller *c = rt_controller_new(&o);
+    char key[16];
+    for (int i = 0; i < keys; i++) {
+        snprintf(key, sizeof(key), "ns/k%d", i);
+        rt_controller_enqueue(c, key);
+    }
+    return c;
+}
+
+static int wait_started(struct recon *r, int n, double timeout)
+{
+    double end = ew_now_mono() + timeout;
+    while (recon_count(r, 0) < n && ew_now_mono() < end)
+        ew_sleep(0.005);
+    return recon_count(r, 0) >= n;
+}
+
+static void test_controller_stop_takes_no_queued_key(struct test_ctx *t)
+{
+    struct recon r = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0.01};
+    struct rt_controller *c = queued_controller(&r, 1, 500);
+    REQUIRE(t, rt_controller_run(c) == 0);
+    REQUIRE(t, wait_started(&r, 1, 10));
+    double start = ew_now_mono();
+    CHECK(t, rt_controller_stop(c, 20) == 1);
+    double took = ew_now_mono() - start;
+    int done = recon_count(&r, 1);
+    CHECKF(t, took < 2.0, "stop took %.3f s with one 10 ms reconcile in flight", took);
+    CHECKF(t, done < 100, "%d of 500 queued keys reconciled: taken after stop began", done);
+    ew_sleep(0.05);
+    CHECKF(t, recon_count(&r, 0) == done, "a reconcile began after stop returned");
+    rt_controller_free(c);
+}
+
+/* A reconcile that outlives the grace: stop returns when the grace ends (it used to
+ * join the worker without a limit), and free still waits for the worker. */
+static void test_controller_stop_bounded_by_grace(struct test_ctx *t)
+{
+    struct recon r = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 1, 0};
+    struct rt_controller *c = queued_controller(&r, 2, 10);
+    REQUIRE(t, rt_controller_run(c) == 0);
+    REQUIRE(t, wait_started(&r, 2, 10));
+    double start = ew_now_mono();
+    CHECK(t, rt_controller_stop(c, 0.3) == 0); /* two reconciles still running */
+    double took = ew_now_mono() - start;
+    CHECKF(t, took >= 0.25 && took < 1.5, "stop with a 0.3 s grace took %.3f s", took);
+    pthread_mutex_lock(&r.mu);
+    r.block = 0;
+    pthread_cond_broadcast(&r.cond);
+    pthread_mutex_unlock(&r.mu);
+    rt_controller_free(c); /* joins the two workers before freeing what they use */
+    CHECK(t, recon_count(&r, 1) == 2);
+    CHECK(t, recon_count(&r, 0) == 2);
+}
+
+/* Stop before the controller ever ran (a standby), and a run after stop starts nothing. */
+static void test_controller_stop_before_run(struct test_ctx *t)
+{
+    struct recon r = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0};
+    struct rt_controller *c = queued_controller(&r, 2, 5);
+    CHECK(t, rt_controller_stop(c, 0) == 1);
+    CHECK(t, rt_controller_run(c) == 0);
+    CHECK(t, rt_controller_stop(c, 5) == 1);
+    CHECK(t, recon_count(&r, 0) == 0);
+    rt_controller_free(c);
+}
+
 static const struct test_case cases[] = {
     {"adds_coalesce", test_adds_coalesce},
     {"add_during_processing_requeues_once", test_add_during_processing_requeues_once},
@@ -204,6 +389,11 @@ static const struct test_case cases[] = {
     {"burst_one_key_never_concurrent", test_burst_one_key_never_concurrent},
     {"shutdown_hands_out_rest_then_stops", test_shutdown_hands_out_rest_then_stops},
     {"drain_waits_for_in_flight", test_drain_waits_for_in_flight},
+    {"stop_hands_out_nothing_more", test_stop_hands_out_nothing_more},
+    {"drain_takes_no_queued_key", test_drain_takes_no_queued_key},
+    {"controller_stop_takes_no_queued_key", test_controller_stop_takes_no_queued_key},
+    {"controller_stop_bounded_by_grace", test_controller_stop_bounded_by_grace},
+    {"controller_stop_before_run", test_controller_stop_before_run},
 };
 
 int main(int argc, char **argv)

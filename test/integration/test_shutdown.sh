@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Shutdown under load, against a real cluster (issue #13): SIGTERM the operator while
+# its queue holds hundreds of keys and /readyz is being hammered. It must stop taking
+# work, let the reconcile in flight finish within --shutdown-grace, stop its server,
+# release the Lease, and exit 0 within the grace + 1 s, with no sanitizer report in its
+# log. (It used to free the controllers while the server still read them for /readyz,
+# and to work through the whole queue after the grace.)
+#
+# The keys: N CrossClusterServices (default 500) whose spec.meshNetwork names a
+# MeshNetwork that does not exist, created before the operator starts; with one worker
+# each takes a finalizer write and a status write, so the queue is still deep when the
+# signal comes, as soon as the replica leads and is ready.
+#
+#   bash test/integration/test_shutdown.sh
+#
+# EW_SHUTDOWN_SERVICES changes N. Prints PASS/FAIL lines and a "# test_shutdown: ..."
+# total, like the other suites.
+set -uo pipefail
+suite=test_shutdown
+# shellcheck source=test/integration/mesh_env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/mesh_env.sh"
+# what hack/test.sh sets, for a run by hand: the first report ends the process
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+
+n=${EW_SHUTDOWN_SERVICES:-500} grace=2 ns=ew-shutdown-$$ lease=ew-test-shutdown
+bound=$((grace + 1))
+
+gen_ccs() {
+    local i
+    for i in $(seq 1 "$n"); do
+        printf -- '---\napiVersion: eastwest.io/v1alpha1\nkind: CrossClusterService\nmetadata: {name: s%d, namespace: %s}\nspec:\n  meshNetwork: no-such-mesh\n  exportFrom: [{cluster: eu}]\n  importTo: [us]\n  ports: [{number: 80, name: http, protocol: HTTP}]\n' "$i" "$ns"
+    done
+}
+metric() { # metric NAME LABEL-FILTER: one sample's value from /metrics
+    curl -sf "http://127.0.0.1:$port/metrics" | awk -v n="$1" -v f="$2" \
+        'index($0, n "{") == 1 && index($0, f) {v = $NF} END {print v + 0}'
+}
+is_leader() { curl -sf "http://127.0.0.1:$port/metrics" | grep -qE '^eastwest_leader(\{[^}]*\})? 1$'; }
+# hammer: /readyz (and now and then /metrics) as fast as one curl at a time goes, each
+# curl reusing one connection for a batch of requests
+hammer() {
+    local urls=() i
+    for i in $(seq 1 50); do urls+=("http://127.0.0.1:$port/readyz"); done
+    urls+=("http://127.0.0.1:$port/metrics")
+    while :; do curl -s --max-time 2 "${urls[@]}" >/dev/null 2>&1; done
+}
+# the operator leaves its finalizer on every object: take it off, then delete them all
+clean_up_objects() {
+    kc us -n "$ns" get ccs -o json 2>/dev/null |
+        python3 -c 'import json, sys
+d = json.load(sys.stdin)
+for i in d["items"]:
+    i["metadata"].pop("finalizers", None)
+json.dump(d, sys.stdout)' | kc us replace -f - >/dev/null 2>&1
+    kc us delete --raw "/apis/eastwest.io/v1alpha1/namespaces/$ns/crossclusterservices" >/dev/null 2>&1
+    kc us delete namespace "$ns" --wait=false >/dev/null 2>&1
+}
+
+# ---- set-up: N CrossClusterServices waiting for a MeshNetwork ----
+set_up_home
+kc us create namespace "$ns" >/dev/null
+kc us -n eastwest-system delete lease "$lease" --ignore-not-found >/dev/null 2>&1
+gen_ccs >"$tmp/ccs.yaml"
+if kc us create -f "$tmp/ccs.yaml" >/dev/null; then pass "setup/$n-services-created"; else
+    fail "setup/$n-services-created" "kubectl create failed"; fi
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$operator" --kubeconfig "$dir/us/kubeconfig" --namespace eastwest-system \
+    --leader-election-id "$lease" --metrics-bind-address "127.0.0.1:$port" \
+    --workers 1 --shutdown-grace "$grace" --log-format json 2>"$oplog" &
+op_pid=$!
+check operator-ready 60 curl -sf "http://127.0.0.1:$port/readyz"
+check operator-leads 30 is_leader
+hammer &
+hammer_pid=$!
+depth=$(metric eastwest_workqueue_depth 'controller="crossclusterservice"')
+if [ "${depth%.*}" -ge $((n / 5)) ]; then pass "setup/keys-queued-at-sigterm ($depth)"; else
+    fail setup/keys-queued-at-sigterm "only $depth keys queued: the test would prove nothing"; fi
+
+# ---- SIGTERM: exit 0 within grace + 1 s ----
+start=$EPOCHREALTIME
+kill -TERM "$op_pid"
+(sleep 60 && kill -KILL "$op_pid" 2>/dev/null) &
+watchdog=$!
+wait "$op_pid"
+rc=$?
+took=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.2f", b - a}')
+kill "$watchdog" "$hammer_pid" 2>/dev/null
+wait "$watchdog" "$hammer_pid" 2>/dev/null
+op_pid="" op_stopped=1
+if [ "$rc" -eq 0 ]; then pass shutdown/exit-0; else
+    fail shutdown/exit-0 "exit status $rc after ${took}s$([ "$rc" -eq 137 ] && echo ' (killed by the test after 60 s)')"; fi
+if awk -v t="$took" -v b="$bound" 'BEGIN {exit !(t <= b)}'; then
+    pass "shutdown/within-grace-plus-1s (${took}s, grace ${grace}s)"
+else fail shutdown/within-grace-plus-1s "took ${took}s, bound ${bound}s (grace ${grace}s + 1 s)"; fi
+holder=$(kc us -n eastwest-system get lease "$lease" -o jsonpath='{.spec.holderIdentity}' 2>&1)
+if [ -z "$holder" ]; then pass shutdown/lease-released; else
+    fail shutdown/lease-released "holderIdentity is '$holder'"; fi
+
+clean_up_objects
+finish
