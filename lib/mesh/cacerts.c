@@ -6,6 +6,7 @@
 
 #include "objects.h"
 #include "base/base64.h"
+#include "base/timeutil.h"
 
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -105,6 +106,23 @@ static mesh_code check_ours(const cJSON *live, const char *root_cert_pem,
     return rc;
 }
 
+int mesh_root_expiring(const struct mesh_network *net, const char *cluster,
+                       const struct mesh_cert_info *root, time_t now, struct mesh_problem *p)
+{
+    if ((double)(root->not_after - now) > net->ca.renew_before)
+        return 0;
+    if (p) {
+        char when[32];
+        ew_time_format_rfc3339(root->not_after, when, sizeof(when));
+        mesh_problem_set(p, "RootExpiring",
+                         "cluster %s: the mesh root CA expires at %s, within renewBefore; no "
+                         "intermediate can outlive it, so the one in Secret %s/%s is kept and "
+                         "not renewed until the root is rotated",
+                         cluster, when, net->istio_namespace, MESH_CACERTS_NAME);
+    }
+    return 1;
+}
+
 void mesh_cacerts_decide(const cJSON *live, const struct mesh_network *net, const char *cluster,
                          const char *root_cert_pem, const struct mesh_cert_info *root, time_t now,
                          struct mesh_cacerts_decision *out)
@@ -136,6 +154,11 @@ void mesh_cacerts_decide(const cJSON *live, const struct mesh_network *net, cons
     time_t not_after = 0;
     if (check_ours(live, root_cert_pem, root, &not_after, &out->why) != MESH_OK)
         return;
+    if (mesh_root_expiring(net, cluster, root, now, &out->why)) {
+        out->verdict = MESH_CACERTS_KEEP;
+        out->not_after = not_after;
+        return;
+    }
     if ((double)(not_after - now) <= net->ca.renew_before) {
         mesh_problem_set(&out->why, "Renewal",
                          "cluster %s: the intermediate expires within renewBefore", cluster);

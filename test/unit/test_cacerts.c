@@ -7,6 +7,7 @@
 #include "harness.h"
 #include "mesh/cacerts.h"
 #include "mesh/objects.h"
+#include "base/timeutil.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -148,6 +149,63 @@ static void test_foreign_left_alone_unless_adopted(struct test_ctx *t)
     teardown(&f);
 }
 
+/* A root inside its last renewBefore: an intermediate can never outlive it, so any new one
+ * would be due for renewal at once. Reissuing on every reconcile was a cacerts write per
+ * second in every member; the intermediate is kept and the expiring root reported. */
+static void test_root_expiring_is_reported_not_reissued(struct test_ctx *t)
+{
+    struct fixture f;
+    setup(t, &f);
+    struct mesh_keypair root;
+    struct mesh_cert_info ri;
+    struct mesh_problem p;
+    mesh_problem_init(&p);
+    /* 10 days left, renewBefore 30 days (720h default) */
+    REQUIRE(t, mesh_ca_generate_root(MESH_KEY_ECDSA_P256, 10 * DAY, "training-mesh", &root, &p) ==
+                   MESH_OK);
+    REQUIRE(t, mesh_ca_inspect(root.cert_pem, root.key_pem, &ri, &p) == MESH_OK);
+    mesh_problem_release(&p);
+    char until[32];
+    ew_time_format_rfc3339(ri.not_after, until, sizeof(until));
+    CHECK(t, mesh_root_expiring(&f.net, "eu", &ri, time(NULL), NULL));
+    CHECK(t, !mesh_root_expiring(&f.net, "eu", &f.root_info, time(NULL), NULL));
+    struct mesh_cacerts_decision d;
+    /* nothing there yet: one is issued (capped at the root's expiry) */
+    mesh_cacerts_decide(NULL, &f.net, "eu", root.cert_pem, &ri, time(NULL), &d);
+    CHECKF(t, d.verdict == MESH_CACERTS_ISSUE, "verdict %d (%s)", d.verdict, d.why.reason);
+    mesh_cacerts_decision_release(&d);
+    /* the one just issued: kept, and the root reported with its expiry */
+    cJSON *s = issued(t, &f, &root, 365 * DAY);
+    mesh_cacerts_decide(s, &f.net, "eu", root.cert_pem, &ri, time(NULL), &d);
+    CHECKF(t, d.verdict == MESH_CACERTS_KEEP, "verdict %d (%s: %s)", d.verdict, d.why.reason,
+           d.why.message.buf);
+    CHECK_STR(t, d.why.reason, "RootExpiring");
+    CHECK_CONTAINS(t, d.why.message.buf, until);
+    CHECK_CONTAINS(t, d.why.message.buf, "cluster eu");
+    CHECK(t, d.not_after == ri.not_after);
+    mesh_cacerts_decision_release(&d);
+    cJSON_Delete(s);
+    /* an older one of ours that expires before the root stays too (still valid) */
+    s = issued(t, &f, &root, 5 * DAY);
+    mesh_cacerts_decide(s, &f.net, "eu", root.cert_pem, &ri, time(NULL), &d);
+    CHECKF(t, d.verdict == MESH_CACERTS_KEEP, "verdict %d (%s: %s)", d.verdict, d.why.reason,
+           d.why.message.buf);
+    CHECK_STR(t, d.why.reason, "RootExpiring");
+    CHECK(t, d.not_after < ri.not_after);
+    mesh_cacerts_decision_release(&d);
+    cJSON_Delete(s);
+    /* with renewBefore 5 days the same root is not expiring yet: the usual renewal */
+    f.net.ca.renew_before = 5 * DAY;
+    s = issued(t, &f, &root, 2 * DAY);
+    mesh_cacerts_decide(s, &f.net, "eu", root.cert_pem, &ri, time(NULL), &d);
+    CHECKF(t, d.verdict == MESH_CACERTS_ISSUE, "verdict %d (%s)", d.verdict, d.why.reason);
+    CHECK_STR(t, d.why.reason, "Renewal");
+    mesh_cacerts_decision_release(&d);
+    cJSON_Delete(s);
+    mesh_keypair_release(&root);
+    teardown(&f);
+}
+
 static void test_layout_and_root_secret(struct test_ctx *t)
 {
     struct fixture f;
@@ -192,6 +250,7 @@ int main(int argc, char **argv)
         {"ours_is_kept_then_renewed", test_ours_is_kept_then_renewed},
         {"other_root_is_reissued", test_other_root_is_reissued},
         {"foreign_left_alone_unless_adopted", test_foreign_left_alone_unless_adopted},
+        {"root_expiring_is_reported_not_reissued", test_root_expiring_is_reported_not_reissued},
         {"layout_and_root_secret", test_layout_and_root_secret},
     };
     return TEST_MAIN(cases, argc, argv);
