@@ -8,10 +8,16 @@
  *
  * A member's cacerts Secret (istio/istio tools/certs layout) is, in order:
  *   - absent: issue one;
- *   - not written by eastwest for this mesh (labels): FOREIGN, left untouched,
- *     unless certificateAuthority.adoptExisting, then issue one over it;
- *   - ours but unusable (root-cert.pem is not the mesh root, the intermediate
- *     does not chain to it, the key does not match, unreadable PEM): reissue;
+ *   - not eastwest's for this mesh: FOREIGN, left untouched, unless
+ *     certificateAuthority.adoptExisting, then issue one over it. Labels are
+ *     easy to copy, so eastwest's is what carries all three marks that
+ *     mesh_build_cacerts has always written: the labels managed-by and
+ *     eastwest.io/mesh=<mesh>, an eastwest.io/owner-uid annotation, and the mesh
+ *     root in root-cert.pem. The UID is not compared: a MeshNetwork deleted with
+ *     onDelete: Retain and created again has another UID, and the cacerts it
+ *     retained (same name, same root) is still its own;
+ *   - ours but unusable (the intermediate does not chain to the root, the key
+ *     does not match, unreadable PEM): reissue;
  *   - ours and valid, and the root itself expires within renewBefore: keep it
  *     (it is still valid) and report RootExpiring. An intermediate cannot
  *     outlive its root (ca.h), so a new one would be due for renewal at once:
