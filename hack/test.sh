@@ -145,6 +145,7 @@ if [ $builds_ok = 1 ]; then
         run_suite test_kube_integration build-asan/test/test_kube_integration
         run_suite test_runtime_integration build-asan/test/test_runtime_integration
         run_suite test_crds bash test/integration/test_crds.sh
+        run_suite test_certs bash test/integration/test_certs.sh
         export EW_OPERATOR_LOG="$results/test_meshnetwork-operator.log"
         run_suite test_meshnetwork bash test/integration/test_meshnetwork.sh
         export EW_OPERATOR_LOG="$results/test_ccs-operator.log"

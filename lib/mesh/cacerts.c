@@ -6,6 +6,7 @@
 
 #include "objects.h"
 #include "base/base64.h"
+#include "base/timeutil.h"
 
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -39,20 +40,34 @@ void mesh_cacerts_decision_release(struct mesh_cacerts_decision *d)
     mesh_problem_release(&d->why);
 }
 
-static const char *label(const cJSON *obj, const char *key)
+/* Is this Secret eastwest's for this mesh (see cacerts.h)? 1, or 0 and why not (the end of
+ * the sentence "Secret istio-system/cacerts ..."). */
+static int owned(const cJSON *secret, const struct mesh_network *net, const char *root_sha256,
+                 struct strbuf *why_not)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"),
-                                         "labels"),
-        key);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static int written_by_us(const cJSON *secret, const char *mesh)
-{
-    const char *by = label(secret, MESH_LABEL_MANAGED_BY);
-    const char *m = label(secret, MESH_LABEL_MESH);
-    return by && m && strcmp(by, MESH_FIELD_MANAGER) == 0 && strcmp(m, mesh) == 0;
+    const char *by =
+        mesh_json_str(mesh_json_get(secret, "metadata", "labels"), MESH_LABEL_MANAGED_BY, NULL);
+    const char *m =
+        mesh_json_str(mesh_json_get(secret, "metadata", "labels"), MESH_LABEL_MESH, NULL);
+    const char *uid = mesh_json_str(mesh_json_get(secret, "metadata", "annotations"),
+                                    MESH_ANNOTATION_OWNER, NULL);
+    struct strbuf rootpem = STRBUF_INIT;
+    int ok = 0;
+    if (!by || !m || strcmp(by, MESH_FIELD_MANAGER) != 0 || strcmp(m, net->name) != 0)
+        strbuf_adds(why_not, "was not written by eastwest for this mesh");
+    else if (!uid || !uid[0])
+        strbuf_addf(why_not, "carries eastwest's labels but not its annotation %s",
+                    MESH_ANNOTATION_OWNER);
+    else if (!mesh_secret_data(secret, "root-cert.pem", &rootpem))
+        strbuf_adds(why_not, "carries eastwest's labels, but its data.root-cert.pem is missing "
+                             "or not base64");
+    else if (!mesh_ca_pem_contains(rootpem.buf, root_sha256))
+        strbuf_adds(why_not, "carries eastwest's labels, but its data.root-cert.pem is not the "
+                             "mesh root");
+    else
+        ok = 1;
+    strbuf_release(&rootpem);
+    return ok;
 }
 
 /* The field of a Secret a certificate problem is about: the key for key problems. */
@@ -73,22 +88,20 @@ static void problem_prefix(struct mesh_problem *p, const char *what, const char 
     strbuf_release(&msg);
 }
 
-/* Check an existing cacerts of ours; MESH_OK with *not_after, or why it is unusable. */
-static mesh_code check_ours(const cJSON *live, const char *root_cert_pem,
-                            const struct mesh_cert_info *root, time_t *not_after,
+/* Check the intermediate of a cacerts of ours (its root-cert.pem is the mesh root: owned);
+ * MESH_OK with *not_after, or why it is unusable. */
+static mesh_code check_ours(const cJSON *live, const char *root_cert_pem, time_t *not_after,
                             struct mesh_problem *why)
 {
-    static const char *const keys[] = {"root-cert.pem", "ca-cert.pem", "ca-key.pem"};
-    struct strbuf data[3] = {STRBUF_INIT, STRBUF_INIT, STRBUF_INIT};
-    struct strbuf *rootpem = &data[0], *cert = &data[1], *key = &data[2];
+    static const char *const keys[] = {"ca-cert.pem", "ca-key.pem"};
+    struct strbuf data[2] = {STRBUF_INIT, STRBUF_INIT};
+    struct strbuf *cert = &data[0], *key = &data[1];
     mesh_code rc = MESH_OK;
     struct mesh_cert_info info;
-    for (size_t i = 0; i < 3 && rc == MESH_OK; i++)
+    for (size_t i = 0; i < 2 && rc == MESH_OK; i++)
         if (!mesh_secret_data(live, keys[i], &data[i]))
             rc = mesh_problem_set(why, "Invalid", "data.%s is missing or not base64", keys[i]);
-    if (rc == MESH_OK && !mesh_ca_pem_contains(rootpem->buf, root->sha256)) {
-        rc = mesh_problem_set(why, "Invalid", "data.root-cert.pem is not the mesh root");
-    } else if (rc == MESH_OK && mesh_ca_inspect(cert->buf, key->buf, &info, why) != MESH_OK) {
+    if (rc == MESH_OK && mesh_ca_inspect(cert->buf, key->buf, &info, why) != MESH_OK) {
         problem_prefix(why, NULL, problem_field(why, "ca-cert.pem", "ca-key.pem"));
         rc = MESH_E_INVALID;
     } else if (rc == MESH_OK && mesh_ca_verify_chain(cert->buf, root_cert_pem, why) != MESH_OK) {
@@ -99,10 +112,26 @@ static mesh_code check_ours(const cJSON *live, const char *root_cert_pem,
     }
     if (rc != MESH_OK)
         snprintf(why->reason, sizeof(why->reason), "Invalid");
-    strbuf_release(rootpem);
     strbuf_release(cert);
     mesh_secret_wipe(key);
     return rc;
+}
+
+int mesh_root_expiring(const struct mesh_network *net, const char *cluster,
+                       const struct mesh_cert_info *root, time_t now, struct mesh_problem *p)
+{
+    if ((double)(root->not_after - now) > net->ca.renew_before)
+        return 0;
+    if (p) {
+        char when[32];
+        ew_time_format_rfc3339(root->not_after, when, sizeof(when));
+        mesh_problem_set(p, "RootExpiring",
+                         "cluster %s: the mesh root CA expires at %s, within renewBefore; no "
+                         "intermediate can outlive it, so the one in Secret %s/%s is kept and "
+                         "not renewed until the root is rotated",
+                         cluster, when, net->istio_namespace, MESH_CACERTS_NAME);
+    }
+    return 1;
 }
 
 void mesh_cacerts_decide(const cJSON *live, const struct mesh_network *net, const char *cluster,
@@ -117,25 +146,31 @@ void mesh_cacerts_decide(const cJSON *live, const struct mesh_network *net, cons
                          net->istio_namespace, MESH_CACERTS_NAME);
         return;
     }
-    if (!written_by_us(live, net->name)) {
-        if (net->ca.adopt_existing) {
-            mesh_problem_set(&out->why, "Adopt",
-                             "cluster %s: adopting Secret %s/%s (certificateAuthority."
-                             "adoptExisting)",
-                             cluster, net->istio_namespace, MESH_CACERTS_NAME);
-            return;
-        }
+    struct strbuf why_not = STRBUF_INIT;
+    int ours = owned(live, net, root->sha256, &why_not);
+    if (!ours && net->ca.adopt_existing) {
+        mesh_problem_set(&out->why, "Adopt",
+                         "cluster %s: adopting Secret %s/%s (certificateAuthority."
+                         "adoptExisting)",
+                         cluster, net->istio_namespace, MESH_CACERTS_NAME);
+    } else if (!ours) {
         out->verdict = MESH_CACERTS_FOREIGN;
         mesh_problem_set(&out->why, "ForeignCACerts",
-                         "cluster %s: Secret %s/%s was not written by eastwest for this mesh; it "
-                         "is left untouched (delete it, or set certificateAuthority."
-                         "adoptExisting: true to replace it)",
-                         cluster, net->istio_namespace, MESH_CACERTS_NAME);
+                         "cluster %s: Secret %s/%s %s; it is left untouched (delete it, or set "
+                         "certificateAuthority.adoptExisting: true to replace it)",
+                         cluster, net->istio_namespace, MESH_CACERTS_NAME, why_not.buf);
+    }
+    strbuf_release(&why_not);
+    if (!ours)
+        return;
+    time_t not_after = 0;
+    if (check_ours(live, root_cert_pem, &not_after, &out->why) != MESH_OK)
+        return;
+    if (mesh_root_expiring(net, cluster, root, now, &out->why)) {
+        out->verdict = MESH_CACERTS_KEEP;
+        out->not_after = not_after;
         return;
     }
-    time_t not_after = 0;
-    if (check_ours(live, root_cert_pem, root, &not_after, &out->why) != MESH_OK)
-        return;
     if ((double)(not_after - now) <= net->ca.renew_before) {
         mesh_problem_set(&out->why, "Renewal",
                          "cluster %s: the intermediate expires within renewBefore", cluster);

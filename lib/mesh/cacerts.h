@@ -8,10 +8,21 @@
  *
  * A member's cacerts Secret (istio/istio tools/certs layout) is, in order:
  *   - absent: issue one;
- *   - not written by eastwest for this mesh (labels): FOREIGN, left untouched,
- *     unless certificateAuthority.adoptExisting, then issue one over it;
- *   - ours but unusable (root-cert.pem is not the mesh root, the intermediate
- *     does not chain to it, the key does not match, unreadable PEM): reissue;
+ *   - not eastwest's for this mesh: FOREIGN, left untouched, unless
+ *     certificateAuthority.adoptExisting, then issue one over it. Labels are
+ *     easy to copy, so eastwest's is what carries all three marks that
+ *     mesh_build_cacerts has always written: the labels managed-by and
+ *     eastwest.io/mesh=<mesh>, an eastwest.io/owner-uid annotation, and the mesh
+ *     root in root-cert.pem. The UID is not compared: a MeshNetwork deleted with
+ *     onDelete: Retain and created again has another UID, and the cacerts it
+ *     retained (same name, same root) is still its own;
+ *   - ours but unusable (the intermediate does not chain to the root, the key
+ *     does not match, unreadable PEM): reissue;
+ *   - ours and valid, and the root itself expires within renewBefore: keep it
+ *     (it is still valid) and report RootExpiring. An intermediate cannot
+ *     outlive its root (ca.h), so a new one would be due for renewal at once:
+ *     reissuing would rewrite cacerts on every reconcile until the root is
+ *     rotated;
  *   - ours and valid, but expiring within renewBefore: reissue;
  *   - else keep it, and report its notAfter.
  */
@@ -28,7 +39,8 @@ struct mesh_cacerts_decision {
     enum mesh_cacerts_verdict verdict;
     time_t not_after;        /* KEEP: the intermediate's expiry */
     struct mesh_problem why; /* ISSUE: why (reason Missing, Renewal, Invalid, Adopt);
-                                FOREIGN: reason ForeignCACerts and a message */
+                                FOREIGN: reason ForeignCACerts and a message;
+                                KEEP: reason RootExpiring (mesh_root_expiring), or empty */
 };
 
 void mesh_cacerts_decision_release(struct mesh_cacerts_decision *d);
@@ -37,6 +49,12 @@ void mesh_cacerts_decision_release(struct mesh_cacerts_decision *d);
 void mesh_cacerts_decide(const cJSON *live, const struct mesh_network *net, const char *cluster,
                          const char *root_cert_pem, const struct mesh_cert_info *root, time_t now,
                          struct mesh_cacerts_decision *out);
+
+/* Does the mesh root expire within renewBefore of now, so that no intermediate issued
+ * from it could last past renewBefore? Then 1, and p (may be NULL) gets reason
+ * RootExpiring and a message naming the cluster and the root's expiry. */
+int mesh_root_expiring(const struct mesh_network *net, const char *cluster,
+                       const struct mesh_cert_info *root, time_t now, struct mesh_problem *p);
 
 /* The cacerts Secret for one member from the root certificate and its intermediate. */
 cJSON *mesh_build_cacerts(const struct mesh_network *net, const char *root_cert_pem,

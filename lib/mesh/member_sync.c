@@ -285,6 +285,38 @@ static void check_istiod_root(struct mesh_ctx *ctx, struct member_result *res)
     cJSON_Delete(cm);
 }
 
+/* Did the last status already say CertificatesReady=False for this reason in this member? */
+static int certs_reported(const struct mesh_ctx *ctx, const char *cluster, const char *reason)
+{
+    const cJSON *c, *cond;
+    cJSON_ArrayForEach(c, mesh_json_get(ctx->obj, "status", "clusters"))
+    {
+        const char *name = mesh_json_str(c, "name", NULL);
+        if (!name || strcmp(name, cluster) != 0)
+            continue;
+        cJSON_ArrayForEach(cond, mesh_json_get(c, "conditions", NULL))
+        {
+            const char *type = mesh_json_str(cond, "type", NULL);
+            const char *was = mesh_json_str(cond, "reason", NULL);
+            if (type && strcmp(type, "CertificatesReady") == 0)
+                return was && strcmp(was, reason) == 0;
+        }
+    }
+    return 0;
+}
+
+/* The root expires within renewBefore: no write (see cacerts.h), CertificatesReady=False
+ * with the root's expiry, and a warning Event when the condition turns so (not on every
+ * reconcile). */
+static void report_root_expiring(struct mesh_ctx *ctx, struct member_result *res,
+                                 const struct mesh_problem *why)
+{
+    res->certs_ok = 0;
+    mesh_problem_set(&res->certs_problem, why->reason, "%s", why->message.buf);
+    if (!certs_reported(ctx, res->spec->name, why->reason))
+        mesh_record(ctx, "Warning", why->reason, "Renew", "%s", why->message.buf);
+}
+
 static void sync_cacerts(struct mesh_ctx *ctx, struct member_result *res)
 {
     if (!ctx->root_ok) {
@@ -308,6 +340,16 @@ static void sync_cacerts(struct mesh_ctx *ctx, struct member_result *res)
     }
     if (res->certs_ok)
         check_istiod_root(ctx, res);
+    if (res->certs_ok) { /* after istiod's root: that one is broken now, this one soon */
+        struct mesh_problem expiring;
+        mesh_problem_init(&expiring);
+        if (d.verdict == MESH_CACERTS_KEEP && strcmp(d.why.reason, "RootExpiring") == 0)
+            report_root_expiring(ctx, res, &d.why);
+        else if (mesh_root_expiring(ctx->net, res->spec->name, &ctx->root_info, time(NULL),
+                                    &expiring)) /* just issued, from that root */
+            report_root_expiring(ctx, res, &expiring);
+        mesh_problem_release(&expiring);
+    }
     mesh_cacerts_decision_release(&d);
     cJSON_Delete(live);
 }

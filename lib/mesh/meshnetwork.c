@@ -618,6 +618,15 @@ static double next_look(const struct mesh_ctx *ctx, const struct member_result *
         if (!res[i].intermediate_not_after)
             continue;
         double due = (double)res[i].intermediate_not_after - ctx->net->ca.renew_before - now;
+        if (due <= 0) {
+            /* Kept though due: the root expires within renewBefore (RootExpiring), and a
+             * new intermediate would be due at once. Nothing changes until one of them
+             * expires (or the root is rotated: its Secret is watched). */
+            double end = (double)res[i].intermediate_not_after;
+            if (ctx->root_ok && (double)ctx->root_info.not_after < end)
+                end = (double)ctx->root_info.not_after;
+            due = end - now;
+        }
         if (due < after)
             after = due < 1 ? 1 : due;
     }

@@ -563,6 +563,8 @@ static void decided(struct test_ctx *t, const struct mesh_network *net, const cJ
         CHECK_CONTAINS(t, d.why.message.buf, needle);
     if (want == MESH_CACERTS_ISSUE)
         CHECK_STR(t, d.why.reason, "Invalid");
+    if (want == MESH_CACERTS_FOREIGN)
+        CHECK_STR(t, d.why.reason, "ForeignCACerts");
     CHECKF(t, !strstr(d.why.message.buf, "BEGIN"), "a PEM body in the message: %s",
            d.why.message.buf);
     mesh_cacerts_decision_release(&d);
@@ -588,18 +590,21 @@ static void test_cacerts_garbage(struct test_ctx *t)
     cJSON *s = cacerts(&net, 1, root.cert_pem, inter.cert_pem, inter.key_pem, 1);
     decided(t, &net, s, &root, &ri, MESH_CACERTS_KEEP, NULL);
     cJSON_Delete(s);
-    /* ours, but garbage in each place: reissued, naming the key */
+    /* eastwest's labels and annotation, but garbage for the root: nothing shows it is ours
+     * (the mesh root is one of the marks), so it is left alone, naming the key */
     s = cacerts(&net, 1, root.cert_pem, inter.cert_pem, inter.key_pem, 1);
     cJSON_ReplaceItemInObject(cJSON_GetObjectItem(s, "data"), "root-cert.pem",
                               cJSON_CreateString("%%% not base64 %%%"));
-    decided(t, &net, s, &root, &ri, MESH_CACERTS_ISSUE,
+    decided(t, &net, s, &root, &ri, MESH_CACERTS_FOREIGN,
             "data.root-cert.pem is missing or not base64");
     cJSON_Delete(s);
+    s = cacerts(&net, 1, "not PEM at all", inter.cert_pem, inter.key_pem, 1);
+    decided(t, &net, s, &root, &ri, MESH_CACERTS_FOREIGN,
+            "data.root-cert.pem is not the mesh root");
+    cJSON_Delete(s);
+    /* ours, but garbage in each other place: reissued, naming the key */
     s = cacerts(&net, 1, root.cert_pem, NULL, inter.key_pem, 1);
     decided(t, &net, s, &root, &ri, MESH_CACERTS_ISSUE, "data.ca-cert.pem is missing");
-    cJSON_Delete(s);
-    s = cacerts(&net, 1, "not PEM at all", inter.cert_pem, inter.key_pem, 1);
-    decided(t, &net, s, &root, &ri, MESH_CACERTS_ISSUE, "data.root-cert.pem is not the mesh root");
     cJSON_Delete(s);
     s = cacerts(&net, 1, root.cert_pem, "not PEM at all", inter.key_pem, 1);
     decided(t, &net, s, &root, &ri, MESH_CACERTS_ISSUE, "data.ca-cert.pem: not a PEM certificate");
@@ -617,8 +622,9 @@ static void test_cacerts_garbage(struct test_ctx *t)
     cJSON_Delete(s);
     s = parse(t,
               "{\"metadata\":{\"labels\":{\"app.kubernetes.io/managed-by\":\"eastwest-operator\","
-              "\"eastwest.io/mesh\":\"training-mesh\"}},\"data\":\"garbage\"}");
-    decided(t, &net, s, &root, &ri, MESH_CACERTS_ISSUE, "missing or not base64");
+              "\"eastwest.io/mesh\":\"training-mesh\"},"
+              "\"annotations\":{\"eastwest.io/owner-uid\":\"u-1\"}},\"data\":\"garbage\"}");
+    decided(t, &net, s, &root, &ri, MESH_CACERTS_FOREIGN, "missing or not base64");
     cJSON_Delete(s);
     /* foreign garbage is never touched */
     s = cacerts(&net, 0, "garbage", "garbage", "garbage", 0);

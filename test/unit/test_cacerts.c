@@ -7,6 +7,7 @@
 #include "harness.h"
 #include "mesh/cacerts.h"
 #include "mesh/objects.h"
+#include "base/timeutil.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -94,7 +95,7 @@ static void test_ours_is_kept_then_renewed(struct test_ctx *t)
     teardown(&f);
 }
 
-static void test_other_root_is_reissued(struct test_ctx *t)
+static void test_ours_but_broken_is_reissued(struct test_ctx *t)
 {
     struct fixture f;
     setup(t, &f);
@@ -102,11 +103,16 @@ static void test_other_root_is_reissued(struct test_ctx *t)
     struct mesh_problem p;
     mesh_problem_init(&p);
     REQUIRE(t, mesh_ca_generate_root(MESH_KEY_ECDSA_P256, 3650 * DAY, "x", &other, &p) == MESH_OK);
-    cJSON *s = issued(t, &f, &other, 365 * DAY);
+    /* the mesh root in root-cert.pem, but an intermediate of another root */
+    struct mesh_keypair inter;
+    REQUIRE(t, mesh_ca_issue_intermediate(&other, MESH_KEY_ECDSA_P256, 365 * DAY, "eu", &inter,
+                                          &p) == MESH_OK);
+    cJSON *s = mesh_build_cacerts(&f.net, f.root.cert_pem, &inter);
+    mesh_keypair_release(&inter);
     struct mesh_cacerts_decision d;
     decide(&f, s, &d);
     CHECK(t, d.verdict == MESH_CACERTS_ISSUE && strcmp(d.why.reason, "Invalid") == 0);
-    CHECK(t, strstr(d.why.message.buf, "not the mesh root") != NULL);
+    CHECK(t, strstr(d.why.message.buf, "does not chain to the mesh root") != NULL);
     mesh_cacerts_decision_release(&d);
     cJSON_Delete(s);
     /* broken data in a Secret of ours */
@@ -145,6 +151,114 @@ static void test_foreign_left_alone_unless_adopted(struct test_ctx *t)
     mesh_cacerts_decision_release(&d);
     cJSON_Delete(other);
     cJSON_Delete(s);
+    teardown(&f);
+}
+
+/* A root inside its last renewBefore: an intermediate can never outlive it, so any new one
+ * would be due for renewal at once. Reissuing on every reconcile was a cacerts write per
+ * second in every member; the intermediate is kept and the expiring root reported. */
+static void test_root_expiring_is_reported_not_reissued(struct test_ctx *t)
+{
+    struct fixture f;
+    setup(t, &f);
+    struct mesh_keypair root;
+    struct mesh_cert_info ri;
+    struct mesh_problem p;
+    mesh_problem_init(&p);
+    /* 10 days left, renewBefore 30 days (720h default) */
+    REQUIRE(t, mesh_ca_generate_root(MESH_KEY_ECDSA_P256, 10 * DAY, "training-mesh", &root, &p) ==
+                   MESH_OK);
+    REQUIRE(t, mesh_ca_inspect(root.cert_pem, root.key_pem, &ri, &p) == MESH_OK);
+    mesh_problem_release(&p);
+    char until[32];
+    ew_time_format_rfc3339(ri.not_after, until, sizeof(until));
+    CHECK(t, mesh_root_expiring(&f.net, "eu", &ri, time(NULL), NULL));
+    CHECK(t, !mesh_root_expiring(&f.net, "eu", &f.root_info, time(NULL), NULL));
+    struct mesh_cacerts_decision d;
+    /* nothing there yet: one is issued (capped at the root's expiry) */
+    mesh_cacerts_decide(NULL, &f.net, "eu", root.cert_pem, &ri, time(NULL), &d);
+    CHECKF(t, d.verdict == MESH_CACERTS_ISSUE, "verdict %d (%s)", d.verdict, d.why.reason);
+    mesh_cacerts_decision_release(&d);
+    /* the one just issued: kept, and the root reported with its expiry */
+    cJSON *s = issued(t, &f, &root, 365 * DAY);
+    mesh_cacerts_decide(s, &f.net, "eu", root.cert_pem, &ri, time(NULL), &d);
+    CHECKF(t, d.verdict == MESH_CACERTS_KEEP, "verdict %d (%s: %s)", d.verdict, d.why.reason,
+           d.why.message.buf);
+    CHECK_STR(t, d.why.reason, "RootExpiring");
+    CHECK_CONTAINS(t, d.why.message.buf, until);
+    CHECK_CONTAINS(t, d.why.message.buf, "cluster eu");
+    CHECK(t, d.not_after == ri.not_after);
+    mesh_cacerts_decision_release(&d);
+    cJSON_Delete(s);
+    /* an older one of ours that expires before the root stays too (still valid) */
+    s = issued(t, &f, &root, 5 * DAY);
+    mesh_cacerts_decide(s, &f.net, "eu", root.cert_pem, &ri, time(NULL), &d);
+    CHECKF(t, d.verdict == MESH_CACERTS_KEEP, "verdict %d (%s: %s)", d.verdict, d.why.reason,
+           d.why.message.buf);
+    CHECK_STR(t, d.why.reason, "RootExpiring");
+    CHECK(t, d.not_after < ri.not_after);
+    mesh_cacerts_decision_release(&d);
+    cJSON_Delete(s);
+    /* with renewBefore 5 days the same root is not expiring yet: the usual renewal */
+    f.net.ca.renew_before = 5 * DAY;
+    s = issued(t, &f, &root, 2 * DAY);
+    mesh_cacerts_decide(s, &f.net, "eu", root.cert_pem, &ri, time(NULL), &d);
+    CHECKF(t, d.verdict == MESH_CACERTS_ISSUE, "verdict %d (%s)", d.verdict, d.why.reason);
+    CHECK_STR(t, d.why.reason, "Renewal");
+    mesh_cacerts_decision_release(&d);
+    cJSON_Delete(s);
+    mesh_keypair_release(&root);
+    teardown(&f);
+}
+
+/* Labels are easy to copy: a cacerts is eastwest's when it also carries the owner
+ * annotation and holds the mesh root. One written for an earlier MeshNetwork of the same
+ * name (onDelete: Retain, then created again: another UID, the same root) is still ours. */
+static void test_foreign_with_our_labels_left_alone(struct test_ctx *t)
+{
+    struct fixture f;
+    setup(t, &f);
+    struct mesh_keypair other;
+    struct mesh_problem p;
+    mesh_problem_init(&p);
+    REQUIRE(t, mesh_ca_generate_root(MESH_KEY_ECDSA_P256, 3650 * DAY, "x", &other, &p) == MESH_OK);
+    mesh_problem_release(&p);
+    struct mesh_cacerts_decision d;
+    /* eastwest's labels and owner annotation, another root */
+    cJSON *s = issued(t, &f, &other, 365 * DAY);
+    decide(&f, s, &d);
+    CHECKF(t, d.verdict == MESH_CACERTS_FOREIGN, "verdict %d (%s: %s)", d.verdict, d.why.reason,
+           d.why.message.buf);
+    CHECK_STR(t, d.why.reason, "ForeignCACerts");
+    CHECK_CONTAINS(t, d.why.message.buf, "cluster eu");
+    CHECK_CONTAINS(t, d.why.message.buf, "root-cert.pem");
+    CHECK_CONTAINS(t, d.why.message.buf, "adoptExisting");
+    mesh_cacerts_decision_release(&d);
+    /* adoptExisting still takes it over */
+    f.net.ca.adopt_existing = 1;
+    decide(&f, s, &d);
+    CHECK(t, d.verdict == MESH_CACERTS_ISSUE && strcmp(d.why.reason, "Adopt") == 0);
+    mesh_cacerts_decision_release(&d);
+    f.net.ca.adopt_existing = 0;
+    cJSON_Delete(s);
+    /* the mesh root and a sound intermediate, the labels, but no owner annotation */
+    s = issued(t, &f, &f.root, 365 * DAY);
+    cJSON_DeleteItemFromObject(cJSON_GetObjectItem(s, "metadata"), "annotations");
+    decide(&f, s, &d);
+    CHECKF(t, d.verdict == MESH_CACERTS_FOREIGN, "verdict %d (%s: %s)", d.verdict, d.why.reason,
+           d.why.message.buf);
+    CHECK_CONTAINS(t, d.why.message.buf, MESH_ANNOTATION_OWNER);
+    mesh_cacerts_decision_release(&d);
+    cJSON_Delete(s);
+    /* written for an earlier MeshNetwork training-mesh (another UID), same root: kept */
+    s = issued(t, &f, &f.root, 365 * DAY);
+    mesh_object_set_annotation(s, MESH_ANNOTATION_OWNER, "u-0-an-earlier-one");
+    decide(&f, s, &d);
+    CHECKF(t, d.verdict == MESH_CACERTS_KEEP, "verdict %d (%s: %s)", d.verdict, d.why.reason,
+           d.why.message.buf);
+    mesh_cacerts_decision_release(&d);
+    cJSON_Delete(s);
+    mesh_keypair_release(&other);
     teardown(&f);
 }
 
@@ -190,8 +304,10 @@ int main(int argc, char **argv)
     static const struct test_case cases[] = {
         {"missing_is_issued", test_missing_is_issued},
         {"ours_is_kept_then_renewed", test_ours_is_kept_then_renewed},
-        {"other_root_is_reissued", test_other_root_is_reissued},
+        {"ours_but_broken_is_reissued", test_ours_but_broken_is_reissued},
         {"foreign_left_alone_unless_adopted", test_foreign_left_alone_unless_adopted},
+        {"root_expiring_is_reported_not_reissued", test_root_expiring_is_reported_not_reissued},
+        {"foreign_with_our_labels_left_alone", test_foreign_with_our_labels_left_alone},
         {"layout_and_root_secret", test_layout_and_root_secret},
     };
     return TEST_MAIN(cases, argc, argv);
