@@ -390,6 +390,22 @@ void member_sync(struct mesh_ctx *ctx, struct member_result *res, char *const *h
     cJSON_Delete(ns);
 }
 
+/* A cacerts Secret (a list item) is deleted with onDelete: Delete only when it is
+ * eastwest's for this mesh: the owner annotation, and the mesh root in root-cert.pem.
+ * Labels alone are easy to copy. */
+static int cacerts_is_ours(struct mesh_ctx *ctx, const cJSON *secret)
+{
+    const char *owner = mesh_json_str(mesh_json_get(secret, "metadata", "annotations"),
+                                      MESH_ANNOTATION_OWNER, NULL);
+    if (!owner || !*owner || !ctx->root_ok)
+        return 0;
+    struct strbuf pem = STRBUF_INIT;
+    int ours = mesh_secret_data(secret, "root-cert.pem", &pem) &&
+               mesh_ca_pem_contains(pem.buf, ctx->root_info.sha256);
+    mesh_secret_wipe(&pem);
+    return ours;
+}
+
 /* Delete the objects of kind r labelled with the mesh, in ns (NULL: every namespace). */
 static int cleanup_kind(struct mesh_ctx *ctx, struct mesh_member *m, const struct kube_resource *r,
                         const char *ns, struct strbuf *why)
@@ -416,7 +432,7 @@ static int cleanup_kind(struct mesh_ctx *ctx, struct mesh_member *m, const struc
     {
         /* list items carry no kind: go by the resource */
         if (r == &KUBE_RES_SECRETS && strcmp(obj_meta(it, "name"), MESH_CACERTS_NAME) == 0 &&
-            ctx->net->ca.on_delete == MESH_CA_RETAIN)
+            (ctx->net->ca.on_delete == MESH_CA_RETAIN || !cacerts_is_ours(ctx, it)))
             continue;
         if (delete_object(ctx, m, r, obj_meta(it, "namespace"), obj_meta(it, "name"), r->plural,
                           why))

@@ -152,7 +152,9 @@ out:
 
 /* ---- the mesh root ---- */
 
-static void load_root(struct mesh_ctx *ctx)
+/* The mesh root into ctx->root (root_ok), from the cache; generated (and created at
+ * home) when may_generate and the mesh names no root Secret of its own. */
+static void load_root(struct mesh_ctx *ctx, int may_generate)
 {
     struct mesh_network_controller *mc = ctx->mc;
     struct mesh_network *net = ctx->net;
@@ -167,6 +169,8 @@ static void load_root(struct mesh_ctx *ctx)
     } else if (net->ca.root_secret) {
         mesh_problem_set(&ctx->root_problem, "RootSecretNotFound",
                          "%s (certificateAuthority.rootSecretRef) not found", desc.buf);
+    } else if (!may_generate) {
+        mesh_problem_set(&ctx->root_problem, "RootSecretNotFound", "%s not found", desc.buf);
     } else if (mesh_ca_generate_root(net->ca.key_algorithm, net->ca.root_validity, net->name,
                                      &ctx->root, &ctx->root_problem) == MESH_OK) {
         cJSON *obj = mesh_build_root_secret(net, mc->namespace_, &ctx->root);
@@ -645,6 +649,7 @@ static struct rt_result reconcile_members(struct mesh_ctx *ctx)
     removed_collect(ctx, &rm);
     if (cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ctx->obj, "metadata"),
                                          "deletionTimestamp")) {
+        load_root(ctx, 0); /* to tell our cacerts from another's, with onDelete: Delete */
         struct rt_result r = finish_deletion(ctx, res, n, &rm);
         for (size_t i = 0; i < n; i++)
             member_result_release(&res[i]);
@@ -654,7 +659,7 @@ static struct rt_result reconcile_members(struct mesh_ctx *ctx)
     }
     removed_clean(ctx, &rm);
     join_members(ctx, res, n);
-    load_root(ctx);
+    load_root(ctx, 1);
     struct host_scan hs = {ctx->net, res, n, ew_calloc(n, sizeof(char **)),
                            ew_calloc(n, sizeof(size_t))};
     rt_store_foreach(rt_reflector_store(ctx->mc->services), scan_ccs, &hs);
