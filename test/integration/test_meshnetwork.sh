@@ -96,7 +96,10 @@ if [ "$out" = "$want" ]; then pass status/root-fingerprint; else fail status/roo
 out=$(kc us get meshnetwork training-mesh 2>&1)
 if grep -q 'training-mesh *training-mesh *2/2 *True *AllClustersReady' <<<"$out"; then pass status/printer-columns; else
     fail status/printer-columns "$out"; fi
-if curl -sf "http://127.0.0.1:$port/metrics" | grep -q 'eastwest_certificate_expiry_timestamp_seconds{mesh="training-mesh",cluster="eu",kind="intermediate"}'; then
+# Read the whole page first: grep -q stops at the first match and, under pipefail, curl's
+# SIGPIPE would fail the pipeline although the line is there.
+metrics=$(curl -sf "http://127.0.0.1:$port/metrics")
+if grep -q 'eastwest_certificate_expiry_timestamp_seconds{mesh="training-mesh",cluster="eu",kind="intermediate"}' <<<"$metrics"; then
     pass metrics/cert-expiry
 else fail metrics/cert-expiry "no eastwest_certificate_expiry_timestamp_seconds for eu"; fi
 out=$(kc us get events.events.k8s.io -n default --field-selector regarding.name=training-mesh -o jsonpath='{.items[*].reason}')
