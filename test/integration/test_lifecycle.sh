@@ -158,7 +158,11 @@ if bash "$root/hack/cluster.sh" up ap >"$tmp/ap.out" 2>&1; then
     kc us -n eastwest-system create secret generic ap-kubeconfig --from-file=kubeconfig="$dir/ap/kubeconfig" \
         --dry-run=client -o yaml | kc us apply -f - >/dev/null
     tri_mesh ap
-    wait_for "ap gateway Service" 40 kc ap -n istio-system get svc istio-eastwestgateway
+    for c in us eu ap; do # the gateway Services are new: the cloud gives them addresses again
+        wait_for "$c gateway Service" 40 kc "$c" -n istio-system get svc istio-eastwestgateway
+    done
+    play_cloud us 203.0.113.10
+    play_cloud eu 203.0.113.20
     play_cloud ap 203.0.113.30
     wait_for "ap cacerts" 30 kc ap -n istio-system get secret cacerts
     play_istiod_root ap
