@@ -218,11 +218,13 @@ EOF
     check readd/written-with-old-credentials 60 has_se ap
     tri_mesh
     check readd/cleaned 60 ap_clean
+    old_uid=$(kc ap -n echo get serviceentries.networking.istio.io echo -o jsonpath='{.metadata.uid}' 2>/dev/null)
     kc ap -n default delete serviceaccount old-operator >/dev/null # its token stops working
     kc us -n eastwest-system create secret generic ap-kubeconfig --from-file=kubeconfig="$dir/ap/kubeconfig" \
         --dry-run=client -o yaml | kc us apply -f - >/dev/null
     tri_mesh ap
-    check readd/written-with-new-credentials 60 has_se ap
+    new_se() { local u; u=$(kc ap -n echo get serviceentries.networking.istio.io echo -o jsonpath='{.metadata.uid}') && [ -n "$u" ] && [ "$u" != "$old_uid" ]; }
+    check readd/written-with-new-credentials 60 new_se
     kc us delete meshnetwork training-mesh --wait=false >/dev/null
     kc us -n echo delete ccs echo --wait=false >/dev/null
     check tri/crs-gone 90 crs_gone
