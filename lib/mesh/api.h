@@ -13,7 +13,13 @@
  * mesh_ccs_check_members and mesh_network_check_secrets, with the same kind of
  * reason and message.
  *
- * Ownership: every struct owns its strings; *_release frees them.
+ * Ownership, as in lib/kube:
+ *   - every struct owns its strings and arrays; *_release frees them and leaves
+ *     the struct zeroed, so releasing a zeroed or released struct is safe;
+ *   - mesh_network_parse and mesh_ccs_parse clear out first; when they succeed
+ *     the caller owns the result and releases it; when they fail they have
+ *     released out themselves and left it zeroed, so the caller has nothing to
+ *     release - and may still call *_release, which does nothing.
  */
 #ifndef EW_MESH_API_H
 #define EW_MESH_API_H
@@ -123,10 +129,13 @@ struct mesh_ccs {
     enum mesh_partition_policy partition_policy;
 };
 
+/* obj (may be NULL) into out; p (may be NULL) gets the first problem. On failure out is
+ * released and zeroed (the rule above): the caller releases it only after MESH_OK. */
 mesh_code mesh_network_parse(const cJSON *obj, struct mesh_network *out, struct mesh_problem *p);
 void mesh_network_release(struct mesh_network *n);
 const struct mesh_cluster *mesh_network_cluster(const struct mesh_network *n, const char *name);
 
+/* The same for a CrossClusterService. */
 mesh_code mesh_ccs_parse(const cJSON *obj, struct mesh_ccs *out, struct mesh_problem *p);
 void mesh_ccs_release(struct mesh_ccs *c);
 /* The host clients call: spec.host, or <name>.<namespace>.<meshID>.global. Caller frees. */
