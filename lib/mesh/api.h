@@ -13,13 +13,20 @@
  * mesh_ccs_check_members and mesh_network_check_secrets, with the same kind of
  * reason and message.
  *
- * Ownership, as in lib/kube:
+ * Ownership, one rule for every parser and reader in lib/mesh (this file,
+ * istio_check.h, cacerts.h, members.h, ccs_objects.h, ca.h), as in lib/kube:
  *   - every struct owns its strings and arrays; *_release frees them and leaves
- *     the struct zeroed, so releasing a zeroed or released struct is safe;
- *   - mesh_network_parse and mesh_ccs_parse clear out first; when they succeed
- *     the caller owns the result and releases it; when they fail they have
- *     released out themselves and left it zeroed, so the caller has nothing to
- *     release - and may still call *_release, which does nothing.
+ *     the struct empty (zeroed), so releasing a zeroed or released one is safe;
+ *   - a function that parses or reads into an out-parameter (mesh_network_parse,
+ *     mesh_ccs_parse, mesh_istio_read, mesh_root_from_secret,
+ *     mesh_member_config_from_secret, mesh_service_ports, mesh_secret_data,
+ *     mesh_ca_generate_root, mesh_ca_issue_intermediate) clears it first; when it
+ *     succeeds the caller owns the result and releases it; when it fails it has
+ *     released the out-parameter itself and left it zeroed (empty), so the caller
+ *     has nothing to release - and may still call *_release, which does nothing.
+ * The one function that hands back a result with a problem is
+ * mesh_gateway_addresses (objects.h): its addresses are real even when unusable,
+ * so its caller frees them in every case, as it says there.
  */
 #ifndef EW_MESH_API_H
 #define EW_MESH_API_H
