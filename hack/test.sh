@@ -5,6 +5,7 @@
 #   EW_TEST_FUZZ_SECONDS=300 bash hack/test.sh   # longer fuzzing
 #   EW_TEST_FAULTS_FULL=1 bash hack/test.sh      # the full fault suite (500 services,
 #                                                # 20 kills, a 2-minute outage)
+#   EW_TEST_CLUSTERS_DIR=DIR EW_TEST_PORT_BASE=N bash hack/test.sh   # clusters of its own
 #
 # Stages: dependencies (hack/deps.sh) -> style check -> three builds (plain,
 # ASan+UBSan, clang libFuzzer) -> unit tests under ASan+UBSan and under
@@ -12,6 +13,20 @@
 # (hack/cluster.sh) -> integration tests (ASan+UBSan build) -> clusters torn
 # down. Every test prints PASS/FAIL/SKIP lines; the last line is the total:
 # "N passed, N failed, N skipped".
+#
+# Which tests there are is test/meson.build's alone; this file names none:
+#   - unit: `meson test --suite unit` in build-asan, then in build under valgrind (the C
+#     unit tests and the fuzz corpus replays);
+#   - fuzz: every libFuzzer target build-fuzz has (fuzz_targets in test/meson.build);
+#   - integration: `meson test --suite integration` in build-asan: the C suites, then the
+#     shell suites (integration_scripts), one at a time in the order defined there.
+# So adding a test or suite is one line in test/meson.build, nothing here. Each test's
+# PASS/FAIL/SKIP lines are read from meson's log (meson-logs/<stage>.json) in the order
+# test/meson.build defines the tests; a test that exits non-zero without a FAIL line (a
+# crash, a sanitizer report, a timeout) counts as one failure. The logs directory
+# (printed at the end) keeps each test's output (NAME.out, vg-NAME.out under valgrind),
+# the operators' logs (SUITE-operator.log), meson's own (meson-STAGE.log) and, after a
+# failed integration test, the clusters' logs on stderr.
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -35,20 +50,65 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# run_suite NAME CMD...: run a harness binary, keep its PASS/FAIL/SKIP lines.
-run_suite() {
-    local name=$1
-    shift
-    local out="$results/$name.out"
-    "$@" >"$out" 2>&1
-    local rc=$?
-    grep -E '^(PASS|FAIL|SKIP|     )' "$out" | tee -a "$log"
-    if [ $rc -ne 0 ] && ! grep -q '^FAIL' "$out"; then
-        fail "$name" "exited with status $rc without a failed test (crash or sanitizer report)"
-        tail -n 40 "$out" >&2
-    elif [ $rc -ne 0 ]; then
-        tail -n 60 "$out" | grep -vE '^(PASS|SKIP)' >&2
+# report BUILD STAGE MODE: the results of the `meson test --logbase STAGE` just run in
+# BUILD, in test/meson.build's order; each test's output is kept as $results/NAME.out
+# (MODE lines: the test's own PASS/FAIL/SKIP lines and the indented ones under a FAIL)
+# or $results/vg-NAME.out (MODE valgrind: one PASS or FAIL valgrind/NAME line).
+report() {
+    local dir=$1 stage=$2 mode=$3 name entry out res rc why json
+    # meson adds the wrapper's name: unit-valgrind-valgrind.json
+    for json in "$dir/meson-logs/$stage.json" "$dir/meson-logs/$stage"-*.json; do
+        [ -s "$json" ] && break
+    done
+    if [ ! -s "$json" ]; then
+        fail "meson/$stage" "meson test wrote no results (see $results/meson-$stage.log)"
+        tail -n 20 "$results/meson-$stage.log" >&2
+        return
     fi
+    while IFS= read -r name; do
+        entry=$(jq -c --arg n "$name" 'select((.name | sub("^.* / "; "")) == $n)' "$json")
+        [ -n "$entry" ] || continue # not in this stage's suite
+        res=$(jq -r .result <<<"$entry")
+        rc=$(jq -r .returncode <<<"$entry")
+        case $res in
+        TIMEOUT) why="timed out after $(jq -r '.duration | floor' <<<"$entry")s (its timeout in test/meson.build)" ;;
+        *) if [ "$rc" -lt 0 ]; then why="killed by signal $((-rc))"; else why="exited with status $rc"; fi ;;
+        esac
+        if [ "$mode" = valgrind ]; then
+            out="$results/vg-$name.out"
+            jq -r .stdout <<<"$entry" >"$out"
+            if [ "$res" = OK ]; then pass "valgrind/$name"; else
+                [ "$rc" = 99 ] && why="valgrind reported errors or leaks"
+                fail "valgrind/$name" "$why"
+                tail -n 40 "$out" >&2
+            fi
+            continue
+        fi
+        out="$results/$name.out"
+        jq -r .stdout <<<"$entry" >"$out"
+        grep -E '^(PASS|FAIL|SKIP|     )' "$out" | tee -a "$log"
+        if [ "$res" = OK ] || [ "$res" = SKIP ]; then
+            continue
+        elif ! grep -q '^FAIL' "$out"; then
+            fail "$name" "$why, without a FAIL line (a crash, a sanitizer report, a hang)"
+            tail -n 40 "$out" >&2
+        else
+            tail -n 60 "$out" | grep -vE '^(PASS|SKIP)' >&2
+        fi
+    done < <(jq -r '.[].name' "$dir/meson-info/intro-tests.json")
+}
+
+# run_meson BUILD STAGE ARG...: meson test in BUILD with a log of its own (STAGE), every
+# test's stdout and stderr together. Its console output goes to $results/meson-STAGE.log;
+# with progress=1, its line per finished test to stderr as well.
+run_meson() {
+    local dir=$1 stage=$2
+    shift 2
+    rm -f "$dir/meson-logs/$stage.json" "$dir/meson-logs/$stage"-*.json
+    PYTHONUNBUFFERED=1 meson test -C "$dir" --no-rebuild --no-stdsplit --logbase "$stage" "$@" 2>&1 |
+        tee "$results/meson-$stage.log" | if [ "${progress:-0}" = 1 ]; then
+            grep --line-buffered -E '^ *[0-9]+/[0-9]+ ' >&2
+        else cat >/dev/null; fi
 }
 
 build() {
@@ -93,38 +153,19 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 
 if [ $builds_ok = 1 ]; then
     stage "unit tests (ASan+UBSan)"
-    for t in build-asan/test/test_strbuf build-asan/test/test_status build-asan/test/test_watch_parser \
-        build-asan/test/test_kubeconfig build-asan/test/test_workqueue build-asan/test/test_metrics \
-        build-asan/test/test_mesh_api build-asan/test/test_api_docs build-asan/test/test_ca \
-        build-asan/test/test_mesh_objects build-asan/test/test_cacerts build-asan/test/test_ccs_objects \
-        build-asan/test/test_bad_input build-asan/test/test_clusterset; do
-        run_suite "$(basename "$t")" "$t"
-    done
-    for f in fuzz_watch_parser fuzz_kubeconfig fuzz_mesh_api fuzz_pem fuzz_objects; do
-        if out=$("build-asan/test/${f}_replay" "test/fuzz/corpus/$f" 2>&1); then
-            pass "corpus/$f ($out)"
-        else fail "corpus/$f" "$out"; fi
-    done
+    run_meson build-asan unit-asan --suite unit
+    report build-asan unit-asan lines
 
     stage "unit tests (valgrind)"
-    for t in build/test/test_strbuf build/test/test_status build/test/test_watch_parser \
-        build/test/test_kubeconfig build/test/test_workqueue build/test/test_metrics \
-        build/test/test_mesh_api build/test/test_api_docs build/test/test_ca \
-        build/test/test_mesh_objects build/test/test_cacerts build/test/test_ccs_objects \
-        build/test/test_bad_input build/test/test_clusterset; do
-        n=$(basename "$t")
-        if valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect,possible \
-            --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 \
-            "$t" >"$results/vg-$n.out" 2>&1; then
-            pass "valgrind/$n"
-        else
-            fail "valgrind/$n" "valgrind reported errors or leaks"
-            tail -n 40 "$results/vg-$n.out" >&2
-        fi
-    done
+    vg="valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect,possible"
+    vg="$vg --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99"
+    run_meson build unit-valgrind --suite unit --timeout-multiplier 10 --wrapper "$vg"
+    report build unit-valgrind valgrind
 
-    stage "fuzz (${fuzz_seconds}s per target)"
-    for f in fuzz_watch_parser fuzz_kubeconfig fuzz_mesh_api fuzz_pem fuzz_objects; do
+    mapfile -t fuzzers < <(jq -r '.[] | select(.type == "executable") | .name' build-fuzz/meson-info/intro-targets.json |
+        grep -E '^fuzz_' | grep -v '_replay$')
+    stage "fuzz (${fuzz_seconds}s per target: ${fuzzers[*]})"
+    for f in "${fuzzers[@]}"; do
         work="$results/corpus-$f"
         mkdir -p "$work"
         cp "test/fuzz/corpus/$f"/* "$work/" 2>/dev/null || true
@@ -141,29 +182,11 @@ if [ $builds_ok = 1 ]; then
     if bash hack/cluster.sh up us eu >"$results/cluster-up.out" 2>&1; then
         pass clusters/up
         stage "integration tests (ASan+UBSan, real kube-apiserver + etcd)"
-        export EW_PROMTOOL
-        run_suite test_kube_integration build-asan/test/test_kube_integration
-        run_suite test_runtime_integration build-asan/test/test_runtime_integration
-        run_suite test_crds bash test/integration/test_crds.sh
-        run_suite test_certs bash test/integration/test_certs.sh
-        export EW_OPERATOR_LOG="$results/test_meshnetwork-operator.log"
-        run_suite test_meshnetwork bash test/integration/test_meshnetwork.sh
-        export EW_OPERATOR_LOG="$results/test_ccs-operator.log"
-        run_suite test_ccs bash test/integration/test_ccs.sh
-        export EW_OPERATOR_LOG="$results/test_lifecycle-operator.log"
-        run_suite test_lifecycle bash test/integration/test_lifecycle.sh
-        export EW_OPERATOR_LOG="$results/test_plugin-operator.log"
-        run_suite test_plugin bash test/integration/test_plugin.sh
-        export EW_OPERATOR_LOG="$results/test_chart-operator.log"
-        run_suite test_chart bash test/integration/test_chart.sh
-        export EW_OPERATOR_LOG="$results/test_faults-operator.log"
-        # shellcheck disable=SC2046 # no argument, or --full
-        run_suite test_faults bash test/integration/test_faults.sh $([ "${EW_TEST_FAULTS_FULL:-0}" = 1 ] && echo --full)
-        EW_OPERATOR_LOG="$results/test_shutdown-operator.log" run_suite test_shutdown bash test/integration/test_shutdown.sh
-        run_suite test_demo bash test/integration/test_demo.sh
-        if grep -q '^FAIL' "$results"/test_*_integration.out "$results"/test_meshnetwork.out \
-            "$results"/test_ccs.out "$results"/test_lifecycle.out "$results"/test_plugin.out "$results"/test_chart.out \
-            "$results"/test_faults.out; then
+        export EW_PROMTOOL EW_TEST_LOGS_DIR="$results"
+        before=$(grep -c '^FAIL' "$log")
+        progress=1 run_meson build-asan integration --suite integration # suites take minutes
+        report build-asan integration lines
+        if [ "$(grep -c '^FAIL' "$log")" -gt "$before" ]; then
             for c in us eu ap; do bash hack/cluster.sh logs "$c" >&2 || true; done
         fi
     else

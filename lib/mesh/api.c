@@ -347,6 +347,7 @@ mesh_code mesh_network_parse(const cJSON *obj, struct mesh_network *out, struct 
     const cJSON *spec = item(obj, "spec");
     if (!cJSON_IsObject(spec)) {
         fail_field(&r, "spec", "required");
+        mesh_network_release(out); /* api.h: a failure leaves nothing to release */
         return MESH_E_INVALID;
     }
     out->mesh_id = get_str(&r, spec, "meshID", "spec.meshID", "", 1);
@@ -357,7 +358,10 @@ mesh_code mesh_network_parse(const cJSON *obj, struct mesh_network *out, struct 
     read_gateway(&r, spec, out);
     read_ca(&r, spec, out);
     read_vip_range(&r, spec, out);
-    return r.failed ? MESH_E_INVALID : MESH_OK;
+    if (!r.failed)
+        return MESH_OK;
+    mesh_network_release(out);
+    return MESH_E_INVALID;
 }
 
 void mesh_network_release(struct mesh_network *n)
@@ -487,6 +491,7 @@ mesh_code mesh_ccs_parse(const cJSON *obj, struct mesh_ccs *out, struct mesh_pro
     const cJSON *spec = item(obj, "spec");
     if (!cJSON_IsObject(spec)) {
         fail_field(&r, "spec", "required");
+        mesh_ccs_release(out); /* api.h: a failure leaves nothing to release */
         return MESH_E_INVALID;
     }
     out->mesh_network = get_str(&r, spec, "meshNetwork", "spec.meshNetwork", "", 1);
@@ -511,7 +516,10 @@ mesh_code mesh_ccs_parse(const cJSON *obj, struct mesh_ccs *out, struct mesh_pro
         &r, od, "baseEjectionTime", "spec.failover.outlierDetection.baseEjectionTime", "30s");
     out->partition_policy = (enum mesh_partition_policy)get_enum(
         &r, spec, "partitionPolicy", "spec.partitionPolicy", policies, 2, 0);
-    return r.failed ? MESH_E_INVALID : MESH_OK;
+    if (!r.failed)
+        return MESH_OK;
+    mesh_ccs_release(out);
+    return MESH_E_INVALID;
 }
 
 void mesh_ccs_release(struct mesh_ccs *c)

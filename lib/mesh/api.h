@@ -13,7 +13,20 @@
  * mesh_ccs_check_members and mesh_network_check_secrets, with the same kind of
  * reason and message.
  *
- * Ownership: every struct owns its strings; *_release frees them.
+ * Ownership, one rule for every parser and reader in lib/mesh (this file,
+ * istio_check.h, cacerts.h, members.h, ccs_objects.h, ca.h), as in lib/kube:
+ *   - every struct owns its strings and arrays; *_release frees them and leaves
+ *     the struct empty (zeroed), so releasing a zeroed or released one is safe;
+ *   - a function that parses or reads into an out-parameter (mesh_network_parse,
+ *     mesh_ccs_parse, mesh_istio_read, mesh_root_from_secret,
+ *     mesh_member_config_from_secret, mesh_service_ports, mesh_secret_data,
+ *     mesh_ca_generate_root, mesh_ca_issue_intermediate) clears it first; when it
+ *     succeeds the caller owns the result and releases it; when it fails it has
+ *     released the out-parameter itself and left it zeroed (empty), so the caller
+ *     has nothing to release - and may still call *_release, which does nothing.
+ * The one function that hands back a result with a problem is
+ * mesh_gateway_addresses (objects.h): its addresses are real even when unusable,
+ * so its caller frees them in every case, as it says there.
  */
 #ifndef EW_MESH_API_H
 #define EW_MESH_API_H
@@ -123,10 +136,13 @@ struct mesh_ccs {
     enum mesh_partition_policy partition_policy;
 };
 
+/* obj (may be NULL) into out; p (may be NULL) gets the first problem. On failure out is
+ * released and zeroed (the rule above): the caller releases it only after MESH_OK. */
 mesh_code mesh_network_parse(const cJSON *obj, struct mesh_network *out, struct mesh_problem *p);
 void mesh_network_release(struct mesh_network *n);
 const struct mesh_cluster *mesh_network_cluster(const struct mesh_network *n, const char *name);
 
+/* The same for a CrossClusterService. */
 mesh_code mesh_ccs_parse(const cJSON *obj, struct mesh_ccs *out, struct mesh_problem *p);
 void mesh_ccs_release(struct mesh_ccs *c);
 /* The host clients call: spec.host, or <name>.<namespace>.<meshID>.global. Caller frees. */

@@ -24,7 +24,8 @@ struct mesh_keypair {
 
 void mesh_keypair_release(struct mesh_keypair *kp);
 
-/* A new self-signed root for the mesh. */
+/* A new self-signed root for the mesh. This and the next fill out only on success; on
+ * failure it is zeroed and there is nothing to release (api.h). */
 mesh_code mesh_ca_generate_root(enum mesh_key_algorithm alg, double validity_seconds,
                                 const char *mesh_name, struct mesh_keypair *out,
                                 struct mesh_problem *p);

@@ -24,12 +24,8 @@ int mesh_secret_data(const cJSON *secret, const char *key, struct strbuf *out)
     strbuf_reset(out);
     const cJSON *v =
         cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(secret, "data"), key);
-    if (!cJSON_IsString(v))
-        return 0;
-    if (base64_decode(out, v->valuestring, strlen(v->valuestring)) != 0) {
-        if (out->alloc)
-            OPENSSL_cleanse(out->buf, out->len);
-        strbuf_reset(out);
+    if (!cJSON_IsString(v) || base64_decode(out, v->valuestring, strlen(v->valuestring)) != 0) {
+        mesh_secret_wipe(out); /* api.h: a failure leaves nothing to release */
         return 0;
     }
     return 1;
@@ -249,6 +245,8 @@ mesh_code mesh_root_from_secret(const cJSON *secret, const char *secret_desc,
         out->cert_pem = strbuf_detach(&cert, NULL);
         out->key_pem = strbuf_detach(&key, NULL);
     }
+    if (rc != MESH_OK)
+        memset(info, 0, sizeof(*info)); /* api.h: a failure leaves every out-parameter empty */
     strbuf_release(&cert);
     mesh_secret_wipe(&key);
     return rc;

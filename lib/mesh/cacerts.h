@@ -66,12 +66,14 @@ char *mesh_root_secret_name(const struct mesh_network *net);
 cJSON *mesh_build_root_secret(const struct mesh_network *net, const char *ns,
                               const struct mesh_keypair *root);
 /* Read a root from a Secret's tls.crt and tls.key, and check it (a CA, currently valid,
- * key matching). secret_desc names it in problems ("Secret eastwest-system/x"). */
+ * key matching). secret_desc names it in problems ("Secret eastwest-system/x"). On
+ * failure out and info are zeroed: nothing to release (api.h). */
 mesh_code mesh_root_from_secret(const cJSON *secret, const char *secret_desc,
                                 struct mesh_keypair *out, struct mesh_cert_info *info,
                                 struct mesh_problem *p);
 
-/* Decode data[key] of a Secret into out (cleared first). 1 if present and valid base64. */
+/* Decode data[key] of a Secret into out (cleared first). 1 if present and valid base64;
+ * 0: out wiped and released (api.h), so a caller that only wipes after 1 leaks nothing. */
 int mesh_secret_data(const cJSON *secret, const char *key, struct strbuf *out);
 /* Free a strbuf that held secret bytes, wiping them first. */
 void mesh_secret_wipe(struct strbuf *sb);

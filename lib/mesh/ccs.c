@@ -1075,7 +1075,7 @@ static struct rt_result reconcile(void *ud, const char *key, double queued_for)
         write_status(cc, obj, blocked_status(obj, gen, p.reason, p.message.buf, 0));
         if (deleting && has_finalizer(obj))
             set_finalizer(cc, obj, 0);
-        goto out_noparse;
+        goto out_noparse; /* the failed parse released c (api.h) */
     }
     x.ccs = &c;
     x.ref = (struct rt_object_ref){"eastwest.io/v1alpha1", "CrossClusterService", c.namespace_,
@@ -1124,9 +1124,7 @@ static struct rt_result reconcile(void *ud, const char *key, double queued_for)
                                     mesh_obj ? "MeshNetworkInvalid" : "MeshNetworkNotFound", m.buf,
                                     0));
         strbuf_release(&m);
-        if (mesh_obj)
-            mesh_network_release(&net);
-        cJSON_Delete(mesh_obj);
+        cJSON_Delete(mesh_obj); /* net: not parsed, or released by the failed parse (api.h) */
         goto out_ccs;
     }
     x.net = &net;

@@ -223,11 +223,14 @@ size_t mesh_service_ports(const cJSON *svc, const struct mesh_port *spec, size_t
         mp->name = strbuf_detach(&nm, NULL);
         mp->target_port = service_target(sp);
     }
-    if (!n)
+    if (!n) {
+        free(*out); /* api.h: a failure leaves nothing to release */
+        *out = NULL;
         mesh_problem_set(p, "ServiceHasNoPorts",
                          "%s has no ports (spec.ports) and the CrossClusterService names none "
                          "(spec.ports): there is nothing to export",
                          desc);
+    }
     return n;
 }
 

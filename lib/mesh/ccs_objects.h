@@ -58,10 +58,10 @@ cJSON *mesh_service_selector(const cJSON *svc, const char *desc, struct mesh_pro
 char *mesh_label_selector(const cJSON *labels);
 /* The ports to export: spec (the CrossClusterService's spec.ports, nspec may be 0) with
  * their target ports looked up in the Service, else the Service's spec.ports (name or
- * "port-<n>", protocol from appProtocol or the name, target port). *out is set in every
- * case (caller frees each name and the array; protocol points at a static string or into
- * spec). Returns the count; 0 with a problem (reason ServiceHasNoPorts) that starts with
- * desc and names both fields when there is nothing to export. */
+ * "port-<n>", protocol from appProtocol or the name, target port) into *out (caller frees
+ * each name and the array; protocol points at a static string or into spec). Returns the
+ * count; 0 with a problem (reason ServiceHasNoPorts) that starts with desc and names both
+ * fields when there is nothing to export, and then *out is NULL (api.h's rule). */
 size_t mesh_service_ports(const cJSON *svc, const struct mesh_port *spec, size_t nspec,
                           const char *desc, struct mesh_port **out, struct mesh_problem *p);
 /* spiffe://<trustDomain>/ns/<ns>/sa/<sa> (sa NULL or empty: default). Caller frees. */

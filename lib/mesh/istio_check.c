@@ -89,8 +89,10 @@ mesh_code mesh_istio_read(const cJSON *mesh_cm, const cJSON *injector_cm, const 
     if (!mesh_cm)
         return MESH_OK;
     out->found = 1;
-    if (read_mesh_config(mesh_cm, out, p) != MESH_OK)
+    if (read_mesh_config(mesh_cm, out, p) != MESH_OK) {
+        mesh_istio_info_release(out); /* api.h: a failure leaves nothing to release */
         return MESH_E_INVALID;
+    }
     read_injector_values(injector_cm, out);
     out->network = out->injector_network ? ew_strdup(out->injector_network)
                                          : string_at(path(ns_obj, "metadata", "labels", NULL),

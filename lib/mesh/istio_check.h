@@ -32,7 +32,8 @@ void mesh_istio_info_release(struct mesh_istio_info *info);
 
 /* Read istiod's configuration from its ConfigMaps (either may be NULL) and the Istio
  * namespace object (may be NULL). A mesh key that is not valid YAML is a problem
- * (reason IstioMeshConfigInvalid) naming the ConfigMap. */
+ * (reason IstioMeshConfigInvalid) naming the ConfigMap; out is then released and zeroed
+ * (found 0), by api.h's ownership rule. */
 mesh_code mesh_istio_read(const cJSON *mesh_cm, const cJSON *injector_cm, const cJSON *ns_obj,
                           struct mesh_istio_info *out, struct mesh_problem *p);
 

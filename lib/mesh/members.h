@@ -67,7 +67,8 @@ struct mesh_member_options {
  * in *version (caller frees; NULL on error) a string that changes when the Secret does.
  * Problems name the cluster, the Secret and the key: KubeconfigSecretNotFound,
  * KubeconfigKeyMissing (with the keys the Secret has), KubeconfigInvalid (not base64,
- * empty, or the kubeconfig parser's message). No Secret byte is ever put in a message. */
+ * empty, or the kubeconfig parser's message). No Secret byte is ever put in a message.
+ * On failure cfg is released and zeroed and *version is NULL: nothing to free (api.h). */
 mesh_code mesh_member_config_from_secret(const cJSON *secret, const char *desc,
                                          const struct mesh_cluster *c, struct kube_rest_config *cfg,
                                          char **version, struct mesh_problem *p);

@@ -110,7 +110,9 @@ cJSON *mesh_build_network_label(const struct mesh_network *net, const struct mes
  * caller frees each and the array. *all_ips is set to 1 when every one is an IP. */
 char **mesh_service_ingress(const cJSON *svc, size_t *n, int *all_ips);
 /* The addresses other clusters use to reach a member's east-west gateway, from its live
- * Service (NULL: not created yet); *out as mesh_service_ingress, set in every case.
+ * Service (NULL: not created yet); *out as mesh_service_ingress, set in every case: the
+ * one exception to api.h's ownership rule, because the addresses are real even while
+ * the port is missing (the status keeps showing them), so the caller always frees them.
  * MESH_OK when it has at least one address and the tls port 15443; else a problem whose
  * message starts with desc ("cluster eu: Service istio-system/istio-eastwestgateway")
  * and names the field: GatewayPortMissing (spec.ports), NoGatewayAddress

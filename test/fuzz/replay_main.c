@@ -2,6 +2,10 @@
  * replay_main.c: runs a fuzz target over every file of a corpus directory (or
  * over the files named on the command line), without libFuzzer. It keeps the
  * inputs that once crashed a target as regression tests in every build.
+ *
+ * Like the test harness it prints one "PASS corpus/<target> (replayed N inputs)" or
+ * "FAIL corpus/<target>: why" line (target: this binary's name without _replay),
+ * which hack/test.sh counts; a crash prints none, and the exit status says so.
  */
 #include <dirent.h>
 #include <stdint.h>
@@ -41,18 +45,34 @@ static int run_file(const char *path)
     return 0;
 }
 
+/* The target's name: argv[0]'s last component without "_replay". */
+static void target_name(const char *argv0, char *out, size_t size)
+{
+    const char *base = strrchr(argv0, '/');
+    snprintf(out, size, "%s", base ? base + 1 : argv0);
+    size_t n = strlen(out);
+    if (n > 7 && strcmp(out + n - 7, "_replay") == 0)
+        out[n - 7] = '\0';
+}
+
+static int failed(const char *name, const char *why, const char *path)
+{
+    printf("FAIL corpus/%s: %s %s\n", name, why, path);
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     int count = 0;
+    char name[256];
+    target_name(argc > 0 ? argv[0] : "fuzz", name, sizeof(name));
     for (int i = 1; i < argc; i++) {
         struct stat st;
-        if (stat(argv[i], &st) != 0) {
-            fprintf(stderr, "replay: %s: no such file or directory\n", argv[i]);
-            return 1;
-        }
+        if (stat(argv[i], &st) != 0)
+            return failed(name, "no such file or directory:", argv[i]);
         if (!S_ISDIR(st.st_mode)) {
             if (run_file(argv[i]) != 0)
-                return 1;
+                return failed(name, "cannot read", argv[i]);
             count++;
             continue;
         }
@@ -63,13 +83,17 @@ int main(int argc, char **argv)
             if (de->d_name[0] == '.')
                 continue;
             snprintf(path, sizeof(path), "%s/%s", argv[i], de->d_name);
-            if (run_file(path) != 0)
-                return 1;
+            if (run_file(path) != 0) {
+                closedir(d);
+                return failed(name, "cannot read", path);
+            }
             count++;
         }
         if (d)
             closedir(d);
     }
-    printf("replayed %d inputs\n", count);
-    return count > 0 ? 0 : 1;
+    if (count == 0)
+        return failed(name, "no inputs in", argc > 1 ? argv[1] : "(no corpus named)");
+    printf("PASS corpus/%s (replayed %d inputs)\n", name, count);
+    return 0;
 }

@@ -3,7 +3,8 @@
 # the operator process, and the parts the test plays: istiod (its ConfigMaps istio and
 # istio-ca-root-cert) and the cloud (the gateway Service's status.loadBalancer.ingress).
 # EW_OPERATOR: the operator binary (default: the ASan build, else the plain one).
-# EW_OPERATOR_LOG: where to keep the operator's log (default: a temporary file).
+# EW_OPERATOR_LOG: where to keep the operator's log (default: SUITE-operator.log in
+# EW_TEST_LOGS_DIR, hack/test.sh's logs directory, when set; else a temporary file).
 # shellcheck shell=bash disable=SC2154
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=hack/lib.sh
@@ -19,7 +20,9 @@ fail() { echo "FAIL $suite/$1: $2"; failed=$((failed + 1)); }
 kc() { local c=$1; shift; "$EW_KUBECTL" --kubeconfig "$dir/$c/kubeconfig" "$@"; }
 tmp=$(mktemp -d)
 op_pid=""
-oplog="${EW_OPERATOR_LOG:-$tmp/operator.log}"
+if [ -n "${EW_OPERATOR_LOG:-}" ]; then oplog=$EW_OPERATOR_LOG
+elif [ -n "${EW_TEST_LOGS_DIR:-}" ]; then oplog="$EW_TEST_LOGS_DIR/$suite-operator.log"
+else oplog="$tmp/operator.log"; fi
 cleanup() {
     [ -n "$op_pid" ] && kill "$op_pid" 2>/dev/null && wait "$op_pid" 2>/dev/null
     rm -rf "$tmp"

@@ -11,6 +11,8 @@
 #
 #   bash test/integration/test_faults.sh           # the short suite (the test command)
 #   bash test/integration/test_faults.sh --full    # 500 services, 20 kills, 2-minute outage
+#   EW_TEST_FAULTS_FULL=1 bash test/integration/test_faults.sh   # the same (how
+#                                                  # hack/test.sh, through meson, asks)
 #
 # Prints PASS/FAIL lines, a summary of faults injected and recovered, and a
 # "# test_faults: ..." total, like the other suites.
@@ -20,7 +22,7 @@ suite=test_faults
 source "$(dirname "${BASH_SOURCE[0]}")/mesh_env.sh"
 
 n=${EW_FAULTS_SERVICES:-40} kills=${EW_FAULTS_KILLS:-3} outage=${EW_FAULTS_OUTAGE:-20}
-if [ "${1:-}" = --full ]; then n=500 kills=20 outage=120; fi
+if [ "${1:-}" = --full ] || [ "${EW_TEST_FAULTS_FULL:-0}" = 1 ]; then n=500 kills=20 outage=120; fi
 ns=faults mesh=fault-mesh
 injected=0 recovered=0 compared=0
 fault() { injected=$((injected + 1)); }

@@ -108,9 +108,15 @@ if grep -q Created <<<"$out" && grep -q CertificateIssued <<<"$out" && grep -q R
 else fail events/recorded "reasons: $out"; fi
 
 # ---- drift is put back; a steady state writes nothing ----
-kc eu -n istio-system patch service istio-eastwestgateway --type=json \
-    -p '[{"op":"replace","path":"/spec/ports/1/port","value":16443}]' >/dev/null
-check drift/service-edit-reverted 15 sh -c "$EW_KUBECTL --kubeconfig $dir/eu/kubeconfig -n istio-system get service istio-eastwestgateway -o jsonpath='{.spec.ports[1].port}' | grep -qx 15443"
+# The edit must have been made (the patched object shows 16443 where the tls port 15443
+# was) for its revert to mean anything: a refused patch leaves 15443 there too.
+if edited=$(kc eu -n istio-system patch service istio-eastwestgateway --type=json -o jsonpath='{.spec.ports[1].port}' \
+    -p '[{"op":"test","path":"/spec/ports/1/port","value":15443},{"op":"replace","path":"/spec/ports/1/port","value":16443}]' 2>&1) &&
+    [ "$edited" = 16443 ]; then
+    check drift/service-edit-reverted 15 sh -c "$EW_KUBECTL --kubeconfig $dir/eu/kubeconfig -n istio-system get service istio-eastwestgateway -o jsonpath='{.spec.ports[1].port}' | grep -qx 15443"
+else
+    fail drift/service-edit-reverted "the edit was not made, so there is nothing to revert: $edited"
+fi
 kc us -n istio-system delete service istio-eastwestgateway --wait=false >/dev/null
 check drift/service-delete-reverted 15 exists us service istio-eastwestgateway
 play_cloud us 203.0.113.10

@@ -22,20 +22,83 @@ else
 fi
 
 # ---- plan: valid objects, written nowhere ----
+# plan must be able to write for "writes nothing" to mean anything: the namespaces of
+# everything it prints exist in both clusters, and KUBECONFIG names both (contexts us
+# and eu, the members' names). Every object of every kind plan prints, with its
+# resourceVersion, is the same after plan as before (no controller runs here, so only a
+# write changes one).
+declare -A plan_resource=([Namespace]=namespaces [ServiceAccount]=serviceaccounts
+    [Role]=roles.rbac.authorization.k8s.io [RoleBinding]=rolebindings.rbac.authorization.k8s.io
+    [Deployment]=deployments.apps [Service]=services [Gateway]=gateways.networking.istio.io
+    [ServiceEntry]=serviceentries.networking.istio.io
+    [DestinationRule]=destinationrules.networking.istio.io)
+plan_kinds=$(IFS=,; echo "${plan_resource[*]}")
+for c in us eu; do
+    kc "$c" create namespace echo >/dev/null 2>&1
+    kc "$c" create namespace istio-system >/dev/null 2>&1
+done
+snapshot() { # every object of those kinds in both clusters, with its resourceVersion
+    local c
+    for c in us eu; do
+        kc "$c" get "$plan_kinds" -A -o jsonpath='{range .items[*]}{.kind} {.metadata.namespace}/{.metadata.name} {.metadata.resourceVersion}{"\n"}{end}' |
+            sed "s/^/$c /" || return 1
+    done
+}
+before=$(snapshot)
 if "$plugin" plan -f "$root/deploy/examples/tutorial.yaml" >"$tmp/plan.out" 2>"$tmp/plan.err"; then
     pass plan/runs
 else fail plan/runs "$(cat "$tmp/plan.err")"; fi
-kc us create namespace echo >/dev/null 2>&1
-kc us create namespace istio-system >/dev/null 2>&1
+after=$(snapshot)
 if out=$(kc us apply --dry-run=server -f "$tmp/plan.out" 2>&1); then pass plan/accepted-by-api-server; else
     fail plan/accepted-by-api-server "$out"; fi
 if grep -q '"kind":  "ServiceEntry"' "$tmp/plan.out" && grep -q '"kind":  "DestinationRule"' "$tmp/plan.out" &&
     grep -q '# cluster: eu' "$tmp/plan.out" && grep -q '"AUTO_PASSTHROUGH"' "$tmp/plan.out"; then
     pass plan/has-gateway-and-service-objects
 else fail plan/has-gateway-and-service-objects "$(head -c 600 "$tmp/plan.out")"; fi
-if [ -z "$(kc us -n echo get serviceentries.networking.istio.io -o name 2>/dev/null)" ]; then
-    pass plan/writes-nothing
-else fail plan/writes-nothing "ServiceEntries exist in us after plan"; fi
+# the kinds of the printed objects (the items of each List, indented three levels)
+printed=$(grep -oE '^      "kind": +"[A-Za-z]+"' "$tmp/plan.out" | grep -oE '[A-Za-z]+"$' | tr -d '"' | sort -u)
+uncovered=$(for k in $printed; do [ -n "${plan_resource[$k]:-}" ] || echo "$k"; done)
+if ! grep -q '^us Namespace /istio-system ' <<<"$before" || ! grep -q '^eu Namespace /echo ' <<<"$before"; then
+    fail plan/writes-nothing "cannot list the clusters' objects: $(head -c 600 <<<"$before")"
+elif [ -n "$uncovered" ]; then
+    fail plan/writes-nothing "plan prints kinds the snapshot does not list (add them): $uncovered"
+elif [ "$before" != "$after" ]; then
+    fail plan/writes-nothing "objects changed in the clusters during plan: $(diff <(echo "$before") <(echo "$after") | grep '^[<>]' | head -n 10 | tr '\n' ' ')"
+else pass plan/writes-nothing; fi
+# objects that do not parse: each one reported, exit status 1, and (ASan build) no leak
+cat >"$tmp/bad.yaml" <<'EOF'
+apiVersion: eastwest.io/v1alpha1
+kind: MeshNetwork
+metadata: {name: bad-mesh}
+spec:
+  meshID: bad-mesh
+  trustDomain: corp.local
+  clusters: [{name: us, network: us-net}, {name: eu, network: eu-net, kubeconfigSecretRef: {name: eu-kc}}]
+  eastWestGateway: {service: {annotations: {a: b}, loadBalancerSourceRanges: [10.0.0.0/8]}}
+  vipRange: 240.0.0.2
+---
+apiVersion: eastwest.io/v1alpha1
+kind: CrossClusterService
+metadata: {name: echo, namespace: echo}
+spec:
+  meshNetwork: bad-mesh
+  exportFrom: [{cluster: eu}]
+  ports: [{number: 80, name: http, protocol: HTTP}]
+---
+apiVersion: eastwest.io/v1alpha1
+kind: CrossClusterService
+metadata: {name: web, namespace: echo}
+spec:
+  meshNetwork: bad-mesh
+  exportFrom: [{cluster: eu}, {cluster: eu}]
+EOF
+"$plugin" plan -f "$tmp/bad.yaml" >/dev/null 2>"$tmp/bad.err"
+rc=$?
+if [ $rc -eq 1 ] && grep -q 'MeshNetwork: spec.vipRange' "$tmp/bad.err" &&
+    grep -q 'echo/echo: its MeshNetwork bad-mesh is invalid' "$tmp/bad.err" &&
+    grep -q 'duplicate exporting cluster' "$tmp/bad.err" && ! grep -q Sanitizer "$tmp/bad.err"; then
+    pass plan/invalid-objects-reported
+else fail plan/invalid-objects-reported "rc $rc: $(grep -E 'kubectl-eastwest|ERROR|SUMMARY' "$tmp/bad.err" | head -n 8)"; fi
 
 # ---- link: the member identity and the Secret ----
 set_up_home

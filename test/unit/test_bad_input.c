@@ -758,6 +758,98 @@ static void test_exec_output_and_lists(struct test_ctx *t)
     kube_list_page_release(&page);
 }
 
+/* ---- the ownership rule (api.h): a failure leaves nothing to release ---- */
+
+static int all_zero(const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        if (b[i])
+            return 0;
+    return 1;
+}
+
+/* Each reader fails on bad input, and nothing is released afterwards (as the reconcilers
+ * do): the out-parameters must be empty, and under ASan (detect_leaks=1) or valgrind a
+ * reader that kept what it had read makes this binary report a leak. Each out-parameter
+ * starts as garbage, which the reader clears first. */
+static void test_failure_leaves_nothing_to_release(struct test_ctx *t)
+{
+    struct mesh_problem p;
+    mesh_problem_init(&p);
+    /* istiod's mesh config that is not YAML */
+    cJSON *cm = istio_cm("trustDomain: [unclosed\n  meshId: {");
+    struct mesh_istio_info info;
+    memset(&info, 0xa5, sizeof(info));
+    CHECK(t, mesh_istio_read(cm, NULL, NULL, &info, &p) == MESH_E_INVALID);
+    CHECK(t, all_zero(&info, sizeof(info)));
+    cJSON_Delete(cm);
+    /* a backing Service without ports, and ports that are no ports */
+    const char *noports[] = {"{\"spec\":{\"clusterIP\":\"None\"}}",
+                             "{\"spec\":{\"ports\":[{\"port\":0},{\"port\":\"80\"},null]}}"};
+    for (size_t i = 0; i < sizeof(noports) / sizeof(noports[0]); i++) {
+        cJSON *svc = parse(t, noports[i]);
+        struct mesh_port junk, *ports = &junk;
+        CHECKF(t, mesh_service_ports(svc, NULL, 0, "Service echo/x", &ports, &p) == 0, "%s",
+               noports[i]);
+        CHECKF(t, ports == NULL, "%s: ports left set", noports[i]);
+        cJSON_Delete(svc);
+    }
+    /* Secret data that is missing or not base64 */
+    cJSON *s = parse(t, "{\"data\":{\"a\":\"%%% not base64, but long enough to need a buffer "
+                        "of its own %%%\",\"b\":7}}");
+    const char *keys[] = {"a", "b", "c"};
+    for (size_t i = 0; i < 3; i++) {
+        struct strbuf out = STRBUF_INIT;
+        strbuf_adds(&out, "what was there before");
+        CHECKF(t, mesh_secret_data(s, keys[i], &out) == 0, "data.%s", keys[i]);
+        CHECKF(t, out.alloc == 0 && out.len == 0, "data.%s: %zu bytes kept", keys[i], out.alloc);
+    }
+    cJSON_Delete(s);
+    /* a root Secret that is refused: neither keypair nor certificate info are left */
+    struct mesh_keypair leaf;
+    struct cert_opts o = {0, 1, -300, 3650 * DAY, NULL};
+    make_cert(t, &o, &leaf);
+    const char *crts[] = {leaf.cert_pem, "garbage"};
+    for (size_t i = 0; i < 2; i++) {
+        s = tls_secret(crts[i], leaf.key_pem);
+        struct mesh_keypair kp;
+        struct mesh_cert_info ci;
+        memset(&kp, 0xa5, sizeof(kp));
+        memset(&ci, 0xa5, sizeof(ci));
+        CHECK(t,
+              mesh_root_from_secret(s, "Secret eastwest-system/r", &kp, &ci, &p) == MESH_E_INVALID);
+        CHECK(t, all_zero(&kp, sizeof(kp)) && all_zero(&ci, sizeof(ci)));
+        cJSON_Delete(s);
+    }
+    /* an intermediate from a root that is not one */
+    struct mesh_keypair inter;
+    memset(&inter, 0xa5, sizeof(inter));
+    struct mesh_keypair bad_root = {(char *)"garbage", leaf.key_pem};
+    CHECK(t, mesh_ca_issue_intermediate(&bad_root, MESH_KEY_ECDSA_P256, 3600, "eu", &inter, &p) ==
+                 MESH_E_INVALID);
+    CHECK(t, all_zero(&inter, sizeof(inter)));
+    mesh_keypair_release(&leaf);
+    /* kubeconfig Secrets that are not one */
+    struct mesh_network net;
+    parse_mesh(t, &net);
+    const char *kcs[] = {"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+                         ("clusters: [{name: c, cluster: {server: \"https://a.example:6443\"}}]\n"
+                          "users: [{name: u, user: {token: t}}]\n")};
+    for (size_t i = 0; i < 2; i++) {
+        s = secret_with("kubeconfig", kcs[i], 1);
+        struct kube_rest_config cfg;
+        char *version = (char *)"garbage";
+        memset(&cfg, 0xa5, sizeof(cfg));
+        CHECK(t, mesh_member_config_from_secret(s, "Secret eastwest-system/eu-kc", &net.clusters[1],
+                                                &cfg, &version, &p) == MESH_E_INVALID);
+        CHECK(t, all_zero(&cfg, sizeof(cfg)) && version == NULL);
+        cJSON_Delete(s);
+    }
+    mesh_network_release(&net);
+    mesh_problem_release(&p);
+}
+
 int main(int argc, char **argv)
 {
     static const struct test_case cases[] = {
@@ -770,6 +862,7 @@ int main(int argc, char **argv)
         {"cacerts_garbage", test_cacerts_garbage},
         {"istio_mesh_config", test_istio_mesh_config},
         {"exec_output_and_lists", test_exec_output_and_lists},
+        {"failure_leaves_nothing_to_release", test_failure_leaves_nothing_to_release},
     };
     return TEST_MAIN(cases, argc, argv);
 }

@@ -115,63 +115,63 @@ struct bad {
     const char *what, *json, *want;
 };
 
+static const struct bad mesh_bad[] = {
+    {"no spec", "{}", "spec: required"},
+    {"meshID type", "{\"spec\":{\"meshID\":1}}", "spec.meshID: expected a string"},
+    {"one cluster",
+     "{\"spec\":{\"meshID\":\"m\",\"trustDomain\":\"t\",\"clusters\":[{\"name\":\"a\","
+     "\"network\":\"n\"}]}}",
+     "spec.clusters: at least two clusters are needed"},
+    {"duplicate network",
+     "{\"spec\":{\"meshID\":\"m\",\"trustDomain\":\"t\",\"clusters\":[{\"name\":\"a\","
+     "\"network\":\"n\"},{\"name\":\"b\",\"network\":\"n\"}]}}",
+     "spec.clusters[1]: duplicate network"},
+    {"bad replicas",
+     "{\"spec\":{\"meshID\":\"m\",\"trustDomain\":\"t\",\"clusters\":[{\"name\":\"a\","
+     "\"network\":\"n\"},{\"name\":\"b\",\"network\":\"o\"}],\"eastWestGateway\":{"
+     "\"replicas\":1.5}}}",
+     "spec.eastWestGateway.replicas: expected a whole number from 0 to 100"},
+    {"bad duration",
+     "{\"spec\":{\"meshID\":\"m\",\"trustDomain\":\"t\",\"clusters\":[{\"name\":\"a\","
+     "\"network\":\"n\"},{\"name\":\"b\",\"network\":\"o\"}],\"certificateAuthority\":{"
+     "\"renewBefore\":\"1 month\"}}}",
+     "spec.certificateAuthority.renewBefore: expected a positive duration"},
+    {"bad vipRange",
+     "{\"spec\":{\"meshID\":\"m\",\"trustDomain\":\"t\",\"clusters\":[{\"name\":\"a\","
+     "\"network\":\"n\"},{\"name\":\"b\",\"network\":\"o\"}],\"vipRange\":\"240.0.0.2\"}}",
+     "spec.vipRange: expected an IPv4 CIDR"},
+    {"bad enum",
+     "{\"spec\":{\"meshID\":\"m\",\"trustDomain\":\"t\",\"clusters\":[{\"name\":\"a\","
+     "\"network\":\"n\"},{\"name\":\"b\",\"network\":\"o\"}],\"certificateAuthority\":{"
+     "\"onDelete\":\"Shred\"}}}",
+     "spec.certificateAuthority.onDelete: \"Shred\" is not one of Retain, Delete"},
+};
+static const struct bad ccs_bad[] = {
+    {"no exporters", "{\"spec\":{\"meshNetwork\":\"m\"}}",
+     "spec.exportFrom: at least one exporting cluster is needed"},
+    {"cidr address",
+     "{\"spec\":{\"meshNetwork\":\"m\",\"address\":\"240.0.0.2/32\",\"exportFrom\":[{"
+     "\"cluster\":\"eu\"}]}}",
+     "spec.address: expected an IP address"},
+    {"port zero",
+     "{\"spec\":{\"meshNetwork\":\"m\",\"exportFrom\":[{\"cluster\":\"eu\"}],\"ports\":[{"
+     "\"number\":0,\"name\":\"h\",\"protocol\":\"HTTP\"}]}}",
+     "spec.ports[0].number: expected a whole number from 1 to 65535"},
+    {"duplicate port",
+     "{\"spec\":{\"meshNetwork\":\"m\",\"exportFrom\":[{\"cluster\":\"eu\"}],\"ports\":[{"
+     "\"number\":80,\"name\":\"h\",\"protocol\":\"HTTP\"},{\"number\":80,\"name\":\"g\","
+     "\"protocol\":\"TCP\"}]}}",
+     "spec.ports[1].targetPort: duplicate port number or name"},
+    {"protocol missing",
+     "{\"spec\":{\"meshNetwork\":\"m\",\"exportFrom\":[{\"cluster\":\"eu\"}],\"ports\":[{"
+     "\"number\":80,\"name\":\"h\"}]}}",
+     "spec.ports[0].protocol: required"},
+    {"empty importTo",
+     "{\"spec\":{\"meshNetwork\":\"m\",\"exportFrom\":[{\"cluster\":\"eu\"}],\"importTo\":[]}}",
+     "spec.importTo: must name at least one cluster"},
+};
 static void test_problems_name_the_field(struct test_ctx *t)
 {
-    static const struct bad mesh_bad[] = {
-        {"no spec", "{}", "spec: required"},
-        {"meshID type", "{\"spec\":{\"meshID\":1}}", "spec.meshID: expected a string"},
-        {"one cluster",
-         "{\"spec\":{\"meshID\":\"m\",\"trustDomain\":\"t\",\"clusters\":[{\"name\":\"a\","
-         "\"network\":\"n\"}]}}",
-         "spec.clusters: at least two clusters are needed"},
-        {"duplicate network",
-         "{\"spec\":{\"meshID\":\"m\",\"trustDomain\":\"t\",\"clusters\":[{\"name\":\"a\","
-         "\"network\":\"n\"},{\"name\":\"b\",\"network\":\"n\"}]}}",
-         "spec.clusters[1]: duplicate network"},
-        {"bad replicas",
-         "{\"spec\":{\"meshID\":\"m\",\"trustDomain\":\"t\",\"clusters\":[{\"name\":\"a\","
-         "\"network\":\"n\"},{\"name\":\"b\",\"network\":\"o\"}],\"eastWestGateway\":{"
-         "\"replicas\":1.5}}}",
-         "spec.eastWestGateway.replicas: expected a whole number from 0 to 100"},
-        {"bad duration",
-         "{\"spec\":{\"meshID\":\"m\",\"trustDomain\":\"t\",\"clusters\":[{\"name\":\"a\","
-         "\"network\":\"n\"},{\"name\":\"b\",\"network\":\"o\"}],\"certificateAuthority\":{"
-         "\"renewBefore\":\"1 month\"}}}",
-         "spec.certificateAuthority.renewBefore: expected a positive duration"},
-        {"bad vipRange",
-         "{\"spec\":{\"meshID\":\"m\",\"trustDomain\":\"t\",\"clusters\":[{\"name\":\"a\","
-         "\"network\":\"n\"},{\"name\":\"b\",\"network\":\"o\"}],\"vipRange\":\"240.0.0.2\"}}",
-         "spec.vipRange: expected an IPv4 CIDR"},
-        {"bad enum",
-         "{\"spec\":{\"meshID\":\"m\",\"trustDomain\":\"t\",\"clusters\":[{\"name\":\"a\","
-         "\"network\":\"n\"},{\"name\":\"b\",\"network\":\"o\"}],\"certificateAuthority\":{"
-         "\"onDelete\":\"Shred\"}}}",
-         "spec.certificateAuthority.onDelete: \"Shred\" is not one of Retain, Delete"},
-    };
-    static const struct bad ccs_bad[] = {
-        {"no exporters", "{\"spec\":{\"meshNetwork\":\"m\"}}",
-         "spec.exportFrom: at least one exporting cluster is needed"},
-        {"cidr address",
-         "{\"spec\":{\"meshNetwork\":\"m\",\"address\":\"240.0.0.2/32\",\"exportFrom\":[{"
-         "\"cluster\":\"eu\"}]}}",
-         "spec.address: expected an IP address"},
-        {"port zero",
-         "{\"spec\":{\"meshNetwork\":\"m\",\"exportFrom\":[{\"cluster\":\"eu\"}],\"ports\":[{"
-         "\"number\":0,\"name\":\"h\",\"protocol\":\"HTTP\"}]}}",
-         "spec.ports[0].number: expected a whole number from 1 to 65535"},
-        {"duplicate port",
-         "{\"spec\":{\"meshNetwork\":\"m\",\"exportFrom\":[{\"cluster\":\"eu\"}],\"ports\":[{"
-         "\"number\":80,\"name\":\"h\",\"protocol\":\"HTTP\"},{\"number\":80,\"name\":\"g\","
-         "\"protocol\":\"TCP\"}]}}",
-         "spec.ports[1].targetPort: duplicate port number or name"},
-        {"protocol missing",
-         "{\"spec\":{\"meshNetwork\":\"m\",\"exportFrom\":[{\"cluster\":\"eu\"}],\"ports\":[{"
-         "\"number\":80,\"name\":\"h\"}]}}",
-         "spec.ports[0].protocol: required"},
-        {"empty importTo",
-         "{\"spec\":{\"meshNetwork\":\"m\",\"exportFrom\":[{\"cluster\":\"eu\"}],\"importTo\":[]}}",
-         "spec.importTo: must name at least one cluster"},
-    };
     struct mesh_problem p;
     mesh_problem_init(&p);
     for (size_t i = 0; i < sizeof(mesh_bad) / sizeof(mesh_bad[0]); i++) {
@@ -194,6 +194,98 @@ static void test_problems_name_the_field(struct test_ctx *t)
         mesh_ccs_release(&c);
         cJSON_Delete(j);
     }
+    mesh_problem_release(&p);
+}
+
+/* Objects that fail late: every field that allocates (names, clusters, annotations,
+ * source ranges, resources, exporters, importTo, ports) is read before the one that is
+ * wrong, so a parser that kept what it had read would leak all of it. */
+static const char *const mesh_late[] = {
+    "{\"metadata\":{\"name\":\"m\",\"uid\":\"u\"},\"spec\":{\"meshID\":\"m\",\"trustDomain\":"
+    "\"t\",\"clusters\":[{\"name\":\"a\",\"network\":\"n\",\"locality\":\"l\"},{\"name\":\"b\","
+    "\"network\":\"o\",\"kubeconfigSecretRef\":{\"name\":\"s\",\"key\":\"k\"}}],"
+    "\"eastWestGateway\":{\"service\":{\"type\":\"NodePort\",\"annotations\":{\"a\":\"b\"},"
+    "\"loadBalancerSourceRanges\":[\"10.0.0.0/8\"]},\"resources\":{\"limits\":{\"cpu\":\"1\"}}},"
+    "\"certificateAuthority\":{\"rootSecretRef\":{\"name\":\"r\"}},\"vipRange\":\"240.0.0.2\"}}",
+    "{\"metadata\":{\"name\":\"m\",\"uid\":\"u\"},\"spec\":{\"meshID\":\"m\",\"trustDomain\":"
+    "\"t\",\"clusters\":[{\"name\":\"a\",\"network\":\"n\"},{\"name\":\"a\",\"network\":\"o\"}],"
+    "\"eastWestGateway\":{\"service\":{\"annotations\":{\"a\":\"b\",\"c\":7}}}}}",
+    "{\"metadata\":{\"name\":\"m\",\"uid\":\"u\"},\"spec\":[]}",
+    "[]",
+};
+static const char *const ccs_late[] = {
+    "{\"metadata\":{\"name\":\"c\",\"namespace\":\"n\",\"uid\":\"u\",\"creationTimestamp\":"
+    "\"2026-11-24T20:00:00Z\"},\"spec\":{\"meshNetwork\":\"m\",\"host\":\"h.example\","
+    "\"address\":\"240.0.0.2\",\"exportFrom\":[{\"cluster\":\"eu\",\"service\":\"s\"},"
+    "{\"cluster\":\"ap\"}],\"importTo\":[\"us\"],\"ports\":[{\"number\":80,\"name\":\"http\","
+    "\"protocol\":\"HTTP\"}],\"partitionPolicy\":\"Shred\"}}",
+    ("{\"metadata\":{\"name\":\"c\",\"namespace\":\"n\"},\"spec\":{\"meshNetwork\":\"m\","
+     "\"exportFrom\":[{\"cluster\":\"eu\"},{\"cluster\":\"eu\"}],\"importTo\":[\"us\",\"us\"]}}"),
+    "{\"metadata\":{\"name\":\"c\",\"namespace\":\"n\"}}",
+    "[]",
+};
+
+static int all_zero(const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        if (b[i])
+            return 0;
+    return 1;
+}
+
+/* The ownership rule of api.h: a parse that fails has released what it read and left
+ * its out-parameter zeroed, so the caller has nothing to release. Nothing here calls
+ * *_release after a failure (on purpose: the reconcilers and the plugin do not), so
+ * under ASan (detect_leaks=1) and valgrind a parser that kept its allocations makes
+ * this binary report a leak. The struct starts as garbage: the parser clears it. */
+static void mesh_fails_clean(struct test_ctx *t, const char *json, struct mesh_problem *p)
+{
+    cJSON *j = cJSON_Parse(json);
+    struct mesh_network n;
+    memset(&n, 0xa5, sizeof(n));
+    CHECKF(t, mesh_network_parse(j, &n, p) == MESH_E_INVALID, "%s: accepted", json);
+    CHECKF(t, all_zero(&n, sizeof(n)), "%s: a failed mesh_network_parse left fields set", json);
+    CHECKF(t, !p || (*p->reason && p->message.len), "%s: no problem recorded", json);
+    cJSON_Delete(j);
+}
+
+static void ccs_fails_clean(struct test_ctx *t, const char *json, struct mesh_problem *p)
+{
+    cJSON *j = cJSON_Parse(json);
+    struct mesh_ccs c;
+    memset(&c, 0xa5, sizeof(c));
+    CHECKF(t, mesh_ccs_parse(j, &c, p) == MESH_E_INVALID, "%s: accepted", json);
+    CHECKF(t, all_zero(&c, sizeof(c)), "%s: a failed mesh_ccs_parse left fields set", json);
+    CHECKF(t, !p || (*p->reason && p->message.len), "%s: no problem recorded", json);
+    cJSON_Delete(j);
+}
+
+static void test_failed_parse_leaves_nothing(struct test_ctx *t)
+{
+    struct mesh_problem p;
+    mesh_problem_init(&p);
+    for (size_t i = 0; i < sizeof(mesh_bad) / sizeof(mesh_bad[0]); i++)
+        mesh_fails_clean(t, mesh_bad[i].json, &p);
+    for (size_t i = 0; i < sizeof(mesh_late) / sizeof(mesh_late[0]); i++) {
+        mesh_fails_clean(t, mesh_late[i], &p);
+        mesh_fails_clean(t, mesh_late[i], NULL); /* scan_ccs and plan pass no problem */
+    }
+    for (size_t i = 0; i < sizeof(ccs_bad) / sizeof(ccs_bad[0]); i++)
+        ccs_fails_clean(t, ccs_bad[i].json, &p);
+    for (size_t i = 0; i < sizeof(ccs_late) / sizeof(ccs_late[0]); i++) {
+        ccs_fails_clean(t, ccs_late[i], &p);
+        ccs_fails_clean(t, ccs_late[i], NULL);
+    }
+    /* no JSON at all; and releasing what a failure left stays safe (callers that always
+     * release, as before the rule) */
+    struct mesh_network n;
+    struct mesh_ccs c;
+    CHECK(t, mesh_network_parse(NULL, &n, &p) == MESH_E_INVALID && all_zero(&n, sizeof(n)));
+    CHECK(t, mesh_ccs_parse(NULL, &c, &p) == MESH_E_INVALID && all_zero(&c, sizeof(c)));
+    mesh_network_release(&n);
+    mesh_ccs_release(&c);
+    CHECK(t, all_zero(&n, sizeof(n)) && all_zero(&c, sizeof(c)));
     mesh_problem_release(&p);
 }
 
@@ -347,6 +439,7 @@ static const struct test_case cases[] = {
     {"ccs_and_members", test_ccs_and_members},
     {"secret_checks", test_secret_checks},
     {"problems_name_the_field", test_problems_name_the_field},
+    {"failed_parse_leaves_nothing", test_failed_parse_leaves_nothing},
     {"durations", test_durations},
     {"property_generated_objects", test_property_generated_objects},
     {"property_generated_services", test_property_generated_services},
