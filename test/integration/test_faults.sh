@@ -42,7 +42,8 @@ member_writes() { # member_writes PORT: write requests this process made to memb
     curl -sf "http://127.0.0.1:$1/metrics" |
         awk '/^eastwest_api_requests_total\{/ && !/cluster="home"/ && /verb="(create|update|patch|delete)"/ {s += $NF} END {print s + 0}'
 }
-is_leader() { curl -sf "http://127.0.0.1:$1/metrics" | grep -qE '^eastwest_leader(\{[^}]*\})? 1$'; }
+# the page is read whole first: grep -q would SIGPIPE curl and fail the pipeline (pipefail)
+is_leader() { local m; m=$(curl -sf "http://127.0.0.1:$1/metrics") && grep -qE '^eastwest_leader(\{[^}]*\})? 1$' <<<"$m"; }
 
 gen_ccs() { # gen_ccs FROM TO: CrossClusterServices s<FROM>..s<TO>
     local i

@@ -36,7 +36,8 @@ metric() { # metric NAME LABEL-FILTER: one sample's value from /metrics
     curl -sf "http://127.0.0.1:$port/metrics" | awk -v n="$1" -v f="$2" \
         'index($0, n "{") == 1 && index($0, f) {v = $NF} END {print v + 0}'
 }
-is_leader() { curl -sf "http://127.0.0.1:$port/metrics" | grep -qE '^eastwest_leader(\{[^}]*\})? 1$'; }
+# the page is read whole first: grep -q would SIGPIPE curl and fail the pipeline (pipefail)
+is_leader() { local m; m=$(curl -sf "http://127.0.0.1:$port/metrics") && grep -qE '^eastwest_leader(\{[^}]*\})? 1$' <<<"$m"; }
 # hammer: /readyz (and now and then /metrics) as fast as one curl at a time goes, each
 # curl reusing one connection for a batch of requests
 hammer() {
