@@ -1,6 +1,6 @@
 /*
  * remove-finalizer: the way out when a MeshNetwork or CrossClusterService can't finish
- * deleting because a member cluster is gone for good (DESIGN.md section 5). The
+ * deleting because a member cluster is gone for good (docs/design.md section 4). The
  * operator keeps its finalizer eastwest.io/cleanup until it has removed what it wrote
  * in every member; this takes the finalizer away by hand, after saying what is left
  * behind and where, so the user can delete it by label later.

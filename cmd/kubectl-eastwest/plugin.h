@@ -39,7 +39,7 @@ struct plugin_opts {
 int plugin_connect(const struct plugin_opts *o, const char *context, const char *name,
                    struct kube_rest_config *cfg, struct kube_client **out);
 
-/* The RBAC a member's credentials need (DESIGN.md section 4), as an array of objects:
+/* The RBAC a member's credentials need (docs/design.md section 3), as an array of objects:
  * Namespace and ServiceAccount in ns, ClusterRole and ClusterRoleBinding, Role and
  * RoleBinding in istio_ns. */
 cJSON *plugin_member_rbac(const char *ns, const char *istio_ns);

@@ -1,5 +1,5 @@
 /*
- * ccs: the CrossClusterService controller (DESIGN.md sections 4 and 5).
+ * ccs: the CrossClusterService controller (docs/design.md sections 3 and 4).
  *
  * One reconcile, level-triggered:
  *   1. parse; deleting: remove its ServiceEntries and DestinationRules from

@@ -1,6 +1,6 @@
 /*
  * ccs_objects: the Istio objects one CrossClusterService becomes in each
- * member (DESIGN.md section 4), and its virtual IP.
+ * member (docs/design.md section 3), and its virtual IP.
  *
  * Why this shape: a sidecar sends ISTIO_MUTUAL traffic for host H port P with
  * SNI outbound_.P_._.H; the exporting cluster's AUTO_PASSTHROUGH gateway routes

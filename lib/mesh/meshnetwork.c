@@ -849,7 +849,7 @@ mesh_network_controller_new(const struct mesh_network_controller_options *o)
     co.ud = mc;
     co.metrics = o->metrics;
     co.log = o->log;
-    co.queue.base_delay = 0.8; /* DESIGN.md section 5: 0.8 s doubling to 30 s */
+    co.queue.base_delay = 0.8; /* docs/design.md section 4: 0.8 s doubling to 30 s */
     co.queue.max_delay = 30;
     mc->ctl = rt_controller_new(&co);
     struct rt_reflector_options ro = {0};

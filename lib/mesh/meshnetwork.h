@@ -1,5 +1,5 @@
 /*
- * meshnetwork: the MeshNetwork controller (DESIGN.md sections 4 and 5).
+ * meshnetwork: the MeshNetwork controller (docs/design.md sections 3 and 4).
  *
  * One reconcile of a MeshNetwork, level-triggered:
  *   1. parse the spec (a problem becomes Ready=False, reason InvalidSpec...);

@@ -98,7 +98,7 @@ const struct mesh_desired *mesh_desired_find(const struct mesh_desired_set *s,
                                              const struct kube_resource *r, const char *ns,
                                              const char *name);
 
-/* The east-west gateway of one member (DESIGN.md section 4): ServiceAccount, Role,
+/* The east-west gateway of one member (docs/design.md section 3): ServiceAccount, Role,
  * RoleBinding, Deployment, Service and, when hosts is not empty, the Istio Gateway.
  * hosts: the hosts this member exports (ExportedOnly) - ignored for AllLocal. */
 void mesh_build_gateway(const struct mesh_network *net, const struct mesh_cluster *member,

@@ -1,6 +1,6 @@
 /*
  * test_ccs_objects.c: the ServiceEntries and DestinationRules a
- * CrossClusterService becomes (DESIGN.md section 4), Istio protocols of
+ * CrossClusterService becomes (docs/design.md section 3), Istio protocols of
  * Service ports, and VIP allocation (stable, in range, never shared, never the
  * network or broadcast address, and a clear end when the range is full), and the
  * reservation table allocation is serialised on (one address per owner, per mesh).

@@ -1,6 +1,6 @@
 /*
  * test_mesh_objects.c: what the MeshNetwork controller writes in a member and
- * when it writes: the east-west gateway objects (DESIGN.md section 4), the
+ * when it writes: the east-west gateway objects (docs/design.md section 3), the
  * "needs an apply" test against live objects as the API server returns them
  * (defaults added, no kind in list items, edits by others), the gateway
  * addresses, istiod's configuration checks, and condition transitions.
