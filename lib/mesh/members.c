@@ -124,6 +124,30 @@ static void wake(void *ud, enum rt_change change, const char *key, const cJSON *
     rt_controller_enqueue(w->controller, w->mesh);
 }
 
+/* The ConfigMaps of the Istio namespace that a reconcile reads. istiod keeps others
+ * there that change every few seconds (its leader-election locks): waking on those
+ * would reconcile every MeshNetwork all the time for nothing. */
+static const char *const MESH_READ_CONFIGMAPS[] = {"istio", "istio-sidecar-injector",
+                                                   "istio-ca-root-cert"};
+
+int mesh_member_configmap_is_read(const char *key)
+{
+    const char *name = key ? strrchr(key, '/') : NULL;
+    name = name ? name + 1 : key;
+    if (!name)
+        return 0;
+    for (size_t i = 0; i < sizeof(MESH_READ_CONFIGMAPS) / sizeof(MESH_READ_CONFIGMAPS[0]); i++)
+        if (strcmp(name, MESH_READ_CONFIGMAPS[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static void wake_configmap(void *ud, enum rt_change change, const char *key, const cJSON *obj)
+{
+    if (mesh_member_configmap_is_read(key))
+        wake(ud, change, key, obj);
+}
+
 static void wake_health(void *ud, int healthy)
 {
     (void)healthy;
@@ -159,7 +183,7 @@ struct mesh_member *mesh_member_start(const struct mesh_member_options *o)
             ro.field_selector = "metadata.name=" MESH_CACERTS_NAME;
         else if (w == MESH_W_NAMESPACE)
             ro.field_selector = ns_field.buf;
-        ro.on_change = wake;
+        ro.on_change = w == MESH_W_CONFIGMAPS ? wake_configmap : wake;
         ro.on_health = wake_health;
         ro.ud = m->wake;
         ro.log = o->log;

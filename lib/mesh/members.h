@@ -83,6 +83,10 @@ struct rt_store *mesh_member_store(struct mesh_member *m, enum mesh_watch w);
 int mesh_member_synced(struct mesh_member *m);
 /* Every watch works; else 0 and *error (caller frees) says which failed and why. */
 int mesh_member_healthy(struct mesh_member *m, char **error);
+/* 1 when a ConfigMap of the Istio namespace (cache key "ns/name" or "name") is one a
+ * reconcile reads (istio, istio-sidecar-injector, istio-ca-root-cert); changes to any
+ * other, such as istiod's leader-election locks, wake nothing. */
+int mesh_member_configmap_is_read(const char *key);
 /* An object from a member cache (deep copy, caller frees) or NULL. */
 cJSON *mesh_member_get(struct mesh_member *m, enum mesh_watch w, const char *name);
 

@@ -8,6 +8,7 @@
 #include "harness.h"
 #include "mesh/conditions.h"
 #include "mesh/istio_check.h"
+#include "mesh/members.h"
 #include "mesh/objects.h"
 
 #include <stdlib.h>
@@ -293,6 +294,21 @@ static void test_condition_transitions(struct test_ctx *t)
     cJSON_Delete(flipped);
 }
 
+/* istiod renews its leader-election ConfigMaps every few seconds: only the ConfigMaps
+ * a reconcile reads may wake it. */
+static void test_configmaps_that_wake(struct test_ctx *t)
+{
+    CHECK(t, mesh_member_configmap_is_read("istio-system/istio"));
+    CHECK(t, mesh_member_configmap_is_read("istio-system/istio-ca-root-cert"));
+    CHECK(t, mesh_member_configmap_is_read("istio-system/istio-sidecar-injector"));
+    CHECK(t, mesh_member_configmap_is_read("istio"));
+    CHECK(t, !mesh_member_configmap_is_read("istio-system/istio-leader"));
+    CHECK(t, !mesh_member_configmap_is_read("istio-system/istio-namespace-controller-election"));
+    CHECK(t, !mesh_member_configmap_is_read("istio-system/istio-ca-crl"));
+    CHECK(t, !mesh_member_configmap_is_read("istio-system/istio-x"));
+    CHECK(t, !mesh_member_configmap_is_read(NULL));
+}
+
 int main(int argc, char **argv)
 {
     static const struct test_case cases[] = {
@@ -301,6 +317,7 @@ int main(int argc, char **argv)
         {"service_ingress", test_service_ingress},
         {"istio_checks", test_istio_checks},
         {"condition_transitions", test_condition_transitions},
+        {"configmaps_that_wake", test_configmaps_that_wake},
     };
     return TEST_MAIN(cases, argc, argv);
 }
