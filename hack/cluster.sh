@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Real local test clusters: each one its own etcd and kube-apiserver on loopback,
 # with TLS, RBAC, service-account token issuing, an admin kubeconfig, and Istio's
-# CRDs installed. There is no kubelet, scheduler or controller-manager: Pods stay
-# Pending and tests play the cloud themselves.
+# CRDs installed, and on request a real istiod (pilot-discovery) run the way the istiod
+# Helm chart runs it. There is no kubelet, scheduler or controller-manager: Pods stay
+# Pending and tests play the kubelet and the cloud themselves.
 #
 #   hack/cluster.sh up [NAME...]          start (default: us eu); keeps healthy ones
 #   hack/cluster.sh down [NAME...]        stop and remove (default: every cluster)
@@ -11,13 +12,22 @@
 #   hack/cluster.sh logs NAME             the tail of its etcd and kube-apiserver logs
 #   hack/cluster.sh compact NAME          etcd compaction at the current revision
 #   hack/cluster.sh etcd-delete NAME KEY  delete a key in etcd behind the API server's back
-#   hack/cluster.sh {stop,start,restart}-{apiserver,etcd} NAME
+#   hack/cluster.sh {stop,start,restart}-{apiserver,etcd,istiod} NAME
+#   hack/cluster.sh istiod-port NAME http|xds|ca|webhook|monitoring
 #
 # State: ${EW_CLUSTERS_DIR:-/tmp/eastwest-clusters}/NAME/: kubeconfig, ca.crt, ca.key
 # (tests mint client certificates with it), sa.key, sa.pub, apiserver.port, etcd.port,
 # apiserver.cmd and etcd.cmd (the exact command lines, reused by start/restart),
 # kube-apiserver.pid, etcd.pid, logs/. Ports: the first free block of 10 from
-# ${EW_PORT_BASE:-26000} (apiserver +0, etcd client +1, etcd peer +2).
+# ${EW_PORT_BASE:-26000} (apiserver +0, etcd client +1, etcd peer +2; istiod: http +3,
+# plaintext xDS +4, CA and TLS xDS +5, webhook +6, monitoring +7).
+#
+# istiod: istiod.cmd, working directory istiod/ (so no ./etc/istio/config/mesh file: it
+# reads its mesh config from ConfigMap istio-system/istio, as in a Helm install), logs in
+# logs/pilot-discovery.log. What the kubelet's Secret volume would do is done at each
+# (re)start: Secret istio-system/cacerts, if present, is copied to istiod/cacerts/ (its
+# ROOT_CA_DIR); without it istiod makes its own self-signed CA, as a real one does.
+# Webhook patching is off (no injector or validation webhook is installed here).
 # ConfigMaps bypass the API server's watch cache (--watch-cache-sizes=configmaps#0), so
 # a ConfigMap watch is served by etcd itself and an etcd compaction makes a watch from
 # an older resourceVersion fail with 410 Expired, as tests need.
@@ -50,7 +60,11 @@ all_clusters() {
 
 # Each cluster runs two roles, etcd and apiserver; a role's process is named by proc_name.
 proc_name() {
-    if [ "$1" = apiserver ]; then echo kube-apiserver; else echo "$1"; fi
+    case $1 in
+    apiserver) echo kube-apiserver ;;
+    istiod) echo pilot-discovery ;;
+    *) echo "$1" ;;
+    esac
 }
 
 # quiet CMD...: run CMD, showing its output only if it fails.
@@ -181,15 +195,23 @@ port_in_use() {
     [ -n "$(ss -Hltn "sport = :$1")" ]
 }
 
-# allocate_ports DIR: the first block of 10 ports whose first three are free and that no
+block_in_use() {
+    local base=$1 i
+    for i in 0 1 2 3 4 5 6 7; do
+        if port_in_use $((base + i)); then return 0; fi
+    done
+    return 1
+}
+
+# allocate_ports DIR: the first block of 10 ports whose first eight are free and that no
 # other cluster here has claimed.
 allocate_ports() {
     local dir=$1 slot base
     for slot in $(seq 0 99); do
         base=$((PORT_BASE + slot * 10))
         if grep -qsx "$base" "$CLUSTERS_DIR"/*/port.base; then continue; fi
-        if port_in_use "$base" || port_in_use $((base + 1)) || port_in_use $((base + 2)); then
-            ew_log "ports $base-$((base + 2)) are in use; trying the next block"
+        if block_in_use "$base"; then
+            ew_log "ports $base-$((base + 7)) are in use; trying the next block"
             continue
         fi
         echo "$base" >"$dir/port.base"
@@ -280,9 +302,86 @@ write_commands() {
         --watch-cache-sizes=configmaps#0 --endpoint-reconciler-type=none
 }
 
-# remove_cluster DIR: stop both processes (even if DIR is gone) and delete the state.
+# istiod_port DIR http|xds|ca|webhook|monitoring
+istiod_port() {
+    local base
+    base=$(cat "$1/port.base")
+    case $2 in
+    http) echo $((base + 3)) ;;
+    xds) echo $((base + 4)) ;;
+    ca) echo $((base + 5)) ;;
+    webhook) echo $((base + 6)) ;;
+    monitoring) echo $((base + 7)) ;;
+    *) ew_die "no istiod port '$2' (want http, xds, ca, webhook or monitoring)" ;;
+    esac
+}
+
+# The istiod chart's Deployment, as a command: its environment (POD_NAMESPACE, the
+# cluster ID, ROOT_CA_DIR where the cacerts volume is mounted), its flags, webhook
+# patching off, loopback ports, the admin kubeconfig instead of a service account.
+write_istiod_cmd() {
+    local dir=$1 name=$2
+    write_cmd "$dir/istiod.cmd" env "--chdir=$dir/istiod" POD_NAMESPACE=istio-system \
+        "POD_NAME=istiod-$name" "CLUSTER_ID=$name" "ROOT_CA_DIR=$dir/istiod/cacerts" \
+        INJECTION_WEBHOOK_CONFIG_NAME= VALIDATION_WEBHOOK_CONFIG_NAME= \
+        PILOT_ENABLE_ANALYSIS=false "$EW_ISTIOD" discovery "--kubeconfig=$dir/kubeconfig" \
+        "--clusterID=$name" --log_output_level=default:info \
+        "--httpAddr=127.0.0.1:$(istiod_port "$dir" http)" \
+        "--grpcAddr=127.0.0.1:$(istiod_port "$dir" xds)" \
+        "--secureGRPCAddr=127.0.0.1:$(istiod_port "$dir" ca)" \
+        "--httpsAddr=127.0.0.1:$(istiod_port "$dir" webhook)" \
+        "--monitoringAddr=127.0.0.1:$(istiod_port "$dir" monitoring)"
+}
+
+# The kubelet's part: Secret istio-system/cacerts as files in istiod's ROOT_CA_DIR (an
+# optional volume: no Secret, an empty directory).
+mount_cacerts() {
+    local dir=$1 json key tmp="$1/istiod/cacerts.new"
+    rm -rf "$tmp"
+    mkdir -p "$tmp"
+    chmod 700 "$tmp"
+    if json=$(kubectl_c "$dir" -n istio-system get secret cacerts -o json 2>/dev/null); then
+        for key in $(jq -r '.data // {} | keys[]' <<<"$json"); do
+            [[ $key =~ ^[a-z0-9.-]+$ ]] || continue
+            jq -r --arg k "$key" '.data[$k]' <<<"$json" | base64 -d >"$tmp/$key"
+            chmod 600 "$tmp/$key"
+        done
+    fi
+    rm -rf "$dir/istiod/cacerts"
+    mv "$tmp" "$dir/istiod/cacerts"
+}
+
+istiod_ready() {
+    curl -sf --max-time 2 "http://127.0.0.1:$(istiod_port "$1" http)/ready" >/dev/null 2>&1
+}
+
+istiod_ready_or_gone() {
+    istiod_ready "$1" || ! proc_alive "$1" istiod
+}
+
+wait_istiod() {
+    local dir=$1
+    wait_until 60 istiod_ready_or_gone "$dir"
+    istiod_ready "$dir" && return 0
+    ew_log "cluster $(basename "$dir"): istiod not ready after 60s or exited; last lines of its log:"
+    tail -n 40 "$dir/logs/pilot-discovery.log" >&2 || true
+    return 1
+}
+
+start_istiod() {
+    local dir=$1
+    [ -x "$EW_ISTIOD" ] || bash "$EW_ROOT/hack/deps.sh"
+    kubectl_c "$dir" get namespace istio-system >/dev/null 2>&1 ||
+        quiet kubectl_c "$dir" create namespace istio-system
+    mount_cacerts "$dir"
+    write_istiod_cmd "$dir" "$(basename "$dir")"
+    start_proc "$dir" istiod
+}
+
+# remove_cluster DIR: stop its processes (even if DIR is gone) and delete the state.
 remove_cluster() {
     local dir=$1
+    stop_proc "$dir" istiod
     stop_proc "$dir" apiserver
     stop_proc "$dir" etcd
     rm -rf "$dir"
@@ -400,7 +499,7 @@ cmd_status() {
         dir="$CLUSTERS_DIR/$name"
         state="not ready"
         if cluster_healthy "$dir"; then state=ready; fi
-        for role in etcd apiserver; do
+        for role in etcd apiserver istiod; do
             pid=$(cat "$dir/$(proc_name "$role").pid" 2>/dev/null || true)
             if proc_alive "$dir" "$role"; then pid="pid $pid"; else pid=stopped; fi
             state+=", $(proc_name "$role") $pid"
@@ -452,22 +551,33 @@ cmd_etcd_delete() {
         -d "{\"key\":\"$key\"}" | jq -r '.deleted // "0"'
 }
 
-# cmd_proc stop|start|restart etcd|apiserver NAME
+# cmd_proc stop|start|restart etcd|apiserver|istiod NAME
 cmd_proc() {
-    local action=$1 role=$2 dir
+    local action=$1 role=$2 dir start=start_proc
     dir=$(need_cluster "${3:-}")
+    [ "$role" != istiod ] || start=start_istiod
     case $action in
     stop)
         stop_proc "$dir" "$role"
         return 0
         ;;
-    start) proc_alive "$dir" "$role" || start_proc "$dir" "$role" ;;
+    start) proc_alive "$dir" "$role" || "$start" "$dir" "$role" ;;
     restart)
         stop_proc "$dir" "$role"
-        start_proc "$dir" "$role"
+        "$start" "$dir" "$role"
         ;;
     esac
-    if [ "$role" = apiserver ]; then wait_apiserver "$dir"; else wait_etcd "$dir"; fi
+    case $role in
+    apiserver) wait_apiserver "$dir" ;;
+    etcd) wait_etcd "$dir" ;;
+    istiod) wait_istiod "$dir" ;;
+    esac
+}
+
+cmd_istiod_port() {
+    local dir
+    dir=$(need_cluster "${1:-}")
+    istiod_port "$dir" "${2:-}"
 }
 
 usage() {
@@ -486,7 +596,9 @@ main() {
     logs) cmd_logs "$@" ;;
     compact) cmd_compact "$@" ;;
     etcd-delete) cmd_etcd_delete "$@" ;;
-    stop-apiserver | start-apiserver | restart-apiserver | stop-etcd | start-etcd | restart-etcd)
+    istiod-port) cmd_istiod_port "$@" ;;
+    stop-apiserver | start-apiserver | restart-apiserver | stop-etcd | start-etcd | restart-etcd | \
+        stop-istiod | start-istiod | restart-istiod)
         cmd_proc "${cmd%%-*}" "${cmd#*-}" "$@"
         ;;
     *) usage ;;

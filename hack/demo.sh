@@ -88,8 +88,8 @@ say "playing the cloud: load balancer addresses 203.0.113.10 (us), 203.0.113.20 
 play_cloud us 203.0.113.10
 play_cloud eu 203.0.113.20
 say "playing istiod: restarted with the plugged-in CA (cacerts)"
-wait_until 60 "cacerts" play_istiod_root us
-wait_until 60 "cacerts" play_istiod_root eu
+wait_until 60 "cacerts" restart_istiod us
+wait_until 60 "cacerts" restart_istiod eu
 kc us wait --for=condition=Ready meshnetwork/training-mesh --timeout=90s >&2
 kc us -n echo wait --for=condition=Ready crossclusterservice/echo --timeout=90s >&2
 

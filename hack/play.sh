@@ -1,36 +1,53 @@
-# The parts of a real mesh that local test clusters lack, played by scripts (the demo
-# and the integration tests): istiod (its mesh config in ConfigMap istio; after a
-# restart with the plugged-in CA, ConfigMap istio-ca-root-cert with cacerts' root)
-# and the cloud's load balancer (the gateway Service's status.loadBalancer.ingress).
+# What a real mesh has that local test clusters lack, for the demo and the integration
+# tests. Two parts are real: istiod itself (hack/cluster.sh runs pilot-discovery per
+# cluster) and its mesh config, ConfigMap istio as the istiod Helm chart writes it. Played
+# by scripts: the kubelet (Pods' status, the cacerts volume, done by hack/cluster.sh at
+# istiod's start) and the cloud's load balancer (the gateway Service's
+# status.loadBalancer.ingress).
 # The caller defines kc CLUSTER ARGS... (kubectl for that cluster).
 # shellcheck shell=bash
 
-# istiod: its mesh config, in namespace istio-system.
+# The istiod chart's ConfigMap istio (mesh config), in namespace istio-system.
 play_istiod() { # play_istiod CLUSTER TRUST_DOMAIN MESH_ID
     kc "$1" create namespace istio-system >/dev/null 2>&1
     kc "$1" -n istio-system apply -f - >/dev/null <<EOF
 apiVersion: v1
 kind: ConfigMap
-metadata: {name: istio, labels: {operator.istio.io/version: 1.30.3}}
+metadata: {name: istio, labels: {operator.istio.io/version: $ISTIO_RELEASE, release: istiod}}
 data:
   mesh: |
     trustDomain: $2
+    rootNamespace: istio-system
     defaultConfig:
+      discoveryAddress: istiod.istio-system.svc:15012
       meshId: $3
       proxyMetadata:
         ISTIO_META_DNS_CAPTURE: "true"
+  meshNetworks: 'networks: {}'
 EOF
 }
-# istiod restarted with the plugged-in CA: it publishes cacerts' root.
-play_istiod_root() { # play_istiod_root CLUSTER
-    local pem
-    pem=$(kc "$1" -n istio-system get secret cacerts -o jsonpath='{.data.root-cert\.pem}' |
-        base64 -d) || return 1
-    [ -n "$pem" ] || return 1
-    kc "$1" -n istio-system create configmap istio-ca-root-cert \
-        --from-literal=root-cert.pem="$pem" --dry-run=client -o yaml |
-        kc "$1" apply -f - >/dev/null
+
+# istiod's root as published in the cluster (ConfigMap istio-ca-root-cert).
+istiod_published_root() { # istiod_published_root CLUSTER
+    kc "$1" -n istio-system get configmap istio-ca-root-cert \
+        -o jsonpath='{.data.root-cert\.pem}' 2>/dev/null
 }
+
+# The real-world step after cacerts appears: restart istiod (the kubelet mounts the
+# Secret's current content), then wait until istiod itself publishes cacerts' root.
+# Fails when there is no cacerts yet or istiod does not publish its root within 30 s.
+restart_istiod() { # restart_istiod CLUSTER
+    local want deadline=$((SECONDS + 30))
+    want=$(kc "$1" -n istio-system get secret cacerts -o jsonpath='{.data.root-cert\.pem}' \
+        2>/dev/null | base64 -d) || return 1
+    [ -n "$want" ] || return 1
+    bash "$EW_ROOT/hack/cluster.sh" restart-istiod "$1" >/dev/null || return 1
+    until [ "$(istiod_published_root "$1")" = "$want" ]; do
+        [ "$SECONDS" -lt "$deadline" ] || return 1
+        sleep 0.2
+    done
+}
+
 play_cloud() { # play_cloud CLUSTER ADDRESS...: the load balancer's IPs or hostnames
     local ingress="" a
     for a in "${@:2}"; do

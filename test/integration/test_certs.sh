@@ -97,7 +97,7 @@ kc us -n eastwest-system create secret tls "$short_root" --cert="$tmp/short.crt"
 expires=$(date -u -d "$(openssl x509 -enddate -noout -in "$tmp/short.crt" | cut -d= -f2)" +%Y-%m-%dT%H:%M:%SZ)
 mesh_yaml "{rootSecretRef: {name: $short_root}, onDelete: Delete}" | kc us apply -f - >/dev/null
 check expiring/cacerts-issued 30 sh -c "$EW_KUBECTL --kubeconfig $dir/us/kubeconfig -n istio-system get secret cacerts && $EW_KUBECTL --kubeconfig $dir/eu/kubeconfig -n istio-system get secret cacerts"
-for c in us eu; do wait_for "istiod's root in $c" 30 play_istiod_root "$c"; done
+for c in us eu; do wait_for "istiod's root in $c" 30 restart_istiod "$c"; done
 check expiring/reported 30 cond_is CertificatesReady False/RootExpiring
 for c in us eu; do
     msg=$(member_msg "$c" CertificatesReady)
@@ -151,7 +151,7 @@ if [ "$(rv eu)" = "$foreign_rv" ] && root_pem eu | cmp -s - "$tmp/other.crt"; th
 else fail foreign/untouched-after-10s "rv $foreign_rv -> $(rv eu)"; fi
 
 # ---- retained by an earlier MeshNetwork of the same name: still ours ----
-wait_for "istiod's root in us" 30 play_istiod_root us
+wait_for "istiod's root in us" 30 restart_istiod us
 check retained/us-issued 30 member_cond_is us CertificatesReady True/Issued
 us_rv=$(rv us)
 delete_mesh retained/first-deleted

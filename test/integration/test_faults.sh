@@ -178,7 +178,7 @@ wait_for "gateway Services" 40 sh -c "$EW_KUBECTL --kubeconfig $dir/us/kubeconfi
 play_cloud us 203.0.113.10
 play_cloud eu 203.0.113.20
 wait_for "cacerts" 30 sh -c "$EW_KUBECTL --kubeconfig $dir/us/kubeconfig -n istio-system get secret cacerts && $EW_KUBECTL --kubeconfig $dir/eu/kubeconfig -n istio-system get secret cacerts"
-for c in us eu; do play_istiod_root "$c"; done
+for c in us eu; do restart_istiod "$c"; done
 check mesh-ready 60 mesh_cond_is Ready True/AllClustersReady
 
 # ---- kill -9 at random moments of a rollout ----

@@ -70,7 +70,7 @@ converge() {
     play_cloud us 203.0.113.10
     play_cloud eu 203.0.113.20
     wait_for "cacerts" 30 sh -c "$EW_KUBECTL --kubeconfig $dir/us/kubeconfig -n istio-system get secret cacerts && $EW_KUBECTL --kubeconfig $dir/eu/kubeconfig -n istio-system get secret cacerts"
-    for c in us eu; do play_istiod_root "$c"; done
+    for c in us eu; do restart_istiod "$c"; done
     check "$1/ready" 60 ccs_ready echo
     check "$1/objects-written" 20 sh -c "$EW_KUBECTL --kubeconfig $dir/us/kubeconfig -n echo get serviceentries.networking.istio.io/echo destinationrules.networking.istio.io/echo && $EW_KUBECTL --kubeconfig $dir/eu/kubeconfig -n echo get serviceentries.networking.istio.io/echo"
 }
@@ -165,7 +165,7 @@ if bash "$root/hack/cluster.sh" up ap >"$tmp/ap.out" 2>&1; then
     play_cloud eu 203.0.113.20
     play_cloud ap 203.0.113.30
     wait_for "ap cacerts" 30 kc ap -n istio-system get secret cacerts
-    play_istiod_root ap
+    restart_istiod ap
     check remove/ap-imports 60 has_se ap
     before=$(watches_on ap serviceentries)
     if [ "$before" -gt 0 ]; then pass remove/watched-before; else fail remove/watched-before "no watch of serviceentries on ap"; fi

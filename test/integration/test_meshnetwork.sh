@@ -83,7 +83,7 @@ if cond_is training-mesh GatewaysReady False/NoGatewayAddress; then pass status/
 play_cloud us 203.0.113.10
 play_cloud eu 203.0.113.20 203.0.113.21
 check status/istiod-not-using-root 20 cond_is training-mesh CertificatesReady False/IstiodNotUsingMeshRoot
-for c in us eu; do play_istiod_root "$c"; done
+for c in us eu; do restart_istiod "$c"; done
 if kc us wait --for=condition=Ready meshnetwork/training-mesh --timeout=60s >/dev/null 2>&1; then
     pass status/ready
 else fail status/ready "$(kc us get meshnetwork training-mesh -o jsonpath='{.status}')"; fi

@@ -143,7 +143,7 @@ wait_for "gateway Services" 40 sh -c "$EW_KUBECTL --kubeconfig $dir/eu/kubeconfi
 play_cloud us 203.0.113.10
 play_cloud eu 203.0.113.20
 wait_for "cacerts" 30 sh -c "$EW_KUBECTL --kubeconfig $dir/eu/kubeconfig -n istio-system get secret cacerts"
-for c in us eu; do play_istiod_root "$c"; done
+for c in us eu; do restart_istiod "$c"; done
 if kc us wait --for=condition=Ready meshnetwork/training-mesh --timeout=60s >/dev/null 2>&1; then
     pass linked/mesh-ready
 else fail linked/mesh-ready "$(kc us get meshnetwork training-mesh -o jsonpath='{.status.conditions}')"; fi
