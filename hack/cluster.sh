@@ -415,9 +415,10 @@ ensure_namespaces() {
     done
 }
 
+# EW_CLUSTER_ISTIO_CRDS=FILE: another CRD set (the tests check 1.30's this way).
 install_istio_crds() {
     local dir=$1
-    quiet kubectl_c "$dir" apply --server-side -f "$EW_ISTIO_CRDS"
+    quiet kubectl_c "$dir" apply --server-side -f "${EW_CLUSTER_ISTIO_CRDS:-$EW_ISTIO_CRDS}"
     quiet kubectl_c "$dir" wait --for=condition=Established crd --all --timeout=60s
 }
 

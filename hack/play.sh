@@ -57,3 +57,21 @@ play_cloud() { # play_cloud CLUSTER ADDRESS...: the load balancer's IPs or hostn
     kc "$1" -n istio-system patch service istio-eastwestgateway --subresource=status \
         --type=merge -p "{\"status\":{\"loadBalancer\":{\"ingress\":[${ingress%,}]}}}" >/dev/null
 }
+
+# The kubelet's report for a running pod: phase, IPs and readiness (True or False).
+play_pod_status() { # play_pod_status CLUSTER NS NAME IP READY
+    kc "$1" -n "$2" patch pod "$3" --subresource=status --type=merge -p "$(cat <<EOF
+{"status": {"phase": "Running", "podIP": "$4", "podIPs": [{"ip": "$4"}], "hostIP": "10.99.0.1",
+ "conditions": [{"type": "Ready", "status": "$5"}, {"type": "ContainersReady", "status": "$5"}]}}
+EOF
+)" >/dev/null
+}
+# A Deployment's ReplicaSet and the kubelet: pod NAME-0 from its pod template, running
+# and Ready at IP.
+play_pod_from_deployment() { # play_pod_from_deployment CLUSTER NS NAME IP
+    kc "$1" -n "$2" get deployment "$3" -o json |
+        jq --arg name "$3-0" --arg ns "$2" '{apiVersion: "v1", kind: "Pod",
+            metadata: (.spec.template.metadata + {name: $name, namespace: $ns}),
+            spec: .spec.template.spec}' | kc "$1" apply -f - >/dev/null &&
+        play_pod_status "$1" "$2" "$3-0" "$4" True
+}
