@@ -7,6 +7,8 @@
 //     and prints what istiod sent as one JSON document. Tests read it to check what a
 //     proxy in the mesh would really be told, and can make it wait until a change has
 //     reached xDS.
+//   - xdsprobe csr asks istiod's CA for a workload certificate the way pilot-agent does
+//     and prints the chain, so tests can check the identities and roots istiod issues.
 //
 // Run "xdsprobe help" for the flags.
 package main
@@ -23,6 +25,7 @@ const usage = `xdsprobe: play an Istio proxy against a real istiod (eastwest tes
 
 usage:
   xdsprobe dump --xds HOST:PORT [node flags] [wait flags]
+  xdsprobe csr  --ca HOST:PORT --root FILE --token-file FILE --spiffe URI [flags]
 
 dump: connect to istiod's plaintext xDS port, request CDS, EDS (every EDS cluster),
 LDS, RDS (every route the listeners name) and NDS, wait until all are answered, and
@@ -58,6 +61,23 @@ Node ID: TYPE~IP~POD.NS~NS.svc.cluster.local. Metadata always has ISTIO_VERSION,
 NAMESPACE, CLUSTER_ID, LABELS, INSTANCE_IPS, SERVICE_ACCOUNT, NAME,
 INTERCEPTION_MODE=REDIRECT, and for sidecars DNS_CAPTURE=true. Precedence, lowest
 first: defaults, the Deployment, its ISTIO_META_* env, the node flags, --meta.
+
+csr: create a fresh ECDSA P-256 key and a CSR with the URI SAN, send it to istiod's
+IstioCertificateService over TLS with the service-account token, and print the
+returned chain as PEM (leaf first). istiod issues the identity of the token, not the
+one the CSR asks for; a mismatch is warned about on stderr. Exit 0, or 1 on errors
+(the token and the key are never printed).
+
+  --ca HOST:PORT             istiod's CA address (its 15012-equivalent port, required)
+  --root FILE                PEM root that istiod's serving certificate chains to
+  --server-name NAME         expected name in istiod's certificate
+                             (default istiod.istio-system.svc)
+  --token-file FILE          service-account token (audience istio-ca)
+  --cluster-id ID            ClusterID gRPC metadata (default Kubernetes)
+  --spiffe URI               the URI SAN, spiffe://TRUST-DOMAIN/ns/NS/sa/SA
+  --ttl DURATION             requested validity (default 1h)
+  --key-out FILE             also write the private key here (mode 0600)
+  --timeout DURATION         give up after this long (default 20s)
 `
 
 // errUsage makes main exit 2 after printing the usage.
@@ -77,6 +97,8 @@ func main() {
 	switch os.Args[1] {
 	case "dump":
 		err = dumpMain(os.Args[2:])
+	case "csr":
+		err = csrMain(os.Args[2:])
 	case "help", "-h", "-help", "--help":
 		fmt.Print(usage)
 		return
