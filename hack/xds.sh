@@ -49,3 +49,7 @@ xds_vhost() {
     jq -r --arg h "$2" '[.routes[]? | .name as $r | .virtualHosts[]? |
         select(.domains | index($h)) | "\($r) \(.name) \(.domains | join(","))"] | .[0] // ""' "$1"
 }
+# xds_addrs FILE CLUSTER: its lb endpoints' "address:port", sorted and comma-separated.
+xds_addrs() {
+    xds_endpoints "$1" "$2" | tr ',' '\n' | cut -d' ' -f1 | sort | paste -sd,
+}

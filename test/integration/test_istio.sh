@@ -73,6 +73,7 @@ gateway() { # gateway CLUSTER IP LOC
 }
 q() { jq -r "$@" "$tmp/xds.json"; }
 endpoints_of() { xds_endpoints "$tmp/xds.json" "$1"; }
+addrs_of() { xds_addrs "$tmp/xds.json" "$1"; }
 cluster_field() { xds_cluster_field "$tmp/xds.json" "$1" "$2"; }
 has_cluster() { [ -n "$(cluster_field "$1" .name)" ]; }
 mtls_of() { xds_mtls "$tmp/xds.json" "$1"; }
@@ -98,8 +99,21 @@ wait_xds() {
         sleep 1
     done
 }
-is() { [ "$("${@:2}")" = "$1" ]; }     # is WANT COMMAND...
-has() { [[ "$("${@:2}")" == *"$1"* ]]; } # has PART COMMAND...
+is() { # is WANT COMMAND...: COMMAND prints WANT (else says what it printed)
+    local got
+    got=$("${@:2}")
+    [ "$got" = "$1" ] || { echo "got '$got', want '$1'"; return 1; }
+}
+has() { # has PART COMMAND...: COMMAND prints something containing PART
+    local got
+    got=$("${@:2}")
+    [[ $got == *"$1"* ]] || { echo "got '$got', want it to contain '$1'"; return 1; }
+}
+# expect NAME COMMAND...: PASS when COMMAND succeeds, else FAIL with what it printed.
+expect() {
+    local out
+    if out=$("${@:2}" 2>&1); then pass "$1"; else fail "$1" "$out"; fi
+}
 no_invalid() { [ "$(q '.invalid | length')" = 0 ]; }
 
 # ---- set-up: two clusters, istiod after cacerts ---------------------------------------
@@ -109,6 +123,15 @@ for c in us eu; do
     kc "$c" -n istio-system delete secret istio-ca-secret --ignore-not-found >/dev/null 2>&1
     kc "$c" -n istio-system delete configmap istio-ca-root-cert --ignore-not-found >/dev/null 2>&1
 done
+# Earlier suites' workloads in namespace echo would be selected too.
+clean_echo() {
+    local c
+    for c in us eu; do
+        kc "$c" -n echo delete pods --all --grace-period=0 --force >/dev/null 2>&1
+        kc "$c" -n echo delete services,serviceaccounts --all >/dev/null 2>&1
+    done
+}
+clean_echo
 set_up_home
 for c in us eu; do
     play_istiod "$c" corp.local training-mesh
@@ -212,10 +235,8 @@ eu_gateway() { gateway eu 10.20.0.100 eu-west-1; }
 C='outbound|80||echo.eu.mesh.local' SNI='outbound_.80_._.echo.eu.mesh.local'
 wait_xds us/cluster 30 us_sidecar -- has_cluster "$C"
 if no_invalid; then pass us/every-resource-valid; else fail us/every-resource-valid "$(q -c .invalid | head -c 400)"; fi
-is "203.0.113.20:15443 eu-west-1 0" endpoints_of "$C" && pass us/eds-eu-gateway ||
-    fail us/eds-eu-gateway "got '$(endpoints_of "$C")'"
-is "$SNI spiffe://corp.local/ns/echo/sa/echo" mtls_of "$C" && pass us/mtls-sni-and-san ||
-    fail us/mtls-sni-and-san "got '$(mtls_of "$C")'"
+expect us/eds-eu-gateway is "203.0.113.20:15443 eu-west-1 0" endpoints_of "$C"
+expect us/mtls-sni-and-san is "$SNI spiffe://corp.local/ns/echo/sa/echo" mtls_of "$C"
 tls_type=$(cluster_field "$C" '[.. | objects | .typedConfig?["@type"]? // empty] | join(",")')
 if [[ $tls_type == *UpstreamTlsContext* ]] && has istio "cluster_field" "$C" '[.. | objects | .alpnProtocols? // empty | .[]] | join(",")'; then
     pass us/istio-mtls-transport-socket
@@ -225,44 +246,53 @@ if [ "$vhost" != null ] && jq -e --arg c "$C" '(.domains | index("240.0.0.2")) a
     ([.. | objects | .cluster? // empty] | index($c))' <<<"$vhost" >/dev/null; then
     pass us/http-route-by-name-and-vip
 else fail us/http-route-by-name-and-vip "virtual host: $(head -c 300 <<<"$vhost")"; fi
-is 240.0.0.2 xds_dns "$tmp/xds.json" echo.eu.mesh.local && pass us/dns-table-vip ||
-    fail us/dns-table-vip "got '$(q -c '.nameTable.table["echo.eu.mesh.local"]')'"
+expect us/dns-table-vip is 240.0.0.2 xds_dns "$tmp/xds.json" echo.eu.mesh.local
 
 # ---- eu's east-west gateway ------------------------------------------------------------
 wait_xds eu/filter-chain 30 eu_gateway -- has "$SNI" chains_of 15443
 if no_invalid; then pass eu/every-resource-valid; else fail eu/every-resource-valid "$(q -c .invalid | head -c 400)"; fi
-has tls_inspector listener_filters 15443 && pass eu/tls-inspector ||
-    fail eu/tls-inspector "listener filters: '$(listener_filters 15443)'"
+expect eu/tls-inspector has tls_inspector listener_filters 15443
 gc=$(chain_cluster 15443 "$SNI")
 if [ "$gc" = "$SNI" ] || [[ $gc == *echo.eu.mesh.local* ]]; then pass eu/chain-forwards-to-sni-cluster; else
     fail eu/chain-forwards-to-sni-cluster "cluster '$gc'"; fi
-is "10.20.1.10:8080 eu-west-1 0,10.20.1.11:8080 eu-west-1 0" endpoints_of "$gc" &&
-    pass eu/endpoints-are-echo-pods || fail eu/endpoints-are-echo-pods "got '$(endpoints_of "$gc")'"
-if [[ "$(chains_of 15443)" != *private* ]] && [ -z "$(q '[.clusters[]?.name | select(test("private"))] | join(",")')" ]; then
-    pass eu/nothing-for-hosts-not-exported
-else fail eu/nothing-for-hosts-not-exported "chains: $(chains_of 15443)"; fi
+# (Pod endpoints have no locality here: no kubelet registers a Node with topology labels.)
+expect eu/endpoints-are-echo-pods is "10.20.1.10:8080,10.20.1.11:8080" addrs_of "$gc"
+# Service private exists in eu with a Ready pod but is not exported: no filter chain.
+# (istiod builds SNI clusters for every service; only the Gateway's hosts get a chain, and
+# a TLS connection whose server name has no chain is closed.)
+if [ "$(chains_of 15443)" = "$SNI" ]; then pass eu/nothing-for-hosts-not-exported; else
+    fail eu/nothing-for-hosts-not-exported "chains: $(chains_of 15443)"; fi
 if [ "$(q -r '.node.metadata.NETWORK // empty')" = eu-net ]; then pass eu/node-network-from-deployment; else
     fail eu/node-network-from-deployment "node: $(q -c .node | head -c 300)"; fi
 
 # ---- istioctl analyze ------------------------------------------------------------------
+# Expected, about the played parts only: IST0146 (Deployment) and IST0147 (Pod) "contains
+# `image: auto` but does not match any Istio injection webhook selectors": these clusters
+# have no sidecar injector webhook (no kubelet runs pods, webhook patching is off), so
+# nothing would fill in the gateway's image. In a real install the injector matches the
+# gateway's sidecar.istio.io/inject label. Anything else about eastwest's objects fails.
+played='^(IST0146|IST0147)$'
 for c in us eu; do
     "$EW_ISTIOCTL" analyze --kubeconfig "$dir/$c/kubeconfig" --all-namespaces -o json \
         >"$tmp/analyze-$c.json" 2>"$tmp/analyze-$c.err"
-    ours=$(jq -r '[.[]? | select(.origin | test("echo.eu.mesh.local|istio-eastwestgateway|cross-network-gateway|ServiceEntry echo/echo|DestinationRule echo/echo"))
+    cp "$tmp/analyze-$c.json" "${EW_TEST_LOGS_DIR:-$tmp}/$suite-analyze-$c.json" 2>/dev/null
+    ours=$(jq -r --arg played "$played" '[.[]? | select(.code | test($played) | not) |
+        select(.origin | test("echo.eu.mesh.local|istio-eastwestgateway|cross-network-gateway|ServiceEntry echo/|DestinationRule echo/|Gateway istio-system/"))
         | "\(.code) \(.origin): \(.message)"] | join("; ")' "$tmp/analyze-$c.json" 2>/dev/null)
     if jq -e 'type == "array"' "$tmp/analyze-$c.json" >/dev/null 2>&1 && [ -z "$ours" ]; then
         pass "analyze/$c-nothing-about-eastwest-objects"
     else fail "analyze/$c-nothing-about-eastwest-objects" "${ours:-$(head -c 300 "$tmp/analyze-$c.err")}"; fi
-    cp "$tmp/analyze-$c.json" "${EW_TEST_LOGS_DIR:-$tmp}/$suite-analyze-$c.json" 2>/dev/null
+    codes=$(jq -r '[.[]?.code] | unique | join(",")' "$tmp/analyze-$c.json" 2>/dev/null)
+    echo "# istioctl analyze in $c reports: ${codes:-nothing}" >&2
 done
 
 # ---- changes reach xDS -------------------------------------------------------------------
 play_pod_status eu echo echo-0 10.20.1.10 False
 play_pod_status eu echo echo-1 10.20.1.11 False
-wait_xds change/not-ready-empties-gateway 30 eu_gateway -- is "" endpoints_of "$gc"
+wait_xds change/not-ready-empties-gateway 30 eu_gateway -- is "" addrs_of "$gc"
 play_pod_status eu echo echo-0 10.20.1.10 True
 play_pod_status eu echo echo-1 10.20.1.11 True
-wait_xds change/ready-again 30 eu_gateway -- is "10.20.1.10:8080 eu-west-1 0,10.20.1.11:8080 eu-west-1 0" endpoints_of "$gc"
+wait_xds change/ready-again 30 eu_gateway -- is "10.20.1.10:8080,10.20.1.11:8080" addrs_of "$gc"
 play_cloud eu 203.0.113.21
 wait_xds change/gateway-address-followed 30 us_sidecar -- is "203.0.113.21:15443 eu-west-1 0" endpoints_of "$C"
 play_cloud eu a1b2.elb.eu-west-1.amazonaws.com
@@ -299,7 +329,7 @@ spec:
   importTo: [us]
 EOF
 NSNI='outbound_.80_._.named.eu.mesh.local'
-named_endpoints() { is "10.20.1.30:9191 eu-west-1 0" endpoints_of "$(chain_cluster 15443 "$NSNI")"; }
+named_endpoints() { is "10.20.1.30:9191" addrs_of "$(chain_cluster 15443 "$NSNI")"; }
 wait_xds change/named-target-port-is-container-port 40 eu_gateway -- named_endpoints
 
 # ---- deletion: the cluster and the filter chain go ---------------------------------------
@@ -394,4 +424,7 @@ else
     fail release-crds/cluster "$(tail -n 5 "$tmp/r130.out")"
 fi
 
+kc us -n echo delete ccs --all --timeout=60s >/dev/null 2>&1
+kc us delete -f "$root/deploy/examples/tutorial.yaml" --timeout=60s >/dev/null 2>&1
+clean_echo
 finish

@@ -18,8 +18,8 @@ const istioVersion = "1.31.0"
 
 // nodeFlags are the flags that describe the proxy the probe pretends to be.
 type nodeFlags struct {
-	typ, ip, pod, namespace, clusterID, labels, serviceAccount, deployment string
-	meta                                                                   listFlag
+	typ, ip, pod, namespace, clusterID, labels, serviceAccount, deployment, locality string
+	meta                                                                             listFlag
 }
 
 func (n *nodeFlags) register(fs *flag.FlagSet) {
@@ -31,6 +31,7 @@ func (n *nodeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&n.labels, "labels", "", "k=v,k2=v2")
 	fs.StringVar(&n.serviceAccount, "service-account", "", "SERVICE_ACCOUNT")
 	fs.StringVar(&n.deployment, "deployment", "", "Deployment JSON file")
+	fs.StringVar(&n.locality, "locality", "", "region[/zone[/subzone]]: the node's locality, as pilot-agent sends it")
 	fs.Var(&n.meta, "meta", "KEY=VALUE or KEY:=JSON node metadata (repeatable)")
 }
 
@@ -185,9 +186,15 @@ func (n *nodeFlags) build() (*core.Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("node metadata: %v", err)
 	}
-	return &core.Node{
+	node := &core.Node{
 		Id:            fmt.Sprintf("%s~%s~%s.%s~%s.svc.cluster.local", n.typ, ip, pod, ns, ns),
 		Metadata:      st,
 		UserAgentName: "xdsprobe",
-	}, nil
+	}
+	if n.locality != "" {
+		parts := strings.SplitN(n.locality, "/", 3)
+		parts = append(parts, "", "")
+		node.Locality = &core.Locality{Region: parts[0], Zone: parts[1], SubZone: parts[2]}
+	}
+	return node, nil
 }
