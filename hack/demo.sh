@@ -131,13 +131,15 @@ print_path() {
     echo "us client -> http://echo.eu.mesh.local (what istiod in us sends its sidecar):"
     echo "  DNS        echo.eu.mesh.local -> $(xds_dns "$1" echo.eu.mesh.local) (the VIP)"
     echo "  route      $(cut -d' ' -f1,2 <<<"$vhost"), domains $(cut -d' ' -f3 <<<"$vhost")"
-    echo "  cluster    $c, endpoint $(xds_endpoints "$1" "$c") (eu's gateway, locality, priority)"
+    echo "  cluster    $c"
+    echo "  endpoint   $(xds_addrs "$1" "$c") (eu's gateway), locality $(xds_endpoints "$1" "$c" | cut -d' ' -f2)"
     echo "  mTLS       SNI $sni_got, accepts only $sans"
     echo "eu east-west gateway :15443 (what istiod in eu sends it; the node from the Deployment):"
     echo "  listener   0.0.0.0:15443, listener filters $(xds_listener_filters "$2" 15443)"
     echo "  chain      server name $sni -> cluster $gc"
-    echo "  endpoint   $(xds_endpoints "$2" "$gc") (the echo pod)"
+    echo "  endpoint   $(xds_addrs "$2" "$gc") (the echo pod, its target port)"
 }
+echo
 echo "\$ what istiod sends (hack/tools/istio/xdsprobe, connected as the proxies)"
 xds_to() { # xds_to FILE CLUSTER NODE-ARGS...: what istiod of CLUSTER sends that proxy
     "$EW_XDSPROBE" dump --xds "127.0.0.1:$(bash hack/cluster.sh istiod-port "$2" xds)" \

@@ -11,6 +11,8 @@ demo_dir=$(mktemp -d /tmp/eastwest-demo-test.XXXXXX)
 rmdir "$demo_dir" # the demo starts from nothing
 out=$(mktemp)
 cleanup() {
+    # The demo leaves its operator running; stop it before its clusters.
+    if [ -s "$demo_dir/operator.pid" ]; then kill "$(cat "$demo_dir/operator.pid")" 2>/dev/null; fi
     EW_CLUSTERS_DIR="$demo_dir" bash "$root/hack/cluster.sh" down >/dev/null 2>&1
     rm -rf "$demo_dir" "$out"
 }
@@ -33,7 +35,16 @@ expect service-entry-locality 'locality: eu-west-1'
 expect service-entry-port 'http: 15443'
 expect service-entry-mesh-internal 'location: MESH_INTERNAL'
 expect destination-rule-mtls '"mode":"ISTIO_MUTUAL"'
-expect how-to-stop "EW_CLUSTERS_DIR=$demo_dir bash hack/cluster.sh down"
+expect xds-dns '^  DNS +echo.eu.mesh.local -> 240.0.0.2 '
+expect xds-route '^  route +80 echo.eu.mesh.local:80, domains .*240.0.0.2'
+expect xds-endpoint "^  endpoint +203.0.113.20:15443 \(eu's gateway\), locality eu-west-1$"
+expect xds-mtls '^  mTLS +SNI outbound_.80_._.echo.eu.mesh.local, accepts only spiffe://corp.local/ns/echo/sa/echo$'
+expect xds-gateway-chain '^  chain +server name outbound_.80_._.echo.eu.mesh.local -> cluster outbound_.80_._.echo.eu.mesh.local$'
+expect xds-gateway-endpoint '^  endpoint +10.20.1.10:8080 \(the echo pod'
+if [ -s "$demo_dir/operator.pid" ] && kill -0 "$(cat "$demo_dir/operator.pid")" 2>/dev/null; then
+    pass operator-left-running
+else fail operator-left-running "no live pid in $demo_dir/operator.pid"; fi
+expect how-to-stop "kill .*operator.pid.*EW_CLUSTERS_DIR=$demo_dir bash hack/cluster.sh down"
 rm -f "$out.err"
 echo "# test_demo: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
