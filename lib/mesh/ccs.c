@@ -305,9 +305,7 @@ static void release_ctx(struct ccs_ctx *x)
         strbuf_release(&x->members[i].problem);
     }
     free(x->members);
-    for (size_t i = 0; i < x->nports; i++)
-        free(x->ports[i].name);
-    free(x->ports);
+    mesh_service_ports_free(x->ports, x->nports);
     for (size_t i = 0; i < x->nsans; i++)
         free(x->sans[i]);
     free(x->sans);
