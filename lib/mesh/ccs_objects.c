@@ -333,6 +333,67 @@ char *mesh_pod_identity(const cJSON *pod, const char *trust_domain, const char *
     return mesh_spiffe_id(trust_domain, ns, mesh_json_str(pod, "spec", "serviceAccountName"));
 }
 
+static void copy_string(cJSON *to, const cJSON *from, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(from, key);
+    if (cJSON_IsString(v))
+        cJSON_AddStringToObject(to, key, v->valuestring);
+}
+
+cJSON *mesh_pod_project(cJSON *pod)
+{
+    cJSON *out = cJSON_CreateObject();
+    const cJSON *md = mesh_json_get(pod, "metadata", NULL), *kv, *c;
+    cJSON *omd = cJSON_AddObjectToObject(out, "metadata");
+    static const char *const meta[] = {"name", "namespace", "resourceVersion", "deletionTimestamp"};
+    for (size_t i = 0; i < sizeof(meta) / sizeof(meta[0]); i++)
+        copy_string(omd, md, meta[i]);
+    const cJSON *labels = cJSON_GetObjectItemCaseSensitive(md, "labels");
+    if (cJSON_IsObject(labels)) {
+        cJSON *ol = cJSON_AddObjectToObject(omd, "labels");
+        cJSON_ArrayForEach(kv, labels)
+        {
+            if (kv->string && cJSON_IsString(kv))
+                cJSON_AddStringToObject(ol, kv->string, kv->valuestring);
+        }
+    }
+    copy_string(cJSON_AddObjectToObject(out, "spec"), mesh_json_get(pod, "spec", NULL),
+                "serviceAccountName");
+    cJSON *conds = cJSON_AddArrayToObject(cJSON_AddObjectToObject(out, "status"), "conditions");
+    cJSON_ArrayForEach(c, mesh_json_get(pod, "status", "conditions"))
+    {
+        const char *type = mesh_json_str(c, "type", NULL);
+        if (!type || strcmp(type, "Ready") != 0)
+            continue;
+        cJSON *r = cJSON_CreateObject();
+        cJSON_AddStringToObject(r, "type", "Ready");
+        copy_string(r, c, "status");
+        cJSON_AddItemToArray(conds, r);
+        break;
+    }
+    cJSON_Delete(pod);
+    return out;
+}
+
+int mesh_labels_match(const cJSON *selector, const cJSON *labels)
+{
+    const cJSON *kv;
+    int any = 0;
+    if (!cJSON_IsObject(selector))
+        return 0;
+    cJSON_ArrayForEach(kv, selector)
+    {
+        if (!kv->string || !cJSON_IsString(kv))
+            continue;
+        const cJSON *v =
+            cJSON_IsObject(labels) ? cJSON_GetObjectItemCaseSensitive(labels, kv->string) : NULL;
+        if (!cJSON_IsString(v) || strcmp(v->valuestring, kv->valuestring) != 0)
+            return 0;
+        any = 1;
+    }
+    return any;
+}
+
 const char *mesh_port_protocol(const char *name, const char *app_protocol)
 {
     static const struct {

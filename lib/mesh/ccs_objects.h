@@ -80,6 +80,15 @@ char *mesh_spiffe_id(const char *trust_domain, const char *ns, const char *sa);
 /* The identity of a pod's workload (spec.serviceAccountName), or NULL for a pod being
  * deleted (metadata.deletionTimestamp). Caller frees. */
 char *mesh_pod_identity(const cJSON *pod, const char *trust_domain, const char *ns);
+/* What a pod cache keeps of a pod (a reflector transform, reflector.h): metadata.name,
+ * namespace, labels, resourceVersion and deletionTimestamp, spec.serviceAccountName and
+ * the Ready condition ({type, status}) of status.conditions; nothing else (containers,
+ * volumes, managedFields: most of a pod). Takes pod (freed); returns a new object. */
+cJSON *mesh_pod_project(cJSON *pod);
+/* Does a label map (metadata.labels) hold every key and value of selector (a Service's
+ * spec.selector, string values)? An empty or absent selector matches nothing: a Service
+ * without one selects no pods. */
+int mesh_labels_match(const cJSON *selector, const cJSON *labels);
 
 /* Istio protocol of a Service port: appProtocol, else the name's prefix (http-, grpc-,
  * ...), else TCP. */

@@ -165,13 +165,25 @@ static void fuzz_pods(const struct fuzz_env *env, const cJSON *obj)
         free(mesh_pod_identity(obj, env->net.trust_domain, "echo"));
         return;
     }
+    cJSON *sel = cJSON_Parse("{\"app\":\"echo\"}");
     cJSON_ArrayForEach(pod, items)
     {
         char *id = mesh_pod_identity(pod, env->net.trust_domain, "echo");
         if (id && strncmp(id, "spiffe://corp.local/ns/echo/sa/", 31) != 0)
             abort();
+        /* the pod cache's small form gives the same identity and selection */
+        cJSON *small = mesh_pod_project(cJSON_Duplicate(pod, 1));
+        char *id2 = mesh_pod_identity(small, env->net.trust_domain, "echo");
+        if ((id == NULL) != (id2 == NULL) || (id && strcmp(id, id2) != 0))
+            abort();
+        if (mesh_labels_match(sel, mesh_json_get(pod, "metadata", "labels")) !=
+            mesh_labels_match(sel, mesh_json_get(small, "metadata", "labels")))
+            abort();
+        free(id2);
+        cJSON_Delete(small);
         free(id);
     }
+    cJSON_Delete(sel);
 }
 
 static void istio_read_check(const struct fuzz_env *env, const cJSON *mesh_cm, const cJSON *inj,

@@ -271,6 +271,83 @@ static void test_target_port_name_conflicts(struct test_ctx *t)
     cJSON_Delete(svc);
 }
 
+/* A pod cache keeps only what pinning needs: name, namespace, labels, resourceVersion,
+ * deletionTimestamp, the service account and the Ready condition. */
+static void test_pod_projection(struct test_ctx *t)
+{
+    cJSON *pod =
+        cJSON_Parse("{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"echo-0\","
+                    "\"namespace\":\"echo\",\"uid\":\"u-1\",\"resourceVersion\":\"42\","
+                    "\"labels\":{\"app\":\"echo\",\"version\":\"v1\",\"bad\":7},"
+                    "\"annotations\":{\"a\":\"b\"},\"managedFields\":[{\"manager\":\"kubectl\"}],"
+                    "\"ownerReferences\":[{\"kind\":\"ReplicaSet\"}]},"
+                    "\"spec\":{\"serviceAccountName\":\"echo-sa\",\"nodeName\":\"n1\","
+                    "\"containers\":[{\"name\":\"app\",\"image\":\"echo:1\",\"ports\":[{\"name\":"
+                    "\"http-echo\",\"containerPort\":8080}]}],\"volumes\":[{\"name\":\"v\"}]},"
+                    "\"status\":{\"phase\":\"Running\",\"podIP\":\"10.0.0.1\",\"conditions\":["
+                    "{\"type\":\"PodScheduled\",\"status\":\"True\"},{\"type\":\"Ready\","
+                    "\"status\":\"False\",\"reason\":\"ContainersNotReady\",\"lastTransitionTime\":"
+                    "\"2026-11-24T00:00:00Z\"}],\"containerStatuses\":[{\"name\":\"app\"}]}}");
+    REQUIRE(t, pod != NULL);
+    char *before = mesh_pod_identity(pod, "corp.local", "echo");
+    cJSON *p = mesh_pod_project(pod); /* takes pod */
+    char *text = cJSON_PrintUnformatted(p);
+    CHECK_STR(t, text,
+              "{\"metadata\":{\"name\":\"echo-0\",\"namespace\":\"echo\","
+              "\"resourceVersion\":\"42\",\"labels\":{\"app\":\"echo\",\"version\":\"v1\"}},"
+              "\"spec\":{\"serviceAccountName\":\"echo-sa\"},"
+              "\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"False\"}]}}");
+    cJSON_free(text);
+    char *after = mesh_pod_identity(p, "corp.local", "echo");
+    CHECK_STR(t, after, before);
+    CHECK_STR(t, after, "spiffe://corp.local/ns/echo/sa/echo-sa");
+    free(before);
+    free(after);
+    cJSON *sel = cJSON_Parse("{\"app\":\"echo\"}");
+    const cJSON *labels = cJSON_GetObjectItem(cJSON_GetObjectItem(p, "metadata"), "labels");
+    CHECK(t, mesh_labels_match(sel, labels));
+    cJSON_Delete(sel);
+    cJSON_Delete(p);
+    /* a pod being deleted stays one (no identity); one with nothing is an empty shape */
+    p = mesh_pod_project(cJSON_Parse("{\"metadata\":{\"name\":\"x\",\"namespace\":\"echo\","
+                                     "\"deletionTimestamp\":\"2026-11-24T00:00:00Z\"},"
+                                     "\"spec\":{\"serviceAccountName\":\"echo-sa\"}}"));
+    CHECK(t, mesh_pod_identity(p, "corp.local", "echo") == NULL);
+    cJSON_Delete(p);
+    p = mesh_pod_project(cJSON_Parse("[1]"));
+    text = cJSON_PrintUnformatted(p);
+    CHECK_STR(t, text, "{\"metadata\":{},\"spec\":{},\"status\":{\"conditions\":[]}}");
+    cJSON_free(text);
+    cJSON_Delete(p);
+    cJSON_Delete(mesh_pod_project(NULL));
+}
+
+static void test_labels_match(struct test_ctx *t)
+{
+    cJSON *labels = cJSON_Parse("{\"app\":\"echo\",\"tier\":\"web\",\"n\":\"1\"}");
+    const char *yes[] = {"{\"app\":\"echo\"}", "{\"app\":\"echo\",\"tier\":\"web\"}"};
+    const char *no[] = {"{\"app\":\"other\"}",
+                        "{\"app\":\"echo\",\"zone\":\"a\"}",
+                        "{}",
+                        "{\"n\":1}",
+                        "[]",
+                        "null"};
+    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+        cJSON *sel = cJSON_Parse(yes[i]);
+        CHECKF(t, mesh_labels_match(sel, labels), "%s does not match", yes[i]);
+        cJSON_Delete(sel);
+    }
+    for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+        cJSON *sel = cJSON_Parse(no[i]);
+        CHECKF(t, !mesh_labels_match(sel, labels), "%s matches", no[i]);
+        cJSON_Delete(sel);
+    }
+    cJSON *sel = cJSON_Parse("{\"app\":\"echo\"}");
+    CHECK(t, !mesh_labels_match(sel, NULL));
+    cJSON_Delete(sel);
+    cJSON_Delete(labels);
+}
+
 static void test_port_protocols(struct test_ctx *t)
 {
     CHECK(t, strcmp(mesh_port_protocol("http", NULL), "HTTP") == 0);
@@ -363,6 +440,8 @@ int main(int argc, char **argv)
         {"exporter_entry_and_rule", test_exporter_entry_and_rule},
         {"exporter_named_target_port", test_exporter_named_target_port},
         {"target_port_name_conflicts", test_target_port_name_conflicts},
+        {"pod_projection", test_pod_projection},
+        {"labels_match", test_labels_match},
         {"port_protocols", test_port_protocols},
         {"vip_allocation", test_vip_allocation},
     };
