@@ -3,7 +3,8 @@
  *
  * Cluster-wide: namespaces (read; create for a CrossClusterService's namespace;
  * patch for the Istio namespace's network label), services (read: backing
- * Services), pods (list: their service accounts pin subjectAltNames), Istio
+ * Services), pods (list and watch: their service accounts pin subjectAltNames, and
+ * the exporting clusters' pods are followed with a watch), Istio
  * ServiceEntries and DestinationRules (write). In the Istio namespace only: the
  * east-west gateway's objects, its Role and RoleBinding, cacerts (Secrets),
  * istiod's ConfigMaps (read). No Secret outside the Istio namespace.
@@ -74,7 +75,7 @@ cJSON *plugin_member_rbac(const char *ns, const char *istio_ns)
     cJSON *rules = cJSON_AddArrayToObject(cr, "rules");
     const char *const ns_verbs[] = {"get", "list", "watch", "create", "patch", NULL};
     const char *const namespaces[] = {"namespaces", NULL}, *const services[] = {"services", NULL};
-    const char *const pods[] = {"pods", NULL}, *const list[] = {"list", NULL};
+    const char *const pods[] = {"pods", NULL}, *const list[] = {"list", "watch", NULL};
     const char *const istio_cfg[] = {"serviceentries", "destinationrules", NULL};
     add_rule(rules, "", namespaces, ns_verbs);
     add_rule(rules, "", services, read);

@@ -542,6 +542,7 @@ void mesh_ccs_release(struct mesh_ccs *c)
     for (size_t i = 0; i < c->nports; i++) {
         free(c->ports[i].name);
         free(c->ports[i].protocol);
+        free(c->ports[i].target_name);
     }
     free(c->ports);
     memset(c, 0, sizeof(*c));

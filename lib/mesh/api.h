@@ -105,6 +105,9 @@ struct mesh_port {
     char *name;
     char *protocol;
     int target_port; /* 0: from the backing Service */
+    /* The backing Service's targetPort when it is a name (a container port of the pods),
+     * and then target_port is 0; NULL otherwise (never set by mesh_ccs_parse). */
+    char *target_name;
 };
 
 struct mesh_export {

@@ -24,6 +24,9 @@ struct ccs_cluster {
     char *name;
     struct kube_client *client;
     struct rt_reflector *services, *entries, *rules;
+    /* Pods in all namespaces, kept as mesh_pod_project's small form: only in a member
+     * that exports (started by cluster_pods at first use; set under cc->mu). */
+    struct rt_reflector *pods;
     struct mesh_ccs_controller *cc;
     int refs; /* the map's own counts one while it is in the map; cc->mu */
 };
@@ -44,7 +47,7 @@ struct mesh_ccs_controller {
 /* ---- member caches and what their changes queue ---- */
 
 struct export_match {
-    const char *cluster, *ns, *svc;
+    const char *cluster, *ns, *svc; /* svc NULL: any exported from the namespace */
     struct mesh_ccs_controller *cc;
 };
 
@@ -59,7 +62,7 @@ static void match_export(void *ud, const char *key, const cJSON *obj)
     cJSON_ArrayForEach(e, mesh_json_get(obj, "spec", "exportFrom"))
     {
         const char *c = mesh_json_str(e, "cluster", NULL), *s = mesh_json_str(e, "service", NULL);
-        if (c && strcmp(c, m->cluster) == 0 && strcmp(s ? s : name, m->svc) == 0) {
+        if (c && strcmp(c, m->cluster) == 0 && (!m->svc || strcmp(s ? s : name, m->svc) == 0)) {
             rt_controller_enqueue(m->cc->ctl, key);
             return;
         }
@@ -74,6 +77,20 @@ static void on_service(void *ud, enum rt_change ch, const char *key, const cJSON
     struct export_match m = {cl->name, mesh_json_str(obj, "metadata", "namespace"),
                              mesh_json_str(obj, "metadata", "name"), cl->cc};
     if (m.ns && m.svc)
+        rt_store_foreach(rt_reflector_store(cl->cc->ccs), match_export, &m);
+}
+
+/* A pod changed in an exporting member: queue every CrossClusterService exported from
+ * that member and namespace (their subjectAltNames and endpoint counts come from the
+ * pods). Not only those whose Service selects the pod now: a pod relabelled out of a
+ * selector must leave their pinning too, and its old labels are not known here. */
+static void on_pod(void *ud, enum rt_change ch, const char *key, const cJSON *obj)
+{
+    struct ccs_cluster *cl = ud;
+    (void)ch;
+    (void)key;
+    struct export_match m = {cl->name, mesh_json_str(obj, "metadata", "namespace"), NULL, cl->cc};
+    if (m.ns)
         rt_store_foreach(rt_reflector_store(cl->cc->ccs), match_export, &m);
 }
 
@@ -95,21 +112,25 @@ static void on_written(void *ud, enum rt_change ch, const char *key, const cJSON
 }
 
 static struct rt_reflector *start_cache(struct ccs_cluster *cl, const struct kube_resource *r,
-                                        const char *selector, rt_change_fn fn)
+                                        const char *selector, rt_change_fn fn,
+                                        cJSON *(*transform)(cJSON *obj))
 {
-    struct rt_reflector_options ro = {0};
-    ro.client = cl->client;
-    ro.resource = r;
-    ro.label_selector = selector;
-    ro.on_change = fn;
-    ro.ud = cl;
-    ro.log = cl->cc->o.log;
-    ro.backoff_max = MESH_MEMBER_RECONNECT_MAX;
+    struct rt_reflector_options ro = {
+        .client = cl->client,
+        .resource = r,
+        .label_selector = selector,
+        .transform = transform,
+        .on_change = fn,
+        .ud = cl,
+        .log = cl->cc->o.log,
+        .backoff_max = MESH_MEMBER_RECONNECT_MAX,
+    };
     return rt_reflector_start(&ro);
 }
 
 static void cluster_free(struct ccs_cluster *cl)
 {
+    rt_reflector_stop(cl->pods);
     rt_reflector_stop(cl->services);
     rt_reflector_stop(cl->entries);
     rt_reflector_stop(cl->rules);
@@ -174,10 +195,10 @@ static struct ccs_cluster *cluster_get(struct mesh_ccs_controller *cc, const cha
             cl->client = client;
             cl->cc = cc;
             cl->refs = 1;
-            cl->services = start_cache(cl, &KUBE_RES_SERVICES, NULL, on_service);
+            cl->services = start_cache(cl, &KUBE_RES_SERVICES, NULL, on_service, NULL);
             const char *sel = MESH_LABEL_MANAGED_BY "=" MESH_FIELD_MANAGER;
-            cl->entries = start_cache(cl, &MESH_RES_SERVICEENTRIES, sel, on_written);
-            cl->rules = start_cache(cl, &MESH_RES_DESTINATIONRULES, sel, on_written);
+            cl->entries = start_cache(cl, &MESH_RES_SERVICEENTRIES, sel, on_written, NULL);
+            cl->rules = start_cache(cl, &MESH_RES_DESTINATIONRULES, sel, on_written, NULL);
             strmap_put(&cc->caches, name, cl);
         }
     }
@@ -198,6 +219,17 @@ static void cluster_put(struct mesh_ccs_controller *cc, struct ccs_cluster *cl)
     pthread_mutex_unlock(&cc->mu);
     if (dead)
         cluster_free(dead);
+}
+
+/* The pod cache of a member that exports, started at first use (importers need none). */
+static struct rt_reflector *cluster_pods(struct mesh_ccs_controller *cc, struct ccs_cluster *cl)
+{
+    pthread_mutex_lock(&cc->mu);
+    if (!cl->pods)
+        cl->pods = start_cache(cl, &KUBE_RES_PODS, NULL, on_pod, mesh_pod_project);
+    struct rt_reflector *pods = cl->pods;
+    pthread_mutex_unlock(&cc->mu);
+    return pods;
 }
 
 static int cluster_synced(struct ccs_cluster *cl)
@@ -236,6 +268,7 @@ struct ccs_ctx {
     size_t nmembers;
     int failed, writes;
     int sans_unknown; /* an exporter's pods could not be read: keep the SANs in place */
+    int pods_syncing; /* an exporter's pod cache has not listed yet: look again soon */
     int write_errors, unreachable, empty; /* why Imported is False, by kind */
     struct strbuf exported, imported;
 };
@@ -305,9 +338,7 @@ static void release_ctx(struct ccs_ctx *x)
         strbuf_release(&x->members[i].problem);
     }
     free(x->members);
-    for (size_t i = 0; i < x->nports; i++)
-        free(x->ports[i].name);
-    free(x->ports);
+    mesh_service_ports_free(x->ports, x->nports);
     for (size_t i = 0; i < x->nsans; i++)
         free(x->sans[i]);
     free(x->sans);
@@ -503,31 +534,49 @@ static void add_id(struct ccs_ctx *x, char *id)
     x->sans[x->nsans++] = id;
 }
 
+static int cmp_ids(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+struct pod_scan {
+    struct ccs_ctx *x;
+    struct member_view *m;
+};
+
+static void scan_pod(void *ud, const char *key, const cJSON *pod)
+{
+    struct pod_scan *s = ud;
+    const char *ns = mesh_json_str(pod, "metadata", "namespace");
+    (void)key;
+    if (!ns || strcmp(ns, s->x->ccs->namespace_) != 0 ||
+        !mesh_labels_match(s->m->selector, mesh_json_get(pod, "metadata", "labels")))
+        return;
+    char *id = mesh_pod_identity(pod, s->x->net->trust_domain, ns);
+    if (!id)
+        return;
+    s->m->endpoints++;
+    add_id(s->x, id);
+}
+
+/* Longest a reconcile waits for an exporter's pod cache to list (its first use: a list
+ * takes milliseconds), and when to look again if it has not (a list that fails, say for
+ * want of RBAC, must not hold a worker for long). */
+#define PODS_SYNC_WAIT  1.0
+#define PODS_SYNC_RETRY 2.0
+
+/* The identities of the pods the exporter's Service selects, from the member's pod
+ * cache (a watch: a pod added, replaced or gone queues the service, on_pod). */
 static void read_pods(struct ccs_ctx *x, struct ccs_cluster *cl, struct member_view *m)
 {
-    char *sel = mesh_label_selector(m->selector);
-    if (!sel)
-        return;
-    struct kube_list_options lo = {sel, NULL, 0, NULL, NULL};
-    cJSON *items = NULL;
-    struct kube_error err = KUBE_ERROR_INIT;
-    if (kube_list(cl->client, &KUBE_RES_PODS, x->ccs->namespace_, &lo, &items, NULL, &err) !=
-        KUBE_OK) {
+    struct rt_reflector *pods = cluster_pods(x->cc, cl);
+    if (!rt_reflector_wait_synced(pods, PODS_SYNC_WAIT)) {
         x->sans_unknown = 1;
-    } else {
-        const cJSON *pod;
-        cJSON_ArrayForEach(pod, items)
-        {
-            char *id = mesh_pod_identity(pod, x->net->trust_domain, x->ccs->namespace_);
-            if (!id)
-                continue;
-            m->endpoints++;
-            add_id(x, id);
-        }
+        x->pods_syncing = 1;
+        return;
     }
-    kube_error_clear(&err);
-    cJSON_Delete(items);
-    free(sel);
+    struct pod_scan s = {x, m};
+    rt_store_foreach(rt_reflector_store(pods), scan_pod, &s);
 }
 
 /* Ports from the first exporter's Service that has some (target ports, or the ports
@@ -554,6 +603,8 @@ static void read_exporters(struct ccs_ctx *x)
             continue;
         const char *svcname = ex->service ? ex->service : x->ccs->name;
         struct ccs_cluster *cl = cluster_get(x->cc, ex->cluster);
+        if (cl)
+            cluster_pods(x->cc, cl); /* listing while the other caches sync */
         if (!cl || !cluster_synced(cl)) {
             strbuf_addf(&m->problem, "cluster %s: connecting", ex->cluster);
             x->sans_unknown = 1;
@@ -1032,6 +1083,9 @@ static struct rt_result work(struct ccs_ctx *x, const cJSON *mesh_obj, double qu
     read_exporters(x);
     if (x->sans_unknown)
         keep_known_sans(x);
+    /* one order whatever the caches' (hash) order: no rewrite for a reordering */
+    if (x->nsans > 1)
+        qsort(x->sans, x->nsans, sizeof(char *), cmp_ids);
     struct strbuf why = STRBUF_INIT;
     double start = ew_now_mono();
     for (size_t i = 0; i < x->nmembers; i++)
@@ -1044,6 +1098,8 @@ static struct rt_result work(struct ccs_ctx *x, const cJSON *mesh_obj, double qu
     strbuf_release(&why);
     if (x->failed)
         out = (struct rt_result){RT_ERROR, 0};
+    else if (x->pods_syncing)
+        out = (struct rt_result){RT_REQUEUE_AFTER, PODS_SYNC_RETRY};
 done:
     mesh_problem_release(&p);
     return out;

@@ -13,7 +13,8 @@
  *      stable VIP from vipRange (ccs_objects.h);
  *   5. per exporter: its backing Service (ports, target ports, selector) from a
  *      cache of Services, and the service accounts of the selected pods for
- *      subjectAltNames;
+ *      subjectAltNames, from a cache of the exporter's pods (never a list per
+ *      reconcile);
  *   6. per member: importers get the ServiceEntry (endpoints at exporters'
  *      gateways; the local Service first when it also exports) and the
  *      DestinationRule; exporters that do not import get the workload-selecting
@@ -24,8 +25,10 @@
  *   7. status when it changed; Events for writes; eastwest_propagation_seconds.
  *
  * Per member cluster the controller caches Services (all namespaces) and the
- * ServiceEntries and DestinationRules it wrote; their changes queue the
- * CrossClusterServices concerned.
+ * ServiceEntries and DestinationRules it wrote, and in a member that exports, its
+ * pods (all namespaces, as mesh_pod_project's small form); their changes queue the
+ * CrossClusterServices concerned (a pod: those exported from its member and
+ * namespace).
  */
 #ifndef EW_MESH_CCS_H
 #define EW_MESH_CCS_H

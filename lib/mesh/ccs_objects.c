@@ -29,16 +29,27 @@ static cJSON *string_array1(const char *s)
     return a;
 }
 
-static void add_ports(cJSON *spec, const struct mesh_ccs_facts *f, int with_target)
+/* The name of a port in the exporter's ServiceEntry: a named targetPort, else its own.
+ * istiod gives a workloadSelector ServiceEntry's endpoint the pod's container port named
+ * like the ServiceEntry port, else the port's targetPort, else its number
+ * (convertWorkloadInstanceToServiceInstance), so a named targetPort must be the port's
+ * name: there is no number to give. */
+static const char *exporter_port_name(const struct mesh_port *p)
+{
+    return p->target_name ? p->target_name : p->name;
+}
+
+static void add_ports(cJSON *spec, const struct mesh_ccs_facts *f, int exporter)
 {
     cJSON *ports = cJSON_AddArrayToObject(spec, "ports");
     for (size_t i = 0; i < f->nports; i++) {
+        const struct mesh_port *mp = &f->ports[i];
         cJSON *p = cJSON_CreateObject();
-        cJSON_AddNumberToObject(p, "number", f->ports[i].number);
-        cJSON_AddStringToObject(p, "name", f->ports[i].name);
-        cJSON_AddStringToObject(p, "protocol", f->ports[i].protocol);
-        if (with_target && f->ports[i].target_port > 0)
-            cJSON_AddNumberToObject(p, "targetPort", f->ports[i].target_port);
+        cJSON_AddNumberToObject(p, "number", mp->number);
+        cJSON_AddStringToObject(p, "name", exporter ? exporter_port_name(mp) : mp->name);
+        cJSON_AddStringToObject(p, "protocol", mp->protocol);
+        if (exporter && !mp->target_name && mp->target_port > 0)
+            cJSON_AddNumberToObject(p, "targetPort", mp->target_port);
         cJSON_AddItemToArray(ports, p);
     }
 }
@@ -177,34 +188,93 @@ static int port_number(const cJSON *v)
                                                                                : 0;
 }
 
-static int service_target(const cJSON *sp)
+/* A Service port's targetPort into mp: a name (a container port of the pods), or a
+ * number; absent or out of range, the port itself (the API server's default). */
+static void service_target(const cJSON *sp, struct mesh_port *mp)
 {
-    int t = port_number(mesh_json_get(sp, "targetPort", NULL));
-    return t ? t : port_number(mesh_json_get(sp, "port", NULL));
+    const cJSON *tp = mesh_json_get(sp, "targetPort", NULL);
+    mp->target_port = port_number(tp);
+    if (!mp->target_port && cJSON_IsString(tp) && *tp->valuestring)
+        mp->target_name = ew_strdup(tp->valuestring);
+    else if (!mp->target_port)
+        mp->target_port = port_number(mesh_json_get(sp, "port", NULL));
 }
 
-size_t mesh_service_ports(const cJSON *svc, const struct mesh_port *spec, size_t nspec,
-                          const char *desc, struct mesh_port **out, struct mesh_problem *p)
+void mesh_service_ports_free(struct mesh_port *ports, size_t n)
 {
-    const cJSON *sports = mesh_json_get(svc, "spec", "ports"), *sp;
-    if (!cJSON_IsArray(sports))
-        sports = NULL;
-    size_t n = 0;
-    if (nspec) {
-        *out = ew_calloc(nspec, sizeof(**out));
-        for (size_t i = 0; i < nspec; i++) {
-            struct mesh_port *mp = &(*out)[n++];
-            *mp = (struct mesh_port){spec[i].number, ew_strdup(spec[i].name), spec[i].protocol,
-                                     spec[i].target_port};
-            cJSON_ArrayForEach(sp, sports)
-            {
-                if (!mp->target_port &&
-                    port_number(mesh_json_get(sp, "port", NULL)) == spec[i].number)
-                    mp->target_port = service_target(sp);
-            }
-        }
-        return n;
+    for (size_t i = 0; ports && i < n; i++) {
+        free(ports[i].name);
+        free(ports[i].target_name);
     }
+    free(ports);
+}
+
+/* The exporter's ServiceEntry needs one name per port (Istio refuses the object
+ * otherwise), and its names are the named targetPorts: 0, or -1 with a problem naming
+ * both ports. */
+static int check_exporter_names(const struct mesh_port *ports, size_t n, const char *desc,
+                                struct mesh_problem *p)
+{
+    for (size_t j = 1; j < n; j++)
+        for (size_t i = 0; i < j; i++) {
+            const struct mesh_port *a = &ports[i], *b = &ports[j];
+            const char *name = exporter_port_name(a);
+            if (strcmp(name, exporter_port_name(b)) != 0)
+                continue;
+            if (!a->target_name && !b->target_name) /* a Service the API server admits has none */
+                mesh_problem_set(p, "TargetPortNameConflict",
+                                 "%s: ports %d and %d are both named %s, and two ports of a "
+                                 "ServiceEntry cannot have one name",
+                                 desc, a->number, b->number, name);
+            else if (a->target_name && b->target_name)
+                mesh_problem_set(p, "TargetPortNameConflict",
+                                 "%s: ports %d (%s) and %d (%s) both have targetPort %s; the "
+                                 "exporting cluster's ServiceEntry names a port after its named "
+                                 "targetPort (istiod finds the pods' container port by that "
+                                 "name), and two of its ports cannot have one name: export one "
+                                 "of them (spec.ports), or give them differently named "
+                                 "container ports",
+                                 desc, a->number, a->name, b->number, b->name, name);
+            else
+                mesh_problem_set(p, "TargetPortNameConflict",
+                                 "%s: port %d (%s) has targetPort %s, the name of port %d; the "
+                                 "exporting cluster's ServiceEntry names a port after its named "
+                                 "targetPort, and two of its ports cannot have one name: rename "
+                                 "one of them, or export one (spec.ports)",
+                                 desc, a->target_name ? a->number : b->number,
+                                 a->target_name ? a->name : b->name, name,
+                                 a->target_name ? b->number : a->number);
+            return -1;
+        }
+    return 0;
+}
+
+/* The spec's ports, target ports not given looked up in the Service's (by number). */
+static struct mesh_port *spec_ports(const cJSON *sports, const struct mesh_port *spec, size_t nspec)
+{
+    struct mesh_port *out = ew_calloc(nspec, sizeof(*out));
+    for (size_t i = 0; i < nspec; i++) {
+        struct mesh_port *mp = &out[i];
+        *mp = (struct mesh_port){.number = spec[i].number,
+                                 .name = ew_strdup(spec[i].name),
+                                 .protocol = spec[i].protocol,
+                                 .target_port = spec[i].target_port};
+        const cJSON *sp;
+        cJSON_ArrayForEach(sp, sports)
+        {
+            if (!mp->target_port && !mp->target_name &&
+                port_number(mesh_json_get(sp, "port", NULL)) == spec[i].number)
+                service_target(sp, mp);
+        }
+    }
+    return out;
+}
+
+/* The Service's own ports into *out; returns the count. */
+static size_t own_ports(const cJSON *sports, struct mesh_port **out)
+{
+    size_t n = 0;
+    const cJSON *sp;
     *out = ew_calloc((size_t)cJSON_GetArraySize(sports) + 1, sizeof(**out));
     cJSON_ArrayForEach(sp, sports)
     {
@@ -221,17 +291,32 @@ size_t mesh_service_ports(const cJSON *svc, const struct mesh_port *spec, size_t
         mp->number = num;
         mp->protocol = (char *)mesh_port_protocol(nm.buf, mesh_json_str(sp, "appProtocol", NULL));
         mp->name = strbuf_detach(&nm, NULL);
-        mp->target_port = service_target(sp);
+        service_target(sp, mp);
     }
-    if (!n) {
-        free(*out); /* api.h: a failure leaves nothing to release */
-        *out = NULL;
+    return n;
+}
+
+size_t mesh_service_ports(const cJSON *svc, const struct mesh_port *spec, size_t nspec,
+                          const char *desc, struct mesh_port **out, struct mesh_problem *p)
+{
+    const cJSON *sports = mesh_json_get(svc, "spec", "ports");
+    if (!cJSON_IsArray(sports))
+        sports = NULL;
+    size_t n = nspec;
+    if (nspec)
+        *out = spec_ports(sports, spec, nspec);
+    else
+        n = own_ports(sports, out);
+    if (n && check_exporter_names(*out, n, desc, p) == 0)
+        return n;
+    if (!n)
         mesh_problem_set(p, "ServiceHasNoPorts",
                          "%s has no ports (spec.ports) and the CrossClusterService names none "
                          "(spec.ports): there is nothing to export",
                          desc);
-    }
-    return n;
+    mesh_service_ports_free(*out, n); /* api.h: a failure leaves nothing to release */
+    *out = NULL;
+    return 0;
 }
 
 char *mesh_spiffe_id(const char *trust_domain, const char *ns, const char *sa)
@@ -246,6 +331,67 @@ char *mesh_pod_identity(const cJSON *pod, const char *trust_domain, const char *
     if (mesh_json_get(pod, "metadata", "deletionTimestamp"))
         return NULL;
     return mesh_spiffe_id(trust_domain, ns, mesh_json_str(pod, "spec", "serviceAccountName"));
+}
+
+static void copy_string(cJSON *to, const cJSON *from, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(from, key);
+    if (cJSON_IsString(v))
+        cJSON_AddStringToObject(to, key, v->valuestring);
+}
+
+cJSON *mesh_pod_project(cJSON *pod)
+{
+    cJSON *out = cJSON_CreateObject();
+    const cJSON *md = mesh_json_get(pod, "metadata", NULL), *kv, *c;
+    cJSON *omd = cJSON_AddObjectToObject(out, "metadata");
+    static const char *const meta[] = {"name", "namespace", "resourceVersion", "deletionTimestamp"};
+    for (size_t i = 0; i < sizeof(meta) / sizeof(meta[0]); i++)
+        copy_string(omd, md, meta[i]);
+    const cJSON *labels = cJSON_GetObjectItemCaseSensitive(md, "labels");
+    if (cJSON_IsObject(labels)) {
+        cJSON *ol = cJSON_AddObjectToObject(omd, "labels");
+        cJSON_ArrayForEach(kv, labels)
+        {
+            if (kv->string && cJSON_IsString(kv))
+                cJSON_AddStringToObject(ol, kv->string, kv->valuestring);
+        }
+    }
+    copy_string(cJSON_AddObjectToObject(out, "spec"), mesh_json_get(pod, "spec", NULL),
+                "serviceAccountName");
+    cJSON *conds = cJSON_AddArrayToObject(cJSON_AddObjectToObject(out, "status"), "conditions");
+    cJSON_ArrayForEach(c, mesh_json_get(pod, "status", "conditions"))
+    {
+        const char *type = mesh_json_str(c, "type", NULL);
+        if (!type || strcmp(type, "Ready") != 0)
+            continue;
+        cJSON *r = cJSON_CreateObject();
+        cJSON_AddStringToObject(r, "type", "Ready");
+        copy_string(r, c, "status");
+        cJSON_AddItemToArray(conds, r);
+        break;
+    }
+    cJSON_Delete(pod);
+    return out;
+}
+
+int mesh_labels_match(const cJSON *selector, const cJSON *labels)
+{
+    const cJSON *kv;
+    int any = 0;
+    if (!cJSON_IsObject(selector))
+        return 0;
+    cJSON_ArrayForEach(kv, selector)
+    {
+        if (!kv->string || !cJSON_IsString(kv))
+            continue;
+        const cJSON *v =
+            cJSON_IsObject(labels) ? cJSON_GetObjectItemCaseSensitive(labels, kv->string) : NULL;
+        if (!cJSON_IsString(v) || strcmp(v->valuestring, kv->valuestring) != 0)
+            return 0;
+        any = 1;
+    }
+    return any;
 }
 
 const char *mesh_port_protocol(const char *name, const char *app_protocol)

@@ -28,7 +28,8 @@ struct mesh_ccs_facts {
     const struct mesh_network *net;
     const char *host;
     const char *address;           /* VIP */
-    const struct mesh_port *ports; /* resolved: names, protocols and target ports set */
+    const struct mesh_port *ports; /* resolved (mesh_service_ports): names, protocols and
+                                      target ports set */
     size_t nports;
     char *const *sans; /* spiffe IDs of the exporters' workloads; may be empty */
     size_t nsans;
@@ -40,7 +41,11 @@ struct mesh_ccs_facts {
 cJSON *mesh_build_importer_service_entry(const struct mesh_ccs_facts *f,
                                          const struct mesh_endpoint *eps, size_t neps);
 /* The exporter's ServiceEntry: the host on its own workloads (selector: the backing
- * Service's spec.selector), so its gateway has a route for the SNI. */
+ * Service's spec.selector), so its gateway has a route for the SNI. A port whose
+ * targetPort is a name is named so, without a targetPort: istiod gives each selected pod
+ * the container port named like the ServiceEntry port, else the port's targetPort, else
+ * its number. A numeric targetPort is the port's targetPort, under the port's own name
+ * (which istiod would still prefer if a container port had that name). */
 cJSON *mesh_build_exporter_service_entry(const struct mesh_ccs_facts *f, const cJSON *selector);
 /* The importer's DestinationRule: ISTIO_MUTUAL, plus outlier detection and locality
  * load balancing when the endpoints span more than one locality. */
@@ -58,17 +63,32 @@ cJSON *mesh_service_selector(const cJSON *svc, const char *desc, struct mesh_pro
 char *mesh_label_selector(const cJSON *labels);
 /* The ports to export: spec (the CrossClusterService's spec.ports, nspec may be 0) with
  * their target ports looked up in the Service, else the Service's spec.ports (name or
- * "port-<n>", protocol from appProtocol or the name, target port) into *out (caller frees
- * each name and the array; protocol points at a static string or into spec). Returns the
- * count; 0 with a problem (reason ServiceHasNoPorts) that starts with desc and names both
- * fields when there is nothing to export, and then *out is NULL (api.h's rule). */
+ * "port-<n>", protocol from appProtocol or the name, target port: a number, or target_name
+ * when the Service's targetPort is a name) into *out (caller frees with
+ * mesh_service_ports_free; protocol points at a static string or into spec). Returns the
+ * count; 0 with a problem that starts with desc, and then *out is NULL (api.h's rule):
+ * reason ServiceHasNoPorts, naming both fields, when there is nothing to export;
+ * TargetPortNameConflict, naming the ports, when two would have one name in the
+ * exporter's ServiceEntry (one targetPort name for two ports, or a targetPort name that
+ * is another port's name): Istio refuses such an entry. */
 size_t mesh_service_ports(const cJSON *svc, const struct mesh_port *spec, size_t nspec,
                           const char *desc, struct mesh_port **out, struct mesh_problem *p);
+/* Free what mesh_service_ports gave (the names and the array; NULL is fine). */
+void mesh_service_ports_free(struct mesh_port *ports, size_t n);
 /* spiffe://<trustDomain>/ns/<ns>/sa/<sa> (sa NULL or empty: default). Caller frees. */
 char *mesh_spiffe_id(const char *trust_domain, const char *ns, const char *sa);
 /* The identity of a pod's workload (spec.serviceAccountName), or NULL for a pod being
  * deleted (metadata.deletionTimestamp). Caller frees. */
 char *mesh_pod_identity(const cJSON *pod, const char *trust_domain, const char *ns);
+/* What a pod cache keeps of a pod (a reflector transform, reflector.h): metadata.name,
+ * namespace, labels, resourceVersion and deletionTimestamp, spec.serviceAccountName and
+ * the Ready condition ({type, status}) of status.conditions; nothing else (containers,
+ * volumes, managedFields: most of a pod). Takes pod (freed); returns a new object. */
+cJSON *mesh_pod_project(cJSON *pod);
+/* Does a label map (metadata.labels) hold every key and value of selector (a Service's
+ * spec.selector, string values)? An empty or absent selector matches nothing: a Service
+ * without one selects no pods. */
+int mesh_labels_match(const cJSON *selector, const cJSON *labels);
 
 /* Istio protocol of a Service port: appProtocol, else the name's prefix (http-, grpc-,
  * ...), else TCP. */

@@ -382,8 +382,11 @@ static cJSON *build_istio_gateway(const struct mesh_network *net, const struct m
     cJSON_AddStringToObject(port, "protocol", "TLS");
     cJSON_AddStringToObject(cJSON_AddObjectToObject(server, "tls"), "mode", "AUTO_PASSTHROUGH");
     cJSON *h = cJSON_AddArrayToObject(server, "hosts");
+    /* AllLocal: every host, the exported defaults <name>.<ns>.<meshID>.global too (Istio's
+     * sample "*.local" matches none of those); the passthrough only reaches what the
+     * member's own ServiceEntries and Services define. */
     if (net->gateway.exposure == MESH_EXPOSE_ALL_LOCAL)
-        cJSON_AddItemToArray(h, cJSON_CreateString("*.local"));
+        cJSON_AddItemToArray(h, cJSON_CreateString("*"));
     else
         for (size_t i = 0; i < nhosts; i++)
             cJSON_AddItemToArray(h, cJSON_CreateString(hosts[i]));

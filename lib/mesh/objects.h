@@ -100,7 +100,8 @@ const struct mesh_desired *mesh_desired_find(const struct mesh_desired_set *s,
 
 /* The east-west gateway of one member (docs/design.md section 3): ServiceAccount, Role,
  * RoleBinding, Deployment, Service and, when hosts is not empty, the Istio Gateway.
- * hosts: the hosts this member exports (ExportedOnly) - ignored for AllLocal. */
+ * hosts: the hosts this member exports (ExportedOnly) - ignored for AllLocal, whose
+ * Gateway has the one host "*". */
 void mesh_build_gateway(const struct mesh_network *net, const struct mesh_cluster *member,
                         char *const *hosts, size_t nhosts, struct mesh_desired_set *out);
 /* The apply body that sets the Istio namespace's network label (nothing else). */

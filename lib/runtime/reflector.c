@@ -99,6 +99,11 @@ static int on_watch_event(void *ud, struct kube_watch_event *ev)
         set_health(r, 1, NULL);
     if (ev->type == KUBE_EVENT_BOOKMARK)
         return 0;
+    if (r->o.transform && ev->object) {
+        ev->object = r->o.transform(ev->object);
+        if (!ev->object)
+            return 0;
+    }
     char *key = rt_object_key(ev->object);
     if (!key)
         return 0;
@@ -165,6 +170,21 @@ static double jitter(struct rt_reflector *r, double d)
     return d * (0.8 + 0.4 * ((double)rand_r(&r->seed) / RAND_MAX));
 }
 
+/* The list's items through the transform hook: takes items, returns what is kept. */
+static cJSON *transform_items(struct rt_reflector *r, cJSON *items)
+{
+    if (!r->o.transform || !items)
+        return items;
+    cJSON *kept = cJSON_CreateArray();
+    while (items->child) {
+        cJSON *obj = r->o.transform(cJSON_DetachItemViaPointer(items, items->child));
+        if (obj)
+            cJSON_AddItemToArray(kept, obj);
+    }
+    cJSON_Delete(items);
+    return kept;
+}
+
 static kube_code do_list(struct rt_reflector *r)
 {
     struct kube_list_options lo = {r->label_selector, r->field_selector, r->o.page_size, NULL,
@@ -181,7 +201,7 @@ static kube_code do_list(struct rt_reflector *r)
         kube_error_clear(&err);
         return rc;
     }
-    rt_store_replace(r->store, items, on_relist_deleted, on_relist_upserted, r);
+    rt_store_replace(r->store, transform_items(r, items), on_relist_deleted, on_relist_upserted, r);
     pthread_mutex_lock(&r->mu);
     free(r->rv);
     r->rv = rv;

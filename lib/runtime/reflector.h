@@ -37,6 +37,15 @@ struct rt_reflector_options {
     const char *field_selector; /* may be NULL */
     const char *const *index_labels;
     size_t nindex;
+    /* What the store keeps of each object (client-go's transform functions): called on
+     * every object listed or watched (a deleted one too) before the store and on_change
+     * see it. Takes obj; returns the object to keep, obj changed in place or a new one
+     * (then it frees obj), or NULL to ignore that object. What it returns must keep
+     * metadata.name, metadata.namespace (the key) and metadata.resourceVersion (how the
+     * store tells a change). For caches of large, numerous objects (pods) of which a
+     * controller reads a few fields. NULL: objects are kept whole (trimmed, store.h).
+     * Same threads as on_change: be quick. */
+    cJSON *(*transform)(cJSON *obj);
     rt_change_fn on_change;
     void *ud;
     /* Called when the reflector starts or stops failing (a list or watch error; a

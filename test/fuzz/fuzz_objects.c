@@ -102,9 +102,22 @@ static void fuzz_gateway_service(const struct fuzz_env *env, const cJSON *svc)
 
 static void free_ports(struct mesh_port *ports, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        free(ports[i].name);
-    free(ports);
+    mesh_service_ports_free(ports, n);
+}
+
+/* Istio refuses a ServiceEntry with two ports of one name. */
+static void unique_port_names(const cJSON *se)
+{
+    const cJSON *ports = cJSON_GetObjectItem(cJSON_GetObjectItem(se, "spec"), "ports"), *a, *b;
+    cJSON_ArrayForEach(a, ports)
+    {
+        for (b = a->next; b; b = b->next) {
+            const cJSON *na = cJSON_GetObjectItem(a, "name"), *nb = cJSON_GetObjectItem(b, "name");
+            if (!cJSON_IsString(na) || !cJSON_IsString(nb) ||
+                strcmp(na->valuestring, nb->valuestring) == 0)
+                abort();
+        }
+    }
 }
 
 static void fuzz_backing_service(const struct fuzz_env *env, const cJSON *svc)
@@ -125,17 +138,21 @@ static void fuzz_backing_service(const struct fuzz_env *env, const cJSON *svc)
         need_message(&p);
     for (size_t i = 0; i < n; i++)
         if (ports[i].number < 1 || ports[i].number > 65535 || !ports[i].name || !*ports[i].name ||
-            !ports[i].protocol || ports[i].target_port < 0 || ports[i].target_port > 65535)
+            !ports[i].protocol || ports[i].target_port < 0 || ports[i].target_port > 65535 ||
+            (ports[i].target_name && (ports[i].target_port || !*ports[i].target_name)))
             abort();
     struct mesh_ccs_facts f = {&env->ccs, &env->net, "echo.eu.mesh.local", "240.240.0.2", ports, n,
                                NULL,      0};
     cJSON *se = mesh_build_exporter_service_entry(&f, sel);
+    unique_port_names(se);
     cJSON_Delete(se);
     free_ports(ports, n);
-    /* the spec's own ports, target ports from the Service */
+    /* the spec's own ports, target ports from the Service (or a name conflict) */
     n = mesh_service_ports(svc, env->ccs.ports, env->ccs.nports, desc, &ports, &p);
-    if (n != env->ccs.nports)
+    if (n != env->ccs.nports && !(n == 0 && strcmp(p.reason, "TargetPortNameConflict") == 0))
         abort();
+    if (!n)
+        need_message(&p);
     free_ports(ports, n);
     cJSON_Delete(sel);
     mesh_problem_release(&p);
@@ -148,13 +165,25 @@ static void fuzz_pods(const struct fuzz_env *env, const cJSON *obj)
         free(mesh_pod_identity(obj, env->net.trust_domain, "echo"));
         return;
     }
+    cJSON *sel = cJSON_Parse("{\"app\":\"echo\"}");
     cJSON_ArrayForEach(pod, items)
     {
         char *id = mesh_pod_identity(pod, env->net.trust_domain, "echo");
         if (id && strncmp(id, "spiffe://corp.local/ns/echo/sa/", 31) != 0)
             abort();
+        /* the pod cache's small form gives the same identity and selection */
+        cJSON *small = mesh_pod_project(cJSON_Duplicate(pod, 1));
+        char *id2 = mesh_pod_identity(small, env->net.trust_domain, "echo");
+        if ((id == NULL) != (id2 == NULL) || (id && strcmp(id, id2) != 0))
+            abort();
+        if (mesh_labels_match(sel, mesh_json_get(pod, "metadata", "labels")) !=
+            mesh_labels_match(sel, mesh_json_get(small, "metadata", "labels")))
+            abort();
+        free(id2);
+        cJSON_Delete(small);
         free(id);
     }
+    cJSON_Delete(sel);
 }
 
 static void istio_read_check(const struct fuzz_env *env, const cJSON *mesh_cm, const cJSON *inj,

@@ -105,6 +105,91 @@ kc eu -n echo patch service web --type=json -p '[{"op":"replace","path":"/spec/p
 check ports/importer-follows 20 se_is us web '{.spec.ports[0].number}' 8001
 check ports/exporter-follows 20 se_is eu web '{.spec.ports[0].number} {.spec.ports[0].targetPort}' '8001 8080'
 
+# ---- a named targetPort: the exporter's ServiceEntry port takes that name ----
+# istiod gives a selected pod the container port named like the ServiceEntry port (then
+# the port's targetPort, then its number): a named targetPort must be the port's name.
+kc eu -n echo apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Service
+metadata: {name: named}
+spec:
+  selector: {app: named}
+  ports: [{name: http, port: 80, targetPort: http-echo}, {name: http-alt, port: 8000, targetPort: 8080}]
+EOF
+kc us apply -f - >/dev/null <<EOF
+apiVersion: eastwest.io/v1alpha1
+kind: CrossClusterService
+metadata: {name: named, namespace: echo}
+spec:
+  meshNetwork: training-mesh
+  exportFrom: [{cluster: eu}]
+EOF
+check named-port/exporter-port-named-after-it 30 se_is eu named '{.spec.ports[0].name} {.spec.ports[0].number} {.spec.ports[0].targetPort}|{.spec.ports[1].name} {.spec.ports[1].targetPort}' 'http-echo 80 |http-alt 8080'
+check named-port/importer-keeps-service-port-name 20 se_is us named '{.spec.ports[0].name} {.spec.endpoints[0].ports.http}' 'http 15443'
+# two ports with one targetPort name: said, naming it, and nothing wrong written
+kc eu -n echo patch service named --type=json -p '[{"op":"replace","path":"/spec/ports/1/targetPort","value":"http-echo"}]' >/dev/null
+check named-port/duplicate-name-reported 30 sh -c "$EW_KUBECTL --kubeconfig $dir/us/kubeconfig -n echo get ccs named -o jsonpath='{.status.conditions[?(@.type==\"Exported\")].status} {.status.conditions[?(@.type==\"Exported\")].message}' | grep -q '^False .*ports 80 (http) and 8000 (http-alt) both have targetPort http-echo'"
+if se_is eu named '{.spec.ports[1].name} {.spec.ports[1].targetPort}' 'http-alt 8080'; then
+    pass named-port/duplicate-writes-nothing; else
+    fail named-port/duplicate-writes-nothing "eu ServiceEntry ports: $(se eu named '{.spec.ports}')"; fi
+kc us -n echo delete ccs named --timeout=60s >/dev/null 2>&1
+
+# ---- subjectAltNames follow the exporter's pods as they change ----
+# The pods are watched: a pod added, deleted or replaced by one with another service
+# account changes the importer's pinning within seconds, with nothing else happening.
+sans_are() { # the us ServiceEntry's subjectAltNames, sorted, one space after each
+    [ "$(se us pinned '{range .spec.subjectAltNames[*]}{@}{"\n"}{end}' | sort | tr '\n' ' ')" = "$1" ]
+}
+pinned_pod() { # pinned_pod NAME SERVICEACCOUNT
+    kc eu -n echo apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Pod
+metadata: {name: $1, labels: {app: pinned}}
+spec:
+  serviceAccountName: $2
+  containers: [{name: app, image: example.invalid/pinned:1}]
+EOF
+}
+id=spiffe://corp.local/ns/echo/sa
+kc eu -n echo apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: pinned-a}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: pinned-b}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: pinned}
+spec:
+  selector: {app: pinned}
+  ports: [{name: http, port: 80, targetPort: 8080}]
+EOF
+kc us apply -f - >/dev/null <<EOF
+apiVersion: eastwest.io/v1alpha1
+kind: CrossClusterService
+metadata: {name: pinned, namespace: echo}
+spec:
+  meshNetwork: training-mesh
+  exportFrom: [{cluster: eu}]
+EOF
+check sans/no-pods-no-pinning 30 se_is us pinned '{.spec.hosts} {.spec.subjectAltNames}' '["pinned.echo.training-mesh.global"] '
+sleep 2 # the writes' own watch events have been reconciled: from here only pods change
+pinned_pod pinned-1 pinned-a
+check sans/pods-appear-pinned 10 sans_are "$id/pinned-a "
+pinned_pod pinned-2 pinned-b
+check sans/pod-added 10 sans_are "$id/pinned-a $id/pinned-b "
+kc eu -n echo delete pod pinned-1 --wait=true >/dev/null
+check sans/pod-deleted 10 sans_are "$id/pinned-b "
+# the service account changes: the pod is replaced by one running as another
+kc eu -n echo delete pod pinned-2 --wait=true >/dev/null
+pinned_pod pinned-3 pinned-a
+check sans/service-account-changed 10 sans_are "$id/pinned-a "
+check sans/endpoints-counted 10 sh -c "$EW_KUBECTL --kubeconfig $dir/us/kubeconfig -n echo get ccs pinned -o jsonpath='{.status.clusters[?(@.name==\"eu\")].endpoints}' | grep -qx 1"
+kc us -n echo delete ccs pinned --timeout=60s >/dev/null 2>&1
+
 # ---- conflicts: the newer claimant of a host writes nothing ----
 kc us apply -f - >/dev/null <<EOF
 apiVersion: eastwest.io/v1alpha1

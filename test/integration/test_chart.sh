@@ -196,7 +196,7 @@ for q in "get secrets -n $ns" "list secrets -n $ns" "watch secrets -n $ns" "crea
     "get secrets -n istio-system" "update secrets -n istio-system" "create roles -n istio-system" \
     "update leases/eastwest-operator -n $ns" "watch meshnetworks" "patch meshnetworks --subresource=status" \
     "patch crossclusterservices -n echo" "create events.events.k8s.io -n echo" \
-    "create serviceentries.networking.istio.io -n echo" "list pods -A" "watch services -A"; do
+    "create serviceentries.networking.istio.io -n echo" "list pods -A" "watch pods -A" "watch services -A"; do
     # shellcheck disable=SC2086
     [ "$(can $q)" = yes ] || missing="$missing; refused: $q"
 done

@@ -192,6 +192,10 @@ spec:
 EOF
     kc us apply -f "$tmp/tri.yaml" >/dev/null
     check three/gateways-in-all 30 sh -c "for c in us eu ap; do $EW_KUBECTL --kubeconfig $dir/\$c/kubeconfig -n istio-system get deployment/istio-eastwestgateway gateways.networking.istio.io/cross-network-gateway >/dev/null || exit 1; done"
+    # AllLocal passes every host, the default <name>.<ns>.<meshID>.global ones too ("*.local" did not)
+    out=$(kc eu -n istio-system get gateways.networking.istio.io cross-network-gateway -o jsonpath='{.spec.servers[0].hosts}')
+    if [ "$out" = '["*"]' ]; then pass three/all-local-passes-every-host; else
+        fail three/all-local-passes-every-host "hosts $out"; fi
     check three/foreign-cacerts-reported 20 sh -c "$EW_KUBECTL --kubeconfig $dir/us/kubeconfig get meshnetwork tri-mesh -o jsonpath='{.status.clusters[?(@.name==\"ap\")].conditions[?(@.type==\"CertificatesReady\")].reason}' | grep -qx ForeignCACerts"
     msg=$(kc us get meshnetwork tri-mesh -o jsonpath='{.status.conditions[?(@.type=="CertificatesReady")].message}')
     now=$(kc ap -n istio-system get secret cacerts -o jsonpath='{.metadata.resourceVersion}')

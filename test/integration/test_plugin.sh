@@ -112,7 +112,8 @@ if [ "$who" = system:serviceaccount:eastwest-system:eastwest-member ]; then pass
     fail link/kubeconfig-works "whoami: $who"; fi
 can() { "$EW_KUBECTL" --kubeconfig "$tmp/eu-linked" auth can-i "$@" 2>/dev/null; }
 if can create serviceentries.networking.istio.io -n payments >/dev/null && can get secrets -n istio-system >/dev/null &&
-    can create deployments -n istio-system >/dev/null && can watch services -A >/dev/null; then
+    can create deployments -n istio-system >/dev/null && can watch services -A >/dev/null &&
+    can list pods -A >/dev/null && can watch pods -A >/dev/null; then
     pass rbac/member-can-what-it-needs
 else fail rbac/member-can-what-it-needs "a needed permission is missing"; fi
 refused=""

@@ -285,6 +285,130 @@ static void test_relist_reports_objects_deleted_while_away(struct test_ctx *t)
     kube_client_free(c);
 }
 
+/* The transform hook: a ConfigMap kept as {metadata: name, namespace, resourceVersion;
+ * v: data.v}; those named skip-* are not kept at all. */
+static cJSON *keep_small(cJSON *obj)
+{
+    const cJSON *md = cJSON_GetObjectItem(obj, "metadata");
+    const cJSON *name = cJSON_GetObjectItem(md, "name");
+    cJSON *out = NULL;
+    if (cJSON_IsString(name) && strncmp(name->valuestring, "skip-", 5) != 0) {
+        out = cJSON_CreateObject();
+        cJSON *omd = cJSON_AddObjectToObject(out, "metadata");
+        const char *keep[] = {"name", "namespace", "resourceVersion"};
+        for (size_t i = 0; i < 3; i++) {
+            const cJSON *v = cJSON_GetObjectItem(md, keep[i]);
+            if (cJSON_IsString(v))
+                cJSON_AddStringToObject(omd, keep[i], v->valuestring);
+        }
+        const cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(obj, "data"), "v");
+        cJSON_AddStringToObject(out, "v", cJSON_IsString(v) ? v->valuestring : "");
+    }
+    cJSON_Delete(obj);
+    return out;
+}
+
+struct shapes {
+    pthread_mutex_t mu;
+    int small_upserts, small_deletes, whole, skipped;
+};
+
+static void count_shape(void *ud, enum rt_change change, const char *key, const cJSON *obj)
+{
+    struct shapes *s = ud;
+    pthread_mutex_lock(&s->mu);
+    if (strstr(key, "/skip-"))
+        s->skipped++;
+    else if (cJSON_GetObjectItem(obj, "data") || !cJSON_GetObjectItem(obj, "v"))
+        s->whole++;
+    else if (change == RT_UPSERT)
+        s->small_upserts++;
+    else
+        s->small_deletes++;
+    pthread_mutex_unlock(&s->mu);
+}
+
+static const char *cached_v(struct rt_store *s, const char *ns, const char *name, char *buf,
+                            size_t size)
+{
+    char key[160];
+    snprintf(key, sizeof(key), "%s/%s", ns, name);
+    cJSON *o = rt_store_get_copy(s, key);
+    const cJSON *v = cJSON_GetObjectItem(o, "v");
+    snprintf(buf, size, "%s", !o ? "(none)" : cJSON_IsString(v) ? v->valuestring : "(whole)");
+    cJSON_Delete(o);
+    return buf;
+}
+
+/* A reflector's transform shapes what its store keeps and its handler sees: the objects
+ * of the first list, those watched after, deleted ones; one it drops is never there. */
+static void test_transform_shapes_the_cache(struct test_ctx *t)
+{
+    struct kube_client *c = cluster_admin(t, "eu");
+    struct kube_error err = KUBE_ERROR_INIT;
+    char ns[64], buf[64];
+    cluster_make_namespace(t, c, "ew-transform", ns, sizeof(ns));
+    const char *first[][2] = {{"a", "x1"}, {"b", "y1"}, {"skip-1", "x"}};
+    for (size_t i = 0; i < 3; i++) {
+        cJSON *cm = configmap(first[i][0], first[i][1]);
+        REQUIRE(t, kube_create(c, &KUBE_RES_CONFIGMAPS, ns, cm, NULL, NULL, &err) == KUBE_OK);
+        cJSON_Delete(cm);
+    }
+    struct shapes sh = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, 0};
+    struct rt_reflector_options ro = {
+        .client = c,
+        .resource = &KUBE_RES_CONFIGMAPS,
+        .namespace_ = ns,
+        .transform = keep_small,
+        .on_change = count_shape,
+        .ud = &sh,
+        .backoff_initial = 0.2,
+        .backoff_max = 1,
+    };
+    struct rt_reflector *r = rt_reflector_start(&ro);
+    struct rt_store *s = rt_reflector_store(r);
+    REQUIRE(t, rt_reflector_wait_synced(r, 10));
+    CHECKF(t, rt_store_size(s) == 2, "listed: %zu cached, want a and b", rt_store_size(s));
+    CHECK_STR(t, cached_v(s, ns, "a", buf, sizeof(buf)), "x1");
+    char key[160];
+    snprintf(key, sizeof(key), "%s/a", ns);
+    cJSON *o = rt_store_get_copy(s, key);
+    const cJSON *md = cJSON_GetObjectItem(o, "metadata");
+    CHECK(t, o && !cJSON_GetObjectItem(o, "data") && !cJSON_GetObjectItem(md, "labels") &&
+                 !cJSON_GetObjectItem(md, "uid") && cJSON_GetObjectItem(md, "resourceVersion"));
+    cJSON_Delete(o);
+    /* watched: a change, a new one, a deletion, one dropped */
+    cJSON *cm = configmap("a", "x2");
+    CHECK(t, kube_apply(c, &KUBE_RES_CONFIGMAPS, ns, cm, "test", 1, NULL, &err) == KUBE_OK);
+    cJSON_Delete(cm);
+    const char *more[][2] = {{"c", "y2"}, {"skip-2", "x"}};
+    for (size_t i = 0; i < 2; i++) {
+        cm = configmap(more[i][0], more[i][1]);
+        CHECK(t, kube_create(c, &KUBE_RES_CONFIGMAPS, ns, cm, NULL, NULL, &err) == KUBE_OK);
+        cJSON_Delete(cm);
+    }
+    CHECK(t, kube_delete(c, &KUBE_RES_CONFIGMAPS, ns, "b", NULL, &err) == KUBE_OK);
+    double end = ew_now_mono() + 10;
+    while (ew_now_mono() < end && (strcmp(cached_v(s, ns, "a", buf, sizeof(buf)), "x2") != 0 ||
+                                   strcmp(cached_v(s, ns, "c", buf, sizeof(buf)), "y2") != 0 ||
+                                   strcmp(cached_v(s, ns, "b", buf, sizeof(buf)), "(none)") != 0))
+        ew_sleep(0.05);
+    CHECK_STR(t, cached_v(s, ns, "a", buf, sizeof(buf)), "x2");
+    CHECK_STR(t, cached_v(s, ns, "c", buf, sizeof(buf)), "y2");
+    CHECK_STR(t, cached_v(s, ns, "b", buf, sizeof(buf)), "(none)");
+    CHECK_STR(t, cached_v(s, ns, "skip-2", buf, sizeof(buf)), "(none)");
+    CHECKF(t, rt_store_size(s) == 2, "%zu cached, want a and c", rt_store_size(s));
+    pthread_mutex_lock(&sh.mu);
+    CHECKF(t, sh.whole == 0 && sh.skipped == 0 && sh.small_upserts >= 4 && sh.small_deletes == 1,
+           "handler saw %d small upserts, %d small deletes, %d whole, %d dropped", sh.small_upserts,
+           sh.small_deletes, sh.whole, sh.skipped);
+    pthread_mutex_unlock(&sh.mu);
+    rt_reflector_stop(r);
+    kube_error_clear(&err);
+    kube_delete(c, &KUBE_RES_NAMESPACES, NULL, ns, NULL, NULL);
+    kube_client_free(c);
+}
+
 /* A silent stream is taken for a half-dead connection: re-watch, no relist. */
 static void test_idle_watch_is_restarted(struct test_ctx *t)
 {
@@ -777,6 +901,7 @@ static const struct test_case cases[] = {
     {"cache_follows_1000_changes_and_restart", test_cache_follows_1000_changes_and_restart},
     {"relist_reports_objects_deleted_while_away", test_relist_reports_objects_deleted_while_away},
     {"idle_watch_is_restarted", test_idle_watch_is_restarted},
+    {"transform_shapes_the_cache", test_transform_shapes_the_cache},
     {"controller_backoff_and_burst", test_controller_backoff_and_burst},
     {"events_fold_into_series", test_events_fold_into_series},
     {"operator_leader_election_and_shutdown", test_operator_leader_election_and_shutdown},

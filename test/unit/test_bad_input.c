@@ -111,9 +111,7 @@ static void test_service_without_selector(struct test_ctx *t)
 
 static void free_ports(struct mesh_port *ports, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        free(ports[i].name);
-    free(ports);
+    mesh_service_ports_free(ports, n);
 }
 
 static void test_service_without_ports(struct test_ctx *t)
@@ -129,7 +127,8 @@ static void test_service_without_ports(struct test_ctx *t)
     CHECK_CONTAINS(t, p.message.buf, "cluster eu: Service echo/headless");
     CHECK_CONTAINS(t, p.message.buf, "spec.ports");
     free_ports(ports, 0);
-    struct mesh_port spec[] = {{80, "http", "HTTP", 0}};
+    struct mesh_port spec[] = {
+        {.number = 80, .name = "http", .protocol = "HTTP", .target_port = 0}};
     CHECK(t, mesh_service_ports(svc, spec, 1, desc, &ports, &p) == 1);
     CHECK(t,
           ports[0].number == 80 && ports[0].target_port == 0 && strcmp(ports[0].name, "http") == 0);
@@ -145,14 +144,17 @@ static void test_service_without_ports(struct test_ctx *t)
         free_ports(ports, 0);
         cJSON_Delete(svc);
     }
-    /* a real one: names, protocols, target ports (a named targetPort falls back to the port) */
+    /* a real one: names, protocols, target ports (a named targetPort is kept as a name, never
+     * replaced by the port's number: the pods' container port of that name) */
     svc = parse(t, "{\"spec\":{\"ports\":[{\"name\":\"http\",\"port\":80,\"targetPort\":8080},"
                    "{\"name\":\"grpc-api\",\"port\":9090,\"targetPort\":\"grpc\","
                    "\"appProtocol\":\"grpc\"},{\"port\":6379,\"targetPort\":99999}]}}");
     size_t n = mesh_service_ports(svc, NULL, 0, desc, &ports, &p);
     REQUIRE(t, n == 3);
     CHECK(t, ports[0].target_port == 8080 && strcmp(ports[0].protocol, "HTTP") == 0);
-    CHECK(t, ports[1].target_port == 9090 && strcmp(ports[1].protocol, "GRPC") == 0);
+    CHECK(t, ports[1].target_port == 0 && strcmp(ports[1].protocol, "GRPC") == 0);
+    CHECK_STR(t, ports[1].target_name, "grpc");
+    CHECK(t, ports[0].target_name == NULL && ports[2].target_name == NULL);
     CHECK(t, ports[2].target_port == 6379 && strcmp(ports[2].name, "port-6379") == 0);
     free_ports(ports, n);
     n = mesh_service_ports(svc, spec, 1, desc, &ports, &p);

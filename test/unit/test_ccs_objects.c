@@ -50,8 +50,10 @@ static void setup(struct test_ctx *t, struct fixture *f, const char *vip_range)
     REQUIREF(t, mesh_ccs_parse(j, &f->ccs, &p) == MESH_OK, "%s", p.message.buf);
     cJSON_Delete(j);
     mesh_problem_release(&p);
-    f->ports[0] = (struct mesh_port){80, "http", "HTTP", 8080};
-    f->ports[1] = (struct mesh_port){9000, "grpc-api", "GRPC", 0};
+    f->ports[0] =
+        (struct mesh_port){.number = 80, .name = "http", .protocol = "HTTP", .target_port = 8080};
+    f->ports[1] = (struct mesh_port){
+        .number = 9000, .name = "grpc-api", .protocol = "GRPC", .target_port = 0};
 }
 
 static void teardown(struct fixture *f)
@@ -138,6 +140,212 @@ static void test_exporter_entry_and_rule(struct test_ctx *t)
                  "enabled")));
     cJSON_Delete(dr);
     teardown(&f);
+}
+
+static const cJSON *se_port(const cJSON *se, int i)
+{
+    return cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(se, "spec"), "ports"), i);
+}
+
+static void free_ports(struct mesh_port *ports, size_t n)
+{
+    mesh_service_ports_free(ports, n);
+}
+
+/* A named targetPort (targetPort: http-echo) is the pods' container port of that name.
+ * istiod resolves a workloadSelector ServiceEntry's endpoint port by the SE port's NAME
+ * first (the pod's container port so named), then its targetPort, then its number; so
+ * the exporter's ServiceEntry names the port after the targetPort and gives no number,
+ * rather than sending traffic to the Service's port number on the pods. */
+static void test_exporter_named_target_port(struct test_ctx *t)
+{
+    struct fixture f;
+    setup(t, &f, "240.240.0.0/16");
+    struct mesh_problem p;
+    mesh_problem_init(&p);
+    const char *desc = "cluster eu: Service echo/echo";
+    cJSON *svc = cJSON_Parse("{\"spec\":{\"selector\":{\"app\":\"echo\"},\"ports\":["
+                             "{\"name\":\"http\",\"port\":80,\"targetPort\":\"http-echo\"},"
+                             "{\"name\":\"grpc-api\",\"port\":9000,\"targetPort\":9090}]}}");
+    struct mesh_port *ports = NULL;
+    size_t n = mesh_service_ports(svc, NULL, 0, desc, &ports, &p);
+    REQUIREF(t, n == 2, "%zu ports: %s", n, p.message.buf);
+    struct mesh_ccs_facts facts = {&f.ccs, &f.net, "echo.eu.mesh.local", "240.0.0.2", ports, n,
+                                   NULL,   0};
+    cJSON *se = mesh_build_exporter_service_entry(&facts, NULL);
+    CHECK_STR(t, str_at(se, "spec.ports.0.name"), "http-echo");
+    CHECK(t, cJSON_GetObjectItem(se_port(se, 0), "number")->valueint == 80);
+    CHECK_STR(t, str_at(se, "spec.ports.0.protocol"), "HTTP"); /* from the Service port */
+    CHECKF(t, cJSON_GetObjectItem(se_port(se, 0), "targetPort") == NULL,
+           "a named targetPort gave the exporter's ServiceEntry targetPort %d",
+           cJSON_GetObjectItem(se_port(se, 0), "targetPort")->valueint);
+    /* a numeric targetPort stays a number, under the Service port's name */
+    CHECK_STR(t, str_at(se, "spec.ports.1.name"), "grpc-api");
+    CHECK(t, cJSON_GetObjectItem(se_port(se, 1), "targetPort") &&
+                 cJSON_GetObjectItem(se_port(se, 1), "targetPort")->valueint == 9090);
+    cJSON_Delete(se);
+    /* the importers keep the Service port's name (their endpoints' port keys) */
+    struct mesh_endpoint eps[] = {{"203.0.113.20", "eu-west-1", 0}};
+    se = mesh_build_importer_service_entry(&facts, eps, 1);
+    CHECK_STR(t, str_at(se, "spec.ports.0.name"), "http");
+    CHECK(t, cJSON_GetObjectItem(se_port(se, 0), "targetPort") == NULL);
+    const cJSON *e0 =
+        cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(se, "spec"), "endpoints"), 0);
+    CHECK(t, cJSON_GetObjectItem(cJSON_GetObjectItem(e0, "ports"), "http")->valueint == 15443);
+    cJSON_Delete(se);
+    free_ports(ports, n);
+    /* spec.ports without a targetPort: the Service's named one, the same way; with one:
+     * that number */
+    struct mesh_port spec[] = {
+        {.number = 80, .name = "web", .protocol = "HTTP", .target_port = 0},
+        {.number = 9000, .name = "grpc-api", .protocol = "GRPC", .target_port = 7000}};
+    n = mesh_service_ports(svc, spec, 2, desc, &ports, &p);
+    REQUIREF(t, n == 2, "%zu ports: %s", n, p.message.buf);
+    facts.ports = ports;
+    facts.nports = n;
+    se = mesh_build_exporter_service_entry(&facts, NULL);
+    CHECK_STR(t, str_at(se, "spec.ports.0.name"), "http-echo");
+    CHECK(t, cJSON_GetObjectItem(se_port(se, 0), "targetPort") == NULL);
+    CHECK_STR(t, str_at(se, "spec.ports.1.name"), "grpc-api");
+    CHECK(t, cJSON_GetObjectItem(se_port(se, 1), "targetPort") &&
+                 cJSON_GetObjectItem(se_port(se, 1), "targetPort")->valueint == 7000);
+    cJSON_Delete(se);
+    free_ports(ports, n);
+    cJSON_Delete(svc);
+    mesh_problem_release(&p);
+    teardown(&f);
+}
+
+/* Port names of a ServiceEntry must be unique (Istio refuses the object): two Service
+ * ports with one targetPort name, or a targetPort name that is another exported port's
+ * name, are a problem naming the ports, never a ServiceEntry that is wrong. */
+static void test_target_port_name_conflicts(struct test_ctx *t)
+{
+    struct mesh_problem p;
+    mesh_problem_init(&p);
+    const char *desc = "cluster eu: Service echo/echo";
+    const char *bad[] = {
+        /* one targetPort name for two ports */
+        "{\"spec\":{\"ports\":[{\"name\":\"http\",\"port\":80,\"targetPort\":\"http-echo\"},"
+        "{\"name\":\"http-alt\",\"port\":8000,\"targetPort\":\"http-echo\"}]}}",
+        /* a targetPort name that another port is named */
+        "{\"spec\":{\"ports\":[{\"name\":\"http\",\"port\":80,\"targetPort\":\"metrics\"},"
+        "{\"name\":\"metrics\",\"port\":9090,\"targetPort\":9090}]}}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cJSON *svc = cJSON_Parse(bad[i]);
+        struct mesh_port junk, *ports = &junk;
+        mesh_problem_init(&p);
+        size_t n = mesh_service_ports(svc, NULL, 0, desc, &ports, &p);
+        CHECKF(t, n == 0, "%s: %zu ports, no problem", bad[i], n);
+        if (n == 0) {
+            CHECK(t, ports == NULL);
+            CHECK_STR(t, p.reason, "TargetPortNameConflict");
+            CHECK_CONTAINS(t, p.message.buf, desc);
+            CHECK_CONTAINS(t, p.message.buf, i == 0 ? "http-echo" : "metrics");
+            CHECK_CONTAINS(t, p.message.buf, "80");
+        } else {
+            free_ports(ports, n);
+        }
+        mesh_problem_release(&p);
+        cJSON_Delete(svc);
+    }
+    /* the same through spec.ports: both look up targetPort http-echo */
+    cJSON *svc = cJSON_Parse(bad[0]);
+    struct mesh_port spec[] = {
+        {.number = 80, .name = "http", .protocol = "HTTP", .target_port = 0},
+        {.number = 8000, .name = "http-alt", .protocol = "HTTP", .target_port = 0}};
+    struct mesh_port *ports = NULL;
+    mesh_problem_init(&p);
+    size_t n = mesh_service_ports(svc, spec, 2, desc, &ports, &p);
+    CHECKF(t, n == 0, "spec.ports: %zu ports, no problem", n);
+    if (n == 0)
+        CHECK_STR(t, p.reason, "TargetPortNameConflict");
+    else
+        free_ports(ports, n);
+    /* one of them alone is fine */
+    n = mesh_service_ports(svc, spec, 1, desc, &ports, &p);
+    CHECK(t, n == 1);
+    free_ports(ports, n);
+    mesh_problem_release(&p);
+    cJSON_Delete(svc);
+}
+
+/* A pod cache keeps only what pinning needs: name, namespace, labels, resourceVersion,
+ * deletionTimestamp, the service account and the Ready condition. */
+static void test_pod_projection(struct test_ctx *t)
+{
+    cJSON *pod =
+        cJSON_Parse("{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"echo-0\","
+                    "\"namespace\":\"echo\",\"uid\":\"u-1\",\"resourceVersion\":\"42\","
+                    "\"labels\":{\"app\":\"echo\",\"version\":\"v1\",\"bad\":7},"
+                    "\"annotations\":{\"a\":\"b\"},\"managedFields\":[{\"manager\":\"kubectl\"}],"
+                    "\"ownerReferences\":[{\"kind\":\"ReplicaSet\"}]},"
+                    "\"spec\":{\"serviceAccountName\":\"echo-sa\",\"nodeName\":\"n1\","
+                    "\"containers\":[{\"name\":\"app\",\"image\":\"echo:1\",\"ports\":[{\"name\":"
+                    "\"http-echo\",\"containerPort\":8080}]}],\"volumes\":[{\"name\":\"v\"}]},"
+                    "\"status\":{\"phase\":\"Running\",\"podIP\":\"10.0.0.1\",\"conditions\":["
+                    "{\"type\":\"PodScheduled\",\"status\":\"True\"},{\"type\":\"Ready\","
+                    "\"status\":\"False\",\"reason\":\"ContainersNotReady\",\"lastTransitionTime\":"
+                    "\"2026-11-24T00:00:00Z\"}],\"containerStatuses\":[{\"name\":\"app\"}]}}");
+    REQUIRE(t, pod != NULL);
+    char *before = mesh_pod_identity(pod, "corp.local", "echo");
+    cJSON *p = mesh_pod_project(pod); /* takes pod */
+    char *text = cJSON_PrintUnformatted(p);
+    CHECK_STR(t, text,
+              "{\"metadata\":{\"name\":\"echo-0\",\"namespace\":\"echo\","
+              "\"resourceVersion\":\"42\",\"labels\":{\"app\":\"echo\",\"version\":\"v1\"}},"
+              "\"spec\":{\"serviceAccountName\":\"echo-sa\"},"
+              "\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"False\"}]}}");
+    cJSON_free(text);
+    char *after = mesh_pod_identity(p, "corp.local", "echo");
+    CHECK_STR(t, after, before);
+    CHECK_STR(t, after, "spiffe://corp.local/ns/echo/sa/echo-sa");
+    free(before);
+    free(after);
+    cJSON *sel = cJSON_Parse("{\"app\":\"echo\"}");
+    const cJSON *labels = cJSON_GetObjectItem(cJSON_GetObjectItem(p, "metadata"), "labels");
+    CHECK(t, mesh_labels_match(sel, labels));
+    cJSON_Delete(sel);
+    cJSON_Delete(p);
+    /* a pod being deleted stays one (no identity); one with nothing is an empty shape */
+    p = mesh_pod_project(cJSON_Parse("{\"metadata\":{\"name\":\"x\",\"namespace\":\"echo\","
+                                     "\"deletionTimestamp\":\"2026-11-24T00:00:00Z\"},"
+                                     "\"spec\":{\"serviceAccountName\":\"echo-sa\"}}"));
+    CHECK(t, mesh_pod_identity(p, "corp.local", "echo") == NULL);
+    cJSON_Delete(p);
+    p = mesh_pod_project(cJSON_Parse("[1]"));
+    text = cJSON_PrintUnformatted(p);
+    CHECK_STR(t, text, "{\"metadata\":{},\"spec\":{},\"status\":{\"conditions\":[]}}");
+    cJSON_free(text);
+    cJSON_Delete(p);
+    cJSON_Delete(mesh_pod_project(NULL));
+}
+
+static void test_labels_match(struct test_ctx *t)
+{
+    cJSON *labels = cJSON_Parse("{\"app\":\"echo\",\"tier\":\"web\",\"n\":\"1\"}");
+    const char *yes[] = {"{\"app\":\"echo\"}", "{\"app\":\"echo\",\"tier\":\"web\"}"};
+    const char *no[] = {"{\"app\":\"other\"}",
+                        "{\"app\":\"echo\",\"zone\":\"a\"}",
+                        "{}",
+                        "{\"n\":1}",
+                        "[]",
+                        "null"};
+    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+        cJSON *sel = cJSON_Parse(yes[i]);
+        CHECKF(t, mesh_labels_match(sel, labels), "%s does not match", yes[i]);
+        cJSON_Delete(sel);
+    }
+    for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+        cJSON *sel = cJSON_Parse(no[i]);
+        CHECKF(t, !mesh_labels_match(sel, labels), "%s matches", no[i]);
+        cJSON_Delete(sel);
+    }
+    cJSON *sel = cJSON_Parse("{\"app\":\"echo\"}");
+    CHECK(t, !mesh_labels_match(sel, NULL));
+    cJSON_Delete(sel);
+    cJSON_Delete(labels);
 }
 
 static void test_port_protocols(struct test_ctx *t)
@@ -230,6 +438,10 @@ int main(int argc, char **argv)
         {"vip_table", test_vip_table},
         {"importer_entry", test_importer_entry},
         {"exporter_entry_and_rule", test_exporter_entry_and_rule},
+        {"exporter_named_target_port", test_exporter_named_target_port},
+        {"target_port_name_conflicts", test_target_port_name_conflicts},
+        {"pod_projection", test_pod_projection},
+        {"labels_match", test_labels_match},
         {"port_protocols", test_port_protocols},
         {"vip_allocation", test_vip_allocation},
     };

@@ -106,9 +106,19 @@ static void test_gateway_objects(struct test_ctx *t)
     mesh_build_gateway(&n, &n.clusters[0], NULL, 0, &s);
     CHECK(t, s.n == 5 && find_kind(&s, "Gateway") == NULL);
     mesh_desired_release(&s);
+    /* AllLocal passes every exported host through, the default ones
+     * (<name>.<namespace>.<meshID>.global) too: "*", not Istio's sample "*.local", which
+     * matches none of them. */
     n.gateway.exposure = MESH_EXPOSE_ALL_LOCAL;
     mesh_build_gateway(&n, &n.clusters[0], NULL, 0, &s);
-    CHECK(t, strcmp(str_at(find_kind(&s, "Gateway"), "spec.servers.0.hosts.0"), "*.local") == 0);
+    gw = find_kind(&s, "Gateway");
+    CHECK_STR(t, str_at(gw, "spec.servers.0.hosts.0"), "*");
+    CHECK(t, str_at(gw, "spec.servers.0.hosts.1") == NULL);
+    mesh_desired_release(&s);
+    mesh_build_gateway(&n, &n.clusters[0], hosts, 1, &s); /* the hosts do not narrow it */
+    gw = find_kind(&s, "Gateway");
+    CHECK_STR(t, str_at(gw, "spec.servers.0.hosts.0"), "*");
+    CHECK(t, str_at(gw, "spec.servers.0.hosts.1") == NULL);
     mesh_desired_release(&s);
     mesh_network_release(&n);
 }
