@@ -45,6 +45,8 @@ lets the push that meets it finish (300ms without a response) before printing.
   --cluster-id ID            CLUSTER_ID (default Kubernetes)
   --labels k=v,k2=v2         pod labels (merged over the Deployment's)
   --service-account SA       SERVICE_ACCOUNT (default default, or the template's)
+  --locality R[/Z[/S]]       the node's locality (region, zone, subzone), which istiod
+                             uses for locality-aware endpoint priorities
   --meta KEY=VALUE           node metadata, repeatable; KEY:=JSON for a JSON value
                              (e.g. NETWORK=net-us, DNS_AUTO_ALLOCATE=true,
                              REQUESTED_NETWORK_VIEW=net-us, ENVOY_STATUS_PORT:=15021)
