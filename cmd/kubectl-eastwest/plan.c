@@ -7,10 +7,15 @@
  * it), ports and selectors of backing Services (CrossClusterServices without
  * spec.ports are skipped with a note; the exporter's workloadSelector shows
  * app=<service> as a stand-in).
- * Output: for each cluster a "# cluster: NAME" comment and a v1 List (JSON, which is
- * YAML), "---" separated: pipe it into kubectl apply --dry-run=server -f -.
+ * Output (-o yaml, the default): one YAML document per object, each opened by "---"
+ * and a "# cluster: NAME" comment, in the members' order; --cluster NAME keeps one
+ * member's, ready for kubectl --context NAME apply --dry-run=server -f -.
+ * -o json: one v1 List per member, 2-space indented (a JSON stream jq and kubectl
+ * read), in the same order.
  */
 #include "plugin.h"
+#include "kube/json_print.h"
+#include "kube/yaml_emit.h"
 #include "kube/yaml_json.h"
 #include "base/fileutil.h"
 #include "mesh/ccs_objects.h"
@@ -192,29 +197,66 @@ out:
     mesh_problem_release(&pr);
 }
 
-static void print_plan(const struct plan *p)
+static int print_yaml(const char *cluster, const cJSON *items)
 {
+    struct strbuf text = STRBUF_INIT;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, items)
+    {
+        struct kube_error err = KUBE_ERROR_INIT;
+        if (kube_yaml_emit(it, &text, &err) != KUBE_OK) {
+            fprintf(stderr, "kubectl-eastwest: cluster %s: %s\n", cluster, err.message);
+            kube_error_clear(&err);
+            return 1;
+        }
+        printf("---\n# cluster: %s\n%s", cluster, text.buf);
+    }
+    strbuf_release(&text);
+    return 0;
+}
+
+static void print_json(const cJSON *items)
+{
+    cJSON *list = cJSON_CreateObject();
+    cJSON_AddStringToObject(list, "apiVersion", "v1");
+    cJSON_AddStringToObject(list, "kind", "List");
+    cJSON_AddItemReferenceToObject(list, "items", (cJSON *)items);
+    struct strbuf text = STRBUF_INIT;
+    kube_json_print(list, &text);
+    printf("%s\n", text.buf);
+    strbuf_release(&text);
+    cJSON_Delete(list); /* the reference only: items stay with the plan */
+}
+
+/* 0, or 1 when a document cannot be printed or --cluster names no member planned. */
+static int print_plan(const struct plan *p, const struct plugin_opts *o, int json)
+{
+    int rc = 0, found = 0;
     const cJSON *l;
     cJSON_ArrayForEach(l, p->lists)
     {
-        cJSON *list = cJSON_CreateObject();
-        cJSON_AddStringToObject(list, "apiVersion", "v1");
-        cJSON_AddStringToObject(list, "kind", "List");
-        cJSON_AddItemToObject(list, "items", cJSON_Duplicate(l, 1));
-        char *text = cJSON_Print(list);
-        printf("---\n# cluster: %s\n", l->string);
-        for (const char *t = text; *t; t++) /* YAML refuses tabs: cJSON's are layout only */
-            fputs(*t == '\t' ? "  " : (char[]){*t, 0}, stdout);
-        printf("\n");
-        cJSON_free(text);
-        cJSON_Delete(list);
+        if (o->cluster && strcmp(o->cluster, l->string) != 0)
+            continue;
+        found = 1;
+        if (json)
+            print_json(l);
+        else
+            rc |= print_yaml(l->string, l);
     }
+    if (o->cluster && !found) {
+        fprintf(stderr, "kubectl-eastwest: --cluster %s: not a member of a MeshNetwork planned\n",
+                o->cluster);
+        rc = 1;
+    }
+    return rc;
 }
 
 int plugin_plan(const struct plugin_opts *o)
 {
-    if (!o->file) {
-        fprintf(stderr, "kubectl-eastwest: usage: kubectl eastwest plan -f FILE\n");
+    int json = o->output && strcmp(o->output, "json") == 0;
+    if (!o->file || (o->output && !json && strcmp(o->output, "yaml") != 0)) {
+        fprintf(stderr, "kubectl-eastwest: usage: kubectl eastwest plan -f FILE [-o yaml|json] "
+                        "[--cluster NAME]\n");
         return 2;
     }
     struct strbuf data = STRBUF_INIT;
@@ -252,8 +294,8 @@ int plugin_plan(const struct plugin_opts *o)
                     "CrossClusterService are planned)\n",
                     o->file, *kind_of(d) ? kind_of(d) : "document without kind");
     }
-    print_plan(&p);
+    int rc = print_plan(&p, o, json);
     cJSON_Delete(p.lists);
     cJSON_Delete(docs);
-    return p.problems ? 1 : 0;
+    return p.problems || rc ? 1 : 0;
 }

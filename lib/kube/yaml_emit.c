@@ -22,10 +22,14 @@ static int write_out(void *data, unsigned char *buf, size_t size)
     return 1;
 }
 
-/* A YAML 1.1 int or float (what go-yaml and yaml_json would read as a number):
- * digits, a sign, dots (at most one), exponents, 0x/0o/0b prefixes, underscores,
- * base-60 colons; or .inf/.nan. Conservative: a few strings that are not numbers
- * ("1e", "0x") are quoted too, which is harmless. */
+static int all_in(const char *s, const char *set)
+{
+    return *s && strspn(s, set) == strlen(s);
+}
+
+/* A YAML 1.1 int or float, what go-yaml or yaml_json would read as a number: an
+ * optional sign, then 0x/0o/0b and digits of that base, or decimal digits with
+ * underscores, base-60 colons, at most one dot and an exponent; or .inf/.nan. */
 static int looks_numeric(const char *s)
 {
     const char *p = s;
@@ -33,16 +37,29 @@ static int looks_numeric(const char *s)
         p++;
     if (strcasecmp(p, ".inf") == 0 || strcasecmp(s, ".nan") == 0)
         return 1;
-    if (!((*p >= '0' && *p <= '9') || (*p == '.' && p[1] >= '0' && p[1] <= '9')))
-        return 0;
-    int dots = 0;
-    for (; *p; p++) {
-        if (*p == '.')
+    if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+        return all_in(p + 2, "0123456789abcdefABCDEF_");
+    if (p[0] == '0' && (p[1] == 'o' || p[1] == 'O'))
+        return all_in(p + 2, "01234567_");
+    if (p[0] == '0' && p[1] == 'b')
+        return all_in(p + 2, "01_");
+    int digits = 0, dots = 0;
+    for (; *p && *p != 'e' && *p != 'E'; p++) {
+        if (*p >= '0' && *p <= '9')
+            digits++;
+        else if (*p == '.')
             dots++;
-        else if (!strchr("0123456789abcdefABCDEFxXoO_:+-", *p))
+        else if (*p != '_' && *p != ':')
             return 0;
     }
-    return dots <= 1;
+    if (!digits || dots > 1)
+        return 0;
+    if (!*p)
+        return 1;
+    p++;
+    if (*p == '+' || *p == '-')
+        p++;
+    return all_in(p, "0123456789");
 }
 
 int kube_yaml_needs_quotes(const char *s)

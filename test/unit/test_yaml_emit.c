@@ -108,6 +108,17 @@ static void test_strings_that_look_like_other_things(struct test_ctx *t)
     check_yaml(t, "{\"80\":\"http\",\"true\":1}", "\"80\": http\n\"true\": 1\n");
     CHECK(t, kube_yaml_needs_quotes(""));
     CHECK(t, !kube_yaml_needs_quotes("1.2.3"));
+    CHECK(t, !kube_yaml_needs_quotes("0de70d7890ca41b2")); /* a hash, not hex */
+    CHECK(t, !kube_yaml_needs_quotes("1e"));
+    CHECK(t, !kube_yaml_needs_quotes("-"));
+    CHECK(t, !kube_yaml_needs_quotes("."));
+    CHECK(t, kube_yaml_needs_quotes("0o17"));
+    CHECK(t, kube_yaml_needs_quotes("0b101"));
+    CHECK(t, kube_yaml_needs_quotes("1_000"));
+    CHECK(t, kube_yaml_needs_quotes("1:30"));
+    CHECK(t, kube_yaml_needs_quotes("1."));
+    CHECK(t, kube_yaml_needs_quotes("-2.5E-3"));
+    CHECK(t, kube_yaml_needs_quotes("0123"));
 }
 
 static void test_multi_line(struct test_ctx *t)
