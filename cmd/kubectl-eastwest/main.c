@@ -17,8 +17,10 @@ static const char usage[] =
     "                             least-privilege RBAC and a token in the cluster of context\n"
     "                             CTX, and Secret NAME-kubeconfig in the home cluster\n"
     "  status [MESH]              each MeshNetwork as a table per member cluster\n"
-    "  plan -f FILE               the objects the operator would write for the CRs in FILE\n"
-    "                             (JSON Lists per cluster; nothing is written)\n"
+    "  plan -f FILE [-o yaml|json] [--cluster NAME]\n"
+    "                             the objects the operator would write for the CRs in FILE,\n"
+    "                             per member cluster (YAML documents, or a JSON List per\n"
+    "                             cluster; nothing is written)\n"
     "  member-rbac                print the RBAC link applies in a member, as manifests\n"
     "  remove-finalizer KIND NAME [-n NS] --force\n"
     "                             let a MeshNetwork or CrossClusterService that is being\n"
@@ -35,7 +37,9 @@ static const char usage[] =
     "  --token-duration DURATION  link: token lifetime (default 8760h; re-run link to rotate)\n"
     "  --force                    remove-finalizer: do it (else only the warning)\n"
     "  -f FILE                    plan: a YAML or JSON file of MeshNetworks and\n"
-    "                             CrossClusterServices ('-' for standard input)\n";
+    "                             CrossClusterServices ('-' for standard input)\n"
+    "  -o, --output yaml|json     plan: the output format (default yaml)\n"
+    "  --cluster NAME             plan: only the objects of member cluster NAME\n";
 
 int plugin_connect(const struct plugin_opts *o, const char *context, const char *name,
                    struct kube_rest_config *cfg, struct kube_client **out)
@@ -70,6 +74,8 @@ static int parse(int argc, char **argv, struct plugin_opts *o)
         {"secret-name", required_argument, NULL, 's'},
         {"token-duration", required_argument, NULL, 't'},
         {"force", no_argument, NULL, 'F'},
+        {"output", required_argument, NULL, 'o'},
+        {"cluster", required_argument, NULL, 'C'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -77,7 +83,7 @@ static int parse(int argc, char **argv, struct plugin_opts *o)
     o->namespace_ = "eastwest-system";
     o->istio_namespace = "istio-system";
     o->token_seconds = 8760.0 * 3600;
-    while ((c = getopt_long(argc, argv, "f:n:h", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "f:n:o:h", longs, NULL)) != -1) {
         switch (c) {
         case 'k':
             o->kubeconfig = optarg;
@@ -103,6 +109,12 @@ static int parse(int argc, char **argv, struct plugin_opts *o)
             break;
         case 'f':
             o->file = optarg;
+            break;
+        case 'o':
+            o->output = optarg;
+            break;
+        case 'C':
+            o->cluster = optarg;
             break;
         case 't':
             o->token_seconds = mesh_parse_duration(optarg);

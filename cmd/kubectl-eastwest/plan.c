@@ -7,14 +7,20 @@
  * it), ports and selectors of backing Services (CrossClusterServices without
  * spec.ports are skipped with a note; the exporter's workloadSelector shows
  * app=<service> as a stand-in).
- * Output: for each cluster a "# cluster: NAME" comment and a v1 List (JSON, which is
- * YAML), "---" separated: pipe it into kubectl apply --dry-run=server -f -.
+ * Output (-o yaml, the default): one YAML document per object, each opened by "---"
+ * and a "# cluster: NAME" comment, in the members' order; --cluster NAME keeps one
+ * member's, ready for kubectl --context NAME apply --dry-run=server -f -.
+ * -o json: one v1 List per member, 2-space indented (a JSON stream jq and kubectl
+ * read), in the same order.
  */
 #include "plugin.h"
+#include "kube/json_print.h"
+#include "kube/yaml_emit.h"
 #include "kube/yaml_json.h"
 #include "base/fileutil.h"
 #include "mesh/ccs_objects.h"
 #include "mesh/objects.h"
+#include "mesh/roles.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,35 +54,32 @@ static void plan_mesh(struct plan *p, const cJSON *doc, const cJSON *docs)
         mesh_problem_release(&pr);
         return;
     }
-    for (size_t i = 0; i < net.nclusters; i++) {
-        const struct mesh_cluster *m = &net.clusters[i];
-        char *hosts[64];
-        size_t nhosts = 0;
-        const cJSON *d;
-        cJSON_ArrayForEach(d, docs)
-        {
-            struct mesh_ccs c;
-            if (strcmp(kind_of(d), "CrossClusterService") != 0 ||
-                mesh_ccs_parse(d, &c, NULL) != MESH_OK)
-                continue;
-            for (size_t e = 0; e < c.nexports && nhosts < 64; e++)
-                if (strcmp(c.mesh_network, net.name) == 0 &&
-                    strcmp(c.exports[e].cluster, m->name) == 0)
-                    hosts[nhosts++] = mesh_ccs_host(&c, &net);
+    /* the operator's own rule for the Gateway hosts (roles.h) */
+    struct mesh_gateway_hosts hosts;
+    mesh_gateway_hosts_init(&hosts, &net);
+    const cJSON *d;
+    cJSON_ArrayForEach(d, docs)
+    {
+        struct mesh_ccs c;
+        if (strcmp(kind_of(d), "CrossClusterService") == 0 &&
+            mesh_ccs_parse_live(d, &net, &c) == MESH_OK) {
+            mesh_gateway_hosts_add(&hosts, &c);
             mesh_ccs_release(&c);
         }
+    }
+    for (size_t i = 0; i < net.nclusters; i++) {
+        const struct mesh_cluster *m = &net.clusters[i];
         cJSON *items = items_for(p, m->name);
         cJSON_AddItemToArray(items, mesh_build_network_label(&net, m));
         struct mesh_desired_set set = {0};
-        mesh_build_gateway(&net, m, hosts, nhosts, &set);
+        mesh_build_gateway(&net, m, hosts.members[i].hosts, hosts.members[i].n, &set);
         for (size_t k = 0; k < set.n; k++) {
             cJSON_AddItemToArray(items, set.items[k].obj);
             set.items[k].obj = NULL;
         }
         mesh_desired_release(&set);
-        for (size_t h = 0; h < nhosts; h++)
-            free(hosts[h]);
     }
+    mesh_gateway_hosts_release(&hosts);
     mesh_network_release(&net);
     mesh_problem_release(&pr);
 }
@@ -113,40 +116,26 @@ static void add_endpoints(const cJSON *mesh_doc, const struct mesh_cluster *expo
     }
 }
 
-static int is_exporter(const struct mesh_ccs *c, const char *cluster)
-{
-    for (size_t e = 0; e < c->nexports; e++)
-        if (strcmp(c->exports[e].cluster, cluster) == 0)
-            return 1;
-    return 0;
-}
-
-static int is_importer(const struct mesh_ccs *c, const char *cluster)
-{
-    if (!c->import_to_set)
-        return !is_exporter(c, cluster);
-    for (size_t i = 0; i < c->nimport_to; i++)
-        if (strcmp(c->import_to[i], cluster) == 0)
-            return 1;
-    return 0;
-}
-
 static void plan_member(struct plan *p, const struct mesh_ccs_facts *f, const cJSON *mesh_doc,
                         const struct mesh_cluster *m)
 {
     const struct mesh_ccs *c = f->ccs;
     const struct mesh_network *net = f->net;
     cJSON *items = items_for(p, m->name);
-    if (is_importer(c, m->name)) {
+    enum mesh_role role = mesh_ccs_role(c, m->name);
+    const struct mesh_export *ex = mesh_ccs_export_of(c, m->name);
+    const char *svc = ex && ex->service ? ex->service : c->name;
+    if (role & MESH_ROLE_IMPORTS) {
         struct mesh_endpoint eps[64];
         size_t n = 0;
         char local[600];
-        if (is_exporter(c, m->name)) {
-            snprintf(local, sizeof(local), "%s.%s.svc.cluster.local", c->name, c->namespace_);
+        if (role & MESH_ROLE_EXPORTS) { /* local first (active-active), as the operator */
+            snprintf(local, sizeof(local), "%s.%s.svc.cluster.local", svc, c->namespace_);
             eps[n++] = (struct mesh_endpoint){local, m->locality, 1};
         }
         for (size_t k = 0; k < net->nclusters; k++)
-            if (&net->clusters[k] != m && is_exporter(c, net->clusters[k].name))
+            if (&net->clusters[k] != m &&
+                (mesh_ccs_role(c, net->clusters[k].name) & MESH_ROLE_EXPORTS))
                 add_endpoints(mesh_doc, &net->clusters[k], eps, &n, 64);
         int multi = 0;
         for (size_t k = 1; k < n; k++)
@@ -154,11 +143,7 @@ static void plan_member(struct plan *p, const struct mesh_ccs_facts *f, const cJ
                 multi = 1;
         cJSON_AddItemToArray(items, mesh_build_importer_service_entry(f, eps, n));
         cJSON_AddItemToArray(items, mesh_build_destination_rule(f, multi));
-    } else if (is_exporter(c, m->name)) {
-        const char *svc = c->name;
-        for (size_t e = 0; e < c->nexports; e++)
-            if (strcmp(c->exports[e].cluster, m->name) == 0 && c->exports[e].service)
-                svc = c->exports[e].service;
+    } else if (role & MESH_ROLE_EXPORTS) {
         cJSON *sel = cJSON_CreateObject();
         cJSON_AddStringToObject(sel, "app", svc);
         cJSON *se = mesh_build_exporter_service_entry(f, sel);
@@ -212,29 +197,66 @@ out:
     mesh_problem_release(&pr);
 }
 
-static void print_plan(const struct plan *p)
+static int print_yaml(const char *cluster, const cJSON *items)
 {
+    struct strbuf text = STRBUF_INIT;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, items)
+    {
+        struct kube_error err = KUBE_ERROR_INIT;
+        if (kube_yaml_emit(it, &text, &err) != KUBE_OK) {
+            fprintf(stderr, "kubectl-eastwest: cluster %s: %s\n", cluster, err.message);
+            kube_error_clear(&err);
+            return 1;
+        }
+        printf("---\n# cluster: %s\n%s", cluster, text.buf);
+    }
+    strbuf_release(&text);
+    return 0;
+}
+
+static void print_json(const cJSON *items)
+{
+    cJSON *list = cJSON_CreateObject();
+    cJSON_AddStringToObject(list, "apiVersion", "v1");
+    cJSON_AddStringToObject(list, "kind", "List");
+    cJSON_AddItemReferenceToObject(list, "items", (cJSON *)items);
+    struct strbuf text = STRBUF_INIT;
+    kube_json_print(list, &text);
+    printf("%s\n", text.buf);
+    strbuf_release(&text);
+    cJSON_Delete(list); /* the reference only: items stay with the plan */
+}
+
+/* 0, or 1 when a document cannot be printed or --cluster names no member planned. */
+static int print_plan(const struct plan *p, const struct plugin_opts *o, int json)
+{
+    int rc = 0, found = 0;
     const cJSON *l;
     cJSON_ArrayForEach(l, p->lists)
     {
-        cJSON *list = cJSON_CreateObject();
-        cJSON_AddStringToObject(list, "apiVersion", "v1");
-        cJSON_AddStringToObject(list, "kind", "List");
-        cJSON_AddItemToObject(list, "items", cJSON_Duplicate(l, 1));
-        char *text = cJSON_Print(list);
-        printf("---\n# cluster: %s\n", l->string);
-        for (const char *t = text; *t; t++) /* YAML refuses tabs: cJSON's are layout only */
-            fputs(*t == '\t' ? "  " : (char[]){*t, 0}, stdout);
-        printf("\n");
-        cJSON_free(text);
-        cJSON_Delete(list);
+        if (o->cluster && strcmp(o->cluster, l->string) != 0)
+            continue;
+        found = 1;
+        if (json)
+            print_json(l);
+        else
+            rc |= print_yaml(l->string, l);
     }
+    if (o->cluster && !found) {
+        fprintf(stderr, "kubectl-eastwest: --cluster %s: not a member of a MeshNetwork planned\n",
+                o->cluster);
+        rc = 1;
+    }
+    return rc;
 }
 
 int plugin_plan(const struct plugin_opts *o)
 {
-    if (!o->file) {
-        fprintf(stderr, "kubectl-eastwest: usage: kubectl eastwest plan -f FILE\n");
+    int json = o->output && strcmp(o->output, "json") == 0;
+    if (!o->file || (o->output && !json && strcmp(o->output, "yaml") != 0)) {
+        fprintf(stderr, "kubectl-eastwest: usage: kubectl eastwest plan -f FILE [-o yaml|json] "
+                        "[--cluster NAME]\n");
         return 2;
     }
     struct strbuf data = STRBUF_INIT;
@@ -272,8 +294,8 @@ int plugin_plan(const struct plugin_opts *o)
                     "CrossClusterService are planned)\n",
                     o->file, *kind_of(d) ? kind_of(d) : "document without kind");
     }
-    print_plan(&p);
+    int rc = print_plan(&p, o, json);
     cJSON_Delete(p.lists);
     cJSON_Delete(docs);
-    return p.problems ? 1 : 0;
+    return p.problems || rc ? 1 : 0;
 }

@@ -24,6 +24,8 @@ struct plugin_opts {
     const char *namespace_;      /* --namespace: the operator's (default eastwest-system) */
     const char *istio_namespace; /* --istio-namespace (default istio-system) */
     const char *file;            /* -f, for plan */
+    const char *output;          /* -o/--output yaml|json, for plan (default yaml) */
+    const char *cluster;         /* --cluster, for plan: one member's objects */
     const char *secret;          /* --secret-name, for link (default <name>-kubeconfig) */
     double token_seconds;        /* --token-duration, for link (default 8760h) */
     int namespace_set;           /* -n/--namespace was given */

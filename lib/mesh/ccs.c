@@ -6,6 +6,7 @@
 #include "ccs_objects.h"
 #include "conditions.h"
 #include "objects.h"
+#include "roles.h"
 #include "vip_table.h"
 #include "base/strmap.h"
 #include "base/timeutil.h"
@@ -315,16 +316,9 @@ static void read_mesh_status(struct ccs_ctx *x, const cJSON *mesh_obj)
                 m->addresses[m->naddresses++] = ew_strdup(a->valuestring);
             }
         }
-        for (size_t e = 0; e < x->ccs->nexports; e++)
-            if (strcmp(x->ccs->exports[e].cluster, m->spec->name) == 0)
-                m->exporter = 1;
-        if (x->ccs->import_to_set) {
-            for (size_t k = 0; k < x->ccs->nimport_to; k++)
-                if (strcmp(x->ccs->import_to[k], m->spec->name) == 0)
-                    m->importer = 1;
-        } else {
-            m->importer = !m->exporter;
-        }
+        enum mesh_role role = mesh_ccs_role(x->ccs, m->spec->name);
+        m->exporter = (role & MESH_ROLE_EXPORTS) != 0;
+        m->importer = (role & MESH_ROLE_IMPORTS) != 0;
     }
 }
 
@@ -751,11 +745,8 @@ static size_t importer_endpoints(struct ccs_ctx *x, const struct member_view *me
     struct mesh_endpoint *eps = ew_calloc(cap, sizeof(*eps));
     char local[600];
     if (me->exporter && me->ready) { /* local first (active-active) */
-        const char *svc = x->ccs->name;
-        for (size_t e = 0; e < x->ccs->nexports; e++)
-            if (strcmp(x->ccs->exports[e].cluster, me->spec->name) == 0 &&
-                x->ccs->exports[e].service)
-                svc = x->ccs->exports[e].service;
+        const struct mesh_export *ex = mesh_ccs_export_of(x->ccs, me->spec->name);
+        const char *svc = ex && ex->service ? ex->service : x->ccs->name;
         snprintf(local, sizeof(local), "%s.%s.svc.cluster.local", svc, x->ccs->namespace_);
         eps[n++] = (struct mesh_endpoint){ew_strdup(local), me->spec->locality, 1};
     }

@@ -8,6 +8,7 @@
 #include "cacerts.h"
 #include "conditions.h"
 #include "objects.h"
+#include "roles.h"
 #include "base/timeutil.h"
 
 #include <stdarg.h>
@@ -200,70 +201,24 @@ static void load_root(struct mesh_ctx *ctx, int may_generate)
     free(name);
 }
 
-/* ---- what the CrossClusterServices of this mesh ask of each member ---- */
+/* ---- what the CrossClusterServices of this mesh ask of each member (roles.h) ---- */
 
 struct host_scan {
-    const struct mesh_network *net;
-    struct member_result *res;
-    size_t nres;
-    char ***hosts; /* per member */
-    size_t *nhosts;
+    struct mesh_gateway_hosts hosts;
+    struct member_result *res; /* res[i] for net->clusters[i] */
 };
-
-static void add_host(struct host_scan *s, size_t i, const char *host)
-{
-    for (size_t j = 0; j < s->nhosts[i]; j++)
-        if (strcmp(s->hosts[i][j], host) == 0)
-            return;
-    s->hosts[i] = ew_realloc(s->hosts[i], (s->nhosts[i] + 1) * sizeof(char *));
-    s->hosts[i][s->nhosts[i]++] = ew_strdup(host);
-}
-
-static int ccs_exports_from(const struct mesh_ccs *c, const char *cluster)
-{
-    for (size_t i = 0; i < c->nexports; i++)
-        if (strcmp(c->exports[i].cluster, cluster) == 0)
-            return 1;
-    return 0;
-}
-
-static int ccs_imports_to(const struct mesh_ccs *c, const char *cluster)
-{
-    if (!c->import_to_set)
-        return !ccs_exports_from(c, cluster);
-    for (size_t i = 0; i < c->nimport_to; i++)
-        if (strcmp(c->import_to[i], cluster) == 0)
-            return 1;
-    return 0;
-}
-
-static int compare_strings(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
 
 static void scan_ccs(void *ud, const char *key, const cJSON *obj)
 {
     struct host_scan *s = ud;
     struct mesh_ccs c;
     (void)key;
-    const cJSON *mn = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(obj, "spec"), "meshNetwork");
-    if (!cJSON_IsString(mn) || strcmp(mn->valuestring, s->net->name) != 0)
+    if (mesh_ccs_parse_live(obj, s->hosts.net, &c) != MESH_OK)
         return;
-    if (cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"),
-                                         "deletionTimestamp"))
-        return; /* going away: its host leaves the Gateway now */
-    if (mesh_ccs_parse(obj, &c, NULL) != MESH_OK)
-        return; /* its own controller reports it */
-    char *host = mesh_ccs_host(&c, s->net);
-    for (size_t i = 0; i < s->nres; i++) {
-        if (ccs_exports_from(&c, s->res[i].spec->name))
-            add_host(s, i, host);
-        if (ccs_imports_to(&c, s->res[i].spec->name))
+    mesh_gateway_hosts_add(&s->hosts, &c);
+    for (size_t i = 0; i < s->hosts.net->nclusters; i++)
+        if (mesh_ccs_role(&c, s->res[i].spec->name) & MESH_ROLE_IMPORTS)
             s->res[i].importing = 1;
-    }
-    free(host);
     mesh_ccs_release(&c);
 }
 
@@ -660,30 +615,23 @@ static struct rt_result reconcile_members(struct mesh_ctx *ctx)
     removed_clean(ctx, &rm);
     join_members(ctx, res, n);
     load_root(ctx, 1);
-    struct host_scan hs = {ctx->net, res, n, ew_calloc(n, sizeof(char **)),
-                           ew_calloc(n, sizeof(size_t))};
+    struct host_scan hs = {.res = res};
+    mesh_gateway_hosts_init(&hs.hosts, ctx->net);
     rt_store_foreach(rt_reflector_store(ctx->mc->services), scan_ccs, &hs);
-    for (size_t i = 0; i < n; i++) /* a stable order: the cache's is not */
-        if (hs.nhosts[i] > 1)
-            qsort(hs.hosts[i], hs.nhosts[i], sizeof(char *), compare_strings);
     int syncing = 0;
     for (size_t i = 0; i < n; i++) {
         struct member_result *r = &res[i];
         if (r->member && member_check_reachable(ctx, r)) {
             r->synced = mesh_member_synced(r->member);
             if (r->synced)
-                member_sync(ctx, r, hs.hosts[i], hs.nhosts[i]);
+                member_sync(ctx, r, hs.hosts.members[i].hosts, hs.hosts.members[i].n);
             else
                 syncing = 1;
         } else {
             ctx->failed = 1;
         }
-        for (size_t j = 0; j < hs.nhosts[i]; j++)
-            free(hs.hosts[i][j]);
-        free(hs.hosts[i]);
     }
-    free(hs.hosts);
-    free(hs.nhosts);
+    mesh_gateway_hosts_release(&hs.hosts);
     set_cert_metrics(ctx, res, n);
     cJSON *st = build_status(ctx, res, n);
     removed_add_status(st, mesh_json_get(ctx->obj, "status", "conditions"), &rm,

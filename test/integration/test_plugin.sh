@@ -45,18 +45,41 @@ snapshot() { # every object of those kinds in both clusters, with its resourceVe
     done
 }
 before=$(snapshot)
-if "$plugin" plan -f "$root/deploy/examples/tutorial.yaml" >"$tmp/plan.out" 2>"$tmp/plan.err"; then
+tutorial="$root/deploy/examples/tutorial.yaml"
+if "$plugin" plan -f "$tutorial" >"$tmp/plan.out" 2>"$tmp/plan.err" &&
+    "$plugin" plan -f "$tutorial" -o json >"$tmp/plan.json" 2>>"$tmp/plan.err" &&
+    "$plugin" plan -f "$tutorial" --cluster us >"$tmp/plan-us.yaml" 2>>"$tmp/plan.err" &&
+    "$plugin" plan -f "$tutorial" -o yaml --cluster eu >"$tmp/plan-eu.yaml" 2>>"$tmp/plan.err"; then
     pass plan/runs
 else fail plan/runs "$(cat "$tmp/plan.err")"; fi
 after=$(snapshot)
-if out=$(kc us apply --dry-run=server -f "$tmp/plan.out" 2>&1); then pass plan/accepted-by-api-server; else
+# the whole output (every member's documents) and each member's own, in its own cluster
+if out=$(kc us apply --dry-run=server -f "$tmp/plan.out" 2>&1 &&
+    kc us apply --dry-run=server -f "$tmp/plan-us.yaml" 2>&1 &&
+    kc eu apply --dry-run=server -f "$tmp/plan-eu.yaml" 2>&1 &&
+    kc eu apply --dry-run=server -f "$tmp/plan.json" 2>&1); then pass plan/accepted-by-api-server; else
     fail plan/accepted-by-api-server "$out"; fi
-if grep -q '"kind":  "ServiceEntry"' "$tmp/plan.out" && grep -q '"kind":  "DestinationRule"' "$tmp/plan.out" &&
-    grep -q '# cluster: eu' "$tmp/plan.out" && grep -q '"AUTO_PASSTHROUGH"' "$tmp/plan.out"; then
+# YAML by default: one document per object, each opened by "---" and its cluster
+docs=$(grep -c '^---$' "$tmp/plan.out")
+named=$(grep -c '^# cluster: \(us\|eu\)$' "$tmp/plan.out")
+if grep -q '^kind: ServiceEntry$' "$tmp/plan.out" && grep -q '^kind: DestinationRule$' "$tmp/plan.out" &&
+    grep -q '^kind: Gateway$' "$tmp/plan-eu.yaml" && grep -q '^      mode: AUTO_PASSTHROUGH$' "$tmp/plan.out" &&
+    [ "$docs" -gt 0 ] && [ "$docs" = "$named" ] && [ "$docs" = "$(grep -c '^kind: ' "$tmp/plan.out")" ] &&
+    ! grep -q '^# cluster: eu$' "$tmp/plan-us.yaml" && ! grep -q '^# cluster: us$' "$tmp/plan-eu.yaml" &&
+    ! grep -q $'\t' "$tmp/plan.out"; then
     pass plan/has-gateway-and-service-objects
-else fail plan/has-gateway-and-service-objects "$(head -c 600 "$tmp/plan.out")"; fi
-# the kinds of the printed objects (the items of each List, indented three levels)
-printed=$(grep -oE '^      "kind": +"[A-Za-z]+"' "$tmp/plan.out" | grep -oE '[A-Za-z]+"$' | tr -d '"' | sort -u)
+else fail plan/has-gateway-and-service-objects "$docs documents, $named named: $(head -c 600 "$tmp/plan.out")"; fi
+# -o json: a v1 List per member (us, then eu), 2-space indented; the same objects as the YAML
+if jq -se 'length == 2 and all(.[]; .kind == "List") and
+        (.[1].items | map(select(.kind == "Gateway"))[0].spec.servers[0].hosts == ["echo.eu.mesh.local"]) and
+        (.[0].items | map(select(.kind == "ServiceEntry"))[0].spec.hosts == ["echo.eu.mesh.local"]) and
+        (.[0].items | map(select(.kind == "DestinationRule")) | length == 1)' "$tmp/plan.json" >/dev/null &&
+    [ "$(jq -s '[.[].items[]] | length' "$tmp/plan.json")" = "$docs" ] &&
+    grep -q '^  "kind": "List",$' "$tmp/plan.json" && ! grep -q $'\t' "$tmp/plan.json"; then
+    pass plan/json-output
+else fail plan/json-output "$(head -c 600 "$tmp/plan.json")"; fi
+# the kinds of the printed objects (one top-level kind per document)
+printed=$(grep -oE '^kind: [A-Za-z]+$' "$tmp/plan.out" | sed 's/^kind: //' | sort -u)
 uncovered=$(for k in $printed; do [ -n "${plan_resource[$k]:-}" ] || echo "$k"; done)
 if ! grep -q '^us Namespace /istio-system ' <<<"$before" || ! grep -q '^eu Namespace /echo ' <<<"$before"; then
     fail plan/writes-nothing "cannot list the clusters' objects: $(head -c 600 <<<"$before")"

@@ -1,0 +1,90 @@
+/*
+ * roles: who exports, who imports, and which hosts each member's Gateway passes
+ * through (the rules are in roles.h). The host lists are kept sorted as they
+ * grow, by binary search and insertion, so they are deduplicated on the way in
+ * and need no final pass.
+ */
+#include "roles.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const struct mesh_export *mesh_ccs_export_of(const struct mesh_ccs *c, const char *cluster)
+{
+    for (size_t i = 0; i < c->nexports; i++)
+        if (strcmp(c->exports[i].cluster, cluster) == 0)
+            return &c->exports[i];
+    return NULL;
+}
+
+enum mesh_role mesh_ccs_role(const struct mesh_ccs *c, const char *cluster)
+{
+    int exports = mesh_ccs_export_of(c, cluster) != NULL, imports = 0;
+    if (!c->import_to_set)
+        imports = !exports;
+    for (size_t i = 0; i < c->nimport_to; i++)
+        if (strcmp(c->import_to[i], cluster) == 0)
+            imports = 1;
+    return (exports ? MESH_ROLE_EXPORTS : MESH_ROLE_NONE) |
+           (imports ? MESH_ROLE_IMPORTS : MESH_ROLE_NONE);
+}
+
+mesh_code mesh_ccs_parse_live(const cJSON *obj, const struct mesh_network *net,
+                              struct mesh_ccs *out)
+{
+    memset(out, 0, sizeof(*out));
+    const cJSON *mn = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(obj, "spec"), "meshNetwork");
+    if (!cJSON_IsString(mn) || strcmp(mn->valuestring, net->name) != 0)
+        return MESH_E_INVALID;
+    if (cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"),
+                                         "deletionTimestamp"))
+        return MESH_E_INVALID;
+    return mesh_ccs_parse(obj, out, NULL);
+}
+
+void mesh_gateway_hosts_init(struct mesh_gateway_hosts *g, const struct mesh_network *net)
+{
+    g->net = net;
+    g->members = ew_calloc(net->nclusters + 1, sizeof(*g->members));
+}
+
+static void host_list_insert(struct mesh_host_list *l, const char *host)
+{
+    size_t lo = 0, hi = l->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int cmp = strcmp(l->hosts[mid], host);
+        if (cmp == 0)
+            return;
+        if (cmp < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    l->hosts = ew_realloc(l->hosts, (l->n + 1) * sizeof(char *));
+    memmove(&l->hosts[lo + 1], &l->hosts[lo], (l->n - lo) * sizeof(char *));
+    l->hosts[lo] = ew_strdup(host);
+    l->n++;
+}
+
+void mesh_gateway_hosts_add(struct mesh_gateway_hosts *g, const struct mesh_ccs *c)
+{
+    char *host = mesh_ccs_host(c, g->net);
+    for (size_t i = 0; i < g->net->nclusters; i++)
+        if (mesh_ccs_role(c, g->net->clusters[i].name) & MESH_ROLE_EXPORTS)
+            host_list_insert(&g->members[i], host);
+    free(host);
+}
+
+void mesh_gateway_hosts_release(struct mesh_gateway_hosts *g)
+{
+    if (g->members)
+        for (size_t i = 0; i < g->net->nclusters; i++) {
+            for (size_t j = 0; j < g->members[i].n; j++)
+                free(g->members[i].hosts[j]);
+            free(g->members[i].hosts);
+        }
+    free(g->members);
+    memset(g, 0, sizeof(*g));
+}

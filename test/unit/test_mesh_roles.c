@@ -1,0 +1,279 @@
+/*
+ * test_mesh_roles.c: the one rule for who exports and who imports a
+ * CrossClusterService (docs/design.md section 2), and the hosts each member's
+ * Gateway passes through (section 3), as the MeshNetwork controller, the
+ * CrossClusterService controller and `kubectl eastwest plan` all compute them
+ * (lib/mesh/roles.h).
+ */
+#include "harness.h"
+#include "mesh/objects.h"
+#include "mesh/roles.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *MESH_JSON =
+    "{\"apiVersion\":\"eastwest.io/v1alpha1\",\"kind\":\"MeshNetwork\","
+    "\"metadata\":{\"name\":\"m\",\"uid\":\"u-1\"},"
+    "\"spec\":{\"meshID\":\"m\",\"trustDomain\":\"corp.local\",\"clusters\":["
+    "{\"name\":\"us\",\"network\":\"us-net\"},"
+    "{\"name\":\"eu\",\"network\":\"eu-net\",\"kubeconfigSecretRef\":{\"name\":\"eu\"}},"
+    "{\"name\":\"ap\",\"network\":\"ap-net\",\"kubeconfigSecretRef\":{\"name\":\"ap\"}}]}}";
+
+static void parse_mesh(struct test_ctx *t, struct mesh_network *n)
+{
+    cJSON *j = cJSON_Parse(MESH_JSON);
+    struct mesh_problem p;
+    mesh_problem_init(&p);
+    REQUIREF(t, j && mesh_network_parse(j, n, &p) == MESH_OK, "%s", p.message.buf);
+    mesh_problem_release(&p);
+    cJSON_Delete(j);
+}
+
+/* A CrossClusterService object; import_to NULL leaves spec.importTo unset, extra is
+ * added to spec (a leading comma, or ""). */
+static cJSON *ccs_json(const char *name, const char *mesh, const char *export_from,
+                       const char *import_to, const char *extra)
+{
+    char buf[1024];
+    snprintf(buf, sizeof(buf),
+             "{\"apiVersion\":\"eastwest.io/v1alpha1\",\"kind\":\"CrossClusterService\","
+             "\"metadata\":{\"name\":\"%s\",\"namespace\":\"ns\"},"
+             "\"spec\":{\"meshNetwork\":\"%s\",\"exportFrom\":%s%s%s%s}}",
+             name, mesh, export_from, import_to ? ",\"importTo\":" : "", import_to ? import_to : "",
+             extra);
+    return cJSON_Parse(buf);
+}
+
+static void parse_ccs(struct test_ctx *t, const char *export_from, const char *import_to,
+                      struct mesh_ccs *c)
+{
+    cJSON *j = ccs_json("echo", "m", export_from, import_to, "");
+    struct mesh_problem p;
+    mesh_problem_init(&p);
+    REQUIREF(t, j && mesh_ccs_parse(j, c, &p) == MESH_OK, "%s", p.message.buf);
+    mesh_problem_release(&p);
+    cJSON_Delete(j);
+}
+
+/* importTo unset: every member that does not export imports; exporters only export. */
+static void test_role_import_to_unset(struct test_ctx *t)
+{
+    struct mesh_ccs c;
+    parse_ccs(t, "[{\"cluster\":\"eu\"}]", NULL, &c);
+    CHECK(t, mesh_ccs_role(&c, "eu") == MESH_ROLE_EXPORTS);
+    CHECK(t, mesh_ccs_role(&c, "us") == MESH_ROLE_IMPORTS);
+    CHECK(t, mesh_ccs_role(&c, "ap") == MESH_ROLE_IMPORTS);
+    mesh_ccs_release(&c);
+    /* two exporters: neither imports the other's endpoints */
+    parse_ccs(t, "[{\"cluster\":\"eu\"},{\"cluster\":\"ap\"}]", NULL, &c);
+    CHECK(t, mesh_ccs_role(&c, "eu") == MESH_ROLE_EXPORTS);
+    CHECK(t, mesh_ccs_role(&c, "ap") == MESH_ROLE_EXPORTS);
+    CHECK(t, mesh_ccs_role(&c, "us") == MESH_ROLE_IMPORTS);
+    mesh_ccs_release(&c);
+}
+
+/* importTo listed: only the members it names import; the others hold nothing. */
+static void test_role_import_to_listed(struct test_ctx *t)
+{
+    struct mesh_ccs c;
+    parse_ccs(t, "[{\"cluster\":\"eu\"}]", "[\"us\"]", &c);
+    CHECK(t, mesh_ccs_role(&c, "eu") == MESH_ROLE_EXPORTS);
+    CHECK(t, mesh_ccs_role(&c, "us") == MESH_ROLE_IMPORTS);
+    CHECK(t, mesh_ccs_role(&c, "ap") == MESH_ROLE_NONE);
+    CHECK(t, mesh_ccs_role(&c, "not-a-member") == MESH_ROLE_NONE);
+    mesh_ccs_release(&c);
+}
+
+/* An exporter named in importTo does both (active-active); one not named only exports. */
+static void test_role_active_active(struct test_ctx *t)
+{
+    struct mesh_ccs c;
+    parse_ccs(t, "[{\"cluster\":\"eu\"},{\"cluster\":\"us\"}]", "[\"eu\",\"us\"]", &c);
+    CHECK(t, mesh_ccs_role(&c, "eu") == MESH_ROLE_BOTH);
+    CHECK(t, mesh_ccs_role(&c, "us") == MESH_ROLE_BOTH);
+    CHECK(t, mesh_ccs_role(&c, "ap") == MESH_ROLE_NONE);
+    mesh_ccs_release(&c);
+    parse_ccs(t, "[{\"cluster\":\"eu\"},{\"cluster\":\"us\"}]", "[\"eu\",\"ap\"]", &c);
+    CHECK(t, mesh_ccs_role(&c, "eu") == MESH_ROLE_BOTH);
+    CHECK(t, mesh_ccs_role(&c, "us") == MESH_ROLE_EXPORTS);
+    CHECK(t, mesh_ccs_role(&c, "ap") == MESH_ROLE_IMPORTS);
+    mesh_ccs_release(&c);
+}
+
+/* importTo: [] is refused by the parser (the CRD says minItems 1); a struct that
+ * has it anyway (set, empty) imports nowhere rather than everywhere. */
+static void test_role_import_to_empty(struct test_ctx *t)
+{
+    cJSON *j = ccs_json("echo", "m", "[{\"cluster\":\"eu\"}]", "[]", "");
+    struct mesh_ccs c;
+    struct mesh_problem p;
+    mesh_problem_init(&p);
+    REQUIRE(t, j);
+    CHECK(t, mesh_ccs_parse(j, &c, &p) == MESH_E_INVALID);
+    CHECK_CONTAINS(t, p.message.buf, "spec.importTo");
+    CHECK(t, c.name == NULL && c.nexports == 0); /* released and zeroed */
+    mesh_problem_release(&p);
+    cJSON_Delete(j);
+    parse_ccs(t, "[{\"cluster\":\"eu\"}]", "[\"us\"]", &c);
+    free(c.import_to[0]);
+    c.import_to[0] = NULL;
+    c.nimport_to = 0;
+    CHECK(t, c.import_to_set);
+    CHECK(t, mesh_ccs_role(&c, "eu") == MESH_ROLE_EXPORTS);
+    CHECK(t, mesh_ccs_role(&c, "us") == MESH_ROLE_NONE);
+    CHECK(t, mesh_ccs_role(&c, "ap") == MESH_ROLE_NONE);
+    mesh_ccs_release(&c);
+}
+
+static void test_export_of(struct test_ctx *t)
+{
+    struct mesh_ccs c;
+    parse_ccs(t, "[{\"cluster\":\"eu\",\"service\":\"echo-v2\"},{\"cluster\":\"us\"}]", NULL, &c);
+    const struct mesh_export *e = mesh_ccs_export_of(&c, "eu");
+    REQUIRE(t, e);
+    CHECK_STR(t, e->service, "echo-v2");
+    e = mesh_ccs_export_of(&c, "us");
+    REQUIRE(t, e);
+    CHECK_STR(t, e->service, "echo"); /* defaults to the resource's name */
+    CHECK(t, mesh_ccs_export_of(&c, "ap") == NULL);
+    mesh_ccs_release(&c);
+}
+
+/* Only the live, valid CrossClusterServices of the mesh count. */
+static void test_parse_live(struct test_ctx *t)
+{
+    struct mesh_network n;
+    parse_mesh(t, &n);
+    struct mesh_ccs c;
+    cJSON *j = ccs_json("echo", "m", "[{\"cluster\":\"eu\"}]", NULL, "");
+    CHECK(t, mesh_ccs_parse_live(j, &n, &c) == MESH_OK && strcmp(c.name, "echo") == 0);
+    mesh_ccs_release(&c);
+    cJSON_AddStringToObject(cJSON_GetObjectItem(j, "metadata"), "deletionTimestamp",
+                            "2026-11-24T20:00:00Z");
+    CHECK(t, mesh_ccs_parse_live(j, &n, &c) == MESH_E_INVALID && c.name == NULL);
+    cJSON_Delete(j);
+    j = ccs_json("echo", "other", "[{\"cluster\":\"eu\"}]", NULL, "");
+    CHECK(t, mesh_ccs_parse_live(j, &n, &c) == MESH_E_INVALID && c.name == NULL);
+    cJSON_Delete(j);
+    j = ccs_json("echo", "m", "[]", NULL, "");
+    CHECK(t, mesh_ccs_parse_live(j, &n, &c) == MESH_E_INVALID && c.name == NULL);
+    cJSON_Delete(j);
+    CHECK(t, mesh_ccs_parse_live(NULL, &n, &c) == MESH_E_INVALID);
+    mesh_network_release(&n);
+}
+
+static void add_ccs(struct test_ctx *t, struct mesh_gateway_hosts *g, const char *name,
+                    const char *export_from, const char *extra)
+{
+    cJSON *j = ccs_json(name, "m", export_from, NULL, extra);
+    struct mesh_ccs c;
+    REQUIRE(t, j && mesh_ccs_parse_live(j, g->net, &c) == MESH_OK);
+    mesh_gateway_hosts_add(g, &c);
+    mesh_ccs_release(&c);
+    cJSON_Delete(j);
+}
+
+/* Each member's hosts: those exported from it, sorted, each once. */
+static void test_gateway_hosts_sorted_unique(struct test_ctx *t)
+{
+    struct mesh_network n;
+    parse_mesh(t, &n);
+    struct mesh_gateway_hosts g;
+    mesh_gateway_hosts_init(&g, &n);
+    for (size_t i = 0; i < n.nclusters; i++)
+        CHECK(t, g.members[i].n == 0);
+    add_ccs(t, &g, "zeta", "[{\"cluster\":\"eu\"}]", "");
+    add_ccs(t, &g, "alpha", "[{\"cluster\":\"eu\"},{\"cluster\":\"ap\"}]", "");
+    add_ccs(t, &g, "mid", "[{\"cluster\":\"eu\"}]", "");
+    /* two services, one host: the Gateway lists it once */
+    add_ccs(t, &g, "a1", "[{\"cluster\":\"eu\"}]", ",\"host\":\"shared.example\"");
+    add_ccs(t, &g, "a2", "[{\"cluster\":\"eu\"}]", ",\"host\":\"shared.example\"");
+    add_ccs(t, &g, "alpha", "[{\"cluster\":\"eu\"}]", ""); /* the same again */
+    const struct mesh_host_list *us = &g.members[0], *eu = &g.members[1], *ap = &g.members[2];
+    CHECK(t, us->n == 0);
+    REQUIRE(t, eu->n == 4);
+    CHECK_STR(t, eu->hosts[0], "alpha.ns.m.global");
+    CHECK_STR(t, eu->hosts[1], "mid.ns.m.global");
+    CHECK_STR(t, eu->hosts[2], "shared.example");
+    CHECK_STR(t, eu->hosts[3], "zeta.ns.m.global");
+    REQUIRE(t, ap->n == 1);
+    CHECK_STR(t, ap->hosts[0], "alpha.ns.m.global");
+    /* no cap: a member exporting more than 64 services lists them all */
+    char name[32];
+    for (int i = 0; i < 100; i++) {
+        snprintf(name, sizeof(name), "svc-%03d", 99 - i);
+        add_ccs(t, &g, name, "[{\"cluster\":\"us\"}]", "");
+    }
+    REQUIRE(t, us->n == 100);
+    CHECK_STR(t, us->hosts[0], "svc-000.ns.m.global");
+    CHECK_STR(t, us->hosts[99], "svc-099.ns.m.global");
+    for (size_t i = 1; i < us->n; i++)
+        CHECK(t, strcmp(us->hosts[i - 1], us->hosts[i]) < 0);
+    mesh_gateway_hosts_release(&g);
+    CHECK(t, g.members == NULL && g.net == NULL);
+    mesh_gateway_hosts_release(&g); /* released twice: nothing happens */
+    mesh_network_release(&n);
+}
+
+static const cJSON *gateway_hosts_of(const struct mesh_desired_set *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        const cJSON *k = cJSON_GetObjectItem(s->items[i].obj, "kind");
+        if (cJSON_IsString(k) && strcmp(k->valuestring, "Gateway") == 0)
+            return cJSON_GetObjectItem(
+                cJSON_GetArrayItem(
+                    cJSON_GetObjectItem(cJSON_GetObjectItem(s->items[i].obj, "spec"), "servers"),
+                    0),
+                "hosts");
+    }
+    return NULL;
+}
+
+/* The hosts as the Gateway lists them: ExportedOnly, the computed ones (none: no
+ * Gateway); AllLocal, "*" alone whatever is exported. */
+static void test_gateway_hosts_exposure(struct test_ctx *t)
+{
+    struct mesh_network n;
+    parse_mesh(t, &n);
+    struct mesh_gateway_hosts g;
+    mesh_gateway_hosts_init(&g, &n);
+    add_ccs(t, &g, "b", "[{\"cluster\":\"eu\"}]", "");
+    add_ccs(t, &g, "a", "[{\"cluster\":\"eu\"}]", "");
+    struct mesh_desired_set s = {0};
+    mesh_build_gateway(&n, &n.clusters[1], g.members[1].hosts, g.members[1].n, &s);
+    const cJSON *h = gateway_hosts_of(&s);
+    REQUIRE(t, cJSON_GetArraySize(h) == 2);
+    CHECK_STR(t, cJSON_GetArrayItem(h, 0)->valuestring, "a.ns.m.global");
+    CHECK_STR(t, cJSON_GetArrayItem(h, 1)->valuestring, "b.ns.m.global");
+    mesh_desired_release(&s);
+    mesh_build_gateway(&n, &n.clusters[0], g.members[0].hosts, g.members[0].n, &s);
+    CHECK(t, gateway_hosts_of(&s) == NULL);
+    mesh_desired_release(&s);
+    n.gateway.exposure = MESH_EXPOSE_ALL_LOCAL;
+    for (size_t i = 0; i < 2; i++) {
+        mesh_build_gateway(&n, &n.clusters[i], g.members[i].hosts, g.members[i].n, &s);
+        h = gateway_hosts_of(&s);
+        REQUIRE(t, cJSON_GetArraySize(h) == 1);
+        CHECK_STR(t, cJSON_GetArrayItem(h, 0)->valuestring, "*");
+        mesh_desired_release(&s);
+    }
+    mesh_gateway_hosts_release(&g);
+    mesh_network_release(&n);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct test_case cases[] = {
+        {"role_import_to_unset", test_role_import_to_unset},
+        {"role_import_to_listed", test_role_import_to_listed},
+        {"role_active_active", test_role_active_active},
+        {"role_import_to_empty", test_role_import_to_empty},
+        {"export_of", test_export_of},
+        {"parse_live", test_parse_live},
+        {"gateway_hosts_sorted_unique", test_gateway_hosts_sorted_unique},
+        {"gateway_hosts_exposure", test_gateway_hosts_exposure},
+    };
+    return TEST_MAIN(cases, argc, argv);
+}
