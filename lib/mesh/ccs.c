@@ -9,6 +9,7 @@
 #include "vip_table.h"
 #include "base/strmap.h"
 #include "base/timeutil.h"
+#include "runtime/finalizer.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -967,40 +968,11 @@ static void write_status(struct mesh_ccs_controller *cc, const cJSON *obj, cJSON
 
 /* ---- finalizer and deletion ---- */
 
-static int has_finalizer(const cJSON *obj)
-{
-    const cJSON *f;
-    cJSON_ArrayForEach(f, mesh_json_get(obj, "metadata", "finalizers"))
-    {
-        if (cJSON_IsString(f) && strcmp(f->valuestring, MESH_FINALIZER) == 0)
-            return 1;
-    }
-    return 0;
-}
-
 static kube_code set_finalizer(struct mesh_ccs_controller *cc, const cJSON *obj, int present)
 {
-    cJSON *patch = cJSON_CreateObject();
-    cJSON *md = cJSON_AddObjectToObject(patch, "metadata");
-    cJSON *list = cJSON_AddArrayToObject(md, "finalizers");
-    const cJSON *f;
-    cJSON_ArrayForEach(f, mesh_json_get(obj, "metadata", "finalizers"))
-    {
-        if (cJSON_IsString(f) && strcmp(f->valuestring, MESH_FINALIZER) != 0)
-            cJSON_AddItemToArray(list, cJSON_CreateString(f->valuestring));
-    }
-    if (present)
-        cJSON_AddItemToArray(list, cJSON_CreateString(MESH_FINALIZER));
-    cJSON_AddStringToObject(md, "resourceVersion",
-                            mesh_json_str(obj, "metadata", "resourceVersion"));
-    char *text = cJSON_PrintUnformatted(patch);
-    cJSON_Delete(patch);
-    struct kube_patch_options po = {KUBE_PATCH_MERGE, NULL, 0, 0, NULL};
     struct kube_error err = KUBE_ERROR_INIT;
-    kube_code rc = kube_patch(
-        cc->o.home, &MESH_RES_CROSSCLUSTERSERVICES, mesh_json_str(obj, "metadata", "namespace"),
-        mesh_json_str(obj, "metadata", "name"), text, strlen(text), &po, NULL, &err);
-    cJSON_free(text);
+    kube_code rc = rt_finalizer_set(cc->o.home, &MESH_RES_CROSSCLUSTERSERVICES, obj, MESH_FINALIZER,
+                                    present, &err);
     kube_error_clear(&err);
     return rc;
 }
@@ -1129,7 +1101,7 @@ static struct rt_result reconcile(void *ud, const char *key, double queued_for)
     int deleting = mesh_json_get(obj, "metadata", "deletionTimestamp") != NULL;
     if (mesh_ccs_parse(obj, &c, &p) != MESH_OK) {
         write_status(cc, obj, blocked_status(obj, gen, p.reason, p.message.buf, 0));
-        if (deleting && has_finalizer(obj))
+        if (deleting && rt_finalizer_present(obj, MESH_FINALIZER))
             set_finalizer(cc, obj, 0);
         goto out_noparse; /* the failed parse released c (api.h) */
     }
@@ -1138,8 +1110,8 @@ static struct rt_result reconcile(void *ud, const char *key, double queued_for)
                                    c.name, c.uid};
     if (deleting) {
         struct strbuf why = STRBUF_INIT;
-        int rc = has_finalizer(obj) ? cleanup_all(&x, &why) : 0;
-        if (!has_finalizer(obj)) {
+        int rc = rt_finalizer_present(obj, MESH_FINALIZER) ? cleanup_all(&x, &why) : 0;
+        if (!rt_finalizer_present(obj, MESH_FINALIZER)) {
             out = (struct rt_result){RT_DONE, 0};
         } else if (rc == 0) {
             out = (struct rt_result){set_finalizer(cc, obj, 0) == KUBE_OK ? RT_DONE : RT_ERROR, 0};
@@ -1153,7 +1125,7 @@ static struct rt_result reconcile(void *ud, const char *key, double queued_for)
         strbuf_release(&why);
         goto out_ccs;
     }
-    if (!has_finalizer(obj)) {
+    if (!rt_finalizer_present(obj, MESH_FINALIZER)) {
         out = (struct rt_result){set_finalizer(cc, obj, 1) == KUBE_OK ? RT_DONE : RT_ERROR, 0};
         goto out_ccs;
     }

@@ -9,6 +9,7 @@
 #include "conditions.h"
 #include "objects.h"
 #include "base/timeutil.h"
+#include "runtime/finalizer.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -484,44 +485,7 @@ static void set_cert_metrics(struct mesh_ctx *ctx, const struct member_result *r
     }
 }
 
-/* ---- finalizer and deletion ---- */
-
-static int has_finalizer(const cJSON *obj)
-{
-    const cJSON *f;
-    cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(
-                              cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "finalizers"))
-    {
-        if (cJSON_IsString(f) && strcmp(f->valuestring, MESH_FINALIZER) == 0)
-            return 1;
-    }
-    return 0;
-}
-
-/* Add or remove eastwest's finalizer, guarded by resourceVersion. */
-static kube_code set_finalizer(struct mesh_ctx *ctx, int present, struct kube_error *err)
-{
-    const cJSON *md = cJSON_GetObjectItemCaseSensitive(ctx->obj, "metadata");
-    cJSON *patch = cJSON_CreateObject();
-    cJSON *pmd = cJSON_AddObjectToObject(patch, "metadata");
-    cJSON *list = cJSON_AddArrayToObject(pmd, "finalizers");
-    const cJSON *f;
-    cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(md, "finalizers"))
-    {
-        if (cJSON_IsString(f) && strcmp(f->valuestring, MESH_FINALIZER) != 0)
-            cJSON_AddItemToArray(list, cJSON_CreateString(f->valuestring));
-    }
-    if (present)
-        cJSON_AddItemToArray(list, cJSON_CreateString(MESH_FINALIZER));
-    copy_field(pmd, md, "resourceVersion");
-    char *text = cJSON_PrintUnformatted(patch);
-    cJSON_Delete(patch);
-    struct kube_patch_options po = {KUBE_PATCH_MERGE, NULL, 0, 0, NULL};
-    kube_code rc = kube_patch(ctx->mc->o.home, &MESH_RES_MESHNETWORKS, NULL, ctx->net->name, text,
-                              strlen(text), &po, NULL, err);
-    cJSON_free(text);
-    return rc;
-}
+/* ---- deletion ---- */
 
 static void drop_state(struct mesh_network_controller *mc, const char *name)
 {
@@ -584,7 +548,8 @@ static struct rt_result finish_deletion(struct mesh_ctx *ctx, struct member_resu
     }
     strbuf_release(&why);
     struct kube_error err = KUBE_ERROR_INIT;
-    kube_code rc = set_finalizer(ctx, 0, &err);
+    kube_code rc = rt_finalizer_set(ctx->mc->o.home, &MESH_RES_MESHNETWORKS, ctx->obj,
+                                    MESH_FINALIZER, 0, &err);
     kube_error_clear(&err);
     if (rc != KUBE_OK && rc != KUBE_E_NOT_FOUND)
         return (struct rt_result){RT_ERROR, 0};
@@ -731,26 +696,27 @@ static struct rt_result reconcile(void *ud, const char *key)
         ctx.net = &stub;
         write_status(
             &ctx, build_simple_status(&ctx, p.reason, p.message.buf, mesh_object_generation(obj)));
-        if (deleting && has_finalizer(obj)) {
+        if (deleting && rt_finalizer_present(obj, MESH_FINALIZER)) {
             struct kube_error err = KUBE_ERROR_INIT;
             ew_log(mc->o.log, EW_LOG_WARN,
                    "deleting a MeshNetwork whose spec cannot be read: removing the finalizer "
                    "without cleanup",
                    "meshnetwork", key, NULL);
-            set_finalizer(&ctx, 0, &err);
+            rt_finalizer_set(mc->o.home, &MESH_RES_MESHNETWORKS, obj, MESH_FINALIZER, 0, &err);
             kube_error_clear(&err);
         }
         goto out_noparse;
     }
     ctx.ref =
         (struct rt_object_ref){"eastwest.io/v1alpha1", "MeshNetwork", NULL, net.name, net.uid};
-    if (deleting && !has_finalizer(obj)) {
+    if (deleting && !rt_finalizer_present(obj, MESH_FINALIZER)) {
         drop_state(mc, key);
         goto out;
     }
-    if (!deleting && !has_finalizer(obj)) {
+    if (!deleting && !rt_finalizer_present(obj, MESH_FINALIZER)) {
         struct kube_error err = KUBE_ERROR_INIT;
-        kube_code rc = set_finalizer(&ctx, 1, &err);
+        kube_code rc =
+            rt_finalizer_set(mc->o.home, &MESH_RES_MESHNETWORKS, obj, MESH_FINALIZER, 1, &err);
         kube_error_clear(&err);
         /* the update comes back through the watch and queues the key again */
         out = (struct rt_result){rc == KUBE_OK ? RT_DONE : RT_ERROR, 0};
