@@ -10,6 +10,7 @@
 #include "base/strmap.h"
 #include "base/timeutil.h"
 #include "runtime/finalizer.h"
+#include "runtime/status_write.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -958,9 +959,7 @@ static cJSON *blocked_status(const cJSON *obj, int64_t gen, const char *reason, 
 static void write_status(struct mesh_ccs_controller *cc, const cJSON *obj, cJSON *st)
 {
     struct kube_error err = KUBE_ERROR_INIT;
-    int written;
-    if (mesh_status_write(cc->o.home, &MESH_RES_CROSSCLUSTERSERVICES, obj, st, &written, &err) !=
-        KUBE_OK)
+    if (rt_status_write(cc->o.home, &MESH_RES_CROSSCLUSTERSERVICES, obj, st, NULL, &err) != KUBE_OK)
         ew_log(cc->o.log, EW_LOG_WARN, "status write failed", "crossclusterservice",
                mesh_json_str(obj, "metadata", "name"), "error", err.message, NULL);
     kube_error_clear(&err);

@@ -10,6 +10,7 @@
 #include "objects.h"
 #include "base/timeutil.h"
 #include "runtime/finalizer.h"
+#include "runtime/status_write.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -455,9 +456,8 @@ static cJSON *build_simple_status(struct mesh_ctx *ctx, const char *reason, cons
 static int write_status(struct mesh_ctx *ctx, cJSON *status)
 {
     struct kube_error err = KUBE_ERROR_INIT;
-    int written = 0;
-    kube_code rc = mesh_status_write(ctx->mc->o.home, &MESH_RES_MESHNETWORKS, ctx->obj, status,
-                                     &written, &err);
+    kube_code rc =
+        rt_status_write(ctx->mc->o.home, &MESH_RES_MESHNETWORKS, ctx->obj, status, NULL, &err);
     if (rc != KUBE_OK && rc != KUBE_E_NOT_FOUND) {
         ew_log(ctx->mc->o.log, EW_LOG_WARN, "status write failed", "meshnetwork", ctx->net->name,
                "error", err.message, NULL);
