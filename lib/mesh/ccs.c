@@ -13,7 +13,6 @@
 #include "runtime/status_write.h"
 
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,6 +260,7 @@ struct ccs_ctx {
     struct mesh_ccs *ccs;
     struct mesh_network *net;
     struct rt_object_ref ref;
+    struct rt_event_target events; /* Events on the CrossClusterService, and log lines */
     char *host, *address;
     struct mesh_port *ports;
     size_t nports;
@@ -274,23 +274,6 @@ struct ccs_ctx {
     int write_errors, unreachable, empty; /* why Imported is False, by kind */
     struct strbuf exported, imported;
 };
-
-static void record(struct ccs_ctx *x, const char *type, const char *reason, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void record(struct ccs_ctx *x, const char *type, const char *reason, const char *fmt, ...)
-{
-    struct strbuf note = STRBUF_INIT;
-    va_list ap;
-    va_start(ap, fmt);
-    strbuf_vaddf(&note, fmt, ap);
-    va_end(ap);
-    ew_log(x->cc->o.log, strcmp(type, "Warning") == 0 ? EW_LOG_WARN : EW_LOG_INFO, note.buf,
-           "crossclusterservice", x->ref.name, "namespace", x->ref.namespace_, "reason", reason,
-           NULL);
-    if (x->cc->o.events)
-        rt_event(x->cc->o.events, &x->ref, type, reason, reason, "%s", note.buf);
-    strbuf_release(&note);
-}
 
 static void read_mesh_status(struct ccs_ctx *x, const cJSON *mesh_obj)
 {
@@ -698,14 +681,16 @@ static int apply_object(struct ccs_ctx *x, struct ccs_cluster *cl, const struct 
         if (kc != KUBE_OK) {
             strbuf_addf(why, "%scluster %s: writing %s %s/%s: %s", why->len ? "; " : "", cl->name,
                         kind, x->ccs->namespace_, x->ccs->name, err.message);
-            record(x, "Warning", "ApplyFailed", "cluster %s: writing %s: %s", cl->name, kind,
-                   err.message);
+            rt_record(&x->events, "Warning", "ApplyFailed", "ApplyFailed",
+                      "cluster %s: writing %s: %s", cl->name, kind, err.message);
             x->write_errors++;
             rc = -1;
         } else {
             x->writes++;
-            record(x, "Normal", live ? "Updated" : "Created", "%s %s %s/%s in cluster %s",
-                   live ? "updated" : "created", kind, x->ccs->namespace_, x->ccs->name, cl->name);
+            rt_record(&x->events, "Normal", live ? "Updated" : "Created",
+                      live ? "Updated" : "Created", "%s %s %s/%s in cluster %s",
+                      live ? "updated" : "created", kind, x->ccs->namespace_, x->ccs->name,
+                      cl->name);
         }
         kube_error_clear(&err);
     }
@@ -731,8 +716,8 @@ static int delete_if_present(struct ccs_ctx *x, struct ccs_cluster *cl,
         kube_code kc = kube_delete(cl->client, r, x->ccs->namespace_, x->ccs->name, NULL, &err);
         if (kc == KUBE_OK) {
             x->writes++;
-            record(x, "Normal", "Deleted", "deleted %s %s/%s in cluster %s", r->plural,
-                   x->ccs->namespace_, x->ccs->name, cl->name);
+            rt_record(&x->events, "Normal", "Deleted", "Deleted", "deleted %s %s/%s in cluster %s",
+                      r->plural, x->ccs->namespace_, x->ccs->name, cl->name);
         } else if (kc != KUBE_E_NOT_FOUND) {
             strbuf_addf(why, "%scluster %s: deleting %s: %s", why->len ? "; " : "", cl->name,
                         r->plural, err.message);
@@ -1107,6 +1092,12 @@ static struct rt_result reconcile(void *ud, const char *key, double queued_for)
     x.ccs = &c;
     x.ref = (struct rt_object_ref){"eastwest.io/v1alpha1", "CrossClusterService", c.namespace_,
                                    c.name, c.uid};
+    x.events = (struct rt_event_target){
+        .recorder = cc->o.events,
+        .log = cc->o.log,
+        .log_key = "crossclusterservice",
+        .regarding = &x.ref,
+    };
     if (deleting) {
         struct strbuf why = STRBUF_INIT;
         int rc = rt_finalizer_present(obj, MESH_FINALIZER) ? cleanup_all(&x, &why) : 0;
@@ -1117,8 +1108,8 @@ static struct rt_result reconcile(void *ud, const char *key, double queued_for)
         } else if (rc == 1) { /* queued again when the MeshNetwork goes (map_mesh) */
             out = (struct rt_result){RT_REQUEUE_AFTER, 2};
         } else {
-            record(&x, "Warning", "CleanupPending", "waiting to remove finalizer %s: %s",
-                   MESH_FINALIZER, why.buf);
+            rt_record(&x.events, "Warning", "CleanupPending", "CleanupPending",
+                      "waiting to remove finalizer %s: %s", MESH_FINALIZER, why.buf);
             out = (struct rt_result){RT_ERROR, 0};
         }
         strbuf_release(&why);

@@ -12,27 +12,11 @@
 #include "runtime/finalizer.h"
 #include "runtime/status_write.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX_REQUEUE 3600.0
-
-void mesh_record(struct mesh_ctx *ctx, const char *type, const char *reason, const char *action,
-                 const char *fmt, ...)
-{
-    struct strbuf note = STRBUF_INIT;
-    va_list ap;
-    va_start(ap, fmt);
-    strbuf_vaddf(&note, fmt, ap);
-    va_end(ap);
-    ew_log(ctx->mc->o.log, strcmp(type, "Warning") == 0 ? EW_LOG_WARN : EW_LOG_INFO, note.buf,
-           "meshnetwork", ctx->net->name, "reason", reason, NULL);
-    if (ctx->mc->o.events)
-        rt_event(ctx->mc->o.events, &ctx->ref, type, reason, action, "%s", note.buf);
-    strbuf_release(&note);
-}
 
 /* ---- members ---- */
 
@@ -120,8 +104,8 @@ void member_connect(struct mesh_ctx *ctx, struct member_result *res)
         if (m) {
             free(m->config_version);
             m->config_version = ew_strdup(version);
-            mesh_record(ctx, "Normal", "CredentialsUpdated", "Connect",
-                        "cluster %s: new connection settings from its kubeconfig", m->cluster);
+            rt_record(&ctx->events, "Normal", "CredentialsUpdated", "Connect",
+                      "cluster %s: new connection settings from its kubeconfig", m->cluster);
         }
     }
     if (!m) {
@@ -184,9 +168,9 @@ static void load_root(struct mesh_ctx *ctx, int may_generate)
         if (rc == KUBE_OK) {
             ctx->root_ok =
                 mesh_ca_inspect(ctx->root.cert_pem, NULL, &ctx->root_info, NULL) == MESH_OK;
-            mesh_record(ctx, "Normal", "RootGenerated", "Create",
-                        "generated the mesh root CA (sha256 %s) in %s", ctx->root_info.sha256,
-                        desc.buf);
+            rt_record(&ctx->events, "Normal", "RootGenerated", "Create",
+                      "generated the mesh root CA (sha256 %s) in %s", ctx->root_info.sha256,
+                      desc.buf);
         } else {
             mesh_problem_set(&ctx->root_problem, "RootSecretWriteFailed", "creating %s: %s",
                              desc.buf, err.message);
@@ -539,7 +523,7 @@ static struct rt_result finish_deletion(struct mesh_ctx *ctx, struct member_resu
         removed_add_status(st, NULL, rm, ctx->net->generation);
         write_status(ctx, st);
         if (!syncing)
-            mesh_record(ctx, "Warning", "CleanupPending", "Delete", "%s", msg.buf);
+            rt_record(&ctx->events, "Warning", "CleanupPending", "Delete", "%s", msg.buf);
         strbuf_release(&msg);
         strbuf_release(&why);
         /* caches still listing: look again soon, not after a backoff */
@@ -709,6 +693,12 @@ static struct rt_result reconcile(void *ud, const char *key)
     }
     ctx.ref =
         (struct rt_object_ref){"eastwest.io/v1alpha1", "MeshNetwork", NULL, net.name, net.uid};
+    ctx.events = (struct rt_event_target){
+        .recorder = mc->o.events,
+        .log = mc->o.log,
+        .log_key = "meshnetwork",
+        .regarding = &ctx.ref,
+    };
     if (deleting && !rt_finalizer_present(obj, MESH_FINALIZER)) {
         drop_state(mc, key);
         goto out;

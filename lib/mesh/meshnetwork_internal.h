@@ -39,6 +39,7 @@ struct mesh_ctx {
     const cJSON *obj;
     struct mesh_network *net;
     struct rt_object_ref ref;
+    struct rt_event_target events; /* Events on the MeshNetwork, and log lines */
     struct mesh_keypair root;
     struct mesh_cert_info root_info;
     int root_ok;
@@ -119,9 +120,5 @@ size_t removed_pending(const struct removed_set *rm, struct strbuf *why);
 void removed_add_status(cJSON *st, const cJSON *old_conds, const struct removed_set *rm,
                         int64_t gen);
 void removed_release(struct removed_set *rm);
-
-/* Event on the MeshNetwork, and a log line. */
-void mesh_record(struct mesh_ctx *ctx, const char *type, const char *reason, const char *action,
-                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 #endif
