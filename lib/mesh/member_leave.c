@@ -21,7 +21,10 @@
  * way out without a cleanup is deleting that kubeconfig Secret: the member is
  * then gone for good, and an Event says what was left there.
  */
-#include "meshnetwork_internal.h"
+#include "member_leave.h"
+
+#include "member_sync.h"
+#include "mesh_state.h"
 
 #include <stdlib.h>
 #include <string.h>

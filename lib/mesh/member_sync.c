@@ -5,7 +5,7 @@
  * and read the gateway's addresses. Nothing here deletes because a read
  * failed: it runs only for a member whose caches are synced and reachable.
  */
-#include "meshnetwork_internal.h"
+#include "member_sync.h"
 
 #include "cacerts.h"
 #include "objects.h"
