@@ -1,5 +1,5 @@
 /*
- * kubectl-eastwest: flags, connection set-up and the subcommands (plugin.h).
+ * kubectl-eastwest: flags, and the subcommand to run (plugin.h).
  */
 #include "plugin.h"
 #include "mesh/api.h"
@@ -36,28 +36,6 @@ static const char usage[] =
     "  --force                    remove-finalizer: do it (else only the warning)\n"
     "  -f FILE                    plan: a YAML or JSON file of MeshNetworks and\n"
     "                             CrossClusterServices ('-' for standard input)\n";
-
-int plugin_connect(const struct plugin_opts *o, const char *context, const char *name,
-                   struct kube_rest_config *cfg, struct kube_client **out)
-{
-    struct kube_error err = KUBE_ERROR_INIT;
-    struct kube_config_options co = {o->kubeconfig, context, getenv("KUBECONFIG"), getenv("HOME")};
-    if (kube_config_load(&co, cfg, &err) != KUBE_OK) {
-        fprintf(stderr, "kubectl-eastwest: %s\n", err.message);
-        kube_error_clear(&err);
-        return 1;
-    }
-    struct kube_client_options opts = {0};
-    opts.name = name;
-    opts.max_retries = 2;
-    if (kube_client_new(cfg, &opts, out, &err) != KUBE_OK) {
-        fprintf(stderr, "kubectl-eastwest: %s\n", err.message);
-        kube_error_clear(&err);
-        kube_rest_config_free(cfg);
-        return 1;
-    }
-    return 0;
-}
 
 static int parse(int argc, char **argv, struct plugin_opts *o)
 {
