@@ -807,8 +807,16 @@ static void sync_member(struct ccs_ctx *x, struct member_view *m, struct strbuf 
 static void write_member(struct ccs_ctx *x, struct ccs_cluster *cl, struct member_view *m,
                          struct strbuf *why)
 {
-    struct mesh_ccs_facts f = {x->ccs,   x->net,    x->host, x->address,
-                               x->ports, x->nports, x->sans, x->nsans};
+    const struct mesh_ccs_facts f = {
+        .ccs = x->ccs,
+        .net = x->net,
+        .host = x->host,
+        .address = x->address,
+        .ports = x->ports,
+        .nports = x->nports,
+        .sans = x->sans,
+        .nsans = x->nsans,
+    };
     if (m->importer) {
         struct mesh_endpoint *eps;
         int multi;
@@ -1201,23 +1209,28 @@ struct mesh_ccs_controller *mesh_ccs_controller_new(const struct mesh_ccs_contro
             "From a change being queued to the last member write it caused being applied.",
             "controller", buckets, sizeof(buckets) / sizeof(buckets[0]));
     }
-    struct rt_controller_options co = {0};
-    co.name = "crossclusterservice";
-    co.workers = o->workers;
-    co.reconcile_waited = reconcile;
-    co.ud = cc;
-    co.metrics = o->metrics;
-    co.log = o->log;
-    co.queue.base_delay = 0.8;
-    co.queue.max_delay = 30;
+    const struct rt_controller_options co = {
+        .name = "crossclusterservice",
+        .workers = o->workers,
+        .reconcile_waited = reconcile,
+        .ud = cc,
+        .metrics = o->metrics,
+        .log = o->log,
+        .queue = {.base_delay = 0.8, .max_delay = 30},
+    };
     cc->ctl = rt_controller_new(&co);
-    struct rt_reflector_options ro = {0};
-    ro.client = o->home;
-    ro.log = o->log;
-    ro.resource = &MESH_RES_CROSSCLUSTERSERVICES;
-    cc->ccs = rt_controller_watch_primary(cc->ctl, &ro);
-    ro.resource = &MESH_RES_MESHNETWORKS;
-    cc->meshes = rt_controller_watch(cc->ctl, &ro, map_mesh, cc);
+    const struct rt_reflector_options services = {
+        .client = o->home,
+        .resource = &MESH_RES_CROSSCLUSTERSERVICES,
+        .log = o->log,
+    };
+    cc->ccs = rt_controller_watch_primary(cc->ctl, &services);
+    const struct rt_reflector_options meshes = {
+        .client = o->home,
+        .resource = &MESH_RES_MESHNETWORKS,
+        .log = o->log,
+    };
+    cc->meshes = rt_controller_watch(cc->ctl, &meshes, map_mesh, cc);
     return cc;
 }
 

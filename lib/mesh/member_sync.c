@@ -85,7 +85,8 @@ static kube_code merge_patch(struct kube_client *c, const struct kube_resource *
     char *text = cJSON_PrintUnformatted(desired);
     if (!text)
         ew_oom(0);
-    struct kube_patch_options po = {KUBE_PATCH_MERGE, MESH_FIELD_MANAGER, 0, 0, NULL};
+    const struct kube_patch_options po = {.type = KUBE_PATCH_MERGE,
+                                          .field_manager = MESH_FIELD_MANAGER};
     kube_code rc =
         kube_patch(c, r, ns, obj_meta(desired, "name"), text, strlen(text), &po, NULL, err);
     cJSON_free(text);
@@ -411,7 +412,7 @@ static int cleanup_kind(struct mesh_ctx *ctx, struct mesh_member *m, const struc
                         const char *ns, struct strbuf *why)
 {
     char *selector = mesh_selector_for_mesh(ctx->net->name);
-    struct kube_list_options lo = {selector, NULL, 0, NULL, NULL};
+    const struct kube_list_options lo = {.label_selector = selector};
     cJSON *items = NULL;
     struct kube_error err = KUBE_ERROR_INIT;
     kube_code rc = kube_list(m->client, r, ns, &lo, &items, NULL, &err);

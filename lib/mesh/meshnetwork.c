@@ -683,27 +683,36 @@ mesh_network_controller_new(const struct mesh_network_controller_options *o)
             "When the mesh root (kind=root) or a member's intermediate CA (kind=intermediate) "
             "expires, as a Unix time.",
             "mesh,cluster,kind", NULL, 0);
-    struct rt_controller_options co = {0};
-    co.name = "meshnetwork";
-    co.workers = o->workers;
-    co.reconcile = reconcile;
-    co.ud = mc;
-    co.metrics = o->metrics;
-    co.log = o->log;
-    co.queue.base_delay = 0.8; /* docs/design.md section 4: 0.8 s doubling to 30 s */
-    co.queue.max_delay = 30;
+    const struct rt_controller_options co = {
+        .name = "meshnetwork",
+        .workers = o->workers,
+        .reconcile = reconcile,
+        .ud = mc,
+        .metrics = o->metrics,
+        .log = o->log,
+        /* docs/design.md section 4: 0.8 s doubling to 30 s */
+        .queue = {.base_delay = 0.8, .max_delay = 30},
+    };
     mc->ctl = rt_controller_new(&co);
-    struct rt_reflector_options ro = {0};
-    ro.client = o->home;
-    ro.log = o->log;
-    ro.resource = &MESH_RES_MESHNETWORKS;
-    mc->meshes = rt_controller_watch_primary(mc->ctl, &ro);
-    ro.resource = &KUBE_RES_SECRETS;
-    ro.namespace_ = mc->namespace_;
-    mc->secrets = rt_controller_watch(mc->ctl, &ro, map_secret, mc);
-    ro.resource = &MESH_RES_CROSSCLUSTERSERVICES;
-    ro.namespace_ = NULL;
-    mc->services = rt_controller_watch(mc->ctl, &ro, map_ccs, mc);
+    const struct rt_reflector_options meshes = {
+        .client = o->home,
+        .resource = &MESH_RES_MESHNETWORKS,
+        .log = o->log,
+    };
+    mc->meshes = rt_controller_watch_primary(mc->ctl, &meshes);
+    const struct rt_reflector_options secrets = {
+        .client = o->home,
+        .resource = &KUBE_RES_SECRETS,
+        .namespace_ = mc->namespace_,
+        .log = o->log,
+    };
+    mc->secrets = rt_controller_watch(mc->ctl, &secrets, map_secret, mc);
+    const struct rt_reflector_options services = {
+        .client = o->home,
+        .resource = &MESH_RES_CROSSCLUSTERSERVICES,
+        .log = o->log,
+    };
+    mc->services = rt_controller_watch(mc->ctl, &services, map_ccs, mc);
     return mc;
 }
 

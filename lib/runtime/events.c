@@ -159,7 +159,7 @@ static int fold(struct rt_recorder *r, struct seen_event *s)
     ew_time_format_micro_now(ts, sizeof(ts));
     snprintf(patch, sizeof(patch), "{\"series\":{\"count\":%d,\"lastObservedTime\":\"%s\"}}",
              s->count, ts);
-    struct kube_patch_options po = {KUBE_PATCH_MERGE, NULL, 0, 0, NULL};
+    const struct kube_patch_options po = {.type = KUBE_PATCH_MERGE};
     kube_code rc =
         kube_patch(r->o.client, &EVENTS, s->ns, s->name, patch, strlen(patch), &po, NULL, &err);
     if (rc != KUBE_OK)
