@@ -3,6 +3,7 @@
  * (see status_write.h).
  */
 #include "status_write.h"
+#include "store.h"
 
 #include <string.h>
 
@@ -16,9 +17,7 @@ kube_code rt_status_write(struct kube_client *c, const struct kube_resource *r, 
         cJSON_Delete(status);
         return KUBE_OK;
     }
-    const cJSON *md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
-    const cJSON *name = cJSON_GetObjectItemCaseSensitive(md, "name");
-    const cJSON *ns = cJSON_GetObjectItemCaseSensitive(md, "namespace");
+    const char *name = rt_object_meta_str(obj, "name");
     /* A merge patch of the whole status: fields of the old status that the new one
      * lacks are set to null so they go. */
     cJSON *patch = cJSON_CreateObject();
@@ -39,9 +38,8 @@ kube_code rt_status_write(struct kube_client *c, const struct kube_resource *r, 
     if (!text)
         ew_oom(0);
     const struct kube_patch_options po = {.type = KUBE_PATCH_MERGE, .subresource = "status"};
-    kube_code rc = kube_patch(c, r, cJSON_IsString(ns) ? ns->valuestring : NULL,
-                              cJSON_IsString(name) ? name->valuestring : "", text, strlen(text),
-                              &po, NULL, err);
+    kube_code rc = kube_patch(c, r, rt_object_meta_str(obj, "namespace"), name ? name : "", text,
+                              strlen(text), &po, NULL, err);
     cJSON_free(text);
     if (rc == KUBE_OK && written)
         *written = 1;
