@@ -84,7 +84,12 @@ static kube_code load_home_config(const struct operator_options *o, struct kube_
     if (!o->kubeconfig && (!env || !*env) && host && *host)
         return kube_config_in_cluster(getenv("EASTWEST_SERVICEACCOUNT_DIR"), host,
                                       getenv("KUBERNETES_SERVICE_PORT"), cfg, err);
-    struct kube_config_options co = {o->kubeconfig, o->context, env, getenv("HOME")};
+    const struct kube_config_options co = {
+        .explicit_path = o->kubeconfig,
+        .context = o->context,
+        .kubeconfig_env = env,
+        .home = getenv("HOME"),
+    };
     return kube_config_load(&co, cfg, err);
 }
 
@@ -232,15 +237,32 @@ static _Noreturn void exit_undrained(struct operator_state *st, int status)
 static void make_controllers(struct operator_state *st, const struct kube_rest_config *cfg,
                              const char *identity)
 {
-    struct rt_recorder_options ro = {
-        st->home, "eastwest.io/eastwest-operator", identity, &st->log, 0, 0};
+    const struct rt_recorder_options ro = {
+        .client = st->home,
+        .controller = "eastwest.io/eastwest-operator",
+        .instance = identity,
+        .log = &st->log,
+    };
     st->events = rt_recorder_new(&ro);
-    struct mesh_network_controller_options mo = {st->home,    cfg,      st->namespace_,  st->events,
-                                                 st->metrics, &st->log, st->opts.workers};
+    const struct mesh_network_controller_options mo = {
+        .home = st->home,
+        .home_cfg = cfg,
+        .namespace_ = st->namespace_,
+        .events = st->events,
+        .metrics = st->metrics,
+        .log = &st->log,
+        .workers = st->opts.workers,
+    };
     st->meshnets = mesh_network_controller_new(&mo);
     st->controllers[st->ncontrollers++] = mesh_network_controller_runtime(st->meshnets);
-    struct mesh_ccs_controller_options so = {st->home,    st->meshnets, st->events,
-                                             st->metrics, &st->log,     st->opts.workers};
+    const struct mesh_ccs_controller_options so = {
+        .home = st->home,
+        .meshes = st->meshnets,
+        .events = st->events,
+        .metrics = st->metrics,
+        .log = &st->log,
+        .workers = st->opts.workers,
+    };
     st->services = mesh_ccs_controller_new(&so);
     st->controllers[st->ncontrollers++] = mesh_ccs_controller_runtime(st->services);
 }
@@ -343,9 +365,7 @@ int main(int argc, char **argv)
     }
     st.namespace_ = st.opts.namespace_ ? st.opts.namespace_
                                        : (cfg.namespace_ ? cfg.namespace_ : "eastwest-system");
-    struct kube_client_options co = {0};
-    co.log = &st.log;
-    co.name = "home";
+    const struct kube_client_options co = {.log = &st.log, .name = "home"};
     if (kube_client_new(&cfg, &co, &st.home, &err) != KUBE_OK) {
         ew_log(&st.log, EW_LOG_ERROR, "cannot create the home cluster client", "error", err.message,
                NULL);

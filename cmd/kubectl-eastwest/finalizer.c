@@ -11,6 +11,7 @@
  * of removing another finalizer.
  */
 #include "plugin.h"
+#include "connect.h"
 #include "base/strbuf.h"
 #include "mesh/objects.h"
 
@@ -157,23 +158,20 @@ int plugin_remove_finalizer(const struct plugin_opts *o)
         return 2;
     }
     const char *ns = namespaced ? o->namespace_ : NULL;
-    struct kube_rest_config cfg;
-    struct kube_client *home = NULL;
-    memset(&cfg, 0, sizeof(cfg));
-    if (plugin_connect(o, o->home_context, "home", &cfg, &home))
+    struct plugin_conn home;
+    if (plugin_connect_home(o, &home))
         return 1;
     struct kube_error err = KUBE_ERROR_INIT;
     cJSON *obj = NULL;
     int rc;
-    if (kube_get(home, res, ns, o->args[1], &obj, &err) != KUBE_OK) {
+    if (kube_get(home.client, res, ns, o->args[1], &obj, &err) != KUBE_OK) {
         fprintf(stderr, "kubectl-eastwest: reading %s %s: %s\n", o->args[0], o->args[1],
                 err.message);
         rc = 1;
     } else
-        rc = check_and_remove(home, o, res, ns, obj);
+        rc = check_and_remove(home.client, o, res, ns, obj);
     cJSON_Delete(obj);
     kube_error_clear(&err);
-    kube_client_free(home);
-    kube_rest_config_free(&cfg);
+    plugin_disconnect(&home);
     return rc;
 }

@@ -10,6 +10,7 @@
  * token; the operator picks the new Secret up without a restart.
  */
 #include "plugin.h"
+#include "connect.h"
 #include "base/base64.h"
 #include "base/timeutil.h"
 
@@ -188,25 +189,22 @@ int plugin_link(const struct plugin_opts *o)
         strbuf_adds(&secret, o->secret);
     else
         strbuf_addf(&secret, "%s-kubeconfig", name);
-    struct kube_rest_config mcfg, hcfg;
-    struct kube_client *member = NULL, *home = NULL;
-    memset(&mcfg, 0, sizeof(mcfg));
-    memset(&hcfg, 0, sizeof(hcfg));
-    int rc = plugin_connect(o, o->context, name, &mcfg, &member);
+    struct plugin_conn member = {0}, home = {0};
+    int rc = plugin_connect(o, o->context, name, &member);
     if (!rc)
-        rc = plugin_connect(o, o->home_context, "home", &hcfg, &home);
+        rc = plugin_connect_home(o, &home);
     char *token = NULL;
     char expires[64] = "";
     if (!rc) {
         cJSON *rbac = plugin_member_rbac(o->namespace_, o->istio_namespace);
-        rc = apply_all(member, rbac, name);
+        rc = apply_all(member.client, rbac, name);
         cJSON_Delete(rbac);
     }
-    if (!rc && !(token = request_token(member, o, expires, sizeof(expires))))
+    if (!rc && !(token = request_token(member.client, o, expires, sizeof(expires))))
         rc = 1;
     if (!rc) {
-        build_kubeconfig(&kubeconfig, name, &mcfg, token);
-        rc = write_secret(home, o, secret.buf, name, &kubeconfig);
+        build_kubeconfig(&kubeconfig, name, &member.cfg, token);
+        rc = write_secret(home.client, o, secret.buf, name, &kubeconfig);
     }
     if (!rc)
         printf("linked cluster %s: Secret %s/%s in the home cluster (token valid until %s).\n"
@@ -221,9 +219,7 @@ int plugin_link(const struct plugin_opts *o)
         OPENSSL_cleanse(kubeconfig.buf, kubeconfig.len);
     strbuf_release(&kubeconfig);
     strbuf_release(&secret);
-    kube_client_free(member);
-    kube_client_free(home);
-    kube_rest_config_free(&mcfg);
-    kube_rest_config_free(&hcfg);
+    plugin_disconnect(&member);
+    plugin_disconnect(&home);
     return rc;
 }

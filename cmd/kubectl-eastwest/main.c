@@ -1,5 +1,5 @@
 /*
- * kubectl-eastwest: flags, connection set-up and the subcommands (plugin.h).
+ * kubectl-eastwest: flags, and the subcommand to run (plugin.h).
  */
 #include "plugin.h"
 #include "mesh/api.h"
@@ -40,28 +40,6 @@ static const char usage[] =
     "                             CrossClusterServices ('-' for standard input)\n"
     "  -o, --output yaml|json     plan: the output format (default yaml)\n"
     "  --cluster NAME             plan: only the objects of member cluster NAME\n";
-
-int plugin_connect(const struct plugin_opts *o, const char *context, const char *name,
-                   struct kube_rest_config *cfg, struct kube_client **out)
-{
-    struct kube_error err = KUBE_ERROR_INIT;
-    struct kube_config_options co = {o->kubeconfig, context, getenv("KUBECONFIG"), getenv("HOME")};
-    if (kube_config_load(&co, cfg, &err) != KUBE_OK) {
-        fprintf(stderr, "kubectl-eastwest: %s\n", err.message);
-        kube_error_clear(&err);
-        return 1;
-    }
-    struct kube_client_options opts = {0};
-    opts.name = name;
-    opts.max_retries = 2;
-    if (kube_client_new(cfg, &opts, out, &err) != KUBE_OK) {
-        fprintf(stderr, "kubectl-eastwest: %s\n", err.message);
-        kube_error_clear(&err);
-        kube_rest_config_free(cfg);
-        return 1;
-    }
-    return 0;
-}
 
 static int parse(int argc, char **argv, struct plugin_opts *o)
 {

@@ -7,6 +7,7 @@
  *   plan.c    the objects the operator would write for a file of CRs, written nowhere;
  *   rbac.c    the member RBAC (also printed by "member-rbac" for deploy/member/);
  *   finalizer.c  remove-finalizer: let a CR whose members are gone for good be deleted.
+ * main.c parses the flags and runs one; connect.h opens their connections.
  * Every subcommand returns an exit status: 0 ok, 1 failed, 2 bad usage. Nothing
  * prints a token, key or certificate.
  */
@@ -36,10 +37,6 @@ struct plugin_opts {
 
 #define PLUGIN_FIELD_MANAGER "kubectl-eastwest"
 #define PLUGIN_MEMBER_SA     "eastwest-member"
-
-/* A client for a kubeconfig context (NULL = current), with its settings in cfg. */
-int plugin_connect(const struct plugin_opts *o, const char *context, const char *name,
-                   struct kube_rest_config *cfg, struct kube_client **out);
 
 /* The RBAC a member's credentials need (docs/design.md section 3), as an array of objects:
  * Namespace and ServiceAccount in ns, ClusterRole and ClusterRoleBinding, Role and

@@ -4,6 +4,7 @@
  * members export and import what).
  */
 #include "plugin.h"
+#include "connect.h"
 #include "mesh/objects.h"
 
 #include <stdio.h>
@@ -95,16 +96,15 @@ static void print_mesh(const cJSON *mesh, const cJSON *services)
 
 int plugin_status(const struct plugin_opts *o)
 {
-    struct kube_rest_config cfg;
-    struct kube_client *home = NULL;
-    memset(&cfg, 0, sizeof(cfg));
-    if (plugin_connect(o, o->home_context, "home", &cfg, &home))
+    struct plugin_conn home;
+    if (plugin_connect_home(o, &home))
         return 1;
     struct kube_error err = KUBE_ERROR_INIT;
     cJSON *meshes = NULL, *services = NULL;
     int rc = 0;
-    if (kube_list(home, &MESH_RES_MESHNETWORKS, NULL, NULL, &meshes, NULL, &err) != KUBE_OK ||
-        kube_list(home, &MESH_RES_CROSSCLUSTERSERVICES, NULL, NULL, &services, NULL, &err) !=
+    if (kube_list(home.client, &MESH_RES_MESHNETWORKS, NULL, NULL, &meshes, NULL, &err) !=
+            KUBE_OK ||
+        kube_list(home.client, &MESH_RES_CROSSCLUSTERSERVICES, NULL, NULL, &services, NULL, &err) !=
             KUBE_OK) {
         fprintf(stderr, "kubectl-eastwest: reading MeshNetworks and CrossClusterServices: %s\n",
                 err.message);
@@ -131,7 +131,6 @@ int plugin_status(const struct plugin_opts *o)
     kube_error_clear(&err);
     cJSON_Delete(meshes);
     cJSON_Delete(services);
-    kube_client_free(home);
-    kube_rest_config_free(&cfg);
+    plugin_disconnect(&home);
     return rc;
 }

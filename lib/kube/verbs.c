@@ -308,8 +308,11 @@ kube_code kube_apply(struct kube_client *c, const struct kube_resource *r, const
     char *body = cJSON_PrintUnformatted(obj);
     if (!body)
         return kube_error_set(err, KUBE_E_ARG, "apply: object cannot be serialised");
-    struct kube_patch_options o = {
-        KUBE_PATCH_APPLY, field_manager ? field_manager : "eastwest-operator", force, 0, NULL};
+    const struct kube_patch_options o = {
+        .type = KUBE_PATCH_APPLY,
+        .field_manager = field_manager ? field_manager : "eastwest-operator",
+        .force = force,
+    };
     kube_code rc = kube_patch(c, r, ns, name, body, strlen(body), &o, out, err);
     free(body);
     return rc;

@@ -10,9 +10,10 @@
 #include "vip_table.h"
 #include "base/strmap.h"
 #include "base/timeutil.h"
+#include "runtime/finalizer.h"
+#include "runtime/status_write.h"
 
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -260,6 +261,7 @@ struct ccs_ctx {
     struct mesh_ccs *ccs;
     struct mesh_network *net;
     struct rt_object_ref ref;
+    struct rt_event_target events; /* Events on the CrossClusterService, and log lines */
     char *host, *address;
     struct mesh_port *ports;
     size_t nports;
@@ -273,23 +275,6 @@ struct ccs_ctx {
     int write_errors, unreachable, empty; /* why Imported is False, by kind */
     struct strbuf exported, imported;
 };
-
-static void record(struct ccs_ctx *x, const char *type, const char *reason, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void record(struct ccs_ctx *x, const char *type, const char *reason, const char *fmt, ...)
-{
-    struct strbuf note = STRBUF_INIT;
-    va_list ap;
-    va_start(ap, fmt);
-    strbuf_vaddf(&note, fmt, ap);
-    va_end(ap);
-    ew_log(x->cc->o.log, strcmp(type, "Warning") == 0 ? EW_LOG_WARN : EW_LOG_INFO, note.buf,
-           "crossclusterservice", x->ref.name, "namespace", x->ref.namespace_, "reason", reason,
-           NULL);
-    if (x->cc->o.events)
-        rt_event(x->cc->o.events, &x->ref, type, reason, reason, "%s", note.buf);
-    strbuf_release(&note);
-}
 
 static void read_mesh_status(struct ccs_ctx *x, const cJSON *mesh_obj)
 {
@@ -690,14 +675,16 @@ static int apply_object(struct ccs_ctx *x, struct ccs_cluster *cl, const struct 
         if (kc != KUBE_OK) {
             strbuf_addf(why, "%scluster %s: writing %s %s/%s: %s", why->len ? "; " : "", cl->name,
                         kind, x->ccs->namespace_, x->ccs->name, err.message);
-            record(x, "Warning", "ApplyFailed", "cluster %s: writing %s: %s", cl->name, kind,
-                   err.message);
+            rt_record(&x->events, "Warning", "ApplyFailed", "ApplyFailed",
+                      "cluster %s: writing %s: %s", cl->name, kind, err.message);
             x->write_errors++;
             rc = -1;
         } else {
             x->writes++;
-            record(x, "Normal", live ? "Updated" : "Created", "%s %s %s/%s in cluster %s",
-                   live ? "updated" : "created", kind, x->ccs->namespace_, x->ccs->name, cl->name);
+            rt_record(&x->events, "Normal", live ? "Updated" : "Created",
+                      live ? "Updated" : "Created", "%s %s %s/%s in cluster %s",
+                      live ? "updated" : "created", kind, x->ccs->namespace_, x->ccs->name,
+                      cl->name);
         }
         kube_error_clear(&err);
     }
@@ -723,8 +710,8 @@ static int delete_if_present(struct ccs_ctx *x, struct ccs_cluster *cl,
         kube_code kc = kube_delete(cl->client, r, x->ccs->namespace_, x->ccs->name, NULL, &err);
         if (kc == KUBE_OK) {
             x->writes++;
-            record(x, "Normal", "Deleted", "deleted %s %s/%s in cluster %s", r->plural,
-                   x->ccs->namespace_, x->ccs->name, cl->name);
+            rt_record(&x->events, "Normal", "Deleted", "Deleted", "deleted %s %s/%s in cluster %s",
+                      r->plural, x->ccs->namespace_, x->ccs->name, cl->name);
         } else if (kc != KUBE_E_NOT_FOUND) {
             strbuf_addf(why, "%scluster %s: deleting %s: %s", why->len ? "; " : "", cl->name,
                         r->plural, err.message);
@@ -811,8 +798,16 @@ static void sync_member(struct ccs_ctx *x, struct member_view *m, struct strbuf 
 static void write_member(struct ccs_ctx *x, struct ccs_cluster *cl, struct member_view *m,
                          struct strbuf *why)
 {
-    struct mesh_ccs_facts f = {x->ccs,   x->net,    x->host, x->address,
-                               x->ports, x->nports, x->sans, x->nsans};
+    const struct mesh_ccs_facts f = {
+        .ccs = x->ccs,
+        .net = x->net,
+        .host = x->host,
+        .address = x->address,
+        .ports = x->ports,
+        .nports = x->nports,
+        .sans = x->sans,
+        .nsans = x->nsans,
+    };
     if (m->importer) {
         struct mesh_endpoint *eps;
         int multi;
@@ -948,9 +943,7 @@ static cJSON *blocked_status(const cJSON *obj, int64_t gen, const char *reason, 
 static void write_status(struct mesh_ccs_controller *cc, const cJSON *obj, cJSON *st)
 {
     struct kube_error err = KUBE_ERROR_INIT;
-    int written;
-    if (mesh_status_write(cc->o.home, &MESH_RES_CROSSCLUSTERSERVICES, obj, st, &written, &err) !=
-        KUBE_OK)
+    if (rt_status_write(cc->o.home, &MESH_RES_CROSSCLUSTERSERVICES, obj, st, NULL, &err) != KUBE_OK)
         ew_log(cc->o.log, EW_LOG_WARN, "status write failed", "crossclusterservice",
                mesh_json_str(obj, "metadata", "name"), "error", err.message, NULL);
     kube_error_clear(&err);
@@ -958,40 +951,11 @@ static void write_status(struct mesh_ccs_controller *cc, const cJSON *obj, cJSON
 
 /* ---- finalizer and deletion ---- */
 
-static int has_finalizer(const cJSON *obj)
-{
-    const cJSON *f;
-    cJSON_ArrayForEach(f, mesh_json_get(obj, "metadata", "finalizers"))
-    {
-        if (cJSON_IsString(f) && strcmp(f->valuestring, MESH_FINALIZER) == 0)
-            return 1;
-    }
-    return 0;
-}
-
 static kube_code set_finalizer(struct mesh_ccs_controller *cc, const cJSON *obj, int present)
 {
-    cJSON *patch = cJSON_CreateObject();
-    cJSON *md = cJSON_AddObjectToObject(patch, "metadata");
-    cJSON *list = cJSON_AddArrayToObject(md, "finalizers");
-    const cJSON *f;
-    cJSON_ArrayForEach(f, mesh_json_get(obj, "metadata", "finalizers"))
-    {
-        if (cJSON_IsString(f) && strcmp(f->valuestring, MESH_FINALIZER) != 0)
-            cJSON_AddItemToArray(list, cJSON_CreateString(f->valuestring));
-    }
-    if (present)
-        cJSON_AddItemToArray(list, cJSON_CreateString(MESH_FINALIZER));
-    cJSON_AddStringToObject(md, "resourceVersion",
-                            mesh_json_str(obj, "metadata", "resourceVersion"));
-    char *text = cJSON_PrintUnformatted(patch);
-    cJSON_Delete(patch);
-    struct kube_patch_options po = {KUBE_PATCH_MERGE, NULL, 0, 0, NULL};
     struct kube_error err = KUBE_ERROR_INIT;
-    kube_code rc = kube_patch(
-        cc->o.home, &MESH_RES_CROSSCLUSTERSERVICES, mesh_json_str(obj, "metadata", "namespace"),
-        mesh_json_str(obj, "metadata", "name"), text, strlen(text), &po, NULL, &err);
-    cJSON_free(text);
+    kube_code rc = rt_finalizer_set(cc->o.home, &MESH_RES_CROSSCLUSTERSERVICES, obj, MESH_FINALIZER,
+                                    present, &err);
     kube_error_clear(&err);
     return rc;
 }
@@ -1120,31 +1084,37 @@ static struct rt_result reconcile(void *ud, const char *key, double queued_for)
     int deleting = mesh_json_get(obj, "metadata", "deletionTimestamp") != NULL;
     if (mesh_ccs_parse(obj, &c, &p) != MESH_OK) {
         write_status(cc, obj, blocked_status(obj, gen, p.reason, p.message.buf, 0));
-        if (deleting && has_finalizer(obj))
+        if (deleting && rt_finalizer_present(obj, MESH_FINALIZER))
             set_finalizer(cc, obj, 0);
         goto out_noparse; /* the failed parse released c (api.h) */
     }
     x.ccs = &c;
     x.ref = (struct rt_object_ref){"eastwest.io/v1alpha1", "CrossClusterService", c.namespace_,
                                    c.name, c.uid};
+    x.events = (struct rt_event_target){
+        .recorder = cc->o.events,
+        .log = cc->o.log,
+        .log_key = "crossclusterservice",
+        .regarding = &x.ref,
+    };
     if (deleting) {
         struct strbuf why = STRBUF_INIT;
-        int rc = has_finalizer(obj) ? cleanup_all(&x, &why) : 0;
-        if (!has_finalizer(obj)) {
+        int rc = rt_finalizer_present(obj, MESH_FINALIZER) ? cleanup_all(&x, &why) : 0;
+        if (!rt_finalizer_present(obj, MESH_FINALIZER)) {
             out = (struct rt_result){RT_DONE, 0};
         } else if (rc == 0) {
             out = (struct rt_result){set_finalizer(cc, obj, 0) == KUBE_OK ? RT_DONE : RT_ERROR, 0};
         } else if (rc == 1) { /* queued again when the MeshNetwork goes (map_mesh) */
             out = (struct rt_result){RT_REQUEUE_AFTER, 2};
         } else {
-            record(&x, "Warning", "CleanupPending", "waiting to remove finalizer %s: %s",
-                   MESH_FINALIZER, why.buf);
+            rt_record(&x.events, "Warning", "CleanupPending", "CleanupPending",
+                      "waiting to remove finalizer %s: %s", MESH_FINALIZER, why.buf);
             out = (struct rt_result){RT_ERROR, 0};
         }
         strbuf_release(&why);
         goto out_ccs;
     }
-    if (!has_finalizer(obj)) {
+    if (!rt_finalizer_present(obj, MESH_FINALIZER)) {
         out = (struct rt_result){set_finalizer(cc, obj, 1) == KUBE_OK ? RT_DONE : RT_ERROR, 0};
         goto out_ccs;
     }
@@ -1230,23 +1200,28 @@ struct mesh_ccs_controller *mesh_ccs_controller_new(const struct mesh_ccs_contro
             "From a change being queued to the last member write it caused being applied.",
             "controller", buckets, sizeof(buckets) / sizeof(buckets[0]));
     }
-    struct rt_controller_options co = {0};
-    co.name = "crossclusterservice";
-    co.workers = o->workers;
-    co.reconcile_waited = reconcile;
-    co.ud = cc;
-    co.metrics = o->metrics;
-    co.log = o->log;
-    co.queue.base_delay = 0.8;
-    co.queue.max_delay = 30;
+    const struct rt_controller_options co = {
+        .name = "crossclusterservice",
+        .workers = o->workers,
+        .reconcile_waited = reconcile,
+        .ud = cc,
+        .metrics = o->metrics,
+        .log = o->log,
+        .queue = {.base_delay = 0.8, .max_delay = 30},
+    };
     cc->ctl = rt_controller_new(&co);
-    struct rt_reflector_options ro = {0};
-    ro.client = o->home;
-    ro.log = o->log;
-    ro.resource = &MESH_RES_CROSSCLUSTERSERVICES;
-    cc->ccs = rt_controller_watch_primary(cc->ctl, &ro);
-    ro.resource = &MESH_RES_MESHNETWORKS;
-    cc->meshes = rt_controller_watch(cc->ctl, &ro, map_mesh, cc);
+    const struct rt_reflector_options services = {
+        .client = o->home,
+        .resource = &MESH_RES_CROSSCLUSTERSERVICES,
+        .log = o->log,
+    };
+    cc->ccs = rt_controller_watch_primary(cc->ctl, &services);
+    const struct rt_reflector_options meshes = {
+        .client = o->home,
+        .resource = &MESH_RES_MESHNETWORKS,
+        .log = o->log,
+    };
+    cc->meshes = rt_controller_watch(cc->ctl, &meshes, map_mesh, cc);
     return cc;
 }
 

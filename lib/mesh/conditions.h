@@ -1,10 +1,10 @@
 /*
- * conditions: metav1.Condition lists and status writes for eastwest's resources.
+ * conditions: metav1.Condition lists for eastwest's resources.
  *
  * A condition keeps its lastTransitionTime while its status stays the same
  * (reason and message may change without a transition), as the Kubernetes API
- * conventions ask. A status is written only when it differs from the one the
- * object has, so a steady state makes no writes.
+ * conventions ask. The status that holds them is written by rt_status_write
+ * (runtime/status_write.h), only when it differs from the object's.
  */
 #ifndef EW_MESH_CONDITIONS_H
 #define EW_MESH_CONDITIONS_H
@@ -23,10 +23,5 @@ void mesh_condition_add(cJSON *arr, const cJSON *old, const char *type,
                         int64_t generation);
 /* "True", "False", "Unknown", or NULL when arr has no condition of that type. */
 const char *mesh_condition_status(const cJSON *arr, const char *type);
-
-/* Write status (a complete status object, consumed) to obj's status subresource
- * unless obj already has exactly that status. *written says whether it did. */
-kube_code mesh_status_write(struct kube_client *c, const struct kube_resource *r, const cJSON *obj,
-                            cJSON *status, int *written, struct kube_error *err);
 
 #endif

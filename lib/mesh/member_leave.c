@@ -21,7 +21,10 @@
  * way out without a cleanup is deleting that kubeconfig Secret: the member is
  * then gone for good, and an Event says what was left there.
  */
-#include "meshnetwork_internal.h"
+#include "member_leave.h"
+
+#include "member_sync.h"
+#include "mesh_state.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -76,10 +79,10 @@ static void reconnect_recorded(struct mesh_ctx *ctx, struct removed_set *rm, con
     member_connect(ctx, &r->res);
     if (!r->res.member && strcmp(r->res.reach.reason, "KubeconfigSecretNotFound") == 0) {
         r->abandoned = 1;
-        mesh_record(ctx, "Warning", "CleanupAbandoned", "Delete",
-                    "cluster %s left the mesh and its kubeconfig Secret is gone: what eastwest "
-                    "wrote there is left as it is",
-                    name);
+        rt_record(&ctx->events, "Warning", "CleanupAbandoned", "Delete",
+                  "cluster %s left the mesh and its kubeconfig Secret is gone: what eastwest "
+                  "wrote there is left as it is",
+                  name);
     }
 }
 
@@ -123,9 +126,9 @@ void removed_clean(struct mesh_ctx *ctx, struct removed_set *rm)
         if (state_member(ctx->state, r->spec.name, &idx))
             state_drop_member(ctx->mc, ctx->state, idx);
         r->res.member = NULL;
-        mesh_record(ctx, "Normal", "ClusterRemoved", "Delete",
-                    "cluster %s left the mesh: everything eastwest wrote there is removed",
-                    r->spec.name);
+        rt_record(&ctx->events, "Normal", "ClusterRemoved", "Delete",
+                  "cluster %s left the mesh: everything eastwest wrote there is removed",
+                  r->spec.name);
     }
 }
 

@@ -5,13 +5,12 @@
  * and read the gateway's addresses. Nothing here deletes because a read
  * failed: it runs only for a member whose caches are synced and reachable.
  */
-#include "meshnetwork_internal.h"
+#include "member_sync.h"
 
 #include "cacerts.h"
 #include "objects.h"
 #include "base/timeutil.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,7 +85,8 @@ static kube_code merge_patch(struct kube_client *c, const struct kube_resource *
     char *text = cJSON_PrintUnformatted(desired);
     if (!text)
         ew_oom(0);
-    struct kube_patch_options po = {KUBE_PATCH_MERGE, MESH_FIELD_MANAGER, 0, 0, NULL};
+    const struct kube_patch_options po = {.type = KUBE_PATCH_MERGE,
+                                          .field_manager = MESH_FIELD_MANAGER};
     kube_code rc =
         kube_patch(c, r, ns, obj_meta(desired, "name"), text, strlen(text), &po, NULL, err);
     cJSON_free(text);
@@ -114,14 +114,14 @@ static int apply_if_needed(struct mesh_ctx *ctx, struct mesh_member *m,
     if (rc != KUBE_OK) {
         mesh_problem_set(p, "ApplyFailed", "cluster %s: writing %s %s%s%s: %s", m->cluster, kind,
                          ns ? ns : "", ns ? "/" : "", name, err.message);
-        mesh_record(ctx, "Warning", "ApplyFailed", "Apply", "%s", p->message.buf);
+        rt_record(&ctx->events, "Warning", "ApplyFailed", "Apply", "%s", p->message.buf);
         kube_error_clear(&err);
         ctx->failed = 1;
         return -1;
     }
-    mesh_record(ctx, "Normal", live ? "Updated" : "Created", live ? "Update" : "Create",
-                "%s %s %s%s%s in cluster %s", live ? "updated" : "created", kind, ns ? ns : "",
-                ns ? "/" : "", name, m->cluster);
+    rt_record(&ctx->events, "Normal", live ? "Updated" : "Created", live ? "Update" : "Create",
+              "%s %s %s%s%s in cluster %s", live ? "updated" : "created", kind, ns ? ns : "",
+              ns ? "/" : "", name, m->cluster);
     return 0;
 }
 
@@ -131,8 +131,8 @@ static int delete_object(struct mesh_ctx *ctx, struct mesh_member *m, const stru
     struct kube_error err = KUBE_ERROR_INIT;
     kube_code rc = kube_delete(m->client, r, ns, name, NULL, &err);
     if (rc == KUBE_OK)
-        mesh_record(ctx, "Normal", "Deleted", "Delete", "deleted %s %s/%s in cluster %s", kind, ns,
-                    name, m->cluster);
+        rt_record(&ctx->events, "Normal", "Deleted", "Delete", "deleted %s %s/%s in cluster %s",
+                  kind, ns, name, m->cluster);
     else if (rc != KUBE_E_NOT_FOUND && why)
         strbuf_addf(why, "%scluster %s: deleting %s %s/%s: %s", why->len ? "; " : "", m->cluster,
                     kind, ns, name, err.message);
@@ -254,7 +254,8 @@ static void issue_cacerts(struct mesh_ctx *ctx, struct member_result *res,
         mesh_problem_set(&res->certs_problem, "ApplyFailed", "cluster %s: writing Secret %s/%s: %s",
                          res->spec->name, ctx->net->istio_namespace, MESH_CACERTS_NAME,
                          err.message);
-        mesh_record(ctx, "Warning", "ApplyFailed", "Apply", "%s", res->certs_problem.message.buf);
+        rt_record(&ctx->events, "Warning", "ApplyFailed", "Apply", "%s",
+                  res->certs_problem.message.buf);
         kube_error_clear(&err);
         res->certs_ok = 0;
         ctx->failed = 1;
@@ -262,10 +263,10 @@ static void issue_cacerts(struct mesh_ctx *ctx, struct member_result *res,
     }
     char until[32];
     ew_time_format_rfc3339(info.not_after, until, sizeof(until));
-    mesh_record(ctx, "Normal", live ? "CertificateReissued" : "CertificateIssued", "Issue",
-                "issued the intermediate CA of cluster %s (Secret %s/%s, valid until %s): %s",
-                res->spec->name, ctx->net->istio_namespace, MESH_CACERTS_NAME, until,
-                d->why.message.buf);
+    rt_record(&ctx->events, "Normal", live ? "CertificateReissued" : "CertificateIssued", "Issue",
+              "issued the intermediate CA of cluster %s (Secret %s/%s, valid until %s): %s",
+              res->spec->name, ctx->net->istio_namespace, MESH_CACERTS_NAME, until,
+              d->why.message.buf);
     res->intermediate_not_after = info.not_after;
 }
 
@@ -314,7 +315,7 @@ static void report_root_expiring(struct mesh_ctx *ctx, struct member_result *res
     res->certs_ok = 0;
     mesh_problem_set(&res->certs_problem, why->reason, "%s", why->message.buf);
     if (!certs_reported(ctx, res->spec->name, why->reason))
-        mesh_record(ctx, "Warning", why->reason, "Renew", "%s", why->message.buf);
+        rt_record(&ctx->events, "Warning", why->reason, "Renew", "%s", why->message.buf);
 }
 
 static void sync_cacerts(struct mesh_ctx *ctx, struct member_result *res)
@@ -411,7 +412,7 @@ static int cleanup_kind(struct mesh_ctx *ctx, struct mesh_member *m, const struc
                         const char *ns, struct strbuf *why)
 {
     char *selector = mesh_selector_for_mesh(ctx->net->name);
-    struct kube_list_options lo = {selector, NULL, 0, NULL, NULL};
+    const struct kube_list_options lo = {.label_selector = selector};
     cJSON *items = NULL;
     struct kube_error err = KUBE_ERROR_INIT;
     kube_code rc = kube_list(m->client, r, ns, &lo, &items, NULL, &err);

@@ -173,21 +173,22 @@ struct mesh_member *mesh_member_start(const struct mesh_member_options *o)
     struct strbuf ns_field = STRBUF_INIT;
     strbuf_addf(&ns_field, "metadata.name=%s", o->istio_ns);
     for (int w = 0; w < MESH_W_COUNT; w++) {
-        struct rt_reflector_options ro = {0};
-        ro.client = client;
-        ro.resource = mesh_watch_resource((enum mesh_watch)w);
-        ro.namespace_ = w == MESH_W_NAMESPACE ? NULL : o->istio_ns;
+        struct rt_reflector_options ro = {
+            .client = client,
+            .resource = mesh_watch_resource((enum mesh_watch)w),
+            .namespace_ = w == MESH_W_NAMESPACE ? NULL : o->istio_ns,
+            .on_change = w == MESH_W_CONFIGMAPS ? wake_configmap : wake,
+            .on_health = wake_health,
+            .ud = m->wake,
+            .log = o->log,
+            .backoff_max = MESH_MEMBER_RECONNECT_MAX,
+        };
         if (w <= MESH_W_GATEWAYS)
             ro.label_selector = selector;
         else if (w == MESH_W_CACERTS)
             ro.field_selector = "metadata.name=" MESH_CACERTS_NAME;
         else if (w == MESH_W_NAMESPACE)
             ro.field_selector = ns_field.buf;
-        ro.on_change = w == MESH_W_CONFIGMAPS ? wake_configmap : wake;
-        ro.on_health = wake_health;
-        ro.ud = m->wake;
-        ro.log = o->log;
-        ro.backoff_max = MESH_MEMBER_RECONNECT_MAX;
         m->watches[w] = rt_reflector_start(&ro);
     }
     strbuf_release(&ns_field);

@@ -1,155 +1,26 @@
 /*
  * meshnetwork: the MeshNetwork controller: watches, the reconcile flow, the
- * mesh root, members, deletion and status (see meshnetwork.h; the work
- * inside one member is in member_sync.c).
+ * mesh root, deletion and status (see meshnetwork.h; the members each mesh
+ * keeps are in mesh_state.c, the work inside one member in member_sync.c, a
+ * member leaving in member_leave.c).
  */
-#include "meshnetwork_internal.h"
+#include "member_leave.h"
+#include "member_sync.h"
+#include "mesh_state.h"
 
 #include "cacerts.h"
 #include "conditions.h"
 #include "objects.h"
 #include "roles.h"
 #include "base/timeutil.h"
+#include "runtime/finalizer.h"
+#include "runtime/status_write.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX_REQUEUE 3600.0
-
-void mesh_record(struct mesh_ctx *ctx, const char *type, const char *reason, const char *action,
-                 const char *fmt, ...)
-{
-    struct strbuf note = STRBUF_INIT;
-    va_list ap;
-    va_start(ap, fmt);
-    strbuf_vaddf(&note, fmt, ap);
-    va_end(ap);
-    ew_log(ctx->mc->o.log, strcmp(type, "Warning") == 0 ? EW_LOG_WARN : EW_LOG_INFO, note.buf,
-           "meshnetwork", ctx->net->name, "reason", reason, NULL);
-    if (ctx->mc->o.events)
-        rt_event(ctx->mc->o.events, &ctx->ref, type, reason, action, "%s", note.buf);
-    strbuf_release(&note);
-}
-
-/* ---- members ---- */
-
-/* Forget the clusterset entry when no MeshNetwork uses the cluster any more. mc->mu held. */
-static void forget_cluster_locked(struct mesh_network_controller *mc, const char *cluster)
-{
-    const char *k;
-    void *v;
-    for (size_t i = 0; strmap_next(&mc->states, &i, &k, &v);) {
-        struct mesh_state *s = v;
-        for (size_t j = 0; j < s->nmembers; j++)
-            if (strcmp(s->members[j]->cluster, cluster) == 0)
-                return;
-    }
-    rt_clusterset_remove(mc->clusters, cluster);
-}
-
-void state_drop_member(struct mesh_network_controller *mc, struct mesh_state *s, size_t i)
-{
-    char *cluster = ew_strdup(s->members[i]->cluster);
-    mesh_member_stop(s->members[i], mc->clusters);
-    pthread_mutex_lock(&mc->mu);
-    s->members[i] = s->members[--s->nmembers];
-    forget_cluster_locked(mc, cluster);
-    pthread_mutex_unlock(&mc->mu);
-    free(cluster);
-}
-
-struct mesh_member *state_member(struct mesh_state *s, const char *cluster, size_t *idx)
-{
-    for (size_t i = 0; i < s->nmembers; i++)
-        if (strcmp(s->members[i]->cluster, cluster) == 0) {
-            if (idx)
-                *idx = i;
-            return s->members[i];
-        }
-    return NULL;
-}
-
-/* The connection settings of a member, and a string that changes when they do. */
-static mesh_code member_config(struct mesh_ctx *ctx, const struct mesh_cluster *c,
-                               struct kube_rest_config *cfg, char **version, struct mesh_problem *p)
-{
-    struct mesh_network_controller *mc = ctx->mc;
-    if (!c->secret_name) {
-        kube_rest_config_copy(cfg, mc->o.home_cfg);
-        *version = ew_strdup("home");
-        return MESH_OK;
-    }
-    struct strbuf key = STRBUF_INIT, desc = STRBUF_INIT;
-    strbuf_addf(&key, "%s/%s", mc->namespace_, c->secret_name);
-    strbuf_addf(&desc, "Secret %s", key.buf);
-    cJSON *secret = rt_store_get_copy(rt_reflector_store(mc->secrets), key.buf);
-    mesh_code rc = mesh_member_config_from_secret(secret, desc.buf, c, cfg, version, p);
-    strbuf_release(&key);
-    strbuf_release(&desc);
-    cJSON_Delete(secret);
-    return rc;
-}
-
-void member_connect(struct mesh_ctx *ctx, struct member_result *res)
-{
-    struct mesh_network_controller *mc = ctx->mc;
-    struct kube_rest_config cfg;
-    memset(&cfg, 0, sizeof(cfg));
-    char *version = NULL;
-    size_t idx = 0;
-    struct mesh_member *m = state_member(ctx->state, res->spec->name, &idx);
-    if (member_config(ctx, res->spec, &cfg, &version, &res->reach) != MESH_OK) {
-        kube_rest_config_free(&cfg);
-        free(version);
-        return; /* keep the member's watches: a Secret being rewritten is no reason to stop */
-    }
-    if (m && strcmp(m->istio_ns, ctx->net->istio_namespace) != 0) {
-        state_drop_member(mc, ctx->state, idx);
-        m = NULL;
-    }
-    struct kube_error err = KUBE_ERROR_INIT;
-    if (!m || strcmp(m->config_version, version) != 0) {
-        if (rt_clusterset_apply(mc->clusters, res->spec->name, &cfg, &err) < 0) {
-            mesh_problem_set(&res->reach, "KubeconfigInvalid", "cluster %s: %s", res->spec->name,
-                             err.message);
-            goto out;
-        }
-        if (m) {
-            free(m->config_version);
-            m->config_version = ew_strdup(version);
-            mesh_record(ctx, "Normal", "CredentialsUpdated", "Connect",
-                        "cluster %s: new connection settings from its kubeconfig", m->cluster);
-        }
-    }
-    if (!m) {
-        struct mesh_member_options mo = {
-            .mesh = ctx->net->name,
-            .cluster = res->spec->name,
-            .istio_ns = ctx->net->istio_namespace,
-            .config_version = version,
-            .secret_name = res->spec->secret_name,
-            .secret_key = res->spec->secret_key,
-            .clusters = mc->clusters,
-            .controller = mc->ctl,
-            .log = mc->o.log,
-        };
-        m = mesh_member_start(&mo);
-        if (m) {
-            pthread_mutex_lock(&mc->mu);
-            ctx->state->members =
-                ew_realloc(ctx->state->members, (ctx->state->nmembers + 1) * sizeof(*m));
-            ctx->state->members[ctx->state->nmembers++] = m;
-            pthread_mutex_unlock(&mc->mu);
-        }
-    }
-    res->member = m;
-out:
-    kube_error_clear(&err);
-    kube_rest_config_free(&cfg);
-    free(version);
-}
 
 /* ---- the mesh root ---- */
 
@@ -183,9 +54,9 @@ static void load_root(struct mesh_ctx *ctx, int may_generate)
         if (rc == KUBE_OK) {
             ctx->root_ok =
                 mesh_ca_inspect(ctx->root.cert_pem, NULL, &ctx->root_info, NULL) == MESH_OK;
-            mesh_record(ctx, "Normal", "RootGenerated", "Create",
-                        "generated the mesh root CA (sha256 %s) in %s", ctx->root_info.sha256,
-                        desc.buf);
+            rt_record(&ctx->events, "Normal", "RootGenerated", "Create",
+                      "generated the mesh root CA (sha256 %s) in %s", ctx->root_info.sha256,
+                      desc.buf);
         } else {
             mesh_problem_set(&ctx->root_problem, "RootSecretWriteFailed", "creating %s: %s",
                              desc.buf, err.message);
@@ -409,9 +280,8 @@ static cJSON *build_simple_status(struct mesh_ctx *ctx, const char *reason, cons
 static int write_status(struct mesh_ctx *ctx, cJSON *status)
 {
     struct kube_error err = KUBE_ERROR_INIT;
-    int written = 0;
-    kube_code rc = mesh_status_write(ctx->mc->o.home, &MESH_RES_MESHNETWORKS, ctx->obj, status,
-                                     &written, &err);
+    kube_code rc =
+        rt_status_write(ctx->mc->o.home, &MESH_RES_MESHNETWORKS, ctx->obj, status, NULL, &err);
     if (rc != KUBE_OK && rc != KUBE_E_NOT_FOUND) {
         ew_log(ctx->mc->o.log, EW_LOG_WARN, "status write failed", "meshnetwork", ctx->net->name,
                "error", err.message, NULL);
@@ -439,44 +309,7 @@ static void set_cert_metrics(struct mesh_ctx *ctx, const struct member_result *r
     }
 }
 
-/* ---- finalizer and deletion ---- */
-
-static int has_finalizer(const cJSON *obj)
-{
-    const cJSON *f;
-    cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(
-                              cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "finalizers"))
-    {
-        if (cJSON_IsString(f) && strcmp(f->valuestring, MESH_FINALIZER) == 0)
-            return 1;
-    }
-    return 0;
-}
-
-/* Add or remove eastwest's finalizer, guarded by resourceVersion. */
-static kube_code set_finalizer(struct mesh_ctx *ctx, int present, struct kube_error *err)
-{
-    const cJSON *md = cJSON_GetObjectItemCaseSensitive(ctx->obj, "metadata");
-    cJSON *patch = cJSON_CreateObject();
-    cJSON *pmd = cJSON_AddObjectToObject(patch, "metadata");
-    cJSON *list = cJSON_AddArrayToObject(pmd, "finalizers");
-    const cJSON *f;
-    cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(md, "finalizers"))
-    {
-        if (cJSON_IsString(f) && strcmp(f->valuestring, MESH_FINALIZER) != 0)
-            cJSON_AddItemToArray(list, cJSON_CreateString(f->valuestring));
-    }
-    if (present)
-        cJSON_AddItemToArray(list, cJSON_CreateString(MESH_FINALIZER));
-    copy_field(pmd, md, "resourceVersion");
-    char *text = cJSON_PrintUnformatted(patch);
-    cJSON_Delete(patch);
-    struct kube_patch_options po = {KUBE_PATCH_MERGE, NULL, 0, 0, NULL};
-    kube_code rc = kube_patch(ctx->mc->o.home, &MESH_RES_MESHNETWORKS, NULL, ctx->net->name, text,
-                              strlen(text), &po, NULL, err);
-    cJSON_free(text);
-    return rc;
-}
+/* ---- deletion ---- */
 
 static void drop_state(struct mesh_network_controller *mc, const char *name)
 {
@@ -530,7 +363,7 @@ static struct rt_result finish_deletion(struct mesh_ctx *ctx, struct member_resu
         removed_add_status(st, NULL, rm, ctx->net->generation);
         write_status(ctx, st);
         if (!syncing)
-            mesh_record(ctx, "Warning", "CleanupPending", "Delete", "%s", msg.buf);
+            rt_record(&ctx->events, "Warning", "CleanupPending", "Delete", "%s", msg.buf);
         strbuf_release(&msg);
         strbuf_release(&why);
         /* caches still listing: look again soon, not after a backoff */
@@ -539,7 +372,8 @@ static struct rt_result finish_deletion(struct mesh_ctx *ctx, struct member_resu
     }
     strbuf_release(&why);
     struct kube_error err = KUBE_ERROR_INIT;
-    kube_code rc = set_finalizer(ctx, 0, &err);
+    kube_code rc = rt_finalizer_set(ctx->mc->o.home, &MESH_RES_MESHNETWORKS, ctx->obj,
+                                    MESH_FINALIZER, 0, &err);
     kube_error_clear(&err);
     if (rc != KUBE_OK && rc != KUBE_E_NOT_FOUND)
         return (struct rt_result){RT_ERROR, 0};
@@ -679,26 +513,33 @@ static struct rt_result reconcile(void *ud, const char *key)
         ctx.net = &stub;
         write_status(
             &ctx, build_simple_status(&ctx, p.reason, p.message.buf, mesh_object_generation(obj)));
-        if (deleting && has_finalizer(obj)) {
+        if (deleting && rt_finalizer_present(obj, MESH_FINALIZER)) {
             struct kube_error err = KUBE_ERROR_INIT;
             ew_log(mc->o.log, EW_LOG_WARN,
                    "deleting a MeshNetwork whose spec cannot be read: removing the finalizer "
                    "without cleanup",
                    "meshnetwork", key, NULL);
-            set_finalizer(&ctx, 0, &err);
+            rt_finalizer_set(mc->o.home, &MESH_RES_MESHNETWORKS, obj, MESH_FINALIZER, 0, &err);
             kube_error_clear(&err);
         }
         goto out_noparse;
     }
     ctx.ref =
         (struct rt_object_ref){"eastwest.io/v1alpha1", "MeshNetwork", NULL, net.name, net.uid};
-    if (deleting && !has_finalizer(obj)) {
+    ctx.events = (struct rt_event_target){
+        .recorder = mc->o.events,
+        .log = mc->o.log,
+        .log_key = "meshnetwork",
+        .regarding = &ctx.ref,
+    };
+    if (deleting && !rt_finalizer_present(obj, MESH_FINALIZER)) {
         drop_state(mc, key);
         goto out;
     }
-    if (!deleting && !has_finalizer(obj)) {
+    if (!deleting && !rt_finalizer_present(obj, MESH_FINALIZER)) {
         struct kube_error err = KUBE_ERROR_INIT;
-        kube_code rc = set_finalizer(&ctx, 1, &err);
+        kube_code rc =
+            rt_finalizer_set(mc->o.home, &MESH_RES_MESHNETWORKS, obj, MESH_FINALIZER, 1, &err);
         kube_error_clear(&err);
         /* the update comes back through the watch and queues the key again */
         out = (struct rt_result){rc == KUBE_OK ? RT_DONE : RT_ERROR, 0};
@@ -790,27 +631,36 @@ mesh_network_controller_new(const struct mesh_network_controller_options *o)
             "When the mesh root (kind=root) or a member's intermediate CA (kind=intermediate) "
             "expires, as a Unix time.",
             "mesh,cluster,kind", NULL, 0);
-    struct rt_controller_options co = {0};
-    co.name = "meshnetwork";
-    co.workers = o->workers;
-    co.reconcile = reconcile;
-    co.ud = mc;
-    co.metrics = o->metrics;
-    co.log = o->log;
-    co.queue.base_delay = 0.8; /* docs/design.md section 4: 0.8 s doubling to 30 s */
-    co.queue.max_delay = 30;
+    const struct rt_controller_options co = {
+        .name = "meshnetwork",
+        .workers = o->workers,
+        .reconcile = reconcile,
+        .ud = mc,
+        .metrics = o->metrics,
+        .log = o->log,
+        /* docs/design.md section 4: 0.8 s doubling to 30 s */
+        .queue = {.base_delay = 0.8, .max_delay = 30},
+    };
     mc->ctl = rt_controller_new(&co);
-    struct rt_reflector_options ro = {0};
-    ro.client = o->home;
-    ro.log = o->log;
-    ro.resource = &MESH_RES_MESHNETWORKS;
-    mc->meshes = rt_controller_watch_primary(mc->ctl, &ro);
-    ro.resource = &KUBE_RES_SECRETS;
-    ro.namespace_ = mc->namespace_;
-    mc->secrets = rt_controller_watch(mc->ctl, &ro, map_secret, mc);
-    ro.resource = &MESH_RES_CROSSCLUSTERSERVICES;
-    ro.namespace_ = NULL;
-    mc->services = rt_controller_watch(mc->ctl, &ro, map_ccs, mc);
+    const struct rt_reflector_options meshes = {
+        .client = o->home,
+        .resource = &MESH_RES_MESHNETWORKS,
+        .log = o->log,
+    };
+    mc->meshes = rt_controller_watch_primary(mc->ctl, &meshes);
+    const struct rt_reflector_options secrets = {
+        .client = o->home,
+        .resource = &KUBE_RES_SECRETS,
+        .namespace_ = mc->namespace_,
+        .log = o->log,
+    };
+    mc->secrets = rt_controller_watch(mc->ctl, &secrets, map_secret, mc);
+    const struct rt_reflector_options services = {
+        .client = o->home,
+        .resource = &MESH_RES_CROSSCLUSTERSERVICES,
+        .log = o->log,
+    };
+    mc->services = rt_controller_watch(mc->ctl, &services, map_ccs, mc);
     return mc;
 }
 

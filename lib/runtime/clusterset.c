@@ -105,9 +105,7 @@ int rt_clusterset_apply(struct rt_clusterset *cs, const char *name,
         return rc == KUBE_OK ? 0 : -1;
     }
     pthread_mutex_unlock(&cs->mu);
-    struct kube_client_options o = {0};
-    o.log = cs->log;
-    o.name = name;
+    const struct kube_client_options o = {.log = cs->log, .name = name};
     struct kube_client *c = NULL;
     if (kube_client_new(cfg, &o, &c, err) != KUBE_OK)
         return -1;

@@ -159,7 +159,7 @@ static int fold(struct rt_recorder *r, struct seen_event *s)
     ew_time_format_micro_now(ts, sizeof(ts));
     snprintf(patch, sizeof(patch), "{\"series\":{\"count\":%d,\"lastObservedTime\":\"%s\"}}",
              s->count, ts);
-    struct kube_patch_options po = {KUBE_PATCH_MERGE, NULL, 0, 0, NULL};
+    const struct kube_patch_options po = {.type = KUBE_PATCH_MERGE};
     kube_code rc =
         kube_patch(r->o.client, &EVENTS, s->ns, s->name, patch, strlen(patch), &po, NULL, &err);
     if (rc != KUBE_OK)
@@ -221,4 +221,24 @@ int rt_event(struct rt_recorder *r, const struct rt_object_ref *regarding, const
     strbuf_release(&note);
     strbuf_release(&id);
     return result;
+}
+
+void rt_record(const struct rt_event_target *t, const char *type, const char *reason,
+               const char *action, const char *fmt, ...)
+{
+    struct strbuf note = STRBUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    strbuf_vaddf(&note, fmt, ap);
+    va_end(ap);
+    enum ew_log_level level = strcmp(type, "Warning") == 0 ? EW_LOG_WARN : EW_LOG_INFO;
+    const struct rt_object_ref *ref = t->regarding;
+    if (ref->namespace_)
+        ew_log(t->log, level, note.buf, t->log_key, ref->name, "namespace", ref->namespace_,
+               "reason", reason, NULL);
+    else
+        ew_log(t->log, level, note.buf, t->log_key, ref->name, "reason", reason, NULL);
+    if (t->recorder)
+        rt_event(t->recorder, ref, type, reason, action, "%s", note.buf);
+    strbuf_release(&note);
 }

@@ -9,6 +9,9 @@
  *    reconcile loop gone wrong cannot flood the API server;
  *  - failures to record are logged, never returned: events are best effort.
  * Events for cluster-scoped objects go to the "default" namespace.
+ *
+ * A controller records through rt_record: the Event and a log line with the
+ * same note, so that what kubectl describe shows is in the operator's log too.
  */
 #ifndef EW_RT_EVENTS_H
 #define EW_RT_EVENTS_H
@@ -42,5 +45,19 @@ void rt_recorder_free(struct rt_recorder *r);
 int rt_event(struct rt_recorder *r, const struct rt_object_ref *regarding, const char *type,
              const char *reason, const char *action, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
+
+/* Where a controller's Events about one object go: the recorder (NULL: log only) and
+ * a log line "<log_key>=<name> [namespace=<ns>] reason=<reason>". */
+struct rt_event_target {
+    struct rt_recorder *recorder;
+    struct ew_logger *log;
+    const char *log_key; /* e.g. "meshnetwork" */
+    const struct rt_object_ref *regarding;
+};
+
+/* Log the note (warn for "Warning", else info) and record it as an Event on
+ * t->regarding. Best effort, like rt_event. */
+void rt_record(const struct rt_event_target *t, const char *type, const char *reason,
+               const char *action, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 #endif

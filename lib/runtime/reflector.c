@@ -187,8 +187,11 @@ static cJSON *transform_items(struct rt_reflector *r, cJSON *items)
 
 static kube_code do_list(struct rt_reflector *r)
 {
-    struct kube_list_options lo = {r->label_selector, r->field_selector, r->o.page_size, NULL,
-                                   NULL};
+    const struct kube_list_options lo = {
+        .label_selector = r->label_selector,
+        .field_selector = r->field_selector,
+        .limit = r->o.page_size,
+    };
     struct kube_error err = KUBE_ERROR_INIT;
     cJSON *items = NULL;
     char *rv = NULL;
@@ -220,8 +223,14 @@ static kube_code do_watch(struct rt_reflector *r, double *lasted)
     struct kube_error err = KUBE_ERROR_INIT;
     char *rv = rt_reflector_resource_version(r);
     long timeout = (long)jitter(r, (double)r->o.watch_timeout_s);
-    struct kube_watch_options wo = {rv, r->label_selector, r->field_selector,
-                                    1,  timeout,           r->o.idle_timeout_ms};
+    const struct kube_watch_options wo = {
+        .resource_version = rv,
+        .label_selector = r->label_selector,
+        .field_selector = r->field_selector,
+        .allow_bookmarks = 1,
+        .timeout_seconds = timeout,
+        .idle_timeout_ms = r->o.idle_timeout_ms,
+    };
     struct kube_watch *w = NULL;
     pthread_mutex_lock(&r->mu);
     r->watch_done = 0;

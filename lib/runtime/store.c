@@ -72,22 +72,22 @@ void rt_store_free(struct rt_store *s)
     free(s);
 }
 
-static const cJSON *meta_item(const cJSON *obj, const char *field)
+const cJSON *rt_object_meta(const cJSON *obj, const char *field)
 {
     return cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"),
                                             field);
 }
 
-static const char *meta_str(const cJSON *obj, const char *field)
+const char *rt_object_meta_str(const cJSON *obj, const char *field)
 {
-    const cJSON *v = meta_item(obj, field);
+    const cJSON *v = rt_object_meta(obj, field);
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
 char *rt_object_key(const cJSON *obj)
 {
-    const char *name = meta_str(obj, "name");
-    const char *ns = meta_str(obj, "namespace");
+    const char *name = rt_object_meta_str(obj, "name");
+    const char *ns = rt_object_meta_str(obj, "namespace");
     if (!name || !*name)
         return NULL;
     struct strbuf sb = STRBUF_INIT;
@@ -139,7 +139,7 @@ static void index_remove(struct rt_store *s, size_t i, const char *value, const 
 static struct entry *entry_new(struct rt_store *s, cJSON *obj)
 {
     struct entry *e = ew_calloc(1, sizeof(*e));
-    const cJSON *labels = meta_item(obj, "labels");
+    const cJSON *labels = rt_object_meta(obj, "labels");
     e->obj = obj;
     e->label_values = ew_calloc(s->nindex ? s->nindex : 1, sizeof(char *));
     for (size_t i = 0; i < s->nindex; i++) {
@@ -157,8 +157,8 @@ static int upsert_locked(struct rt_store *s, const char *key, cJSON *obj)
     struct entry *old = strmap_put(&s->objects, key, e);
     int changed = 1;
     if (old) {
-        const char *a = meta_str(old->obj, "resourceVersion");
-        const char *b = meta_str(obj, "resourceVersion");
+        const char *a = rt_object_meta_str(old->obj, "resourceVersion");
+        const char *b = rt_object_meta_str(obj, "resourceVersion");
         changed = !a || !b || strcmp(a, b) != 0;
         for (size_t i = 0; i < s->nindex; i++)
             if (old->label_values[i])

@@ -22,6 +22,9 @@ struct rt_store;
 struct rt_store *rt_store_new(const char *const *index_labels, size_t nindex);
 void rt_store_free(struct rt_store *s);
 
+/* metadata.<field> of obj, or NULL; the same when it is not a string, for _str. */
+const cJSON *rt_object_meta(const cJSON *obj, const char *field);
+const char *rt_object_meta_str(const cJSON *obj, const char *field);
 /* The cache key of an object: "ns/name" or "name". Caller frees. NULL if no name. */
 char *rt_object_key(const cJSON *obj);
 /* Drop fields the operator never reads (in place). */

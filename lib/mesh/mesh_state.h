@@ -1,0 +1,88 @@
+/*
+ * mesh_state: what the MeshNetwork controller's files share, and the members
+ * each mesh keeps connected between reconciles.
+ *
+ * The controller (meshnetwork.c) runs the reconcile flow; the work inside one
+ * member (member_sync.c) and a member leaving its mesh (member_leave.c) are
+ * steps of it. All three work on the types here: the controller, the state it
+ * keeps per MeshNetwork (its connected members), the context of one reconcile
+ * and what happened in one member. The functions here keep a mesh's member
+ * set: connect a member (or take its new credentials), find one, drop one. So
+ * the steps depend on this file and the flow depends on the steps, and no
+ * step depends on the flow.
+ */
+#ifndef EW_MESH_MESH_STATE_H
+#define EW_MESH_MESH_STATE_H
+
+#include "ca.h"
+#include "istio_check.h"
+#include "conditions.h"
+#include "members.h"
+#include "meshnetwork.h"
+#include "objects.h"
+#include "base/strmap.h"
+
+#include <pthread.h>
+
+struct mesh_network_controller {
+    struct mesh_network_controller_options o;
+    char *namespace_;
+    struct rt_controller *ctl;
+    struct rt_clusterset *clusters;
+    struct rt_reflector *meshes, *secrets, *services;
+    struct rt_metric *m_cert_expiry;
+    pthread_mutex_t mu;
+    struct strmap states; /* MeshNetwork name -> struct mesh_state */
+};
+
+/* What the controller keeps between reconciles of one MeshNetwork. */
+struct mesh_state {
+    struct mesh_member **members;
+    size_t nmembers;
+};
+
+/* One reconcile. */
+struct mesh_ctx {
+    struct mesh_network_controller *mc;
+    struct mesh_state *state;
+    const cJSON *obj;
+    struct mesh_network *net;
+    struct rt_object_ref ref;
+    struct rt_event_target events; /* Events on the MeshNetwork, and log lines */
+    struct mesh_keypair root;
+    struct mesh_cert_info root_info;
+    int root_ok;
+    struct mesh_problem root_problem;
+    int failed; /* a member unreachable or a write failed: retry with backoff */
+};
+
+/* What happened in one member this reconcile. */
+struct member_result {
+    const struct mesh_cluster *spec;
+    struct mesh_member *member; /* NULL when it could not be connected */
+    int reachable;
+    struct mesh_problem reach; /* why not reachable */
+    int synced;
+    struct mesh_istio_info istio;
+    int istio_ok;
+    struct mesh_problem istio_problem;
+    int certs_ok;
+    struct mesh_problem certs_problem;
+    time_t intermediate_not_after;
+    int gateway_ok;
+    struct mesh_problem gateway_problem;
+    char **addresses;
+    size_t naddresses;
+    int exports_hosts; /* hosts to pass through, for ExportedOnly */
+    int importing;
+};
+
+/* Connect res->spec's member (or update its credentials); res->member is set on success,
+ * else res->reach says why. The member is added to ctx->state. */
+void member_connect(struct mesh_ctx *ctx, struct member_result *res);
+/* The state's member for cluster, and its index, or NULL. */
+struct mesh_member *state_member(struct mesh_state *s, const char *cluster, size_t *idx);
+/* Stop and forget member i; the cluster set lets go of its client when no mesh uses it. */
+void state_drop_member(struct mesh_network_controller *mc, struct mesh_state *s, size_t i);
+
+#endif
