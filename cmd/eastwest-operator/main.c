@@ -40,6 +40,7 @@
 #include "options.h"
 #include "base/timeutil.h"
 #include "kube/client.h"
+#include "kube/kubeconfig.h"
 #include "mesh/ccs.h"
 #include "mesh/meshnetwork.h"
 #include "runtime/controller.h"

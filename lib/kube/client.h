@@ -21,7 +21,7 @@
 #define EW_KUBE_CLIENT_H
 
 #include "kube_error.h"
-#include "kubeconfig.h"
+#include "rest_config.h"
 #include "watch.h"
 #include "../base/log.h"
 #include "../base/strbuf.h"

@@ -5,6 +5,7 @@
 
 #include "cacerts.h"
 #include "objects.h"
+#include "kube/kubeconfig.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -8,6 +8,7 @@
  *   bare_client KUBECONFIG_A KUBECONFIG_B NAMESPACE N WORKERS
  */
 #include "kube/client.h"
+#include "kube/kubeconfig.h"
 #include "base/timeutil.h"
 #include "mesh/objects.h"
 

@@ -2,6 +2,7 @@
  * cluster_env.c: helpers for tests against the real clusters (see cluster_env.h).
  */
 #include "cluster_env.h"
+#include "kube/kubeconfig.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -8,6 +8,7 @@
 #include "cluster_env.h"
 #include "base/base64.h"
 #include "base/timeutil.h"
+#include "kube/kubeconfig.h"
 
 #include <dirent.h>
 #include <pthread.h>
