@@ -25,7 +25,7 @@
  *     released the out-parameter itself and left it zeroed (empty), so the caller
  *     has nothing to release - and may still call *_release, which does nothing.
  * The one function that hands back a result with a problem is
- * mesh_gateway_addresses (objects.h): its addresses are real even when unusable,
+ * mesh_gateway_addresses (gateway_addresses.h): its addresses are real even when unusable,
  * so its caller frees them in every case, as it says there.
  */
 #ifndef EW_MESH_API_H

@@ -4,6 +4,7 @@
  */
 #include "cacerts.h"
 
+#include "json_path.h"
 #include "objects.h"
 #include "base/base64.h"
 #include "base/timeutil.h"

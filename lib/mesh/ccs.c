@@ -5,6 +5,7 @@
 
 #include "ccs_objects.h"
 #include "conditions.h"
+#include "json_path.h"
 #include "objects.h"
 #include "roles.h"
 #include "vip_table.h"

@@ -4,6 +4,7 @@
  */
 #include "ccs_objects.h"
 
+#include "json_path.h"
 #include "objects.h"
 
 #include <arpa/inet.h>

@@ -23,6 +23,7 @@
  */
 #include "member_leave.h"
 
+#include "json_path.h"
 #include "member_sync.h"
 #include "mesh_state.h"
 

@@ -8,6 +8,8 @@
 #include "member_sync.h"
 
 #include "cacerts.h"
+#include "gateway_addresses.h"
+#include "json_path.h"
 #include "objects.h"
 #include "base/timeutil.h"
 

@@ -10,6 +10,7 @@
 
 #include "cacerts.h"
 #include "conditions.h"
+#include "json_path.h"
 #include "objects.h"
 #include "roles.h"
 #include "base/timeutil.h"

@@ -20,6 +20,7 @@
 #include "kube/internal.h"
 #include "mesh/cacerts.h"
 #include "mesh/ccs_objects.h"
+#include "mesh/gateway_addresses.h"
 #include "mesh/istio_check.h"
 #include "mesh/members.h"
 #include "mesh/objects.h"

@@ -7,6 +7,7 @@
  */
 #include "harness.h"
 #include "mesh/conditions.h"
+#include "mesh/gateway_addresses.h"
 #include "mesh/istio_check.h"
 #include "mesh/members.h"
 #include "mesh/objects.h"
