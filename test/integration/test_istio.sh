@@ -340,6 +340,8 @@ no_named_chain() { [[ "$(chains_of 15443)" != *named.eu.mesh.local* ]]; }
 wait_xds delete/gateway-chain-gone 30 eu_gateway -- no_named_chain
 
 # ---- three clusters, two exporters, active-active ------------------------------------------
+# A fresh ap: earlier suites leave one with their cacerts and istiod.
+cluster_sh down ap >/dev/null 2>&1
 if cluster_sh up ap >"$tmp/ap.out" 2>&1; then
     # Istio installed first, joined later: ap's istiod starts on its own CA.
     play_istiod ap corp.local training-mesh
