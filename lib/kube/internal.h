@@ -8,11 +8,13 @@
  *   request.c     one HTTP exchange: easy-handle setup, sync wait, retries
  *   verbs.c       get/list/create/update/patch/delete/discovery on top of request.c
  *   watch.c       streaming watches on the transport
+ *   client_ops.c  clients whose verbs are another implementation's (client_ops.h)
  */
 #ifndef EW_KUBE_INTERNAL_H
 #define EW_KUBE_INTERNAL_H
 
 #include "client.h"
+#include "client_ops.h"
 
 #include <curl/curl.h>
 #include <pthread.h>
@@ -121,7 +123,14 @@ struct kube_client {
     atomic_ulong watches_started;
     atomic_ulong retries;
     atomic_ulong codes[8][KUBE_STATUS_SLOTS];
+    /* set for a client made with kube_client_new_with_ops: conn and tp are NULL */
+    const struct kube_client_ops *ops;
+    void *impl;
 };
+
+/* Count one call handed to ops (its answer as an HTTP status: 200, or err's). */
+void kube_client_count_ops_call(struct kube_client *c, enum kube_verb verb, kube_code rc,
+                                const struct kube_error *err);
 
 struct kube_conn *kube_client_conn_get(struct kube_client *c);
 void kube_client_count_answer(struct kube_client *c, enum kube_verb verb, long http_status);

@@ -158,6 +158,8 @@ void kube_client_free(struct kube_client *c)
 {
     if (!c)
         return;
+    if (c->ops && c->ops->release)
+        c->ops->release(c->impl);
     kube_transport_free(c->tp);
     kube_conn_put(c->conn);
     pthread_mutex_destroy(&c->mu);
@@ -168,6 +170,8 @@ void kube_client_free(struct kube_client *c)
 kube_code kube_client_set_config(struct kube_client *c, const struct kube_rest_config *cfg,
                                  struct kube_error *err)
 {
+    if (c->ops)
+        return c->ops->set_config ? c->ops->set_config(c->impl, cfg, err) : KUBE_OK;
     struct kube_conn *conn;
     kube_code rc = conn_new(cfg, c->log, c->name, &conn, err);
     if (rc != KUBE_OK)
@@ -454,6 +458,9 @@ kube_code kube_request(struct kube_client *c, const struct kube_request *req,
     int refreshed = 0, retries = 0;
     double backoff = 0.2;
     kube_error_clear(e);
+    if (c->ops)
+        return kube_error_set(err, KUBE_E_ARG, "%s %s: client %s takes typed verbs only",
+                              req->method, req->path, c->name);
     for (;;) {
         struct kube_conn *conn = kube_client_conn_get(c);
         struct kube_creds creds;

@@ -83,6 +83,11 @@ static kube_code exchange(struct kube_client *c, struct kube_request *req, cJSON
 kube_code kube_get(struct kube_client *c, const struct kube_resource *r, const char *ns,
                    const char *name, cJSON **out, struct kube_error *err)
 {
+    if (c->ops) {
+        kube_code rc = c->ops->get(c->impl, r, ns, name, out, err);
+        kube_client_count_ops_call(c, KUBE_VERB_GET, rc, err);
+        return rc;
+    }
     struct strbuf path = STRBUF_INIT;
     kube_resource_path(&path, r, ns, name, NULL);
     struct kube_request req = {"GET", path.buf, NULL, NULL, 0, KUBE_VERB_GET};
@@ -110,6 +115,12 @@ kube_code kube_list_page(struct kube_client *c, const struct kube_resource *r, c
                          const struct kube_list_options *opts, struct kube_list_page *page,
                          struct kube_error *err)
 {
+    if (c->ops) {
+        memset(page, 0, sizeof(*page));
+        kube_code rc = c->ops->list_page(c->impl, r, ns, opts, page, err);
+        kube_client_count_ops_call(c, KUBE_VERB_LIST, rc, err);
+        return rc;
+    }
     struct strbuf path = STRBUF_INIT;
     char limit[32];
     memset(page, 0, sizeof(*page));
@@ -242,6 +253,11 @@ kube_code kube_create(struct kube_client *c, const struct kube_resource *r, cons
                       const cJSON *obj, const struct kube_write_options *opts, cJSON **out,
                       struct kube_error *err)
 {
+    if (c->ops) {
+        kube_code rc = c->ops->create(c->impl, r, ns, obj, opts, out, err);
+        kube_client_count_ops_call(c, KUBE_VERB_CREATE, rc, err);
+        return rc;
+    }
     struct strbuf path = STRBUF_INIT;
     kube_resource_path(&path, r, ns, NULL, NULL);
     if (opts)
@@ -255,6 +271,11 @@ kube_code kube_update(struct kube_client *c, const struct kube_resource *r, cons
                       const char *name, const cJSON *obj, const struct kube_write_options *opts,
                       cJSON **out, struct kube_error *err)
 {
+    if (c->ops) {
+        kube_code rc = c->ops->update(c->impl, r, ns, name, obj, opts, out, err);
+        kube_client_count_ops_call(c, KUBE_VERB_UPDATE, rc, err);
+        return rc;
+    }
     struct strbuf path = STRBUF_INIT;
     kube_resource_path(&path, r, ns, name, opts ? opts->subresource : NULL);
     if (opts)
@@ -286,6 +307,11 @@ kube_code kube_patch(struct kube_client *c, const struct kube_resource *r, const
     struct kube_patch_options o = opts ? *opts : (struct kube_patch_options){0};
     if (o.type == KUBE_PATCH_APPLY && (!o.field_manager || !*o.field_manager))
         return kube_error_set(err, KUBE_E_ARG, "server-side apply needs a field manager");
+    if (c->ops) {
+        kube_code rc = c->ops->patch(c->impl, r, ns, name, patch, len, &o, out, err);
+        kube_client_count_ops_call(c, KUBE_VERB_PATCH, rc, err);
+        return rc;
+    }
     struct strbuf path = STRBUF_INIT;
     kube_resource_path(&path, r, ns, name, o.subresource);
     add_write_query(&path, o.field_manager, o.dry_run);
@@ -322,6 +348,11 @@ kube_code kube_delete(struct kube_client *c, const struct kube_resource *r, cons
                       const char *name, const struct kube_delete_options *opts,
                       struct kube_error *err)
 {
+    if (c->ops) {
+        kube_code rc = c->ops->delete_object(c->impl, r, ns, name, opts, err);
+        kube_client_count_ops_call(c, KUBE_VERB_DELETE, rc, err);
+        return rc;
+    }
     struct strbuf path = STRBUF_INIT;
     kube_resource_path(&path, r, ns, name, NULL);
     cJSON *body = cJSON_CreateObject();
@@ -356,6 +387,12 @@ void kube_group_versions_release(struct kube_group_versions *gv)
 kube_code kube_discover_group(struct kube_client *c, const char *group,
                               struct kube_group_versions *out, struct kube_error *err)
 {
+    if (c->ops) {
+        memset(out, 0, sizeof(*out));
+        kube_code rc = c->ops->discover_group(c->impl, group, out, err);
+        kube_client_count_ops_call(c, KUBE_VERB_OTHER, rc, err);
+        return rc;
+    }
     struct strbuf path = STRBUF_INIT;
     memset(out, 0, sizeof(*out));
     if (!group || !*group)

@@ -38,6 +38,7 @@ struct kube_watch {
     int have_result;
     char errbuf[CURL_ERROR_SIZE];
     char *url; /* for messages */
+    void *ops_handle; /* the implementation's watch, for a client with ops */
 };
 
 static int forward_event(void *ud, struct kube_watch_event *ev)
@@ -144,11 +145,31 @@ static void watch_free(struct kube_watch *w)
     free(w);
 }
 
+/* A client with ops: the implementation runs the watch; w only remembers its handle. */
+static kube_code watch_start_ops(struct kube_client *c, const struct kube_resource *r,
+                                 const char *ns, const struct kube_watch_options *opts,
+                                 kube_watch_event_fn on_event, kube_watch_done_fn on_done,
+                                 void *ud, struct kube_watch **out, struct kube_error *err)
+{
+    void *handle = NULL;
+    kube_code rc = c->ops->watch_start(c->impl, r, ns, opts, on_event, on_done, ud, &handle, err);
+    kube_client_count_ops_call(c, KUBE_VERB_WATCH, rc, err);
+    if (rc != KUBE_OK)
+        return rc;
+    struct kube_watch *w = ew_calloc(1, sizeof(*w));
+    w->client = c;
+    w->ops_handle = handle;
+    *out = w;
+    return KUBE_OK;
+}
+
 kube_code kube_watch_start(struct kube_client *c, const struct kube_resource *r, const char *ns,
                            const struct kube_watch_options *opts, kube_watch_event_fn on_event,
                            kube_watch_done_fn on_done, void *ud, struct kube_watch **out,
                            struct kube_error *err)
 {
+    if (c->ops)
+        return watch_start_ops(c, r, ns, opts, on_event, on_done, ud, out, err);
     struct kube_watch_options o = opts ? *opts : (struct kube_watch_options){0};
     struct kube_watch *w = ew_calloc(1, sizeof(*w));
     struct kube_creds creds;
@@ -197,6 +218,11 @@ void kube_watch_stop(struct kube_watch *w)
 {
     if (!w)
         return;
+    if (w->client->ops) {
+        w->client->ops->watch_stop(w->client->impl, w->ops_handle);
+        free(w);
+        return;
+    }
     kube_transport_cancel(w->client->tp, &w->x);
     watch_free(w);
 }
