@@ -68,6 +68,7 @@ struct operator_state {
     struct rt_controller *controllers[MAX_CONTROLLERS];
     size_t ncontrollers;
     struct rt_recorder *events;
+    struct rt_clusterset *clusters; /* the member clients, shared by both controllers */
     struct mesh_network_controller *meshnets;
     struct mesh_ccs_controller *services;
     pthread_mutex_t mu; /* guards the four flags below */
@@ -216,6 +217,7 @@ static int shutdown_all(struct operator_state *st, struct rt_http *http, struct 
         rt_controller_stop(st->controllers[i], 0); /* their watches: the workers are gone */
     mesh_ccs_controller_free(st->services);        /* before the member clients go */
     mesh_network_controller_free(st->meshnets);    /* each frees its runtime controller */
+    rt_clusterset_free(st->clusters);              /* no controller holds a member now */
     rt_recorder_free(st->events);
     return 1;
 }
@@ -245,10 +247,13 @@ static void make_controllers(struct operator_state *st, const struct kube_rest_c
         .log = &st->log,
     };
     st->events = rt_recorder_new(&ro);
+    const struct rt_clusterset_options co = {.log = &st->log, .metrics = st->metrics};
+    st->clusters = rt_clusterset_new(&co);
     const struct mesh_network_controller_options mo = {
         .home = st->home,
         .home_cfg = cfg,
         .namespace_ = st->namespace_,
+        .clusters = st->clusters,
         .events = st->events,
         .metrics = st->metrics,
         .log = &st->log,
@@ -258,7 +263,7 @@ static void make_controllers(struct operator_state *st, const struct kube_rest_c
     st->controllers[st->ncontrollers++] = mesh_network_controller_runtime(st->meshnets);
     const struct mesh_ccs_controller_options so = {
         .home = st->home,
-        .meshes = st->meshnets,
+        .clusters = st->clusters,
         .events = st->events,
         .metrics = st->metrics,
         .log = &st->log,

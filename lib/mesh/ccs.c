@@ -1190,7 +1190,7 @@ struct mesh_ccs_controller *mesh_ccs_controller_new(const struct mesh_ccs_contro
 {
     struct mesh_ccs_controller *cc = ew_calloc(1, sizeof(*cc));
     cc->o = *o;
-    cc->clusters = mesh_network_controller_clusters(o->meshes);
+    cc->clusters = o->clusters;
     pthread_mutex_init(&cc->mu, NULL);
     strmap_init(&cc->caches);
     cc->vips = mesh_vip_table_new();
@@ -1208,7 +1208,8 @@ struct mesh_ccs_controller *mesh_ccs_controller_new(const struct mesh_ccs_contro
         .ud = cc,
         .metrics = o->metrics,
         .log = o->log,
-        .queue = {.base_delay = 0.8, .max_delay = 30},
+        .queue = {.base_delay = o->retry_initial > 0 ? o->retry_initial : MESH_RETRY_INITIAL,
+                  .max_delay = o->retry_max > 0 ? o->retry_max : MESH_RETRY_MAX},
     };
     cc->ctl = rt_controller_new(&co);
     const struct rt_reflector_options services = {

@@ -37,11 +37,14 @@
 
 struct mesh_ccs_controller_options {
     struct kube_client *home;
-    struct mesh_network_controller *meshes;
+    /* The member clients the MeshNetwork controller connects and gates (clusterset.h);
+     * the same set as its options' clusters. */
+    struct rt_clusterset *clusters;
     struct rt_recorder *events;
     struct rt_metrics *metrics;
     struct ew_logger *log;
     int workers;
+    double retry_initial, retry_max; /* as meshnetwork.h's; 0 = 0.8 and 30 s */
 };
 
 struct mesh_ccs_controller;

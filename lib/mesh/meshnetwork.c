@@ -625,7 +625,7 @@ mesh_network_controller_new(const struct mesh_network_controller_options *o)
     mc->o.namespace_ = mc->namespace_;
     pthread_mutex_init(&mc->mu, NULL);
     strmap_init(&mc->states);
-    mc->clusters = rt_clusterset_new(o->log, o->metrics);
+    mc->clusters = o->clusters;
     if (o->metrics)
         mc->m_cert_expiry = rt_metrics_register(
             o->metrics, RT_GAUGE, "eastwest_certificate_expiry_timestamp_seconds",
@@ -639,8 +639,8 @@ mesh_network_controller_new(const struct mesh_network_controller_options *o)
         .ud = mc,
         .metrics = o->metrics,
         .log = o->log,
-        /* docs/design.md section 4: 0.8 s doubling to 30 s */
-        .queue = {.base_delay = 0.8, .max_delay = 30},
+        .queue = {.base_delay = o->retry_initial > 0 ? o->retry_initial : MESH_RETRY_INITIAL,
+                  .max_delay = o->retry_max > 0 ? o->retry_max : MESH_RETRY_MAX},
     };
     mc->ctl = rt_controller_new(&co);
     const struct rt_reflector_options meshes = {
@@ -670,11 +670,6 @@ struct rt_controller *mesh_network_controller_runtime(struct mesh_network_contro
     return mc->ctl;
 }
 
-struct rt_clusterset *mesh_network_controller_clusters(struct mesh_network_controller *mc)
-{
-    return mc->clusters;
-}
-
 void mesh_network_controller_free(struct mesh_network_controller *mc)
 {
     if (!mc)
@@ -691,7 +686,6 @@ void mesh_network_controller_free(struct mesh_network_controller *mc)
     }
     strmap_clear(&mc->states);
     rt_controller_free(mc->ctl);
-    rt_clusterset_free(mc->clusters);
     pthread_mutex_destroy(&mc->mu);
     free(mc->namespace_);
     free(mc);

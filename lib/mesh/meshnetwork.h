@@ -33,10 +33,16 @@ struct mesh_network_controller_options {
     struct kube_client *home;                /* the cluster holding the MeshNetworks */
     const struct kube_rest_config *home_cfg; /* for members without a kubeconfig Secret */
     const char *namespace_;                  /* the operator's: Secrets live here */
+    /* The member clients, shared with the CrossClusterService controller; the caller
+     * frees it after both controllers. */
+    struct rt_clusterset *clusters;
     struct rt_recorder *events;
     struct rt_metrics *metrics;
     struct ew_logger *log;
     int workers;
+    /* Backoff of a failed reconcile: retry_initial doubling up to retry_max seconds;
+     * 0 = 0.8 and 30 (docs/design.md, behaviour under faults). */
+    double retry_initial, retry_max;
 };
 
 struct mesh_network_controller;
@@ -47,8 +53,6 @@ struct mesh_network_controller *
 mesh_network_controller_new(const struct mesh_network_controller_options *o);
 /* The runtime controller, to run, stop and check sync through. */
 struct rt_controller *mesh_network_controller_runtime(struct mesh_network_controller *mc);
-/* The member clients, which the CrossClusterService controller shares. */
-struct rt_clusterset *mesh_network_controller_clusters(struct mesh_network_controller *mc);
 /* After rt_controller_stop: stop the member watches and free everything. */
 void mesh_network_controller_free(struct mesh_network_controller *mc);
 

@@ -29,6 +29,8 @@ struct rt_clusterset {
     struct ew_logger *log;
     struct rt_metrics *metrics;
     struct rt_metric *m_reachable;
+    rt_cluster_connect_fn connect;
+    void *connect_ud;
 };
 
 static void collect(void *ud, struct rt_metrics *m)
@@ -46,13 +48,24 @@ static void collect(void *ud, struct rt_metrics *m)
     pthread_mutex_unlock(&cs->mu);
 }
 
-struct rt_clusterset *rt_clusterset_new(struct ew_logger *log, struct rt_metrics *metrics)
+static kube_code connect_http(void *ud, const char *name, const struct kube_rest_config *cfg,
+                              struct kube_client **out, struct kube_error *err)
+{
+    struct rt_clusterset *cs = ud;
+    const struct kube_client_options o = {.log = cs->log, .name = name};
+    return kube_client_new(cfg, &o, out, err);
+}
+
+struct rt_clusterset *rt_clusterset_new(const struct rt_clusterset_options *opts)
 {
     struct rt_clusterset *cs = ew_calloc(1, sizeof(*cs));
+    struct rt_metrics *metrics = opts->metrics;
     pthread_mutex_init(&cs->mu, NULL);
     pthread_cond_init(&cs->drained, NULL);
-    cs->log = log;
+    cs->log = opts->log;
     cs->metrics = metrics;
+    cs->connect = opts->connect ? opts->connect : connect_http;
+    cs->connect_ud = opts->connect ? opts->connect_ud : cs;
     if (metrics) {
         cs->m_reachable = rt_metrics_register(metrics, RT_GAUGE, "eastwest_cluster_reachable",
                                               "1 when the member cluster's API server answers.",
@@ -105,9 +118,8 @@ int rt_clusterset_apply(struct rt_clusterset *cs, const char *name,
         return rc == KUBE_OK ? 0 : -1;
     }
     pthread_mutex_unlock(&cs->mu);
-    const struct kube_client_options o = {.log = cs->log, .name = name};
     struct kube_client *c = NULL;
-    if (kube_client_new(cfg, &o, &c, err) != KUBE_OK)
+    if (cs->connect(cs->connect_ud, name, cfg, &c, err) != KUBE_OK)
         return -1;
     m = ew_calloc(1, sizeof(*m));
     m->name = ew_strdup(name);

@@ -27,7 +27,21 @@
 
 struct rt_clusterset;
 
-struct rt_clusterset *rt_clusterset_new(struct ew_logger *log, struct rt_metrics *metrics);
+/* Makes the client of a member (name) from its connection settings: kube_client_new when
+ * not given; a unit test gives one that returns fake clients (test/fake_kube.h). On failure
+ * *out is untouched and err says why. */
+typedef kube_code (*rt_cluster_connect_fn)(void *ud, const char *name,
+                                           const struct kube_rest_config *cfg,
+                                           struct kube_client **out, struct kube_error *err);
+
+struct rt_clusterset_options {
+    struct ew_logger *log;      /* may be NULL */
+    struct rt_metrics *metrics; /* may be NULL */
+    rt_cluster_connect_fn connect;
+    void *connect_ud;
+};
+
+struct rt_clusterset *rt_clusterset_new(const struct rt_clusterset_options *opts);
 /* Frees every member; no reference may be held any more. */
 void rt_clusterset_free(struct rt_clusterset *cs);
 

@@ -843,7 +843,7 @@ static void test_clusterset_rotation_and_removal(struct test_ctx *t)
     cluster_make_namespace(t, admin, "ew-cset", ns, sizeof(ns));
     char *token = cluster_sa_token(t, admin, ns, "rotated");
     struct rt_metrics *m = rt_metrics_new();
-    struct rt_clusterset *cs = rt_clusterset_new(NULL, m);
+    struct rt_clusterset *cs = rt_clusterset_new(&(struct rt_clusterset_options){.metrics = m});
     struct kube_rest_config cfg;
     cluster_admin_config(t, "eu", &cfg);
     CHECK(t, rt_clusterset_apply(cs, "eu", &cfg, &err) == 1);

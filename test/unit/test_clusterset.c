@@ -24,7 +24,7 @@ static struct kube_rest_config config(void)
 
 static struct rt_clusterset *set_with(const char *name)
 {
-    struct rt_clusterset *cs = rt_clusterset_new(NULL, NULL);
+    struct rt_clusterset *cs = rt_clusterset_new(&(struct rt_clusterset_options){0});
     struct kube_rest_config cfg = config();
     struct kube_error err = KUBE_ERROR_INIT;
     int rc = rt_clusterset_apply(cs, name, &cfg, &err);
