@@ -159,7 +159,7 @@ if [ $builds_ok = 1 ]; then
     stage "unit tests (valgrind)"
     vg="valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect,possible"
     vg="$vg --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99"
-    run_meson build unit-valgrind --suite unit --timeout-multiplier 10 --wrapper "$vg"
+    EW_TEST_UNDER_VALGRIND=1 run_meson build unit-valgrind --suite unit --timeout-multiplier 10 --wrapper "$vg"
     report build unit-valgrind valgrind
 
     mapfile -t fuzzers < <(jq -r '.[] | select(.type == "executable") | .name' build-fuzz/meson-info/intro-targets.json |

@@ -2,6 +2,7 @@
  * conditions: condition lists (see conditions.h).
  */
 #include "conditions.h"
+#include "json_path.h"
 
 #include "base/timeutil.h"
 
@@ -15,14 +16,7 @@ static const char *status_name(enum mesh_cond_status s)
 
 static const cJSON *find(const cJSON *arr, const char *type)
 {
-    const cJSON *c;
-    cJSON_ArrayForEach(c, arr)
-    {
-        const cJSON *t = cJSON_GetObjectItemCaseSensitive(c, "type");
-        if (cJSON_IsString(t) && strcmp(t->valuestring, type) == 0)
-            return c;
-    }
-    return NULL;
+    return mesh_json_find(arr, "type", type);
 }
 
 const char *mesh_condition_status(const cJSON *arr, const char *type)

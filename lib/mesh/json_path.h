@@ -14,5 +14,8 @@
 const cJSON *mesh_json_get(const cJSON *o, const char *a, const char *b);
 /* The same when it is a string, else NULL. */
 const char *mesh_json_str(const cJSON *o, const char *a, const char *b);
+/* The first element of the array arr whose string field key equals value (a condition
+ * by type, a member's status by name), or NULL. */
+const cJSON *mesh_json_find(const cJSON *arr, const char *key, const char *value);
 
 #endif

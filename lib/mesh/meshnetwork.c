@@ -118,14 +118,7 @@ static void add_member_conditions(cJSON *arr, const cJSON *old, const struct mem
 
 static const cJSON *old_member_status(const cJSON *old_clusters, const char *name)
 {
-    const cJSON *c;
-    cJSON_ArrayForEach(c, old_clusters)
-    {
-        const cJSON *n = cJSON_GetObjectItemCaseSensitive(c, "name");
-        if (cJSON_IsString(n) && strcmp(n->valuestring, name) == 0)
-            return c;
-    }
-    return NULL;
+    return mesh_json_find(old_clusters, "name", name);
 }
 
 static void copy_field(cJSON *to, const cJSON *from, const char *field)
