@@ -109,8 +109,7 @@ void fake_cluster_put(struct fake_cluster *fc, const struct kube_resource *r, co
 cJSON *fake_cluster_get(struct fake_cluster *fc, const struct kube_resource *r, const char *ns,
                         const char *name);
 /* A copy of every object of r in ns (NULL: all namespaces), sorted by namespace/name. */
-cJSON *fake_cluster_list(struct fake_cluster *fc, const struct kube_resource *r,
-                         const char *ns);
+cJSON *fake_cluster_list(struct fake_cluster *fc, const struct kube_resource *r, const char *ns);
 /* As a DELETE would (finalizers honoured). 1 when it existed. */
 int fake_cluster_delete(struct fake_cluster *fc, const struct kube_resource *r, const char *ns,
                         const char *name);
