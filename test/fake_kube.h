@@ -48,6 +48,34 @@
  * Thread safety: every function may be called from any thread. The direct
  * functions (fake_cluster_put/get/list/delete/dump) are not counted and never
  * fail; their writes are seen by watches like any other.
+ *
+ * Details and limits of the implementation (fake_kube.c):
+ *   - a write whose result equals the stored object is a no-op, as in
+ *     kube-apiserver: no resourceVersion, no event, not counted in
+ *     fake_cluster_writes; managedFields are never kept;
+ *   - a merge patch or apply that carries metadata.resourceVersion must match
+ *     (409 Conflict), like an update;
+ *   - apply has no field ownership: force and the field manager are ignored and
+ *     there are no apply conflicts; JSON patch and strategic merge patch answer
+ *     415 UnsupportedMediaType (KUBE_E_HTTP);
+ *   - a namespaced object verb without a namespace: 404 NotFound; a create whose
+ *     object names another namespace than the call: 400 BadRequest; no name and
+ *     no generateName: 422 Invalid; a subresource other than status: 404;
+ *   - setting deletionTimestamp does not bump generation; propagationPolicy,
+ *     ownerReferences (garbage collection) and namespace deletion cascading are
+ *     not modelled; a terminating namespace still takes creates;
+ *   - dry_run answers what would be stored and stores nothing;
+ *   - 429 carries no Retry-After; selectors that cannot be parsed (set-based
+ *     "in"/"notin" included) and field selectors on other fields: 400 BadRequest;
+ *   - watch: timeoutSeconds and bookmarks are ignored; resourceVersion "0" replays
+ *     the whole history (not a synthetic ADDED per object); one that is not a
+ *     number: 400; a handler that returns non-zero ends the watch with
+ *     on_done(KUBE_E_CANCELLED), as the HTTP client does; kube_watch_stop needs its
+ *     client, so stop watches before kube_client_free; stopping a watch from its own
+ *     callback aborts (it would deadlock);
+ *   - fake_cluster_put ignores an object without metadata.name (or, for a namespaced
+ *     resource, metadata.namespace); fake_cluster_dump names the core group's
+ *     resources "/<plural>" ("/configmaps").
  */
 #ifndef EW_TEST_FAKE_KUBE_H
 #define EW_TEST_FAKE_KUBE_H
@@ -109,8 +137,7 @@ void fake_cluster_put(struct fake_cluster *fc, const struct kube_resource *r, co
 cJSON *fake_cluster_get(struct fake_cluster *fc, const struct kube_resource *r, const char *ns,
                         const char *name);
 /* A copy of every object of r in ns (NULL: all namespaces), sorted by namespace/name. */
-cJSON *fake_cluster_list(struct fake_cluster *fc, const struct kube_resource *r,
-                         const char *ns);
+cJSON *fake_cluster_list(struct fake_cluster *fc, const struct kube_resource *r, const char *ns);
 /* As a DELETE would (finalizers honoured). 1 when it existed. */
 int fake_cluster_delete(struct fake_cluster *fc, const struct kube_resource *r, const char *ns,
                         const char *name);
