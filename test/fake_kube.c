@@ -1065,13 +1065,20 @@ static kube_code fake_prepare_new(const struct fake_call *c, const cJSON *obj, c
     return rc;
 }
 
-static kube_code fake_do_create(const struct fake_call *c, const cJSON *obj, int dry_run,
-                                cJSON **res)
+static void fake_keep_managed(cJSON *result, const cJSON *old);
+static cJSON *fake_managed_fields(const cJSON *old, const cJSON *applied, const char *manager);
+
+static kube_code fake_do_create(const struct fake_call *c, const cJSON *obj,
+                                cJSON *managed, int dry_run, cJSON **res)
 {
     cJSON *result = NULL;
     kube_code rc = fake_prepare_new(c, obj, &result);
-    if (rc != KUBE_OK)
+    if (rc != KUBE_OK) {
+        cJSON_Delete(managed);
         return rc;
+    }
+    if (managed)
+        fake_set(fake_meta(result), "managedFields", managed);
     if (dry_run) {
         *res = result;
         return KUBE_OK;
@@ -1126,7 +1133,7 @@ static cJSON *fake_written(const cJSON *old, const cJSON *want, int status_only)
         result = cJSON_Duplicate(want, 1);
         fake_set(result, "status", fake_dup_field(old, "status"));
     }
-    cJSON_DeleteItemFromObjectCaseSensitive(fake_meta(result), "managedFields");
+    fake_keep_managed(result, old);
     fake_keep_identity(result, old);
     return result;
 }
@@ -1176,9 +1183,108 @@ static kube_code fake_merged(const struct fake_call *c, const cJSON *old, const 
     return KUBE_OK;
 }
 
-/* Server-side apply onto old: top-level fields replaced, labels/annotations/finalizers too. */
+/*
+ * Server-side apply's ownership, as far as the fake keeps it: the label and annotation
+ * keys each field manager applied, in metadata.managedFields as kube-apiserver writes it
+ * (operation Apply, fieldsV1 "f:metadata" -> "f:labels"/"f:annotations" -> "f:<key>"),
+ * other fields not tracked. A manager's next apply removes the keys it set before and no
+ * longer gives (the way eastwest drops the network label), and leaves everyone else's.
+ */
+static const char *const fake_owned_maps[] = {"labels", "annotations"};
+
+static const cJSON *fake_manager_entry(const cJSON *obj, const char *manager)
+{
+    const cJSON *mf = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "managedFields");
+    const cJSON *e;
+    cJSON_ArrayForEach(e, mf)
+    {
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "manager");
+        if (cJSON_IsString(m) && manager && strcmp(m->valuestring, manager) == 0)
+            return e;
+    }
+    return NULL;
+}
+
+/* old's managedFields with manager's entry made from what applied gives (old may be NULL). */
+static cJSON *fake_managed_fields(const cJSON *old, const cJSON *applied, const char *manager)
+{
+    cJSON *out = cJSON_CreateArray();
+    const cJSON *mf = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(old, "metadata"), "managedFields");
+    const cJSON *e;
+    cJSON_ArrayForEach(e, mf)
+    {
+        if (e != fake_manager_entry(old, manager))
+            cJSON_AddItemToArray(out, cJSON_Duplicate(e, 1));
+    }
+    cJSON *mine = cJSON_CreateObject();
+    cJSON_AddStringToObject(mine, "manager", manager ? manager : "");
+    cJSON_AddStringToObject(mine, "operation", "Apply");
+    cJSON *fm = cJSON_AddObjectToObject(cJSON_AddObjectToObject(mine, "fieldsV1"), "f:metadata");
+    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(applied, "metadata");
+    for (size_t i = 0; i < sizeof(fake_owned_maps) / sizeof(fake_owned_maps[0]); i++) {
+        char key[64];
+        snprintf(key, sizeof(key), "f:%s", fake_owned_maps[i]);
+        cJSON *keys = cJSON_AddObjectToObject(fm, key);
+        const cJSON *kv;
+        cJSON_ArrayForEach(kv, cJSON_GetObjectItemCaseSensitive(meta, fake_owned_maps[i]))
+        {
+            char fk[320];
+            snprintf(fk, sizeof(fk), "f:%s", kv->string);
+            cJSON_AddObjectToObject(keys, fk);
+        }
+    }
+    cJSON_AddItemToArray(out, mine);
+    return out;
+}
+
+/* want's labels and annotations after manager applied applied over old. */
+static void fake_apply_maps(cJSON *want, const cJSON *old, const cJSON *applied,
+                            const char *manager)
+{
+    const cJSON *mine = fake_manager_entry(old, manager);
+    const cJSON *fm = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(mine, "fieldsV1"), "f:metadata");
+    const cJSON *given_meta = cJSON_GetObjectItemCaseSensitive(applied, "metadata");
+    for (size_t i = 0; i < sizeof(fake_owned_maps) / sizeof(fake_owned_maps[0]); i++) {
+        const char *map = fake_owned_maps[i];
+        char key[64];
+        snprintf(key, sizeof(key), "f:%s", map);
+        const cJSON *given = cJSON_GetObjectItemCaseSensitive(given_meta, map);
+        cJSON *have = cJSON_GetObjectItemCaseSensitive(fake_meta(want), map);
+        if (!cJSON_IsObject(have)) {
+            cJSON_DeleteItemFromObjectCaseSensitive(fake_meta(want), map);
+            have = cJSON_AddObjectToObject(fake_meta(want), map);
+        }
+        const cJSON *owned;
+        cJSON_ArrayForEach(owned, cJSON_GetObjectItemCaseSensitive(fm, key))
+        {
+            if (strncmp(owned->string, "f:", 2) == 0 &&
+                !cJSON_GetObjectItemCaseSensitive(given, owned->string + 2))
+                cJSON_DeleteItemFromObjectCaseSensitive(have, owned->string + 2);
+        }
+        const cJSON *kv;
+        cJSON_ArrayForEach(kv, given)
+        {
+            fake_set(have, kv->string, cJSON_Duplicate(kv, 1));
+        }
+        if (!have->child)
+            cJSON_DeleteItemFromObjectCaseSensitive(fake_meta(want), map);
+    }
+}
+
+/* The stored object's managedFields onto result (which a write built from a client's body). */
+static void fake_keep_managed(cJSON *result, const cJSON *old)
+{
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(old, "metadata");
+    fake_set(fake_meta(result), "managedFields", fake_dup_field(m, "managedFields"));
+}
+
+/* Server-side apply onto old: top-level fields replaced, finalizers when given; labels
+ * and annotations key by key as manager owns them (NULL: the status subresource). */
 static kube_code fake_applied(const struct fake_call *c, const cJSON *old, const cJSON *applied,
-                              cJSON **want)
+                              const char *manager, cJSON **want)
 {
     kube_code rc = fake_check_rv(c, applied, old);
     if (rc != KUBE_OK)
@@ -1191,10 +1297,10 @@ static kube_code fake_applied(const struct fake_call *c, const cJSON *old, const
             fake_set(*want, item->string, cJSON_Duplicate(item, 1));
     }
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(applied, "metadata");
-    const char *replaced[] = {"labels", "annotations", "finalizers"};
-    for (size_t i = 0; i < sizeof(replaced) / sizeof(replaced[0]); i++)
-        if (cJSON_GetObjectItemCaseSensitive(m, replaced[i]))
-            fake_meta_copy(*want, applied, replaced[i]);
+    if (cJSON_GetObjectItemCaseSensitive(m, "finalizers"))
+        fake_meta_copy(*want, applied, "finalizers");
+    if (manager)
+        fake_apply_maps(*want, old, applied, manager);
     return KUBE_OK;
 }
 
@@ -1223,12 +1329,12 @@ static kube_code fake_apply_body(const struct fake_call *c, const char *patch, s
 
 /* An apply of an absent object creates it (not on the status subresource). */
 static kube_code fake_apply_create(const struct fake_call *c, cJSON *body, int status_only,
-                                   int dry_run, cJSON **res)
+                                   const char *manager, int dry_run, cJSON **res)
 {
     if (status_only)
         return fake_not_found(c);
     fake_set(fake_meta(body), "name", cJSON_CreateString(c->name));
-    return fake_do_create(c, body, dry_run, res);
+    return fake_do_create(c, body, fake_managed_fields(NULL, body, manager), dry_run, res);
 }
 
 static kube_code fake_do_apply(const struct fake_call *c, const char *patch, size_t len,
@@ -1242,10 +1348,16 @@ static kube_code fake_do_apply(const struct fake_call *c, const char *patch, siz
         return rc;
     int status_only = o->subresource && *o->subresource;
     cJSON *old = fake_lookup(c->fc, c->r, c->ns, c->name);
-    if (!old)
-        rc = fake_apply_create(c, body, status_only, o->dry_run, res);
-    else if ((rc = fake_applied(c, old, body, &want)) == KUBE_OK)
-        fake_finish(c, old, fake_written(old, want, status_only), o->dry_run, res);
+    if (!old) {
+        rc = fake_apply_create(c, body, status_only, o->field_manager, o->dry_run, res);
+    } else if ((rc = fake_applied(c, old, body, status_only ? NULL : o->field_manager, &want)) ==
+               KUBE_OK) {
+        cJSON *result = fake_written(old, want, status_only);
+        if (!status_only)
+            fake_set(fake_meta(result), "managedFields",
+                     fake_managed_fields(old, body, o->field_manager));
+        fake_finish(c, old, result, o->dry_run, res);
+    }
     cJSON_Delete(want);
     cJSON_Delete(body);
     return rc;
@@ -1410,7 +1522,7 @@ static kube_code fake_op_create(void *impl, const struct kube_resource *r, const
         return fake_fault_fail(&c, f);
     cJSON *res = NULL;
     pthread_mutex_lock(&c.fc->mu);
-    kube_code rc = fake_do_create(&c, obj, opts && opts->dry_run, &res);
+    kube_code rc = fake_do_create(&c, obj, NULL, opts && opts->dry_run, &res);
     pthread_mutex_unlock(&c.fc->mu);
     return fake_answer(&c, f, rc, res, out);
 }
@@ -1703,7 +1815,7 @@ void fake_cluster_put(struct fake_cluster *fc, const struct kube_resource *r, co
         cJSON_DeleteItemFromObjectCaseSensitive(fake_meta(result), "resourceVersion");
         fake_stamp_new(fc, result, ns, name);
     }
-    cJSON_DeleteItemFromObjectCaseSensitive(fake_meta(result), "managedFields");
+    fake_keep_managed(result, old);
     fake_commit(fc, r, old, result, NULL);
     pthread_mutex_unlock(&fc->mu);
 }

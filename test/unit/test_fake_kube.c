@@ -406,6 +406,11 @@ static void test_noop_write(struct test_ctx *t)
     rec_init(&r);
     cJSON *a = NULL, *p = NULL, *ap = NULL;
     REQUIRE(t, create_cm(&e, "ns", "a", "\"x\":\"1\"", &a, &err) == KUBE_OK);
+    /* a manager's first apply records its ownership (managedFields): a real write */
+    cJSON *first = NULL;
+    REQUIRE(t, kube_apply(e.c, &KUBE_RES_CONFIGMAPS, "ns", a, "test", 1, &first, &err) == KUBE_OK);
+    cJSON_Delete(a);
+    a = first;
     struct kube_watch *w = watch(&e, &KUBE_RES_CONFIGMAPS, "ns", NULL, &r);
     REQUIRE(t, w);
     unsigned long writes = fake_cluster_writes(e.fc);
@@ -425,6 +430,39 @@ static void test_noop_write(struct test_ctx *t)
     cJSON_Delete(p);
     cJSON_Delete(ap);
     rec_release(&r);
+    kube_error_clear(&err);
+    env_free(&e);
+}
+
+/* Server-side apply's ownership of label keys: what a manager applied and then omits goes;
+ * what another manager (or a plain write) set stays. eastwest drops the network label so. */
+static void test_apply_ownership(struct test_ctx *t)
+{
+    struct env e = env_new();
+    struct kube_error err = KUBE_ERROR_INIT;
+    REQUIRE(t, create_cm(&e, "ns", "o", "\"theirs\":\"1\"", NULL, &err) == KUBE_OK);
+    cJSON *mine = cm("ns", "o", "v", "\"mine\":\"1\"");
+    REQUIRE(t, kube_apply(e.c, &KUBE_RES_CONFIGMAPS, "ns", mine, "eastwest", 1, NULL, &err) ==
+                   KUBE_OK);
+    cJSON_Delete(mine);
+    cJSON *got = fake_cluster_get(e.fc, &KUBE_RES_CONFIGMAPS, "ns", "o");
+    CHECK_STR(t, path_str(cJSON_GetObjectItem(got, "metadata"), "labels", "mine"), "1");
+    CHECK_STR(t, path_str(cJSON_GetObjectItem(got, "metadata"), "labels", "theirs"), "1");
+    cJSON_Delete(got);
+    cJSON *without = cm("ns", "o", "v", NULL);
+    REQUIRE(t, kube_apply(e.c, &KUBE_RES_CONFIGMAPS, "ns", without, "eastwest", 1, NULL, &err) ==
+                   KUBE_OK);
+    cJSON *other = cm("ns", "o", "v", NULL);
+    REQUIRE(t, kube_apply(e.c, &KUBE_RES_CONFIGMAPS, "ns", other, "someone-else", 1, NULL,
+                          &err) == KUBE_OK);
+    cJSON_Delete(without);
+    cJSON_Delete(other);
+    got = fake_cluster_get(e.fc, &KUBE_RES_CONFIGMAPS, "ns", "o");
+    CHECKF(t, !path_str(cJSON_GetObjectItem(got, "metadata"), "labels", "mine"),
+           "the applying manager's omitted label is removed");
+    CHECKF(t, path_str(cJSON_GetObjectItem(got, "metadata"), "labels", "theirs"),
+           "a label set by a plain create stays");
+    cJSON_Delete(got);
     kube_error_clear(&err);
     env_free(&e);
 }
@@ -453,8 +491,8 @@ static void test_apply(struct test_ctx *t)
     const cJSON *m = cJSON_GetObjectItem(b, "metadata");
     CHECK(t, !cJSON_GetObjectItem(cJSON_GetObjectItem(m, "labels"), "a"));
     CHECK(t, cJSON_GetObjectItem(cJSON_GetObjectItem(m, "labels"), "b"));
-    CHECKF(t, cJSON_GetObjectItem(cJSON_GetObjectItem(m, "annotations"), "n"),
-           "annotations not given: kept");
+    CHECKF(t, !cJSON_GetObjectItem(cJSON_GetObjectItem(m, "annotations"), "n"),
+           "an annotation the same manager applied before and omits now: removed (SSA)");
     CHECK_STR(t, meta(b, "uid"), meta(a, "uid"));
     CHECK_STR(t, meta(b, "creationTimestamp"), meta(a, "creationTimestamp"));
     CHECK(t, generation(b) == 2);
@@ -977,6 +1015,7 @@ static const struct test_case cases[] = {
     {"status-subresource", test_status_subresource},
     {"noop-write", test_noop_write},
     {"apply", test_apply},
+    {"apply-ownership", test_apply_ownership},
     {"apply-status", test_apply_status},
     {"namespace-must-exist", test_namespace_must_exist},
     {"delete-preconditions", test_delete_preconditions},

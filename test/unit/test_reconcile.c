@@ -1,0 +1,346 @@
+/*
+ * test_reconcile.c: both reconcilers, run as the operator runs them, against the
+ * fake clusters of reconcile_world.h: what the tutorial writes in each member, a
+ * second claim of a host, the VIP choice, ports, a foreign cacerts, the order of
+ * deletion, an unreachable exporter (Withdraw and KeepLastKnown), and a converged
+ * world that stays unwritten.
+ */
+#include "harness.h"
+#include "reconcile_world.h"
+#include "base/strbuf.h"
+#include "base/timeutil.h"
+#include "mesh/objects.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* obj at a dotted path: "spec.endpoints.0.address" (numbers index arrays). */
+static const cJSON *at(const cJSON *obj, const char *path)
+{
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%s", path);
+    const cJSON *v = obj;
+    for (char *save = NULL, *seg = strtok_r(buf, ".", &save); seg && v;
+         seg = strtok_r(NULL, ".", &save)) {
+        if (cJSON_IsArray(v))
+            v = cJSON_GetArrayItem(v, atoi(seg));
+        else
+            v = cJSON_GetObjectItemCaseSensitive(v, seg);
+    }
+    return v;
+}
+
+static const char *str_at(const cJSON *obj, const char *path)
+{
+    const cJSON *v = at(obj, path);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static double num_at(const cJSON *obj, const char *path)
+{
+    const cJSON *v = at(obj, path);
+    return cJSON_IsNumber(v) ? v->valuedouble : -1;
+}
+
+/* The conditions of both tutorial CRs, for a failure message. */
+static const char *describe(struct world *w)
+{
+    static char buf[4096];
+    cJSON *mn = fake_cluster_get(w->us, &MESH_RES_MESHNETWORKS, NULL, "training-mesh");
+    cJSON *ccs = fake_cluster_get(w->us, &MESH_RES_CROSSCLUSTERSERVICES, "echo", "echo");
+    char *a = mn ? cJSON_PrintUnformatted(at(mn, "status")) : NULL;
+    char *b = ccs ? cJSON_PrintUnformatted(at(ccs, "status")) : NULL;
+    snprintf(buf, sizeof(buf), "MeshNetwork status %s; CrossClusterService status %s",
+             a ? a : "(none)", b ? b : "(none)");
+    free(a);
+    free(b);
+    cJSON_Delete(mn);
+    cJSON_Delete(ccs);
+    return buf;
+}
+
+static void start_tutorial(struct test_ctx *t, struct world *w)
+{
+    world_init(w);
+    world_apply_tutorial(w);
+    world_start(w);
+    REQUIREF(t, world_settle(w, world_tutorial_ready, NULL, 20),
+             "the tutorial did not converge in 20 s: %s", describe(w));
+}
+
+static void test_tutorial_writes_each_member(struct test_ctx *t)
+{
+    struct world w;
+    start_tutorial(t, &w);
+    cJSON *se = fake_cluster_get(w.us, &MESH_RES_SERVICEENTRIES, "echo", "echo");
+    REQUIREF(t, se, "no ServiceEntry echo/echo in the importer us");
+
+    CHECK_STR(t, str_at(se, "spec.hosts.0"), "echo.eu.mesh.local");
+    CHECK_STR(t, str_at(se, "spec.addresses.0"), "240.0.0.2");
+    CHECK_STR(t, str_at(se, "spec.endpoints.0.address"), "192.0.2.20");
+    CHECK(t, num_at(se, "spec.endpoints.0.ports.http") == 15443);
+    CHECK_STR(t, str_at(se, "spec.endpoints.0.locality"), "eu-west-1");
+    CHECK_STR(t, str_at(se, "spec.subjectAltNames.0"), "spiffe://corp.local/ns/echo/sa/echo");
+    CHECK_STR(t, str_at(se, "spec.resolution"), "STATIC");
+    CHECK(t, at(se, "spec.endpoints.1") == NULL);
+    CHECK(t, num_at(se, "spec.ports.0.number") == 80);
+    CHECK_STR(t, str_at(se, "spec.ports.0.name"), "http");
+    CHECK_STR(t, str_at(se, "spec.location"), "MESH_INTERNAL");
+    cJSON *dr = fake_cluster_get(w.us, &MESH_RES_DESTINATIONRULES, "echo", "echo");
+    CHECKF(t, dr, "no DestinationRule echo/echo in us");
+    cJSON *exp = fake_cluster_get(w.eu, &MESH_RES_SERVICEENTRIES, "echo", "echo");
+    REQUIREF(t, exp, "no ServiceEntry echo/echo in the exporter eu");
+    CHECK_STR(t, str_at(exp, "spec.hosts.0"), "echo.eu.mesh.local");
+    CHECK(t, fake_cluster_get(w.eu, &MESH_RES_DESTINATIONRULES, "echo", "echo") == NULL);
+    struct fake_cluster *members[] = {w.us, w.eu};
+    const char *nets[] = {"us-net", "eu-net"};
+    char *roots[2] = {0};
+    for (int i = 0; i < 2; i++) {
+        cJSON *d = fake_cluster_get(members[i], &KUBE_RES_DEPLOYMENTS, "istio-system",
+                                    MESH_GATEWAY_NAME);
+        cJSON *g = fake_cluster_get(members[i], &MESH_RES_GATEWAYS, "istio-system",
+                                    MESH_ISTIO_GATEWAY_NAME);
+        cJSON *ns = fake_cluster_get(members[i], &KUBE_RES_NAMESPACES, NULL, "istio-system");
+        cJSON *ca = fake_cluster_get(members[i], &KUBE_RES_SECRETS, "istio-system",
+                                     MESH_CACERTS_NAME);
+        CHECKF(t, d, "%s: gateway Deployment", fake_cluster_name(members[i]));
+        /* the Gateway passes the hosts a member exports: eu's echo; us exports none */
+        CHECKF(t, i == 1 ? g != NULL : g == NULL, "%s: Gateway %s", fake_cluster_name(members[i]),
+               g ? "present" : "absent");
+        if (i == 1)
+            CHECK_STR(t, str_at(g, "spec.servers.0.hosts.0"), "echo.eu.mesh.local");
+        const cJSON *labels = at(ns, "metadata.labels");
+        const cJSON *net = cJSON_GetObjectItemCaseSensitive(labels, MESH_LABEL_NETWORK);
+        CHECK_STR(t, cJSON_IsString(net) ? net->valuestring : NULL, nets[i]);
+        const cJSON *data = at(ca, "data");
+        const cJSON *root = cJSON_GetObjectItemCaseSensitive(data, "root-cert.pem");
+        CHECKF(t, cJSON_IsString(root), "%s: cacerts root-cert.pem", fake_cluster_name(members[i]));
+        roots[i] = cJSON_IsString(root) ? strdup(root->valuestring) : NULL;
+        cJSON_Delete(d);
+        cJSON_Delete(g);
+        cJSON_Delete(ns);
+        cJSON_Delete(ca);
+    }
+    CHECKF(t, roots[0] && roots[1] && strcmp(roots[0], roots[1]) == 0,
+           "us and eu trust the same mesh root");
+    free(roots[0]);
+    free(roots[1]);
+    cJSON_Delete(se);
+    cJSON_Delete(dr);
+    cJSON_Delete(exp);
+    world_free(&w);
+}
+
+static void test_converged_world_is_not_written(struct test_ctx *t)
+{
+    struct world w;
+    start_tutorial(t, &w);
+    unsigned long before = fake_cluster_writes(w.us) + fake_cluster_writes(w.eu);
+    fake_faults_arm(w.faults, 0, FAKE_FAULT_NONE); /* restart the call count */
+    rt_controller_enqueue(mesh_network_controller_runtime(w.meshes), "training-mesh");
+    rt_controller_enqueue(mesh_ccs_controller_runtime(w.services), "echo/echo");
+    REQUIRE(t, world_settle(&w, world_tutorial_ready, NULL, 10));
+    unsigned long after = fake_cluster_writes(w.us) + fake_cluster_writes(w.eu);
+    CHECKF(t, after == before, "a reconcile of a converged world wrote %lu objects",
+           after - before);
+    CHECKF(t, fake_faults_calls(w.faults) == 0,
+           "a reconcile of a converged world made %lu API calls (it reads its caches)",
+           fake_faults_calls(w.faults));
+    world_free(&w);
+}
+
+static void test_second_claim_of_a_host_is_a_conflict(struct test_ctx *t)
+{
+    struct world w;
+    start_tutorial(t, &w);
+    ew_sleep(1.1); /* creationTimestamp has seconds: the second one is newer */
+    world_put_json(w.us, &MESH_RES_CROSSCLUSTERSERVICES,
+                   "{\"apiVersion\":\"eastwest.io/v1alpha1\",\"kind\":\"CrossClusterService\","
+                   "\"metadata\":{\"name\":\"echo2\",\"namespace\":\"echo\"},"
+                   "\"spec\":{\"meshNetwork\":\"training-mesh\",\"host\":\"echo.eu.mesh.local\","
+                   "\"exportFrom\":[{\"cluster\":\"eu\",\"service\":\"echo\"}],"
+                   "\"importTo\":[\"us\"],"
+                   "\"ports\":[{\"number\":80,\"name\":\"http\",\"protocol\":\"HTTP\"}]}}");
+    REQUIRE(t, world_settle(&w, world_tutorial_ready, NULL, 10));
+    cJSON *second = fake_cluster_get(w.us, &MESH_RES_CROSSCLUSTERSERVICES, "echo", "echo2");
+    const char *msg = NULL;
+    CHECK_STR(t, world_condition(second, "Conflict", NULL, &msg), "True");
+    CHECK_CONTAINS(t, msg, "echo/echo");
+    CHECK(t, fake_cluster_get(w.us, &MESH_RES_SERVICEENTRIES, "echo", "echo2") == NULL);
+    CHECK(t, fake_cluster_get(w.eu, &MESH_RES_SERVICEENTRIES, "echo", "echo2") == NULL);
+    cJSON *first = fake_cluster_get(w.us, &MESH_RES_CROSSCLUSTERSERVICES, "echo", "echo");
+    CHECK_STR(t, world_condition(first, "Conflict", NULL, NULL), "False");
+    cJSON_Delete(first);
+    cJSON_Delete(second);
+    world_free(&w);
+}
+
+static void put_ccs_without_address(struct world *w, const char *name, const char *host)
+{
+    struct strbuf b = STRBUF_INIT;
+    strbuf_addf(&b,
+                "{\"apiVersion\":\"eastwest.io/v1alpha1\",\"kind\":\"CrossClusterService\","
+                "\"metadata\":{\"name\":\"%s\",\"namespace\":\"echo\"},"
+                "\"spec\":{\"meshNetwork\":\"training-mesh\",\"host\":\"%s\","
+                "\"exportFrom\":[{\"cluster\":\"eu\",\"service\":\"echo\"}],"
+                "\"importTo\":[\"us\"],"
+                "\"ports\":[{\"number\":80,\"name\":\"http\",\"protocol\":\"HTTP\"}]}}",
+                name, host);
+    world_put_json(w->us, &MESH_RES_CROSSCLUSTERSERVICES, b.buf);
+    strbuf_release(&b);
+}
+
+static int vips_given(struct world *w, void *ud)
+{
+    (void)ud;
+    cJSON *a = fake_cluster_get(w->us, &MESH_RES_CROSSCLUSTERSERVICES, "echo", "a");
+    cJSON *b = fake_cluster_get(w->us, &MESH_RES_CROSSCLUSTERSERVICES, "echo", "b");
+    int ok = str_at(a, "status.address") && str_at(b, "status.address");
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+    return ok && world_tutorial_ready(w, NULL);
+}
+
+static void test_vip_from_range_stable_and_distinct(struct test_ctx *t)
+{
+    struct world w;
+    start_tutorial(t, &w);
+    put_ccs_without_address(&w, "a", "a.eu.mesh.local");
+    put_ccs_without_address(&w, "b", "b.eu.mesh.local");
+    REQUIRE(t, world_settle(&w, vips_given, NULL, 10));
+    cJSON *a = fake_cluster_get(w.us, &MESH_RES_CROSSCLUSTERSERVICES, "echo", "a");
+    cJSON *b = fake_cluster_get(w.us, &MESH_RES_CROSSCLUSTERSERVICES, "echo", "b");
+    const char *va = str_at(a, "status.address"), *vb = str_at(b, "status.address");
+    CHECKF(t, va && strncmp(va, "240.240.", 8) == 0, "a's VIP %s in 240.240.0.0/16", va);
+    CHECKF(t, vb && strncmp(vb, "240.240.", 8) == 0, "b's VIP %s in 240.240.0.0/16", vb);
+    CHECKF(t, va && vb && strcmp(va, vb) != 0, "distinct VIPs, got %s twice", va);
+    cJSON *se = fake_cluster_get(w.us, &MESH_RES_SERVICEENTRIES, "echo", "a");
+    CHECK_STR(t, str_at(se, "spec.addresses.0"), va);
+    char *keep = va ? strdup(va) : NULL;
+    rt_controller_enqueue(mesh_ccs_controller_runtime(w.services), "echo/a");
+    REQUIRE(t, world_settle(&w, vips_given, NULL, 10));
+    cJSON *again = fake_cluster_get(w.us, &MESH_RES_CROSSCLUSTERSERVICES, "echo", "a");
+    CHECK_STR(t, str_at(again, "status.address"), keep);
+    free(keep);
+    cJSON_Delete(again);
+    cJSON_Delete(se);
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+    world_free(&w);
+}
+
+static void test_foreign_cacerts_blocks_and_stays(struct test_ctx *t)
+{
+    struct world w;
+    world_init(&w);
+    world_put_json(w.eu, &KUBE_RES_SECRETS,
+                   "{\"metadata\":{\"name\":\"cacerts\",\"namespace\":\"istio-system\"},"
+                   "\"data\":{\"root-cert.pem\":\"Zm9yZWlnbg==\"}}");
+    world_apply_tutorial(&w);
+    world_start(&w);
+    REQUIRE(t, world_settle(&w, NULL, NULL, 10));
+    cJSON *mn = fake_cluster_get(w.us, &MESH_RES_MESHNETWORKS, NULL, "training-mesh");
+    const char *reason = NULL, *msg = NULL;
+    CHECK_STR(t, world_condition(mn, "CertificatesReady", &reason, &msg), "False");
+    CHECK_STR(t, reason, "ForeignCACerts");
+    CHECK_CONTAINS(t, msg, "eu");
+    cJSON *ca = fake_cluster_get(w.eu, &KUBE_RES_SECRETS, "istio-system", "cacerts");
+    const cJSON *root = cJSON_GetObjectItemCaseSensitive(at(ca, "data"), "root-cert.pem");
+    CHECK_STR(t, cJSON_IsString(root) ? root->valuestring : NULL, "Zm9yZWlnbg==");
+    CHECK(t, !cJSON_GetObjectItemCaseSensitive(at(ca, "data"), "ca-key.pem"));
+    cJSON *us_ca = fake_cluster_get(w.us, &KUBE_RES_SECRETS, "istio-system", "cacerts");
+    CHECKF(t, us_ca, "us is not blocked by eu's foreign cacerts");
+    cJSON_Delete(us_ca);
+    cJSON_Delete(ca);
+    cJSON_Delete(mn);
+    world_free(&w);
+}
+
+static int ccs_gone(struct world *w, void *ud)
+{
+    (void)ud;
+    cJSON *c = fake_cluster_get(w->us, &MESH_RES_CROSSCLUSTERSERVICES, "echo", "echo");
+    cJSON_Delete(c);
+    return c == NULL;
+}
+
+static void test_ccs_deletion_cleans_members_then_finalizer(struct test_ctx *t)
+{
+    struct world w;
+    start_tutorial(t, &w);
+    cJSON *ccs = fake_cluster_get(w.us, &MESH_RES_CROSSCLUSTERSERVICES, "echo", "echo");
+    CHECK_STR(t, str_at(ccs, "metadata.finalizers.0"), MESH_FINALIZER);
+    cJSON_Delete(ccs);
+    CHECK(t, fake_cluster_delete(w.us, &MESH_RES_CROSSCLUSTERSERVICES, "echo", "echo") == 1);
+    REQUIREF(t, world_settle(&w, ccs_gone, NULL, 10), "the CrossClusterService stayed: %s",
+             describe(&w));
+    CHECK(t, fake_cluster_get(w.us, &MESH_RES_SERVICEENTRIES, "echo", "echo") == NULL);
+    CHECK(t, fake_cluster_get(w.us, &MESH_RES_DESTINATIONRULES, "echo", "echo") == NULL);
+    CHECK(t, fake_cluster_get(w.eu, &MESH_RES_SERVICEENTRIES, "echo", "echo") == NULL);
+    cJSON *gw = fake_cluster_get(w.eu, &KUBE_RES_DEPLOYMENTS, "istio-system", MESH_GATEWAY_NAME);
+    CHECKF(t, gw, "the mesh's gateway stays while the MeshNetwork does");
+    cJSON *pass = fake_cluster_get(w.eu, &MESH_RES_GATEWAYS, "istio-system",
+                                   MESH_ISTIO_GATEWAY_NAME);
+    CHECKF(t, !pass, "eu exports nothing any more: its Gateway passes no host, and is gone");
+    cJSON_Delete(pass);
+    cJSON_Delete(gw);
+    world_free(&w);
+}
+
+static int mesh_gone(struct world *w, void *ud)
+{
+    (void)ud;
+    cJSON *c = fake_cluster_get(w->us, &MESH_RES_MESHNETWORKS, NULL, "training-mesh");
+    cJSON_Delete(c);
+    return c == NULL;
+}
+
+static void test_mesh_deletion_cleans_gateways_keeps_cacerts(struct test_ctx *t)
+{
+    struct world w;
+    start_tutorial(t, &w);
+    CHECK(t, fake_cluster_delete(w.us, &MESH_RES_CROSSCLUSTERSERVICES, "echo", "echo") == 1);
+    CHECK(t, fake_cluster_delete(w.us, &MESH_RES_MESHNETWORKS, NULL, "training-mesh") == 1);
+    REQUIREF(t, world_settle(&w, mesh_gone, NULL, 15), "the MeshNetwork stayed: %s",
+             describe(&w));
+    struct fake_cluster *members[] = {w.us, w.eu};
+    for (int i = 0; i < 2; i++) {
+        const char *n = fake_cluster_name(members[i]);
+        CHECKF(t, !fake_cluster_get(members[i], &KUBE_RES_DEPLOYMENTS, "istio-system",
+                                    MESH_GATEWAY_NAME), "%s: gateway Deployment left", n);
+        CHECKF(t, !fake_cluster_get(members[i], &KUBE_RES_SERVICES, "istio-system",
+                                    MESH_GATEWAY_NAME), "%s: gateway Service left", n);
+        CHECKF(t, !fake_cluster_get(members[i], &MESH_RES_GATEWAYS, "istio-system",
+                                    MESH_ISTIO_GATEWAY_NAME), "%s: Gateway left", n);
+        CHECKF(t, !fake_cluster_get(members[i], &MESH_RES_SERVICEENTRIES, "echo", "echo"),
+               "%s: ServiceEntry left", n);
+        cJSON *ns = fake_cluster_get(members[i], &KUBE_RES_NAMESPACES, NULL, "istio-system");
+        CHECKF(t, !cJSON_GetObjectItemCaseSensitive(at(ns, "metadata.labels"), MESH_LABEL_NETWORK),
+               "%s: network label left", n);
+        cJSON_Delete(ns);
+        cJSON *ca = fake_cluster_get(members[i], &KUBE_RES_SECRETS, "istio-system", "cacerts");
+        CHECKF(t, ca, "%s: cacerts kept (onDelete defaults to Keep)", n);
+        cJSON_Delete(ca);
+    }
+    world_free(&w);
+}
+
+static const struct test_case cases[] = {
+    {"tutorial-writes-each-member", test_tutorial_writes_each_member},
+    {"converged-world-is-not-written", test_converged_world_is_not_written},
+    {"second-claim-of-a-host-is-a-conflict", test_second_claim_of_a_host_is_a_conflict},
+    {"vip-from-range-stable-and-distinct", test_vip_from_range_stable_and_distinct},
+    {"foreign-cacerts-blocks-and-stays", test_foreign_cacerts_blocks_and_stays},
+    {"ccs-deletion-cleans-members-then-finalizer",
+     test_ccs_deletion_cleans_members_then_finalizer},
+    {"mesh-deletion-cleans-gateways-keeps-cacerts",
+     test_mesh_deletion_cleans_gateways_keeps_cacerts},
+};
+
+int main(int argc, char **argv)
+{
+    kube_global_init();
+    int rc = TEST_MAIN(cases, argc, argv);
+    kube_global_cleanup();
+    return rc;
+}
