@@ -41,6 +41,7 @@
 
 #include <ctype.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -215,6 +216,7 @@ struct fake_cluster {
     pthread_cond_t idle; /* the delivery thread left a callback */
     pthread_t thread;
     int shutdown;
+    atomic_int down;      /* fake_cluster_set_down: every call is a refused connection */
     struct strmap stores; /* "<group>/<plural>" -> struct fake_store */
     struct strmap groups; /* group -> struct fake_group */
     unsigned long rv;
@@ -352,6 +354,8 @@ static kube_code fake_fault_fail(const struct fake_call *c, enum fake_fault kind
 /* Count the call; the fault it gets (NONE when the cluster has no faults). */
 static enum fake_fault fake_fault_check(const struct fake_call *c)
 {
+    if (atomic_load(&c->fc->down))
+        return FAKE_FAULT_RESET; /* not counted: the server is not there */
     if (!c->fc->faults)
         return FAKE_FAULT_NONE;
     struct strbuf what = STRBUF_INIT;
@@ -1068,8 +1072,8 @@ static kube_code fake_prepare_new(const struct fake_call *c, const cJSON *obj, c
 static void fake_keep_managed(cJSON *result, const cJSON *old);
 static cJSON *fake_managed_fields(const cJSON *old, const cJSON *applied, const char *manager);
 
-static kube_code fake_do_create(const struct fake_call *c, const cJSON *obj,
-                                cJSON *managed, int dry_run, cJSON **res)
+static kube_code fake_do_create(const struct fake_call *c, const cJSON *obj, cJSON *managed,
+                                int dry_run, cJSON **res)
 {
     cJSON *result = NULL;
     kube_code rc = fake_prepare_new(c, obj, &result);
@@ -1630,6 +1634,8 @@ static kube_code fake_op_watch_start(void *impl, const struct kube_resource *r, 
                                      void *ud, void **handle, struct kube_error *err)
 {
     struct fake_call c = fake_call_make(impl, r, "WATCH", ns, NULL, err);
+    if (atomic_load(&c.fc->down))
+        return fake_fault_fail(&c, FAKE_FAULT_RESET);
     struct fake_cluster *fc = c.fc;
     struct fake_watch *w = NULL;
     unsigned long from = 0;
@@ -1784,6 +1790,18 @@ void fake_cluster_free(struct fake_cluster *fc)
     pthread_mutex_destroy(&fc->mu);
     free(fc->name);
     free(fc);
+}
+
+void fake_cluster_set_down(struct fake_cluster *fc, int down)
+{
+    pthread_mutex_lock(&fc->mu);
+    atomic_store(&fc->down, down ? 1 : 0);
+    if (down)
+        for (struct fake_watch *w = fc->watches; w; w = w->next)
+            if (!w->ended && !w->stopped)
+                fake_enqueue(fc, w, 0, NULL, 1);
+    pthread_cond_signal(&fc->wake);
+    pthread_mutex_unlock(&fc->mu);
 }
 
 void fake_cluster_serve_group(struct fake_cluster *fc, const char *group,

@@ -124,6 +124,11 @@ const char *fake_cluster_name(const struct fake_cluster *fc);
 /* A new client on the cluster (kube_client_free it; that does not free the cluster). */
 struct kube_client *fake_cluster_client(struct fake_cluster *fc);
 
+/* down 1: the API server is gone: every call fails at once as a refused connection
+ * (KUBE_E_CONNECT, not counted by the faults) and every watch ends (on_done KUBE_OK, as a
+ * closed stream); the objects stay. down 0: it answers again. */
+void fake_cluster_set_down(struct fake_cluster *fc, int down);
+
 /* Discovery answers: group served with these versions, preferred first. */
 void fake_cluster_serve_group(struct fake_cluster *fc, const char *group,
                               const char *const *versions, size_t n);

@@ -51,7 +51,8 @@ static void put_istio(struct fake_cluster *fc)
 
 static void put_home(struct world *w)
 {
-    world_put_json(w->us, &KUBE_RES_NAMESPACES, "{\"metadata\":{\"name\":\"" WORLD_NAMESPACE "\"}}");
+    world_put_json(w->us, &KUBE_RES_NAMESPACES,
+                   "{\"metadata\":{\"name\":\"" WORLD_NAMESPACE "\"}}");
     world_put_json(w->us, &KUBE_RES_NAMESPACES, "{\"metadata\":{\"name\":\"echo\"}}");
     struct strbuf b64 = STRBUF_INIT, json = STRBUF_INIT;
     const char *kc = kubeconfig_for(EU_SERVER);
@@ -109,20 +110,22 @@ void world_init(struct world *w)
 
 void world_apply_tutorial(struct world *w)
 {
-    world_put_json(w->us, &MESH_RES_MESHNETWORKS,
-                   "{\"apiVersion\":\"eastwest.io/v1alpha1\",\"kind\":\"MeshNetwork\","
-                   "\"metadata\":{\"name\":\"training-mesh\"},"
-                   "\"spec\":{\"meshID\":\"training-mesh\",\"trustDomain\":\"corp.local\","
-                   "\"clusters\":[{\"name\":\"us\",\"network\":\"us-net\",\"locality\":\"us-east-1\"},"
-                   "{\"name\":\"eu\",\"network\":\"eu-net\",\"locality\":\"eu-west-1\","
-                   "\"kubeconfigSecretRef\":{\"name\":\"prod-eu-west-1\",\"key\":\"kubeconfig\"}}]}}");
-    world_put_json(w->us, &MESH_RES_CROSSCLUSTERSERVICES,
-                   "{\"apiVersion\":\"eastwest.io/v1alpha1\",\"kind\":\"CrossClusterService\","
-                   "\"metadata\":{\"name\":\"echo\",\"namespace\":\"echo\"},"
-                   "\"spec\":{\"meshNetwork\":\"training-mesh\",\"host\":\"echo.eu.mesh.local\","
-                   "\"address\":\"240.0.0.2\",\"exportFrom\":[{\"cluster\":\"eu\",\"service\":\"echo\"}],"
-                   "\"importTo\":[\"us\"],"
-                   "\"ports\":[{\"number\":80,\"name\":\"http\",\"protocol\":\"HTTP\"}]}}");
+    world_put_json(
+        w->us, &MESH_RES_MESHNETWORKS,
+        "{\"apiVersion\":\"eastwest.io/v1alpha1\",\"kind\":\"MeshNetwork\","
+        "\"metadata\":{\"name\":\"training-mesh\"},"
+        "\"spec\":{\"meshID\":\"training-mesh\",\"trustDomain\":\"corp.local\","
+        "\"clusters\":[{\"name\":\"us\",\"network\":\"us-net\",\"locality\":\"us-east-1\"},"
+        "{\"name\":\"eu\",\"network\":\"eu-net\",\"locality\":\"eu-west-1\","
+        "\"kubeconfigSecretRef\":{\"name\":\"prod-eu-west-1\",\"key\":\"kubeconfig\"}}]}}");
+    world_put_json(
+        w->us, &MESH_RES_CROSSCLUSTERSERVICES,
+        "{\"apiVersion\":\"eastwest.io/v1alpha1\",\"kind\":\"CrossClusterService\","
+        "\"metadata\":{\"name\":\"echo\",\"namespace\":\"echo\"},"
+        "\"spec\":{\"meshNetwork\":\"training-mesh\",\"host\":\"echo.eu.mesh.local\","
+        "\"address\":\"240.0.0.2\",\"exportFrom\":[{\"cluster\":\"eu\",\"service\":\"echo\"}],"
+        "\"importTo\":[\"us\"],"
+        "\"ports\":[{\"number\":80,\"name\":\"http\",\"protocol\":\"HTTP\"}]}}");
 }
 
 /* The cluster set's connect function: a member's server URL names its fake. */
@@ -145,9 +148,10 @@ void world_start(struct world *w)
     const struct rt_clusterset_options co = {
         .log = &w->log, .connect = connect_fake, .connect_ud = w};
     w->clusters = rt_clusterset_new(&co);
-    const struct rt_recorder_options ro = {
-        .client = w->home, .controller = "eastwest.io/eastwest-operator", .instance = "test",
-        .log = &w->log};
+    const struct rt_recorder_options ro = {.client = w->home,
+                                           .controller = "eastwest.io/eastwest-operator",
+                                           .instance = "test",
+                                           .log = &w->log};
     w->events = rt_recorder_new(&ro);
     const struct mesh_network_controller_options mo = {
         .home = w->home,
@@ -227,8 +231,8 @@ static void play_istiod(struct fake_cluster *fc)
     struct strbuf pem = STRBUF_INIT;
     if (cJSON_IsString(root) &&
         base64_decode(&pem, root->valuestring, strlen(root->valuestring)) == 0) {
-        cJSON *cm = fake_cluster_get(fc, &KUBE_RES_CONFIGMAPS, "istio-system",
-                                     "istio-ca-root-cert");
+        cJSON *cm =
+            fake_cluster_get(fc, &KUBE_RES_CONFIGMAPS, "istio-system", "istio-ca-root-cert");
         const cJSON *have = cJSON_GetObjectItemCaseSensitive(
             cJSON_GetObjectItemCaseSensitive(cm, "data"), "root-cert.pem");
         if (!cJSON_IsString(have) || strcmp(have->valuestring, pem.buf) != 0) {
@@ -236,8 +240,7 @@ static void play_istiod(struct fake_cluster *fc)
             cJSON *meta = cJSON_AddObjectToObject(obj, "metadata");
             cJSON_AddStringToObject(meta, "name", "istio-ca-root-cert");
             cJSON_AddStringToObject(meta, "namespace", "istio-system");
-            cJSON_AddStringToObject(cJSON_AddObjectToObject(obj, "data"), "root-cert.pem",
-                                    pem.buf);
+            cJSON_AddStringToObject(cJSON_AddObjectToObject(obj, "data"), "root-cert.pem", pem.buf);
             fake_cluster_put(fc, &KUBE_RES_CONFIGMAPS, obj);
             cJSON_Delete(obj);
         }
@@ -255,8 +258,7 @@ static int queues_idle(struct world *w)
     return a.depth == 0 && a.processing == 0 && b.depth == 0 && b.processing == 0;
 }
 
-int world_settle(struct world *w, int (*done)(struct world *w, void *ud), void *ud,
-                 double timeout)
+int world_settle(struct world *w, int (*done)(struct world *w, void *ud), void *ud, double timeout)
 {
     double deadline = ew_now_mono() + timeout;
     unsigned long last = (unsigned long)-1;
@@ -346,8 +348,14 @@ static int looks_like_material(const char *s)
 static int varies(const char *key)
 {
     static const char *const keys[] = {
-        "uid",       "resourceVersion",   "creationTimestamp", "managedFields",
-        "generation", "lastTransitionTime", "deletionTimestamp", MESH_ANNOTATION_HASH,
+        "uid",
+        "resourceVersion",
+        "creationTimestamp",
+        "managedFields",
+        "generation",
+        "lastTransitionTime",
+        "deletionTimestamp",
+        MESH_ANNOTATION_HASH,
         MESH_ANNOTATION_OWNER,
     };
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)

@@ -56,8 +56,7 @@ void world_free(struct world *w);
 /* Play the load balancer and istiod until done(w, ud) holds and nothing was written for
  * three steps of 10 ms with both work queues idle, or timeout seconds passed. 1 when
  * settled. */
-int world_settle(struct world *w, int (*done)(struct world *w, void *ud), void *ud,
-                 double timeout);
+int world_settle(struct world *w, int (*done)(struct world *w, void *ud), void *ud, double timeout);
 /* Both CRs of the tutorial Ready=True for their current generation. */
 int world_tutorial_ready(struct world *w, void *ud);
 

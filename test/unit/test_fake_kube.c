@@ -453,8 +453,8 @@ static void test_apply_ownership(struct test_ctx *t)
     REQUIRE(t, kube_apply(e.c, &KUBE_RES_CONFIGMAPS, "ns", without, "eastwest", 1, NULL, &err) ==
                    KUBE_OK);
     cJSON *other = cm("ns", "o", "v", NULL);
-    REQUIRE(t, kube_apply(e.c, &KUBE_RES_CONFIGMAPS, "ns", other, "someone-else", 1, NULL,
-                          &err) == KUBE_OK);
+    REQUIRE(t, kube_apply(e.c, &KUBE_RES_CONFIGMAPS, "ns", other, "someone-else", 1, NULL, &err) ==
+                   KUBE_OK);
     cJSON_Delete(without);
     cJSON_Delete(other);
     got = fake_cluster_get(e.fc, &KUBE_RES_CONFIGMAPS, "ns", "o");

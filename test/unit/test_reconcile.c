@@ -96,13 +96,13 @@ static void test_tutorial_writes_each_member(struct test_ctx *t)
     const char *nets[] = {"us-net", "eu-net"};
     char *roots[2] = {0};
     for (int i = 0; i < 2; i++) {
-        cJSON *d = fake_cluster_get(members[i], &KUBE_RES_DEPLOYMENTS, "istio-system",
-                                    MESH_GATEWAY_NAME);
+        cJSON *d =
+            fake_cluster_get(members[i], &KUBE_RES_DEPLOYMENTS, "istio-system", MESH_GATEWAY_NAME);
         cJSON *g = fake_cluster_get(members[i], &MESH_RES_GATEWAYS, "istio-system",
                                     MESH_ISTIO_GATEWAY_NAME);
         cJSON *ns = fake_cluster_get(members[i], &KUBE_RES_NAMESPACES, NULL, "istio-system");
-        cJSON *ca = fake_cluster_get(members[i], &KUBE_RES_SECRETS, "istio-system",
-                                     MESH_CACERTS_NAME);
+        cJSON *ca =
+            fake_cluster_get(members[i], &KUBE_RES_SECRETS, "istio-system", MESH_CACERTS_NAME);
         CHECKF(t, d, "%s: gateway Deployment", fake_cluster_name(members[i]));
         /* the Gateway passes the hosts a member exports: eu's echo; us exports none */
         CHECKF(t, i == 1 ? g != NULL : g == NULL, "%s: Gateway %s", fake_cluster_name(members[i]),
@@ -279,8 +279,8 @@ static void test_ccs_deletion_cleans_members_then_finalizer(struct test_ctx *t)
     CHECK(t, fake_cluster_get(w.eu, &MESH_RES_SERVICEENTRIES, "echo", "echo") == NULL);
     cJSON *gw = fake_cluster_get(w.eu, &KUBE_RES_DEPLOYMENTS, "istio-system", MESH_GATEWAY_NAME);
     CHECKF(t, gw, "the mesh's gateway stays while the MeshNetwork does");
-    cJSON *pass = fake_cluster_get(w.eu, &MESH_RES_GATEWAYS, "istio-system",
-                                   MESH_ISTIO_GATEWAY_NAME);
+    cJSON *pass =
+        fake_cluster_get(w.eu, &MESH_RES_GATEWAYS, "istio-system", MESH_ISTIO_GATEWAY_NAME);
     CHECKF(t, !pass, "eu exports nothing any more: its Gateway passes no host, and is gone");
     cJSON_Delete(pass);
     cJSON_Delete(gw);
@@ -301,17 +301,21 @@ static void test_mesh_deletion_cleans_gateways_keeps_cacerts(struct test_ctx *t)
     start_tutorial(t, &w);
     CHECK(t, fake_cluster_delete(w.us, &MESH_RES_CROSSCLUSTERSERVICES, "echo", "echo") == 1);
     CHECK(t, fake_cluster_delete(w.us, &MESH_RES_MESHNETWORKS, NULL, "training-mesh") == 1);
-    REQUIREF(t, world_settle(&w, mesh_gone, NULL, 15), "the MeshNetwork stayed: %s",
-             describe(&w));
+    REQUIREF(t, world_settle(&w, mesh_gone, NULL, 15), "the MeshNetwork stayed: %s", describe(&w));
     struct fake_cluster *members[] = {w.us, w.eu};
     for (int i = 0; i < 2; i++) {
         const char *n = fake_cluster_name(members[i]);
-        CHECKF(t, !fake_cluster_get(members[i], &KUBE_RES_DEPLOYMENTS, "istio-system",
-                                    MESH_GATEWAY_NAME), "%s: gateway Deployment left", n);
-        CHECKF(t, !fake_cluster_get(members[i], &KUBE_RES_SERVICES, "istio-system",
-                                    MESH_GATEWAY_NAME), "%s: gateway Service left", n);
-        CHECKF(t, !fake_cluster_get(members[i], &MESH_RES_GATEWAYS, "istio-system",
-                                    MESH_ISTIO_GATEWAY_NAME), "%s: Gateway left", n);
+        CHECKF(
+            t,
+            !fake_cluster_get(members[i], &KUBE_RES_DEPLOYMENTS, "istio-system", MESH_GATEWAY_NAME),
+            "%s: gateway Deployment left", n);
+        CHECKF(t,
+               !fake_cluster_get(members[i], &KUBE_RES_SERVICES, "istio-system", MESH_GATEWAY_NAME),
+               "%s: gateway Service left", n);
+        CHECKF(t,
+               !fake_cluster_get(members[i], &MESH_RES_GATEWAYS, "istio-system",
+                                 MESH_ISTIO_GATEWAY_NAME),
+               "%s: Gateway left", n);
         CHECKF(t, !fake_cluster_get(members[i], &MESH_RES_SERVICEENTRIES, "echo", "echo"),
                "%s: ServiceEntry left", n);
         cJSON *ns = fake_cluster_get(members[i], &KUBE_RES_NAMESPACES, NULL, "istio-system");
@@ -325,16 +329,102 @@ static void test_mesh_deletion_cleans_gateways_keeps_cacerts(struct test_ctx *t)
     world_free(&w);
 }
 
+static int eu_unreachable(struct world *w, void *ud)
+{
+    (void)ud;
+    cJSON *mn = fake_cluster_get(w->us, &MESH_RES_MESHNETWORKS, NULL, "training-mesh");
+    const char *s = world_condition(mn, "ClustersReachable", NULL, NULL);
+    int down = s && strcmp(s, "False") == 0;
+    cJSON_Delete(mn);
+    return down;
+}
+
+/* The us ServiceEntry's endpoint count once the mesh calls eu unreachable. */
+static int endpoints_in_us(struct world *w)
+{
+    cJSON *se = fake_cluster_get(w->us, &MESH_RES_SERVICEENTRIES, "echo", "echo");
+    int n = cJSON_GetArraySize(at(se, "spec.endpoints"));
+    cJSON_Delete(se);
+    return n;
+}
+
+static int eu_back(struct world *w, void *ud)
+{
+    cJSON *mn = fake_cluster_get(w->us, &MESH_RES_MESHNETWORKS, NULL, "training-mesh");
+    const char *s = world_condition(mn, "ClustersReachable", NULL, NULL);
+    int up = s && strcmp(s, "True") == 0;
+    cJSON_Delete(mn);
+    return up && world_tutorial_ready(w, ud);
+}
+
+static void set_partition_policy(struct world *w, const char *policy)
+{
+    cJSON *ccs = fake_cluster_get(w->us, &MESH_RES_CROSSCLUSTERSERVICES, "echo", "echo");
+    cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(ccs, "spec"), "partitionPolicy",
+                            policy);
+    fake_cluster_put(w->us, &MESH_RES_CROSSCLUSTERSERVICES, ccs);
+    cJSON_Delete(ccs);
+}
+
+static void test_unreachable_exporter_keep_last_known(struct test_ctx *t)
+{
+    struct world w;
+    start_tutorial(t, &w);
+    cJSON *before = fake_cluster_get(w.us, &MESH_RES_SERVICEENTRIES, "echo", "echo");
+    fake_cluster_set_down(w.eu, 1);
+    REQUIREF(t, world_settle(&w, eu_unreachable, NULL, 20), "eu never called unreachable: %s",
+             describe(&w));
+    cJSON *during = fake_cluster_get(w.us, &MESH_RES_SERVICEENTRIES, "echo", "echo");
+    CHECKF(t, cJSON_Compare(before, during, 1),
+           "KeepLastKnown: us's ServiceEntry is not touched while eu is away");
+    fake_cluster_set_down(w.eu, 0);
+    REQUIREF(t, world_settle(&w, eu_back, NULL, 20), "no return: %s", describe(&w));
+    CHECK(t, endpoints_in_us(&w) == 1);
+    cJSON_Delete(before);
+    cJSON_Delete(during);
+    world_free(&w);
+}
+
+static int withdrawn(struct world *w, void *ud)
+{
+    return eu_unreachable(w, ud) && endpoints_in_us(w) == 0;
+}
+
+static void test_unreachable_exporter_withdraw(struct test_ctx *t)
+{
+    struct world w;
+    world_init(&w);
+    world_apply_tutorial(&w);
+    set_partition_policy(&w, "Withdraw");
+    world_start(&w);
+    REQUIREF(t, world_settle(&w, world_tutorial_ready, NULL, 20), "no start: %s", describe(&w));
+    CHECK(t, endpoints_in_us(&w) == 1);
+    fake_cluster_set_down(w.eu, 1);
+    REQUIREF(t, world_settle(&w, withdrawn, NULL, 20), "Withdraw: eu's endpoint stayed: %s",
+             describe(&w));
+    cJSON *ccs = fake_cluster_get(w.us, &MESH_RES_CROSSCLUSTERSERVICES, "echo", "echo");
+    CHECK_STR(t, world_condition(ccs, "Imported", NULL, NULL), "False");
+    cJSON_Delete(ccs);
+    cJSON *exp = fake_cluster_get(w.eu, &MESH_RES_SERVICEENTRIES, "echo", "echo");
+    CHECKF(t, exp, "the unreachable member keeps what it has");
+    cJSON_Delete(exp);
+    fake_cluster_set_down(w.eu, 0);
+    REQUIREF(t, world_settle(&w, eu_back, NULL, 20), "no return: %s", describe(&w));
+    CHECK(t, endpoints_in_us(&w) == 1);
+    world_free(&w);
+}
+
 static const struct test_case cases[] = {
     {"tutorial-writes-each-member", test_tutorial_writes_each_member},
     {"converged-world-is-not-written", test_converged_world_is_not_written},
     {"second-claim-of-a-host-is-a-conflict", test_second_claim_of_a_host_is_a_conflict},
     {"vip-from-range-stable-and-distinct", test_vip_from_range_stable_and_distinct},
     {"foreign-cacerts-blocks-and-stays", test_foreign_cacerts_blocks_and_stays},
-    {"ccs-deletion-cleans-members-then-finalizer",
-     test_ccs_deletion_cleans_members_then_finalizer},
+    {"ccs-deletion-cleans-members-then-finalizer", test_ccs_deletion_cleans_members_then_finalizer},
     {"mesh-deletion-cleans-gateways-keeps-cacerts",
      test_mesh_deletion_cleans_gateways_keeps_cacerts},
+    {"unreachable-exporter-keep-last-known", test_unreachable_exporter_keep_last_known},
+    {"unreachable-exporter-withdraw", test_unreachable_exporter_withdraw},
 };
 
 int main(int argc, char **argv)

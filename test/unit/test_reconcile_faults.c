@@ -50,9 +50,8 @@ static void first_difference(const cJSON *a, const cJSON *b, struct strbuf *path
                                                           : cJSON_GetArraySize(b);
     for (int i = 0; i < n; i++) {
         const cJSON *ca = cJSON_GetArrayItem(a, i);
-        const cJSON *cb = cJSON_IsObject(a) && ca
-                              ? cJSON_GetObjectItemCaseSensitive(b, ca->string)
-                              : cJSON_GetArrayItem(b, i);
+        const cJSON *cb = cJSON_IsObject(a) && ca ? cJSON_GetObjectItemCaseSensitive(b, ca->string)
+                                                  : cJSON_GetArrayItem(b, i);
         if (!ca && cJSON_IsObject(b)) {
             cb = cJSON_GetArrayItem(b, i);
             ca = cJSON_GetObjectItemCaseSensitive(a, cb->string);
@@ -78,14 +77,14 @@ static const char *data_of(const cJSON *secret, const char *key)
 /* Both members' cacerts carry the root kept at home. NULL when so, else what is wrong. */
 static const char *one_root(struct world *w)
 {
-    cJSON *root = fake_cluster_get(w->us, &KUBE_RES_SECRETS, WORLD_NAMESPACE,
-                                   "training-mesh-root-ca");
+    cJSON *root =
+        fake_cluster_get(w->us, &KUBE_RES_SECRETS, WORLD_NAMESPACE, "training-mesh-root-ca");
     cJSON *us = fake_cluster_get(w->us, &KUBE_RES_SECRETS, "istio-system", MESH_CACERTS_NAME);
     cJSON *eu = fake_cluster_get(w->eu, &KUBE_RES_SECRETS, "istio-system", MESH_CACERTS_NAME);
     const char *home = data_of(root, "tls.crt");
-    const char *why = !home                                          ? "no root at home"
-                      : !data_of(us, "root-cert.pem")                ? "no cacerts in us"
-                      : !data_of(eu, "root-cert.pem")                ? "no cacerts in eu"
+    const char *why = !home                                             ? "no root at home"
+                      : !data_of(us, "root-cert.pem")                   ? "no cacerts in us"
+                      : !data_of(eu, "root-cert.pem")                   ? "no cacerts in eu"
                       : strcmp(data_of(us, "root-cert.pem"), home) != 0 ? "us trusts another root"
                       : strcmp(data_of(eu, "root-cert.pem"), home) != 0 ? "eu trusts another root"
                                                                         : NULL;
@@ -179,20 +178,35 @@ static void sweep(struct test_ctx *t, enum fake_fault kind)
     strmap_clear(&failed);
 }
 
-static void test_conflict(struct test_ctx *t) { sweep(t, FAKE_FAULT_CONFLICT); }
-static void test_invalid(struct test_ctx *t) { sweep(t, FAKE_FAULT_INVALID); }
-static void test_throttled(struct test_ctx *t) { sweep(t, FAKE_FAULT_THROTTLED); }
-static void test_server(struct test_ctx *t) { sweep(t, FAKE_FAULT_SERVER); }
-static void test_timeout(struct test_ctx *t) { sweep(t, FAKE_FAULT_TIMEOUT); }
-static void test_reset(struct test_ctx *t) { sweep(t, FAKE_FAULT_RESET); }
+static void test_conflict(struct test_ctx *t)
+{
+    sweep(t, FAKE_FAULT_CONFLICT);
+}
+static void test_invalid(struct test_ctx *t)
+{
+    sweep(t, FAKE_FAULT_INVALID);
+}
+static void test_throttled(struct test_ctx *t)
+{
+    sweep(t, FAKE_FAULT_THROTTLED);
+}
+static void test_server(struct test_ctx *t)
+{
+    sweep(t, FAKE_FAULT_SERVER);
+}
+static void test_timeout(struct test_ctx *t)
+{
+    sweep(t, FAKE_FAULT_TIMEOUT);
+}
+static void test_reset(struct test_ctx *t)
+{
+    sweep(t, FAKE_FAULT_RESET);
+}
 
 static const struct test_case cases[] = {
-    {"clean-run", test_clean_run},
-    {"every-call-409", test_conflict},
-    {"every-call-422", test_invalid},
-    {"every-call-429", test_throttled},
-    {"every-call-500", test_server},
-    {"every-call-timeout-after-commit", test_timeout},
+    {"clean-run", test_clean_run},    {"every-call-409", test_conflict},
+    {"every-call-422", test_invalid}, {"every-call-429", test_throttled},
+    {"every-call-500", test_server},  {"every-call-timeout-after-commit", test_timeout},
     {"every-call-reset", test_reset},
 };
 
