@@ -11,8 +11,8 @@
 #include <string.h>
 
 kube_code kube_client_new_with_ops(const struct kube_client_ops *ops, void *impl,
-                                   const struct kube_client_options *opts,
-                                   struct kube_client **out, struct kube_error *err)
+                                   const struct kube_client_options *opts, struct kube_client **out,
+                                   struct kube_error *err)
 {
     if (!ops || !ops->get || !ops->list_page || !ops->create || !ops->update || !ops->patch ||
         !ops->delete_object || !ops->discover_group || !ops->watch_start || !ops->watch_stop)

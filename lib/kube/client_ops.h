@@ -33,17 +33,15 @@ struct kube_client_ops {
     kube_code (*list_page)(void *impl, const struct kube_resource *r, const char *ns,
                            const struct kube_list_options *opts, struct kube_list_page *page,
                            struct kube_error *err);
-    kube_code (*create)(void *impl, const struct kube_resource *r, const char *ns,
+    kube_code (*create)(void *impl, const struct kube_resource *r, const char *ns, const cJSON *obj,
+                        const struct kube_write_options *opts, cJSON **out, struct kube_error *err);
+    kube_code (*update)(void *impl, const struct kube_resource *r, const char *ns, const char *name,
                         const cJSON *obj, const struct kube_write_options *opts, cJSON **out,
                         struct kube_error *err);
-    kube_code (*update)(void *impl, const struct kube_resource *r, const char *ns,
-                        const char *name, const cJSON *obj, const struct kube_write_options *opts,
-                        cJSON **out, struct kube_error *err);
     /* Every patch type; KUBE_PATCH_APPLY is server-side apply (kube_apply comes here). */
-    kube_code (*patch)(void *impl, const struct kube_resource *r, const char *ns,
-                       const char *name, const char *patch, size_t len,
-                       const struct kube_patch_options *opts, cJSON **out,
-                       struct kube_error *err);
+    kube_code (*patch)(void *impl, const struct kube_resource *r, const char *ns, const char *name,
+                       const char *patch, size_t len, const struct kube_patch_options *opts,
+                       cJSON **out, struct kube_error *err);
     kube_code (*delete_object)(void *impl, const struct kube_resource *r, const char *ns,
                                const char *name, const struct kube_delete_options *opts,
                                struct kube_error *err);
@@ -56,8 +54,7 @@ struct kube_client_ops {
                              struct kube_error *err);
     void (*watch_stop)(void *impl, void *handle);
     /* Rotated credentials; NULL = nothing to do. */
-    kube_code (*set_config)(void *impl, const struct kube_rest_config *cfg,
-                            struct kube_error *err);
+    kube_code (*set_config)(void *impl, const struct kube_rest_config *cfg, struct kube_error *err);
     /* Called by kube_client_free; NULL = the implementation is owned elsewhere. */
     void (*release)(void *impl);
 };
@@ -65,7 +62,7 @@ struct kube_client_ops {
 /* A client whose verbs are ops' functions on impl. opts as for kube_client_new (name, log;
  * the timeouts and retries are the implementation's business). */
 kube_code kube_client_new_with_ops(const struct kube_client_ops *ops, void *impl,
-                                   const struct kube_client_options *opts,
-                                   struct kube_client **out, struct kube_error *err);
+                                   const struct kube_client_options *opts, struct kube_client **out,
+                                   struct kube_error *err);
 
 #endif

@@ -37,7 +37,7 @@ struct kube_watch {
     struct kube_error result; /* set by an ERROR event or a parse failure */
     int have_result;
     char errbuf[CURL_ERROR_SIZE];
-    char *url; /* for messages */
+    char *url;        /* for messages */
     void *ops_handle; /* the implementation's watch, for a client with ops */
 };
 
@@ -148,8 +148,8 @@ static void watch_free(struct kube_watch *w)
 /* A client with ops: the implementation runs the watch; w only remembers its handle. */
 static kube_code watch_start_ops(struct kube_client *c, const struct kube_resource *r,
                                  const char *ns, const struct kube_watch_options *opts,
-                                 kube_watch_event_fn on_event, kube_watch_done_fn on_done,
-                                 void *ud, struct kube_watch **out, struct kube_error *err)
+                                 kube_watch_event_fn on_event, kube_watch_done_fn on_done, void *ud,
+                                 struct kube_watch **out, struct kube_error *err)
 {
     void *handle = NULL;
     kube_code rc = c->ops->watch_start(c->impl, r, ns, opts, on_event, on_done, ud, &handle, err);

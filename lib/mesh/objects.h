@@ -28,7 +28,7 @@
 #define MESH_MEMBER_RECONNECT_MAX 8.0
 /* A failed reconcile is retried after 0.8 s, doubling up to 30 s (both controllers). */
 #define MESH_RETRY_INITIAL 0.8
-#define MESH_RETRY_MAX 30.0
+#define MESH_RETRY_MAX     30.0
 
 extern const struct kube_resource MESH_RES_GATEWAYS;             /* networking.istio.io/v1 */
 extern const struct kube_resource MESH_RES_SERVICEENTRIES;       /* networking.istio.io/v1 */
