@@ -18,7 +18,7 @@
 #include "kube/yaml_emit.h"
 #include "kube/yaml_json.h"
 #include "base/fileutil.h"
-#include "mesh/ccs_objects.h"
+#include "mesh/ccs_desired.h"
 #include "mesh/objects.h"
 #include "mesh/roles.h"
 
@@ -97,62 +97,73 @@ static const cJSON *find_mesh(const cJSON *docs, const char *name)
     return NULL;
 }
 
-/* Gateway addresses of a member from the MeshNetwork's status, if the file has one. */
-static void add_endpoints(const cJSON *mesh_doc, const struct mesh_cluster *exporter,
-                          struct mesh_endpoint *eps, size_t *n, size_t cap)
+/* A member's gateway addresses from the MeshNetwork's status, if the file has one (the
+ * strings point into mesh_doc; the array is the caller's to free). */
+static char **status_addresses(const cJSON *mesh_doc, const char *member, size_t *n)
 {
+    char **out = NULL;
+    *n = 0;
     const cJSON *c;
     cJSON_ArrayForEach(c, cJSON_GetObjectItem(cJSON_GetObjectItem(mesh_doc, "status"), "clusters"))
     {
         const cJSON *name = cJSON_GetObjectItem(c, "name");
-        if (!cJSON_IsString(name) || strcmp(name->valuestring, exporter->name) != 0)
+        if (!cJSON_IsString(name) || strcmp(name->valuestring, member) != 0)
             continue;
         const cJSON *a;
         cJSON_ArrayForEach(a, cJSON_GetObjectItem(c, "gatewayAddresses"))
         {
-            if (cJSON_IsString(a) && *n < cap)
-                eps[(*n)++] = (struct mesh_endpoint){a->valuestring, exporter->locality, 0};
+            if (!cJSON_IsString(a))
+                continue;
+            out = ew_realloc(out, (*n + 1) * sizeof(char *));
+            out[(*n)++] = a->valuestring;
         }
     }
+    return out;
 }
 
-static void plan_member(struct plan *p, const struct mesh_ccs_facts *f, const cJSON *mesh_doc,
-                        const struct mesh_cluster *m)
+/* The operator's own decision (ccs_desired.h) on what the file tells: every member
+ * reachable at the addresses its status gives, each exporter's Service selecting
+ * app=<service> (the real selector is read at run time). */
+static void plan_members(struct plan *p, const struct mesh_ccs_facts *f, const cJSON *mesh_doc)
 {
-    const struct mesh_ccs *c = f->ccs;
     const struct mesh_network *net = f->net;
-    cJSON *items = items_for(p, m->name);
-    enum mesh_role role = mesh_ccs_role(c, m->name);
-    const struct mesh_export *ex = mesh_ccs_export_of(c, m->name);
-    const char *svc = ex && ex->service ? ex->service : c->name;
-    if (role & MESH_ROLE_IMPORTS) {
-        struct mesh_endpoint eps[64];
-        size_t n = 0;
-        char local[600];
-        if (role & MESH_ROLE_EXPORTS) { /* local first (active-active), as the operator */
-            snprintf(local, sizeof(local), "%s.%s.svc.cluster.local", svc, c->namespace_);
-            eps[n++] = (struct mesh_endpoint){local, m->locality, 1};
-        }
-        for (size_t k = 0; k < net->nclusters; k++)
-            if (&net->clusters[k] != m &&
-                (mesh_ccs_role(c, net->clusters[k].name) & MESH_ROLE_EXPORTS))
-                add_endpoints(mesh_doc, &net->clusters[k], eps, &n, 64);
-        int multi = 0;
-        for (size_t k = 1; k < n; k++)
-            if (!eps[0].locality || !eps[k].locality || strcmp(eps[0].locality, eps[k].locality))
-                multi = 1;
-        cJSON_AddItemToArray(items, mesh_build_importer_service_entry(f, eps, n));
-        cJSON_AddItemToArray(items, mesh_build_destination_rule(f, multi));
-    } else if (role & MESH_ROLE_EXPORTS) {
-        cJSON *sel = cJSON_CreateObject();
-        cJSON_AddStringToObject(sel, "app", svc);
-        cJSON *se = mesh_build_exporter_service_entry(f, sel);
-        mesh_object_set_annotation(se, "eastwest.io/plan-note",
-                                   "workloadSelector and targetPorts come from the backing "
-                                   "Service at run time");
-        cJSON_AddItemToArray(items, se);
-        cJSON_Delete(sel);
+    size_t n = net->nclusters;
+    struct mesh_ccs_member_facts *facts = ew_calloc(n ? n : 1, sizeof(*facts));
+    cJSON **selectors = ew_calloc(n ? n : 1, sizeof(*selectors));
+    for (size_t i = 0; i < n; i++) {
+        const struct mesh_export *ex = mesh_ccs_export_of(f->ccs, net->clusters[i].name);
+        selectors[i] = cJSON_CreateObject();
+        cJSON_AddStringToObject(selectors[i], "app",
+                                ex && ex->service ? ex->service : f->ccs->name);
+        facts[i] = (struct mesh_ccs_member_facts){
+            .spec = &net->clusters[i], .reachable = 1, .selector = selectors[i]};
+        facts[i].addresses =
+            status_addresses(mesh_doc, net->clusters[i].name, &facts[i].naddresses);
     }
+    for (size_t i = 0; i < n; i++) {
+        struct mesh_ccs_member_desired d;
+        mesh_ccs_desired_member(f, facts, n, i, &d);
+        cJSON *items = items_for(p, net->clusters[i].name);
+        if (d.entry == MESH_INTENT_WRITE) {
+            if (!(d.role & MESH_ROLE_IMPORTS))
+                mesh_object_set_annotation(d.service_entry, "eastwest.io/plan-note",
+                                           "workloadSelector and targetPorts come from the "
+                                           "backing Service at run time");
+            cJSON_AddItemToArray(items, d.service_entry);
+            d.service_entry = NULL;
+        }
+        if (d.rule == MESH_INTENT_WRITE) {
+            cJSON_AddItemToArray(items, d.destination_rule);
+            d.destination_rule = NULL;
+        }
+        mesh_ccs_member_desired_release(&d);
+    }
+    for (size_t i = 0; i < n; i++) {
+        free((void *)facts[i].addresses);
+        cJSON_Delete(selectors[i]);
+    }
+    free(facts);
+    free(selectors);
 }
 
 static void plan_ccs(struct plan *p, const cJSON *doc, const cJSON *docs)
@@ -185,9 +196,15 @@ static void plan_ccs(struct plan *p, const cJSON *doc, const cJSON *docs)
     }
     char *host = mesh_ccs_host(&c, &net);
     char *vip = c.address ? ew_strdup(c.address) : mesh_vip_allocate(&net, host, NULL, NULL);
-    struct mesh_ccs_facts f = {&c, &net, host, vip ? vip : "", c.ports, c.nports, NULL, 0};
-    for (size_t i = 0; i < net.nclusters; i++)
-        plan_member(p, &f, mesh_doc, &net.clusters[i]);
+    const struct mesh_ccs_facts f = {
+        .ccs = &c,
+        .net = &net,
+        .host = host,
+        .address = vip ? vip : "",
+        .ports = c.ports,
+        .nports = c.nports,
+    };
+    plan_members(p, &f, mesh_doc);
     free(host);
     free(vip);
 out_net:

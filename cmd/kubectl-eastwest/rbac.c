@@ -10,6 +10,7 @@
  * istiod's ConfigMaps (read). No Secret outside the Istio namespace.
  */
 #include "plugin.h"
+#include "mesh/object_meta.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -33,17 +34,11 @@ static void add_rule(cJSON *rules, const char *group, const char *const *resourc
     cJSON_AddItemToArray(rules, r);
 }
 
+/* The operator's object skeleton (object_meta.h), labelled as the plugin's. */
 static cJSON *object(const char *api_version, const char *kind, const char *ns, const char *name)
 {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "apiVersion", api_version);
-    cJSON_AddStringToObject(o, "kind", kind);
-    cJSON *md = cJSON_AddObjectToObject(o, "metadata");
-    cJSON_AddStringToObject(md, "name", name);
-    if (ns)
-        cJSON_AddStringToObject(md, "namespace", ns);
-    cJSON_AddStringToObject(cJSON_AddObjectToObject(md, "labels"), "app.kubernetes.io/part-of",
-                            "eastwest");
+    cJSON *o = mesh_object_new(api_version, kind, ns, name, NULL);
+    mesh_object_set_label(o, "app.kubernetes.io/part-of", "eastwest");
     return o;
 }
 

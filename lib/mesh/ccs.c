@@ -3,6 +3,7 @@
  */
 #include "ccs.h"
 
+#include "ccs_desired.h"
 #include "ccs_objects.h"
 #include "conditions.h"
 #include "json_path.h"
@@ -726,53 +727,14 @@ static int delete_if_present(struct ccs_ctx *x, struct ccs_cluster *cl,
     return rc;
 }
 
-static size_t importer_endpoints(struct ccs_ctx *x, const struct member_view *me,
-                                 struct mesh_endpoint **out, int *multi)
-{
-    size_t n = 0, cap = 4;
-    struct mesh_endpoint *eps = ew_calloc(cap, sizeof(*eps));
-    char local[600];
-    if (me->exporter && me->ready) { /* local first (active-active) */
-        const struct mesh_export *ex = mesh_ccs_export_of(x->ccs, me->spec->name);
-        const char *svc = ex && ex->service ? ex->service : x->ccs->name;
-        snprintf(local, sizeof(local), "%s.%s.svc.cluster.local", svc, x->ccs->namespace_);
-        eps[n++] = (struct mesh_endpoint){ew_strdup(local), me->spec->locality, 1};
-    }
-    for (size_t i = 0; i < x->nmembers; i++) {
-        const struct member_view *m = &x->members[i];
-        if (!m->exporter || m == me)
-            continue;
-        if (!m->reachable && x->ccs->partition_policy == MESH_WITHDRAW)
-            continue;
-        for (size_t a = 0; a < m->naddresses; a++) {
-            if (n == cap)
-                eps = ew_realloc(eps, (cap *= 2) * sizeof(*eps));
-            eps[n++] = (struct mesh_endpoint){ew_strdup(m->addresses[a]), m->spec->locality, 0};
-        }
-    }
-    *multi = 0;
-    for (size_t i = 1; i < n; i++)
-        if (!eps[0].locality || !eps[i].locality || strcmp(eps[0].locality, eps[i].locality))
-            *multi = 1;
-    *out = eps;
-    return n;
-}
-
-static void free_endpoints(struct mesh_endpoint *eps, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free((char *)eps[i].address);
-    free(eps);
-}
-
-static void write_member(struct ccs_ctx *x, struct ccs_cluster *cl, struct member_view *m,
-                         struct strbuf *why);
+static void write_member(struct ccs_ctx *x, struct ccs_cluster *cl, size_t i, struct strbuf *why);
 
 /* The writes in one member, through the cluster set's write gate: only while the
  * MeshNetwork controller has the member joined to this mesh (it leaves it before it
  * cleans a member that leaves the mesh, and that waits for the writes here). */
-static void sync_member(struct ccs_ctx *x, struct member_view *m, struct strbuf *why)
+static void sync_member(struct ccs_ctx *x, size_t i, struct strbuf *why)
 {
+    struct member_view *m = &x->members[i];
     struct ccs_cluster *cl = m->reachable ? cluster_get(x->cc, m->spec->name) : NULL;
     struct kube_client *gate =
         cl ? rt_clusterset_begin_write(x->cc->clusters, x->net->name, m->spec->name) : NULL;
@@ -790,14 +752,45 @@ static void sync_member(struct ccs_ctx *x, struct member_view *m, struct strbuf 
         if (m->reachable)
             x->failed = 1;
     } else {
-        write_member(x, cl, m, why);
+        write_member(x, cl, i, why);
     }
     rt_clusterset_end_write(x->cc->clusters, gate);
     cluster_put(x->cc, cl);
 }
 
-static void write_member(struct ccs_ctx *x, struct ccs_cluster *cl, struct member_view *m,
-                         struct strbuf *why)
+/* Write, delete or keep one object as ccs_desired decided. */
+static int put_object(struct ccs_ctx *x, struct ccs_cluster *cl, const struct kube_resource *r,
+                      struct rt_reflector *cache, enum mesh_ccs_intent intent, cJSON *obj,
+                      struct strbuf *why)
+{
+    if (intent == MESH_INTENT_WRITE)
+        return apply_object(x, cl, r, cache, obj, why);
+    if (intent == MESH_INTENT_REMOVE)
+        return delete_if_present(x, cl, r, cache, why);
+    return 0;
+}
+
+/* What the members' views say, for ccs_desired: a member's selector only when its
+ * backing Service is usable and it is reachable (ready). */
+static struct mesh_ccs_member_facts *member_facts(const struct ccs_ctx *x)
+{
+    struct mesh_ccs_member_facts *f = ew_calloc(x->nmembers ? x->nmembers : 1, sizeof(*f));
+    for (size_t i = 0; i < x->nmembers; i++) {
+        const struct member_view *m = &x->members[i];
+        f[i] = (struct mesh_ccs_member_facts){
+            .spec = m->spec,
+            .reachable = m->reachable,
+            .addresses = m->addresses,
+            .naddresses = m->naddresses,
+            .selector = m->ready ? m->selector : NULL,
+        };
+    }
+    return f;
+}
+
+/* One member: what ccs_desired wants there, where the member's copy differs. Both objects
+ * are attempted even when the first fails (the reconcile is retried either way). */
+static void write_member(struct ccs_ctx *x, struct ccs_cluster *cl, size_t i, struct strbuf *why)
 {
     const struct mesh_ccs_facts f = {
         .ccs = x->ccs,
@@ -809,35 +802,22 @@ static void write_member(struct ccs_ctx *x, struct ccs_cluster *cl, struct membe
         .sans = x->sans,
         .nsans = x->nsans,
     };
-    if (m->importer) {
-        struct mesh_endpoint *eps;
-        int multi;
-        size_t n = importer_endpoints(x, m, &eps, &multi);
-        if (n == 0 && ++x->empty) /* written anyway: the entry exists, traffic has nowhere to go */
-            strbuf_addf(why, "%scluster %s: no endpoint yet (no exporter has a gateway address%s)",
-                        why->len ? "; " : "", m->spec->name,
-                        x->ccs->partition_policy == MESH_WITHDRAW ? " or is reachable" : "");
-        cJSON *se = mesh_build_importer_service_entry(&f, eps, n);
-        cJSON *dr = mesh_build_destination_rule(&f, multi);
-        if (apply_object(x, cl, &MESH_RES_SERVICEENTRIES, cl->entries, se, why) ||
-            apply_object(x, cl, &MESH_RES_DESTINATIONRULES, cl->rules, dr, why))
-            x->failed = 1;
-        cJSON_Delete(se);
-        cJSON_Delete(dr);
-        free_endpoints(eps, n);
-    } else if (m->exporter) {
-        cJSON *se = mesh_build_exporter_service_entry(&f, m->selector);
-        if (!m->ready)
-            ; /* no Service yet: keep what is there */
-        else if (apply_object(x, cl, &MESH_RES_SERVICEENTRIES, cl->entries, se, why))
-            x->failed = 1;
-        cJSON_Delete(se);
-        if (delete_if_present(x, cl, &MESH_RES_DESTINATIONRULES, cl->rules, why))
-            x->failed = 1;
-    } else if (delete_if_present(x, cl, &MESH_RES_SERVICEENTRIES, cl->entries, why) ||
-               delete_if_present(x, cl, &MESH_RES_DESTINATIONRULES, cl->rules, why)) {
+    struct mesh_ccs_member_facts *facts = member_facts(x);
+    struct mesh_ccs_member_desired d;
+    mesh_ccs_desired_member(&f, facts, x->nmembers, i, &d);
+    free(facts);
+    if ((d.role & MESH_ROLE_IMPORTS) && d.nendpoints == 0 && ++x->empty)
+        /* written anyway: the entry exists, traffic has nowhere to go */
+        strbuf_addf(why, "%scluster %s: no endpoint yet (no exporter has a gateway address%s)",
+                    why->len ? "; " : "", x->members[i].spec->name,
+                    x->ccs->partition_policy == MESH_WITHDRAW ? " or is reachable" : "");
+    int failed =
+        put_object(x, cl, &MESH_RES_SERVICEENTRIES, cl->entries, d.entry, d.service_entry, why);
+    failed |=
+        put_object(x, cl, &MESH_RES_DESTINATIONRULES, cl->rules, d.rule, d.destination_rule, why);
+    if (failed)
         x->failed = 1;
-    }
+    mesh_ccs_member_desired_release(&d);
 }
 
 /* ---- status ---- */
@@ -1045,7 +1025,7 @@ static struct rt_result work(struct ccs_ctx *x, const cJSON *mesh_obj, double qu
     struct strbuf why = STRBUF_INIT;
     double start = ew_now_mono();
     for (size_t i = 0; i < x->nmembers; i++)
-        sync_member(x, &x->members[i], &why);
+        sync_member(x, i, &why);
     if (x->writes && x->cc->m_propagation) {
         const char *lv[] = {"crossclusterservice"};
         rt_metric_observe(x->cc->m_propagation, lv, queued_for + ew_now_mono() - start);

@@ -6,6 +6,7 @@
  * (lib/mesh/roles.h).
  */
 #include "harness.h"
+#include "mesh/ccs_desired.h"
 #include "mesh/objects.h"
 #include "mesh/roles.h"
 
@@ -263,6 +264,145 @@ static void test_gateway_hosts_exposure(struct test_ctx *t)
     mesh_network_release(&n);
 }
 
+/* ---- what each member gets (ccs_desired.h), the decision both the controller and plan
+ * use ---- */
+
+struct desired_env {
+    struct mesh_network net;
+    struct mesh_ccs ccs;
+    struct mesh_ccs_facts f;
+    struct mesh_ccs_member_facts m[3];
+    char *us_addr[1], *eu_addr[1], *ap_addr[1];
+    cJSON *sel;
+};
+
+static void desired_env(struct test_ctx *t, struct desired_env *e, const char *export_from,
+                        const char *import_to, const char *extra)
+{
+    memset(e, 0, sizeof(*e));
+    parse_mesh(t, &e->net);
+    cJSON *j = ccs_json("echo", "m", export_from, import_to, extra);
+    struct mesh_problem p;
+    mesh_problem_init(&p);
+    REQUIREF(t, j && mesh_ccs_parse(j, &e->ccs, &p) == MESH_OK, "%s", p.message.buf);
+    mesh_problem_release(&p);
+    cJSON_Delete(j);
+    e->f = (struct mesh_ccs_facts){.ccs = &e->ccs,
+                                   .net = &e->net,
+                                   .host = "echo.mesh",
+                                   .address = "240.0.0.2",
+                                   .ports = e->ccs.ports,
+                                   .nports = e->ccs.nports};
+    e->us_addr[0] = "192.0.2.10";
+    e->eu_addr[0] = "192.0.2.20";
+    e->ap_addr[0] = "192.0.2.30";
+    char **addrs[] = {e->us_addr, e->eu_addr, e->ap_addr};
+    e->sel = cJSON_Parse("{\"app\":\"echo\"}");
+    for (size_t i = 0; i < 3; i++)
+        e->m[i] = (struct mesh_ccs_member_facts){.spec = &e->net.clusters[i],
+                                                 .reachable = 1,
+                                                 .addresses = addrs[i],
+                                                 .naddresses = 1,
+                                                 .selector = e->sel};
+}
+
+static void desired_env_release(struct desired_env *e)
+{
+    cJSON_Delete(e->sel);
+    mesh_ccs_release(&e->ccs);
+    mesh_network_release(&e->net);
+}
+
+static const char *endpoint(const cJSON *se, int i)
+{
+    const cJSON *ep =
+        cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(se, "spec"), "endpoints"), i);
+    const cJSON *a = cJSON_GetObjectItem(ep, "address");
+    return cJSON_IsString(a) ? a->valuestring : NULL;
+}
+
+#define PORTS ",\"ports\":[{\"number\":80,\"name\":\"http\",\"protocol\":\"HTTP\"}]"
+
+/* eu exports to us: us gets an entry at eu's gateway and a rule; eu its workload entry
+ * and no rule; ap nothing (both removed if there). */
+static void test_desired_one_way(struct test_ctx *t)
+{
+    struct desired_env e;
+    desired_env(t, &e, "[{\"cluster\":\"eu\"}]", "[\"us\"]", PORTS);
+    struct mesh_ccs_member_desired us, eu, ap;
+    mesh_ccs_desired_member(&e.f, e.m, 3, 0, &us);
+    mesh_ccs_desired_member(&e.f, e.m, 3, 1, &eu);
+    mesh_ccs_desired_member(&e.f, e.m, 3, 2, &ap);
+    CHECK(t, us.entry == MESH_INTENT_WRITE && us.rule == MESH_INTENT_WRITE);
+    CHECK(t, us.nendpoints == 1);
+    CHECK_STR(t, endpoint(us.service_entry, 0), "192.0.2.20");
+    CHECK(t, eu.entry == MESH_INTENT_WRITE && eu.rule == MESH_INTENT_REMOVE);
+    CHECK(t, cJSON_GetObjectItem(cJSON_GetObjectItem(eu.service_entry, "spec"),
+                                 "workloadSelector") != NULL);
+    CHECK(t, ap.entry == MESH_INTENT_REMOVE && ap.rule == MESH_INTENT_REMOVE);
+    CHECK(t, !ap.service_entry && !ap.destination_rule);
+    mesh_ccs_member_desired_release(&us);
+    mesh_ccs_member_desired_release(&eu);
+    mesh_ccs_member_desired_release(&ap);
+    desired_env_release(&e);
+}
+
+/* Active-active: an importer that exports lists its own Service first, then the others'
+ * gateways; without a usable Service of its own (no selector), the others only. */
+static void test_desired_active_active_local_first(struct test_ctx *t)
+{
+    struct desired_env e;
+    desired_env(t, &e, "[{\"cluster\":\"us\"},{\"cluster\":\"eu\",\"service\":\"echo-eu\"}]",
+                "[\"us\",\"eu\"]", PORTS);
+    struct mesh_ccs_member_desired eu;
+    mesh_ccs_desired_member(&e.f, e.m, 3, 1, &eu);
+    CHECK(t, eu.nendpoints == 2);
+    CHECK_STR(t, endpoint(eu.service_entry, 0), "echo-eu.ns.svc.cluster.local");
+    CHECK_STR(t, endpoint(eu.service_entry, 1), "192.0.2.10");
+    mesh_ccs_member_desired_release(&eu);
+    e.m[1].selector = NULL;
+    mesh_ccs_desired_member(&e.f, e.m, 3, 1, &eu);
+    CHECK(t, eu.nendpoints == 1);
+    CHECK_STR(t, endpoint(eu.service_entry, 0), "192.0.2.10");
+    mesh_ccs_member_desired_release(&eu);
+    desired_env_release(&e);
+}
+
+/* An unreachable exporter: KeepLastKnown keeps its last addresses in the importers,
+ * Withdraw drops them (the entry is still written: it exists, and routes nowhere). */
+static void test_desired_partition_policy(struct test_ctx *t)
+{
+    struct desired_env keep, withdraw;
+    desired_env(t, &keep, "[{\"cluster\":\"eu\"}]", "[\"us\"]", PORTS);
+    desired_env(t, &withdraw, "[{\"cluster\":\"eu\"}]", "[\"us\"]",
+                PORTS ",\"partitionPolicy\":\"Withdraw\"");
+    keep.m[1].reachable = withdraw.m[1].reachable = 0;
+    struct mesh_ccs_member_desired a, b;
+    mesh_ccs_desired_member(&keep.f, keep.m, 3, 0, &a);
+    mesh_ccs_desired_member(&withdraw.f, withdraw.m, 3, 0, &b);
+    CHECK(t, a.nendpoints == 1);
+    CHECK_STR(t, endpoint(a.service_entry, 0), "192.0.2.20");
+    CHECK(t, b.nendpoints == 0 && b.entry == MESH_INTENT_WRITE);
+    mesh_ccs_member_desired_release(&a);
+    mesh_ccs_member_desired_release(&b);
+    desired_env_release(&keep);
+    desired_env_release(&withdraw);
+}
+
+/* An exporter whose backing Service is not usable keeps what it has. */
+static void test_desired_exporter_without_service_keeps(struct test_ctx *t)
+{
+    struct desired_env e;
+    desired_env(t, &e, "[{\"cluster\":\"eu\"}]", "[\"us\"]", PORTS);
+    e.m[1].selector = NULL;
+    struct mesh_ccs_member_desired eu;
+    mesh_ccs_desired_member(&e.f, e.m, 3, 1, &eu);
+    CHECK(t, eu.entry == MESH_INTENT_KEEP && !eu.service_entry);
+    CHECK(t, eu.rule == MESH_INTENT_REMOVE);
+    mesh_ccs_member_desired_release(&eu);
+    desired_env_release(&e);
+}
+
 int main(int argc, char **argv)
 {
     static const struct test_case cases[] = {
@@ -274,6 +414,10 @@ int main(int argc, char **argv)
         {"parse_live", test_parse_live},
         {"gateway_hosts_sorted_unique", test_gateway_hosts_sorted_unique},
         {"gateway_hosts_exposure", test_gateway_hosts_exposure},
+        {"desired_one_way", test_desired_one_way},
+        {"desired_active_active_local_first", test_desired_active_active_local_first},
+        {"desired_partition_policy", test_desired_partition_policy},
+        {"desired_exporter_without_service_keeps", test_desired_exporter_without_service_keeps},
     };
     return TEST_MAIN(cases, argc, argv);
 }
