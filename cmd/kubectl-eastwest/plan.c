@@ -19,6 +19,8 @@
 #include "kube/yaml_json.h"
 #include "base/fileutil.h"
 #include "mesh/ccs_desired.h"
+#include "mesh/network_desired.h"
+#include "mesh/object_meta.h"
 #include "mesh/objects.h"
 #include "mesh/roles.h"
 
@@ -67,18 +69,31 @@ static void plan_mesh(struct plan *p, const cJSON *doc, const cJSON *docs)
             mesh_ccs_release(&c);
         }
     }
+    /* The operator's own decision (network_desired.h) for a member with Istio installed
+     * (its namespace stands in) and nothing else known: cacerts is issued at run time
+     * and never printed. */
+    cJSON *ns = mesh_object_new("v1", "Namespace", NULL, net.istio_namespace, NULL);
+    const struct mesh_problem no_root = {.reason = "NotRead"};
+    const struct mesh_network_root root = {.ok = 0, .problem = &no_root};
     for (size_t i = 0; i < net.nclusters; i++) {
-        const struct mesh_cluster *m = &net.clusters[i];
-        cJSON *items = items_for(p, m->name);
-        cJSON_AddItemToArray(items, mesh_build_network_label(&net, m));
-        struct mesh_desired_set set = {0};
-        mesh_build_gateway(&net, m, hosts.members[i].hosts, hosts.members[i].n, &set);
-        for (size_t k = 0; k < set.n; k++) {
-            cJSON_AddItemToArray(items, set.items[k].obj);
-            set.items[k].obj = NULL;
+        const struct mesh_network_member_facts f = {
+            .spec = &net.clusters[i],
+            .istio_namespace = ns,
+            .hosts = hosts.members[i].hosts,
+            .nhosts = hosts.members[i].n,
+        };
+        struct mesh_network_member_desired want;
+        mesh_network_desired_member(&net, &root, &f, 0, &want);
+        cJSON *items = items_for(p, net.clusters[i].name);
+        cJSON_AddItemToArray(items, want.network_label);
+        want.network_label = NULL;
+        for (size_t k = 0; k < want.gateway.n; k++) {
+            cJSON_AddItemToArray(items, want.gateway.items[k].obj);
+            want.gateway.items[k].obj = NULL;
         }
-        mesh_desired_release(&set);
+        mesh_network_member_desired_release(&want);
     }
+    cJSON_Delete(ns);
     mesh_gateway_hosts_release(&hosts);
     mesh_network_release(&net);
     mesh_problem_release(&pr);

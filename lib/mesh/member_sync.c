@@ -8,7 +8,7 @@
 #include "member_sync.h"
 
 #include "cacerts.h"
-#include "gateway_addresses.h"
+#include "network_desired.h"
 #include "json_path.h"
 #include "objects.h"
 #include "base/timeutil.h"
@@ -181,54 +181,31 @@ static void delete_unwanted(struct mesh_ctx *ctx, struct member_result *res,
     }
 }
 
-static void sync_gateway(struct mesh_ctx *ctx, struct member_result *res, char *const *hosts,
-                         size_t nhosts)
+/* Apply the gateway's objects where the member's differ, and delete the gateway-kind
+ * objects with the mesh's labels that are not among them. 0 when every write worked. */
+static int write_gateway(struct mesh_ctx *ctx, struct member_result *res,
+                         const struct mesh_desired_set *want)
 {
     struct mesh_member *m = res->member;
-    struct mesh_desired_set want = {0};
-    mesh_build_gateway(ctx->net, res->spec, hosts, nhosts, &want);
-    res->gateway_ok = 1;
-    struct mesh_problem addr_problem;
-    mesh_problem_init(&addr_problem);
-    int addr_ok = 0;
-    for (size_t i = 0; i < want.n; i++) {
-        const struct mesh_desired *d = &want.items[i];
+    int ok = 1;
+    for (size_t i = 0; i < want->n; i++) {
+        const struct mesh_desired *d = &want->items[i];
         enum mesh_watch w = MESH_W_SERVICES;
         while (w < MESH_W_GATEWAYS && mesh_watch_resource(w) != d->resource)
             w++;
         cJSON *live = mesh_member_get(m, w, obj_meta(d->obj, "name"));
         if (apply_if_needed(ctx, m, d->resource, d->obj, live, &res->gateway_problem) != 0)
-            res->gateway_ok = 0;
-        if (d->resource == &KUBE_RES_SERVICES && !res->addresses) {
-            struct strbuf desc = STRBUF_INIT;
-            strbuf_addf(&desc, "cluster %s: Service %s/%s", m->cluster, ctx->net->istio_namespace,
-                        MESH_GATEWAY_NAME);
-            addr_ok = mesh_gateway_addresses(live, desc.buf, &res->addresses, &res->naddresses,
-                                             &addr_problem) == MESH_OK;
-            strbuf_release(&desc);
-        }
+            ok = 0;
         cJSON_Delete(live);
     }
-    delete_unwanted(ctx, res, &want);
-    mesh_desired_release(&want);
-    if (res->gateway_ok && !addr_ok) {
-        res->gateway_ok = 0;
-        mesh_problem_set(&res->gateway_problem, addr_problem.reason, "%s",
-                         addr_problem.message.buf);
-    }
-    mesh_problem_release(&addr_problem);
+    res->gateway_ok = ok;
+    delete_unwanted(ctx, res, want);
+    return res->gateway_ok ? 0 : -1;
 }
 
-static void sync_network_label(struct mesh_ctx *ctx, struct member_result *res, const cJSON *ns)
-{
-    cJSON *want = mesh_build_network_label(ctx->net, res->spec);
-    if (apply_if_needed(ctx, res->member, &KUBE_RES_NAMESPACES, want, ns, &res->gateway_problem))
-        res->gateway_ok = 0;
-    cJSON_Delete(want);
-}
-
-static void issue_cacerts(struct mesh_ctx *ctx, struct member_result *res,
-                          const struct mesh_cacerts_decision *d, const cJSON *live)
+/* Issue an intermediate and write cacerts. 0 when written; else the condition says why. */
+static int issue_cacerts(struct mesh_ctx *ctx, struct member_result *res,
+                         const struct mesh_cacerts_decision *d, const cJSON *live)
 {
     struct mesh_keypair inter = {0};
     struct mesh_problem p;
@@ -241,7 +218,7 @@ static void issue_cacerts(struct mesh_ctx *ctx, struct member_result *res,
         res->certs_ok = 0;
         ctx->failed = 1;
         mesh_problem_release(&p);
-        return;
+        return -1;
     }
     mesh_problem_release(&p);
     cJSON *secret = mesh_build_cacerts(ctx->net, ctx->root.cert_pem, &inter);
@@ -261,7 +238,7 @@ static void issue_cacerts(struct mesh_ctx *ctx, struct member_result *res,
         kube_error_clear(&err);
         res->certs_ok = 0;
         ctx->failed = 1;
-        return;
+        return -1;
     }
     char until[32];
     ew_time_format_rfc3339(info.not_after, until, sizeof(until));
@@ -270,127 +247,127 @@ static void issue_cacerts(struct mesh_ctx *ctx, struct member_result *res,
               res->spec->name, ctx->net->istio_namespace, MESH_CACERTS_NAME, until,
               d->why.message.buf);
     res->intermediate_not_after = info.not_after;
-}
-
-/* Does istiod publish the mesh root (ConfigMap istio-ca-root-cert)? */
-static void check_istiod_root(struct mesh_ctx *ctx, struct member_result *res)
-{
-    cJSON *cm = mesh_member_get(res->member, MESH_W_CONFIGMAPS, "istio-ca-root-cert");
-    const cJSON *pem = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(cm, "data"), "root-cert.pem");
-    if (!cJSON_IsString(pem) || !mesh_ca_pem_contains(pem->valuestring, ctx->root_info.sha256)) {
-        res->certs_ok = 0;
-        mesh_problem_set(&res->certs_problem, "IstiodNotUsingMeshRoot",
-                         "cluster %s: istiod publishes %s root (ConfigMap %s/istio-ca-root-cert); "
-                         "restart istiod so that it loads Secret cacerts",
-                         res->spec->name, cm ? "another" : "no", ctx->net->istio_namespace);
-    }
-    cJSON_Delete(cm);
+    return 0;
 }
 
 /* Did the last status already say CertificatesReady=False for this reason in this member? */
 static int certs_reported(const struct mesh_ctx *ctx, const char *cluster, const char *reason)
 {
-    const cJSON *c, *cond;
-    cJSON_ArrayForEach(c, mesh_json_get(ctx->obj, "status", "clusters"))
-    {
-        const char *name = mesh_json_str(c, "name", NULL);
-        if (!name || strcmp(name, cluster) != 0)
-            continue;
-        cJSON_ArrayForEach(cond, mesh_json_get(c, "conditions", NULL))
-        {
-            const char *type = mesh_json_str(cond, "type", NULL);
-            const char *was = mesh_json_str(cond, "reason", NULL);
-            if (type && strcmp(type, "CertificatesReady") == 0)
-                return was && strcmp(was, reason) == 0;
-        }
-    }
-    return 0;
+    const cJSON *member =
+        mesh_json_find(mesh_json_get(ctx->obj, "status", "clusters"), "name", cluster);
+    const cJSON *cond =
+        mesh_json_find(mesh_json_get(member, "conditions", NULL), "type", "CertificatesReady");
+    const char *was = mesh_json_str(cond, "reason", NULL);
+    return was && strcmp(was, reason) == 0;
 }
 
-/* The root expires within renewBefore: no write (see cacerts.h), CertificatesReady=False
- * with the root's expiry, and a warning Event when the condition turns so (not on every
- * reconcile). */
-static void report_root_expiring(struct mesh_ctx *ctx, struct member_result *res,
-                                 const struct mesh_problem *why)
+static void take_problem(struct mesh_problem *to, const struct mesh_problem *from)
 {
-    res->certs_ok = 0;
-    mesh_problem_set(&res->certs_problem, why->reason, "%s", why->message.buf);
-    if (!certs_reported(ctx, res->spec->name, why->reason))
-        rt_record(&ctx->events, "Warning", why->reason, "Renew", "%s", why->message.buf);
+    if (from->reason[0])
+        mesh_problem_set(to, from->reason, "%s", from->message.buf);
 }
 
-static void sync_cacerts(struct mesh_ctx *ctx, struct member_result *res)
+/* cacerts as decided; the decided condition stands unless the write fails. */
+static void write_cacerts(struct mesh_ctx *ctx, struct member_result *res,
+                          const struct mesh_network_member_desired *d, const cJSON *live)
 {
-    if (!ctx->root_ok) {
-        res->certs_ok = 0;
-        mesh_problem_set(&res->certs_problem, ctx->root_problem.reason, "%s",
-                         ctx->root_problem.message.buf);
+    res->certs_ok = d->certs_ok;
+    take_problem(&res->certs_problem, &d->certs_problem);
+    if (!ctx->root_ok || d->cacerts.verdict == MESH_CACERTS_FOREIGN)
         return;
-    }
-    cJSON *live = mesh_member_get(res->member, MESH_W_CACERTS, MESH_CACERTS_NAME);
-    struct mesh_cacerts_decision d;
-    mesh_cacerts_decide(live, ctx->net, res->spec->name, ctx->root.cert_pem, &ctx->root_info,
-                        time(NULL), &d);
-    res->certs_ok = 1;
-    if (d.verdict == MESH_CACERTS_FOREIGN) {
-        res->certs_ok = 0;
-        mesh_problem_set(&res->certs_problem, "ForeignCACerts", "%s", d.why.message.buf);
-    } else if (d.verdict == MESH_CACERTS_ISSUE) {
-        issue_cacerts(ctx, res, &d, live);
+    if (d->cacerts.verdict == MESH_CACERTS_ISSUE) {
+        if (issue_cacerts(ctx, res, &d->cacerts, live) != 0)
+            return; /* the failed write is the condition */
     } else {
-        res->intermediate_not_after = d.not_after;
+        res->intermediate_not_after = d->cacerts.not_after;
     }
-    if (res->certs_ok)
-        check_istiod_root(ctx, res);
-    if (res->certs_ok) { /* after istiod's root: that one is broken now, this one soon */
-        struct mesh_problem expiring;
-        mesh_problem_init(&expiring);
-        if (d.verdict == MESH_CACERTS_KEEP && strcmp(d.why.reason, "RootExpiring") == 0)
-            report_root_expiring(ctx, res, &d.why);
-        else if (mesh_root_expiring(ctx->net, res->spec->name, &ctx->root_info, time(NULL),
-                                    &expiring)) /* just issued, from that root */
-            report_root_expiring(ctx, res, &expiring);
-        mesh_problem_release(&expiring);
-    }
-    mesh_cacerts_decision_release(&d);
-    cJSON_Delete(live);
+    /* The root's renew window: a warning Event when the condition turns so (not on every
+     * reconcile); no write (cacerts.h). */
+    if (d->root_expiring && !certs_reported(ctx, res->spec->name, d->certs_problem.reason))
+        rt_record(&ctx->events, "Warning", d->certs_problem.reason, "Renew", "%s",
+                  d->certs_problem.message.buf);
 }
 
-static void read_istio(struct mesh_ctx *ctx, struct member_result *res, const cJSON *ns)
+/* The member's objects the decision reads, copied out of its caches. */
+struct member_objects {
+    cJSON *ns, *istio, *injector, *cacerts, *istiod_root, *gateway_service;
+};
+
+static void read_member_objects(struct mesh_ctx *ctx, struct mesh_member *m,
+                                struct member_objects *o)
 {
-    cJSON *mesh_cm = mesh_member_get(res->member, MESH_W_CONFIGMAPS, "istio");
-    cJSON *inj = mesh_member_get(res->member, MESH_W_CONFIGMAPS, "istio-sidecar-injector");
-    res->istio_ok =
-        mesh_istio_read(mesh_cm, inj, ns, &res->istio, &res->istio_problem) == MESH_OK &&
-        mesh_istio_check(&res->istio, ctx->net, res->spec, res->importing, &res->istio_problem) ==
-            MESH_OK;
-    cJSON_Delete(mesh_cm);
-    cJSON_Delete(inj);
+    o->ns = mesh_member_get(m, MESH_W_NAMESPACE, ctx->net->istio_namespace);
+    o->istio = mesh_member_get(m, MESH_W_CONFIGMAPS, "istio");
+    o->injector = mesh_member_get(m, MESH_W_CONFIGMAPS, "istio-sidecar-injector");
+    o->istiod_root = mesh_member_get(m, MESH_W_CONFIGMAPS, "istio-ca-root-cert");
+    o->cacerts = mesh_member_get(m, MESH_W_CACERTS, MESH_CACERTS_NAME);
+    o->gateway_service = mesh_member_get(m, MESH_W_SERVICES, MESH_GATEWAY_NAME);
+}
+
+static void release_member_objects(struct member_objects *o)
+{
+    cJSON_Delete(o->ns);
+    cJSON_Delete(o->istio);
+    cJSON_Delete(o->injector);
+    cJSON_Delete(o->istiod_root);
+    cJSON_Delete(o->cacerts);
+    cJSON_Delete(o->gateway_service);
+}
+
+/* The decision's conditions and facts into res; ownership of istio and addresses moves. */
+static void take_decision(struct member_result *res, struct mesh_network_member_desired *d)
+{
+    res->istio = d->istio;
+    memset(&d->istio, 0, sizeof(d->istio));
+    res->istio_ok = d->istio_ok;
+    take_problem(&res->istio_problem, &d->istio_problem);
+    res->addresses = d->addresses;
+    res->naddresses = d->naddresses;
+    d->addresses = NULL;
+    d->naddresses = 0;
 }
 
 void member_sync(struct mesh_ctx *ctx, struct member_result *res, char *const *hosts, size_t nhosts)
 {
-    cJSON *ns = mesh_member_get(res->member, MESH_W_NAMESPACE, ctx->net->istio_namespace);
-    read_istio(ctx, res, ns);
-    if (!ns) {
-        /* Writing into a namespace that does not exist would fail object by object;
-         * one clear condition says it all. */
-#define NS_MISSING "cluster %s: namespace %s does not exist (is Istio installed?)"
-        mesh_problem_set(&res->gateway_problem, "IstioNamespaceMissing", NS_MISSING,
-                         res->spec->name, ctx->net->istio_namespace);
-        mesh_problem_set(&res->certs_problem, "IstioNamespaceMissing", NS_MISSING, res->spec->name,
-                         ctx->net->istio_namespace);
-#undef NS_MISSING
-        return;
+    struct member_objects o;
+    read_member_objects(ctx, res->member, &o);
+    const struct mesh_network_member_facts facts = {
+        .spec = res->spec,
+        .istio_namespace = o.ns,
+        .istio_config = o.istio,
+        .injector_config = o.injector,
+        .cacerts = o.cacerts,
+        .istiod_root = o.istiod_root,
+        .gateway_service = o.gateway_service,
+        .importing = res->importing,
+        .hosts = hosts,
+        .nhosts = nhosts,
+    };
+    const struct mesh_network_root root = {
+        .ok = ctx->root_ok,
+        .cert_pem = ctx->root.cert_pem,
+        .info = &ctx->root_info,
+        .problem = &ctx->root_problem,
+    };
+    struct mesh_network_member_desired d;
+    mesh_network_desired_member(ctx->net, &root, &facts, time(NULL), &d);
+    take_decision(res, &d);
+    if (d.namespace_missing) {
+        take_problem(&res->gateway_problem, &d.gateway_problem);
+        take_problem(&res->certs_problem, &d.certs_problem);
+    } else {
+        int label_ok = apply_if_needed(ctx, res->member, &KUBE_RES_NAMESPACES, d.network_label,
+                                       o.ns, &res->gateway_problem) == 0;
+        if (write_gateway(ctx, res, &d.gateway) == 0 && label_ok) {
+            res->gateway_ok = d.gateway_ok;
+            take_problem(&res->gateway_problem, &d.gateway_problem);
+        } else {
+            res->gateway_ok = 0;
+        }
+        write_cacerts(ctx, res, &d, o.cacerts);
     }
-    res->gateway_ok = 1;
-    sync_network_label(ctx, res, ns);
-    int label_ok = res->gateway_ok;
-    sync_gateway(ctx, res, hosts, nhosts);
-    res->gateway_ok = res->gateway_ok && label_ok;
-    sync_cacerts(ctx, res);
-    cJSON_Delete(ns);
+    mesh_network_member_desired_release(&d);
+    release_member_objects(&o);
 }
 
 /* A cacerts Secret (a list item) is deleted with onDelete: Delete only when it is

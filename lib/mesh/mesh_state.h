@@ -19,6 +19,7 @@
 #include "conditions.h"
 #include "members.h"
 #include "meshnetwork.h"
+#include "network_status.h"
 #include "objects.h"
 #include "base/strmap.h"
 
@@ -54,27 +55,6 @@ struct mesh_ctx {
     int root_ok;
     struct mesh_problem root_problem;
     int failed; /* a member unreachable or a write failed: retry with backoff */
-};
-
-/* What happened in one member this reconcile. */
-struct member_result {
-    const struct mesh_cluster *spec;
-    struct mesh_member *member; /* NULL when it could not be connected */
-    int reachable;
-    struct mesh_problem reach; /* why not reachable */
-    int synced;
-    struct mesh_istio_info istio;
-    int istio_ok;
-    struct mesh_problem istio_problem;
-    int certs_ok;
-    struct mesh_problem certs_problem;
-    time_t intermediate_not_after;
-    int gateway_ok;
-    struct mesh_problem gateway_problem;
-    char **addresses;
-    size_t naddresses;
-    int exports_hosts; /* hosts to pass through, for ExportedOnly */
-    int importing;
 };
 
 /* Connect res->spec's member (or update its credentials); res->member is set on success,

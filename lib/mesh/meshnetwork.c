@@ -7,6 +7,7 @@
 #include "member_leave.h"
 #include "member_sync.h"
 #include "mesh_state.h"
+#include "network_status.h"
 
 #include "cacerts.h"
 #include "conditions.h"
@@ -94,183 +95,6 @@ static void scan_ccs(void *ud, const char *key, const cJSON *obj)
     mesh_ccs_release(&c);
 }
 
-/* ---- status ---- */
-
-static void add_member_conditions(cJSON *arr, const cJSON *old, const struct member_result *r,
-                                  int64_t gen)
-{
-    mesh_condition_add(arr, old, "Reachable", r->reachable ? MESH_COND_TRUE : MESH_COND_FALSE,
-                       r->reachable ? "Reachable" : r->reach.reason,
-                       r->reachable ? "" : r->reach.message.buf, gen);
-    if (!r->reachable || !r->synced)
-        return;
-    mesh_condition_add(arr, old, "IstioConfigured", r->istio_ok ? MESH_COND_TRUE : MESH_COND_FALSE,
-                       r->istio_ok ? "Configured" : r->istio_problem.reason,
-                       r->istio_ok ? "" : r->istio_problem.message.buf, gen);
-    mesh_condition_add(arr, old, "CertificatesReady",
-                       r->certs_ok ? MESH_COND_TRUE : MESH_COND_FALSE,
-                       r->certs_ok ? "Issued" : r->certs_problem.reason,
-                       r->certs_ok ? "" : r->certs_problem.message.buf, gen);
-    mesh_condition_add(arr, old, "GatewayReady", r->gateway_ok ? MESH_COND_TRUE : MESH_COND_FALSE,
-                       r->gateway_ok ? "HasAddress" : r->gateway_problem.reason,
-                       r->gateway_ok ? "" : r->gateway_problem.message.buf, gen);
-}
-
-static const cJSON *old_member_status(const cJSON *old_clusters, const char *name)
-{
-    return mesh_json_find(old_clusters, "name", name);
-}
-
-static void copy_field(cJSON *to, const cJSON *from, const char *field)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(from, field);
-    if (v)
-        cJSON_AddItemToObject(to, field, cJSON_Duplicate(v, 1));
-}
-
-static cJSON *member_status(const struct member_result *r, const cJSON *old, int64_t gen)
-{
-    cJSON *m = cJSON_CreateObject();
-    cJSON_AddStringToObject(m, "name", r->spec->name);
-    cJSON_AddStringToObject(m, "network", r->spec->network);
-    cJSON_AddBoolToObject(m, "reachable", r->reachable);
-    if (!r->reachable || !r->synced) {
-        /* keep what was last known */
-        copy_field(m, old, "gatewayAddresses");
-        copy_field(m, old, "istio");
-        copy_field(m, old, "intermediateNotAfter");
-    } else {
-        if (r->naddresses)
-            cJSON_AddItemToObject(
-                m, "gatewayAddresses",
-                cJSON_CreateStringArray((const char *const *)r->addresses, (int)r->naddresses));
-        if (r->istio.found) {
-            cJSON *is = cJSON_AddObjectToObject(m, "istio");
-            if (r->istio.version)
-                cJSON_AddStringToObject(is, "version", r->istio.version);
-            cJSON_AddStringToObject(is, "meshID", r->istio.mesh_id);
-            cJSON_AddStringToObject(is, "trustDomain", r->istio.trust_domain);
-            if (r->istio.network)
-                cJSON_AddStringToObject(is, "network", r->istio.network);
-        }
-        if (r->intermediate_not_after) {
-            char t[32];
-            ew_time_format_rfc3339(r->intermediate_not_after, t, sizeof(t));
-            cJSON_AddStringToObject(m, "intermediateNotAfter", t);
-        }
-    }
-    cJSON *conds = cJSON_AddArrayToObject(m, "conditions");
-    add_member_conditions(conds, cJSON_GetObjectItemCaseSensitive(old, "conditions"), r, gen);
-    return m;
-}
-
-/* One aggregate condition over the members: which ones fail, and why. */
-struct agg {
-    const char *type, *ok_reason, *reason;
-    struct strbuf msg;
-    int ok;
-};
-
-static void agg_fail(struct agg *a, const char *reason, const char *message)
-{
-    if (a->ok)
-        a->reason = reason;
-    a->ok = 0;
-    strbuf_addf(&a->msg, "%s%s", a->msg.len ? "; " : "", message);
-}
-
-static void add_agg(cJSON *arr, const cJSON *old, struct agg *a, const char *ok_msg, int64_t gen)
-{
-    mesh_condition_add(arr, old, a->type, a->ok ? MESH_COND_TRUE : MESH_COND_FALSE,
-                       a->ok ? a->ok_reason : a->reason, a->ok ? ok_msg : a->msg.buf, gen);
-}
-
-static cJSON *build_status(struct mesh_ctx *ctx, struct member_result *res, size_t n)
-{
-    const cJSON *old = cJSON_GetObjectItemCaseSensitive(ctx->obj, "status");
-    const cJSON *old_conds = cJSON_GetObjectItemCaseSensitive(old, "conditions");
-    const cJSON *old_clusters = cJSON_GetObjectItemCaseSensitive(old, "clusters");
-    int64_t gen = ctx->net->generation;
-    struct agg reach = {"ClustersReachable", "AllReachable", NULL, STRBUF_INIT, 1};
-    struct agg istio = {"IstioConfigured", "Configured", NULL, STRBUF_INIT, 1};
-    struct agg certs = {"CertificatesReady", "Issued", NULL, STRBUF_INIT, 1};
-    struct agg gws = {"GatewaysReady", "AllHaveAddresses", NULL, STRBUF_INIT, 1};
-    cJSON *st = cJSON_CreateObject();
-    cJSON_AddNumberToObject(st, "observedGeneration", (double)gen);
-    cJSON *clusters = cJSON_CreateArray();
-    size_t ready = 0;
-    for (size_t i = 0; i < n; i++) {
-        struct member_result *r = &res[i];
-        cJSON_AddItemToArray(clusters,
-                             member_status(r, old_member_status(old_clusters, r->spec->name), gen));
-        if (!r->reachable) {
-            agg_fail(&reach, r->reach.reason, r->reach.message.buf);
-            continue;
-        }
-        if (!r->synced) {
-            struct strbuf m = STRBUF_INIT;
-            strbuf_addf(&m, "cluster %s: reading its objects (caches are syncing)", r->spec->name);
-            agg_fail(&reach, "Syncing", m.buf);
-            strbuf_release(&m);
-            continue;
-        }
-        if (!r->istio_ok)
-            agg_fail(&istio, r->istio_problem.reason, r->istio_problem.message.buf);
-        if (!r->certs_ok)
-            agg_fail(&certs, r->certs_problem.reason, r->certs_problem.message.buf);
-        if (!r->gateway_ok)
-            agg_fail(&gws, r->gateway_problem.reason, r->gateway_problem.message.buf);
-        if (r->istio_ok && r->certs_ok && r->gateway_ok)
-            ready++;
-    }
-    if (!ctx->root_ok && ctx->root_problem.reason[0] && certs.ok)
-        agg_fail(&certs, ctx->root_problem.reason, ctx->root_problem.message.buf);
-    char rc[32];
-    snprintf(rc, sizeof(rc), "%zu/%zu", ready, n);
-    cJSON_AddStringToObject(st, "readyClusters", rc);
-    cJSON *conds = cJSON_AddArrayToObject(st, "conditions");
-    struct agg *all[] = {&reach, &istio, &certs, &gws};
-    struct agg summary = {"Ready", "AllClustersReady", NULL, STRBUF_INIT, 1};
-    for (size_t i = 0; i < 4; i++) {
-        add_agg(conds, old_conds, all[i], "", gen);
-        if (!all[i]->ok && summary.ok)
-            agg_fail(&summary, all[i]->reason, all[i]->msg.buf);
-        strbuf_release(&all[i]->msg);
-    }
-    struct strbuf ok_msg = STRBUF_INIT;
-    strbuf_addf(&ok_msg, "%s clusters ready", rc);
-    add_agg(conds, old_conds, &summary, ok_msg.buf, gen);
-    strbuf_release(&ok_msg);
-    strbuf_release(&summary.msg);
-    cJSON_AddItemToObject(st, "clusters", clusters);
-    if (ctx->root_ok) {
-        cJSON *root = cJSON_AddObjectToObject(st, "rootCA");
-        char t[32];
-        ew_time_format_rfc3339(ctx->root_info.not_after, t, sizeof(t));
-        cJSON_AddStringToObject(root, "sha256Fingerprint", ctx->root_info.sha256);
-        cJSON_AddStringToObject(root, "notAfter", t);
-    } else {
-        copy_field(st, old, "rootCA");
-    }
-    return st;
-}
-
-/* Status with only Ready (and the given reason): invalid spec, cleanup pending. */
-static cJSON *build_simple_status(struct mesh_ctx *ctx, const char *reason, const char *message,
-                                  int64_t gen)
-{
-    const cJSON *old = cJSON_GetObjectItemCaseSensitive(ctx->obj, "status");
-    cJSON *st = cJSON_CreateObject();
-    cJSON_AddNumberToObject(st, "observedGeneration", (double)gen);
-    cJSON *conds = cJSON_AddArrayToObject(st, "conditions");
-    mesh_condition_add(conds, cJSON_GetObjectItemCaseSensitive(old, "conditions"), "Ready",
-                       MESH_COND_FALSE, reason, message, gen);
-    copy_field(st, old, "clusters");
-    copy_field(st, old, "readyClusters");
-    copy_field(st, old, "rootCA");
-    return st;
-}
-
 static int write_status(struct mesh_ctx *ctx, cJSON *status)
 {
     struct kube_error err = KUBE_ERROR_INIT;
@@ -353,7 +177,8 @@ static struct rt_result finish_deletion(struct mesh_ctx *ctx, struct member_resu
         struct strbuf msg = STRBUF_INIT;
         strbuf_addf(&msg, "waiting to clean up before removing finalizer %s: %s", MESH_FINALIZER,
                     why.buf);
-        cJSON *st = build_simple_status(ctx, "CleanupPending", msg.buf, ctx->net->generation);
+        cJSON *st = mesh_network_simple_status(mesh_json_get(ctx->obj, "status", NULL),
+                                               "CleanupPending", msg.buf, ctx->net->generation);
         removed_add_status(st, NULL, rm, ctx->net->generation);
         write_status(ctx, st);
         if (!syncing)
@@ -461,7 +286,14 @@ static struct rt_result reconcile_members(struct mesh_ctx *ctx)
     }
     mesh_gateway_hosts_release(&hs.hosts);
     set_cert_metrics(ctx, res, n);
-    cJSON *st = build_status(ctx, res, n);
+    const struct mesh_network_root root = {
+        .ok = ctx->root_ok,
+        .cert_pem = ctx->root.cert_pem,
+        .info = &ctx->root_info,
+        .problem = &ctx->root_problem,
+    };
+    cJSON *st =
+        mesh_network_status(mesh_json_get(ctx->obj, "status", NULL), ctx->net, &root, res, n);
     removed_add_status(st, mesh_json_get(ctx->obj, "status", "conditions"), &rm,
                        ctx->net->generation);
     if (write_status(ctx, st) != 0)
@@ -505,8 +337,8 @@ static struct rt_result reconcile(void *ud, const char *key)
         struct mesh_network stub = {0};
         stub.name = (char *)key;
         ctx.net = &stub;
-        write_status(
-            &ctx, build_simple_status(&ctx, p.reason, p.message.buf, mesh_object_generation(obj)));
+        write_status(&ctx, mesh_network_simple_status(mesh_json_get(obj, "status", NULL), p.reason,
+                                                      p.message.buf, mesh_object_generation(obj)));
         if (deleting && rt_finalizer_present(obj, MESH_FINALIZER)) {
             struct kube_error err = KUBE_ERROR_INIT;
             ew_log(mc->o.log, EW_LOG_WARN,
