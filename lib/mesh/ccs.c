@@ -4,6 +4,7 @@
 #include "ccs.h"
 
 #include "ccs_desired.h"
+#include "ccs_status.h"
 #include "ccs_objects.h"
 #include "conditions.h"
 #include "json_path.h"
@@ -244,19 +245,6 @@ static int cluster_synced(struct ccs_cluster *cl)
 
 /* ---- one reconcile ---- */
 
-struct member_view { /* what the MeshNetwork's status says of a member */
-    const struct mesh_cluster *spec;
-    int reachable;
-    char **addresses;
-    size_t naddresses;
-    int exporter, importer;
-    /* exporter facts */
-    cJSON *selector;
-    int endpoints;
-    int ready;
-    struct strbuf problem;
-};
-
 struct ccs_ctx {
     struct mesh_ccs_controller *cc;
     const cJSON *obj;
@@ -271,6 +259,7 @@ struct ccs_ctx {
     size_t nsans;
     struct member_view *members;
     size_t nmembers;
+    struct mesh_ccs_member_desired *desired; /* one per member, decided before any write */
     int failed, writes;
     int sans_unknown; /* an exporter's pods could not be read: keep the SANs in place */
     int pods_syncing; /* an exporter's pod cache has not listed yet: look again soon */
@@ -319,6 +308,9 @@ static void release_ctx(struct ccs_ctx *x)
         strbuf_release(&x->members[i].problem);
     }
     free(x->members);
+    for (size_t i = 0; x->desired && i < x->nmembers; i++)
+        mesh_ccs_member_desired_release(&x->desired[i]);
+    free(x->desired);
     mesh_service_ports_free(x->ports, x->nports);
     for (size_t i = 0; i < x->nsans; i++)
         free(x->sans[i]);
@@ -788,9 +780,8 @@ static struct mesh_ccs_member_facts *member_facts(const struct ccs_ctx *x)
     return f;
 }
 
-/* One member: what ccs_desired wants there, where the member's copy differs. Both objects
- * are attempted even when the first fails (the reconcile is retried either way). */
-static void write_member(struct ccs_ctx *x, struct ccs_cluster *cl, size_t i, struct strbuf *why)
+/* The whole decision, before any write: what ccs_desired wants in every member. */
+static void decide_members(struct ccs_ctx *x)
 {
     const struct mesh_ccs_facts f = {
         .ccs = x->ccs,
@@ -803,123 +794,31 @@ static void write_member(struct ccs_ctx *x, struct ccs_cluster *cl, size_t i, st
         .nsans = x->nsans,
     };
     struct mesh_ccs_member_facts *facts = member_facts(x);
-    struct mesh_ccs_member_desired d;
-    mesh_ccs_desired_member(&f, facts, x->nmembers, i, &d);
+    x->desired = ew_calloc(x->nmembers ? x->nmembers : 1, sizeof(*x->desired));
+    for (size_t i = 0; i < x->nmembers; i++)
+        mesh_ccs_desired_member(&f, facts, x->nmembers, i, &x->desired[i]);
     free(facts);
-    if ((d.role & MESH_ROLE_IMPORTS) && d.nendpoints == 0 && ++x->empty)
+}
+
+/* One member: what was decided for it, where the member's copy differs. Both objects
+ * are attempted even when the first fails (the reconcile is retried either way). */
+static void write_member(struct ccs_ctx *x, struct ccs_cluster *cl, size_t i, struct strbuf *why)
+{
+    struct mesh_ccs_member_desired *d = &x->desired[i];
+    if ((d->role & MESH_ROLE_IMPORTS) && d->nendpoints == 0 && ++x->empty)
         /* written anyway: the entry exists, traffic has nowhere to go */
         strbuf_addf(why, "%scluster %s: no endpoint yet (no exporter has a gateway address%s)",
                     why->len ? "; " : "", x->members[i].spec->name,
                     x->ccs->partition_policy == MESH_WITHDRAW ? " or is reachable" : "");
     int failed =
-        put_object(x, cl, &MESH_RES_SERVICEENTRIES, cl->entries, d.entry, d.service_entry, why);
+        put_object(x, cl, &MESH_RES_SERVICEENTRIES, cl->entries, d->entry, d->service_entry, why);
     failed |=
-        put_object(x, cl, &MESH_RES_DESTINATIONRULES, cl->rules, d.rule, d.destination_rule, why);
+        put_object(x, cl, &MESH_RES_DESTINATIONRULES, cl->rules, d->rule, d->destination_rule, why);
     if (failed)
         x->failed = 1;
-    mesh_ccs_member_desired_release(&d);
 }
 
 /* ---- status ---- */
-
-static cJSON *member_status(struct ccs_ctx *x, const struct member_view *m)
-{
-    cJSON *c = cJSON_CreateObject();
-    cJSON_AddStringToObject(c, "name", m->spec->name);
-    cJSON_AddStringToObject(c, "role",
-                            m->exporter && m->importer ? "Both"
-                            : m->exporter              ? "Exporter"
-                                                       : "Importer");
-    cJSON_AddBoolToObject(c, "ready", m->reachable && (!m->exporter || m->ready));
-    if (m->exporter)
-        cJSON_AddNumberToObject(c, "endpoints", m->endpoints);
-    if (m->importer) {
-        cJSON *g = cJSON_AddArrayToObject(c, "gateways");
-        for (size_t i = 0; i < x->nmembers; i++) {
-            const struct member_view *e = &x->members[i];
-            if (!e->exporter || e == m)
-                continue;
-            for (size_t a = 0; a < e->naddresses; a++) {
-                char buf[300];
-                snprintf(buf, sizeof(buf), "%s:15443", e->addresses[a]);
-                cJSON_AddItemToArray(g, cJSON_CreateString(buf));
-            }
-        }
-    }
-    return c;
-}
-
-static cJSON *build_status(struct ccs_ctx *x, const char *write_problem)
-{
-    const cJSON *old = mesh_json_get(x->obj, "status", "conditions");
-    cJSON *st = cJSON_CreateObject();
-    int64_t gen = x->ccs->generation;
-    cJSON_AddNumberToObject(st, "observedGeneration", (double)gen);
-    cJSON_AddStringToObject(st, "host", x->host);
-    cJSON_AddStringToObject(st, "address", x->address);
-    struct strbuf from = STRBUF_INIT, to = STRBUF_INIT, exp = STRBUF_INIT;
-    cJSON *clusters = cJSON_CreateArray();
-    for (size_t i = 0; i < x->nmembers; i++) {
-        const struct member_view *m = &x->members[i];
-        if (!m->exporter && !m->importer)
-            continue;
-        if (m->exporter)
-            strbuf_addf(&from, "%s%s", from.len ? "," : "", m->spec->name);
-        if (m->importer)
-            strbuf_addf(&to, "%s%s", to.len ? "," : "", m->spec->name);
-        if (m->problem.len)
-            strbuf_addf(&exp, "%s%s", exp.len ? "; " : "", m->problem.buf);
-        cJSON_AddItemToArray(clusters, member_status(x, m));
-    }
-    cJSON_AddStringToObject(st, "from", from.buf);
-    cJSON_AddStringToObject(st, "to", to.buf);
-    cJSON *conds = cJSON_AddArrayToObject(st, "conditions");
-    int exported = exp.len == 0, imported = !write_problem || !*write_problem;
-    mesh_condition_add(conds, old, "Exported", exported ? MESH_COND_TRUE : MESH_COND_FALSE,
-                       exported ? "BackingServicesFound" : "BackingServiceNotReady", exp.buf, gen);
-    const char *why_not = x->write_errors  ? "NotWritten"
-                          : x->unreachable ? "ClusterUnreachable"
-                                           : "NoEndpoints";
-    mesh_condition_add(conds, old, "Imported", imported ? MESH_COND_TRUE : MESH_COND_FALSE,
-                       imported ? "Written" : why_not, imported ? "" : write_problem, gen);
-    mesh_condition_add(conds, old, "Conflict", MESH_COND_FALSE, "NoConflict", "", gen);
-    int ready = exported && imported;
-    mesh_condition_add(conds, old, "Ready", ready ? MESH_COND_TRUE : MESH_COND_FALSE,
-                       ready       ? "Ready"
-                       : !exported ? "BackingServiceNotReady"
-                                   : why_not,
-                       ready       ? ""
-                       : !exported ? exp.buf
-                                   : write_problem,
-                       gen);
-    cJSON_AddItemToObject(st, "clusters", clusters);
-    strbuf_release(&from);
-    strbuf_release(&to);
-    strbuf_release(&exp);
-    return st;
-}
-
-/* Status for a CrossClusterService that cannot be worked on: Ready=False (and Conflict). */
-static cJSON *blocked_status(const cJSON *obj, int64_t gen, const char *reason, const char *msg,
-                             int conflict)
-{
-    const cJSON *old = mesh_json_get(obj, "status", "conditions");
-    cJSON *st = cJSON_CreateObject();
-    cJSON_AddNumberToObject(st, "observedGeneration", (double)gen);
-    const cJSON *keep[] = {mesh_json_get(obj, "status", "host"),
-                           mesh_json_get(obj, "status", "address"),
-                           mesh_json_get(obj, "status", "from"), mesh_json_get(obj, "status", "to"),
-                           mesh_json_get(obj, "status", "clusters")};
-    const char *names[] = {"host", "address", "from", "to", "clusters"};
-    for (size_t i = 0; i < 5; i++)
-        if (keep[i])
-            cJSON_AddItemToObject(st, names[i], cJSON_Duplicate(keep[i], 1));
-    cJSON *conds = cJSON_AddArrayToObject(st, "conditions");
-    mesh_condition_add(conds, old, "Conflict", conflict ? MESH_COND_TRUE : MESH_COND_FALSE,
-                       conflict ? reason : "NoConflict", conflict ? msg : "", gen);
-    mesh_condition_add(conds, old, "Ready", MESH_COND_FALSE, reason, msg, gen);
-    return st;
-}
 
 static void write_status(struct mesh_ccs_controller *cc, const cJSON *obj, cJSON *st)
 {
@@ -1005,14 +904,15 @@ static struct rt_result work(struct ccs_ctx *x, const cJSON *mesh_obj, double qu
                     "writes nothing",
                     cs.what, strcmp(cs.what, "host") == 0 ? x->host : x->ccs->address, cs.winner);
         write_status(x->cc, x->obj,
-                     blocked_status(x->obj, x->ccs->generation, "Conflict", m.buf, 1));
+                     mesh_ccs_blocked_status(x->obj, x->ccs->generation, "Conflict", m.buf, 1));
         strbuf_release(&m);
         free(cs.winner);
         goto done;
     }
     if (mesh_ccs_check_members(x->ccs, x->net, &p) != MESH_OK || choose_address(x, &p) != 0) {
-        write_status(x->cc, x->obj,
-                     blocked_status(x->obj, x->ccs->generation, p.reason, p.message.buf, 0));
+        write_status(
+            x->cc, x->obj,
+            mesh_ccs_blocked_status(x->obj, x->ccs->generation, p.reason, p.message.buf, 0));
         goto done;
     }
     read_mesh_status(x, mesh_obj);
@@ -1022,6 +922,7 @@ static struct rt_result work(struct ccs_ctx *x, const cJSON *mesh_obj, double qu
     /* one order whatever the caches' (hash) order: no rewrite for a reordering */
     if (x->nsans > 1)
         qsort(x->sans, x->nsans, sizeof(char *), cmp_ids);
+    decide_members(x);
     struct strbuf why = STRBUF_INIT;
     double start = ew_now_mono();
     for (size_t i = 0; i < x->nmembers; i++)
@@ -1030,7 +931,18 @@ static struct rt_result work(struct ccs_ctx *x, const cJSON *mesh_obj, double qu
         const char *lv[] = {"crossclusterservice"};
         rt_metric_observe(x->cc->m_propagation, lv, queued_for + ew_now_mono() - start);
     }
-    write_status(x->cc, x->obj, build_status(x, why.buf));
+    const struct mesh_ccs_outcome outcome = {
+        .generation = x->ccs->generation,
+        .host = x->host,
+        .address = x->address,
+        .members = x->members,
+        .nmembers = x->nmembers,
+        .write_errors = x->write_errors,
+        .unreachable = x->unreachable,
+        .write_problem = why.buf,
+    };
+    write_status(x->cc, x->obj,
+                 mesh_ccs_status(mesh_json_get(x->obj, "status", "conditions"), &outcome));
     strbuf_release(&why);
     if (x->failed)
         out = (struct rt_result){RT_ERROR, 0};
@@ -1064,7 +976,7 @@ static struct rt_result reconcile(void *ud, const char *key, double queued_for)
     int64_t gen = mesh_object_generation(obj);
     int deleting = mesh_json_get(obj, "metadata", "deletionTimestamp") != NULL;
     if (mesh_ccs_parse(obj, &c, &p) != MESH_OK) {
-        write_status(cc, obj, blocked_status(obj, gen, p.reason, p.message.buf, 0));
+        write_status(cc, obj, mesh_ccs_blocked_status(obj, gen, p.reason, p.message.buf, 0));
         if (deleting && rt_finalizer_present(obj, MESH_FINALIZER))
             set_finalizer(cc, obj, 0);
         goto out_noparse; /* the failed parse released c (api.h) */
@@ -1108,7 +1020,7 @@ static struct rt_result reconcile(void *ud, const char *key, double queued_for)
                     "MeshNetwork %s (spec.meshNetwork) is being deleted: its members no "
                     "longer get this service",
                     c.mesh_network);
-        write_status(cc, obj, blocked_status(obj, gen, "MeshNetworkDeleting", m.buf, 0));
+        write_status(cc, obj, mesh_ccs_blocked_status(obj, gen, "MeshNetworkDeleting", m.buf, 0));
         strbuf_release(&m);
         cJSON_Delete(mesh_obj);
         goto out_ccs;
@@ -1117,10 +1029,10 @@ static struct rt_result reconcile(void *ud, const char *key, double queued_for)
         struct strbuf m = STRBUF_INIT;
         strbuf_addf(&m, "MeshNetwork %s (spec.meshNetwork) %s", c.mesh_network,
                     mesh_obj ? "is invalid" : "not found");
-        write_status(cc, obj,
-                     blocked_status(obj, gen,
-                                    mesh_obj ? "MeshNetworkInvalid" : "MeshNetworkNotFound", m.buf,
-                                    0));
+        write_status(
+            cc, obj,
+            mesh_ccs_blocked_status(
+                obj, gen, mesh_obj ? "MeshNetworkInvalid" : "MeshNetworkNotFound", m.buf, 0));
         strbuf_release(&m);
         cJSON_Delete(mesh_obj); /* net: not parsed, or released by the failed parse (api.h) */
         goto out_ccs;

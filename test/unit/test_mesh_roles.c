@@ -7,6 +7,7 @@
  */
 #include "harness.h"
 #include "mesh/ccs_desired.h"
+#include "mesh/ccs_status.h"
 #include "mesh/objects.h"
 #include "mesh/roles.h"
 
@@ -403,6 +404,74 @@ static void test_desired_exporter_without_service_keeps(struct test_ctx *t)
     desired_env_release(&e);
 }
 
+static const char *cond_field(const cJSON *st, const char *type, const char *field)
+{
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(st, "conditions"))
+    {
+        const cJSON *ty = cJSON_GetObjectItem(c, "type");
+        const cJSON *v = cJSON_GetObjectItem(c, field);
+        if (cJSON_IsString(ty) && strcmp(ty->valuestring, type) == 0)
+            return cJSON_IsString(v) ? v->valuestring : "";
+    }
+    return "";
+}
+
+/* The CrossClusterService's status from one reconcile's views (ccs_status.h): roles,
+ * the importer's gateways, and why Imported is False. */
+static void test_ccs_status(struct test_ctx *t)
+{
+    struct mesh_network net;
+    parse_mesh(t, &net);
+    char *eu_addr[] = {"192.0.2.20"};
+    struct member_view v[3] = {
+        {.spec = &net.clusters[0], .reachable = 1, .importer = 1},
+        {.spec = &net.clusters[1],
+         .reachable = 1,
+         .exporter = 1,
+         .ready = 1,
+         .endpoints = 2,
+         .addresses = eu_addr,
+         .naddresses = 1},
+        {.spec = &net.clusters[2], .reachable = 1},
+    };
+    for (int i = 0; i < 3; i++)
+        strbuf_init(&v[i].problem, 0);
+    struct mesh_ccs_outcome o = {.generation = 2,
+                                 .host = "echo.ns.mesh",
+                                 .address = "240.0.0.1",
+                                 .members = v,
+                                 .nmembers = 3,
+                                 .write_problem = ""};
+    cJSON *st = mesh_ccs_status(NULL, &o);
+    CHECK_STR(t, cJSON_GetObjectItem(st, "from")->valuestring, "eu");
+    CHECK_STR(t, cJSON_GetObjectItem(st, "to")->valuestring, "us");
+    CHECK_STR(t, cond_field(st, "Ready", "status"), "True");
+    const cJSON *clusters = cJSON_GetObjectItem(st, "clusters");
+    CHECK(t, cJSON_GetArraySize(clusters) == 2); /* ap has no role */
+    const cJSON *us = cJSON_GetArrayItem(clusters, 0);
+    CHECK_STR(t, cJSON_GetObjectItem(us, "role")->valuestring, "Importer");
+    CHECK_STR(t, cJSON_GetArrayItem(cJSON_GetObjectItem(us, "gateways"), 0)->valuestring,
+              "192.0.2.20:15443");
+    CHECK(t, cJSON_GetObjectItem(cJSON_GetArrayItem(clusters, 1), "endpoints")->valueint == 2);
+    cJSON_Delete(st);
+    o.unreachable = 1;
+    o.write_problem = "cluster us: unreachable (what it has is kept)";
+    st = mesh_ccs_status(NULL, &o);
+    CHECK_STR(t, cond_field(st, "Imported", "reason"), "ClusterUnreachable");
+    CHECK_STR(t, cond_field(st, "Ready", "reason"), "ClusterUnreachable");
+    CHECK_CONTAINS(t, cond_field(st, "Ready", "message"), "cluster us");
+    cJSON_Delete(st);
+    strbuf_addf(&v[1].problem, "cluster eu: Service ns/echo has no selector");
+    st = mesh_ccs_status(NULL, &o);
+    CHECK_STR(t, cond_field(st, "Exported", "status"), "False");
+    CHECK_STR(t, cond_field(st, "Ready", "reason"), "BackingServiceNotReady");
+    cJSON_Delete(st);
+    for (int i = 0; i < 3; i++)
+        strbuf_release(&v[i].problem);
+    mesh_network_release(&net);
+}
+
 int main(int argc, char **argv)
 {
     static const struct test_case cases[] = {
@@ -418,6 +487,7 @@ int main(int argc, char **argv)
         {"desired_active_active_local_first", test_desired_active_active_local_first},
         {"desired_partition_policy", test_desired_partition_policy},
         {"desired_exporter_without_service_keeps", test_desired_exporter_without_service_keeps},
+        {"ccs_status", test_ccs_status},
     };
     return TEST_MAIN(cases, argc, argv);
 }

@@ -1,0 +1,108 @@
+/*
+ * ccs_status: a CrossClusterService's status (ccs_status.h).
+ */
+#include "ccs_status.h"
+
+#include "conditions.h"
+#include "json_path.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static cJSON *member_status(const struct mesh_ccs_outcome *x, const struct member_view *m)
+{
+    cJSON *c = cJSON_CreateObject();
+    cJSON_AddStringToObject(c, "name", m->spec->name);
+    cJSON_AddStringToObject(c, "role",
+                            m->exporter && m->importer ? "Both"
+                            : m->exporter              ? "Exporter"
+                                                       : "Importer");
+    cJSON_AddBoolToObject(c, "ready", m->reachable && (!m->exporter || m->ready));
+    if (m->exporter)
+        cJSON_AddNumberToObject(c, "endpoints", m->endpoints);
+    if (m->importer) {
+        cJSON *g = cJSON_AddArrayToObject(c, "gateways");
+        for (size_t i = 0; i < x->nmembers; i++) {
+            const struct member_view *e = &x->members[i];
+            if (!e->exporter || e == m)
+                continue;
+            for (size_t a = 0; a < e->naddresses; a++) {
+                char buf[300];
+                snprintf(buf, sizeof(buf), "%s:15443", e->addresses[a]);
+                cJSON_AddItemToArray(g, cJSON_CreateString(buf));
+            }
+        }
+    }
+    return c;
+}
+
+cJSON *mesh_ccs_status(const cJSON *old, const struct mesh_ccs_outcome *x)
+{
+    const char *write_problem = x->write_problem;
+    cJSON *st = cJSON_CreateObject();
+    int64_t gen = x->generation;
+    cJSON_AddNumberToObject(st, "observedGeneration", (double)gen);
+    cJSON_AddStringToObject(st, "host", x->host);
+    cJSON_AddStringToObject(st, "address", x->address);
+    struct strbuf from = STRBUF_INIT, to = STRBUF_INIT, exp = STRBUF_INIT;
+    cJSON *clusters = cJSON_CreateArray();
+    for (size_t i = 0; i < x->nmembers; i++) {
+        const struct member_view *m = &x->members[i];
+        if (!m->exporter && !m->importer)
+            continue;
+        if (m->exporter)
+            strbuf_addf(&from, "%s%s", from.len ? "," : "", m->spec->name);
+        if (m->importer)
+            strbuf_addf(&to, "%s%s", to.len ? "," : "", m->spec->name);
+        if (m->problem.len)
+            strbuf_addf(&exp, "%s%s", exp.len ? "; " : "", m->problem.buf);
+        cJSON_AddItemToArray(clusters, member_status(x, m));
+    }
+    cJSON_AddStringToObject(st, "from", from.buf);
+    cJSON_AddStringToObject(st, "to", to.buf);
+    cJSON *conds = cJSON_AddArrayToObject(st, "conditions");
+    int exported = exp.len == 0, imported = !write_problem || !*write_problem;
+    mesh_condition_add(conds, old, "Exported", exported ? MESH_COND_TRUE : MESH_COND_FALSE,
+                       exported ? "BackingServicesFound" : "BackingServiceNotReady", exp.buf, gen);
+    const char *why_not = x->write_errors  ? "NotWritten"
+                          : x->unreachable ? "ClusterUnreachable"
+                                           : "NoEndpoints";
+    mesh_condition_add(conds, old, "Imported", imported ? MESH_COND_TRUE : MESH_COND_FALSE,
+                       imported ? "Written" : why_not, imported ? "" : write_problem, gen);
+    mesh_condition_add(conds, old, "Conflict", MESH_COND_FALSE, "NoConflict", "", gen);
+    int ready = exported && imported;
+    mesh_condition_add(conds, old, "Ready", ready ? MESH_COND_TRUE : MESH_COND_FALSE,
+                       ready       ? "Ready"
+                       : !exported ? "BackingServiceNotReady"
+                                   : why_not,
+                       ready       ? ""
+                       : !exported ? exp.buf
+                                   : write_problem,
+                       gen);
+    cJSON_AddItemToObject(st, "clusters", clusters);
+    strbuf_release(&from);
+    strbuf_release(&to);
+    strbuf_release(&exp);
+    return st;
+}
+
+cJSON *mesh_ccs_blocked_status(const cJSON *obj, int64_t gen, const char *reason, const char *msg,
+                               int conflict)
+{
+    const cJSON *old = mesh_json_get(obj, "status", "conditions");
+    cJSON *st = cJSON_CreateObject();
+    cJSON_AddNumberToObject(st, "observedGeneration", (double)gen);
+    const cJSON *keep[] = {mesh_json_get(obj, "status", "host"),
+                           mesh_json_get(obj, "status", "address"),
+                           mesh_json_get(obj, "status", "from"), mesh_json_get(obj, "status", "to"),
+                           mesh_json_get(obj, "status", "clusters")};
+    const char *names[] = {"host", "address", "from", "to", "clusters"};
+    for (size_t i = 0; i < 5; i++)
+        if (keep[i])
+            cJSON_AddItemToObject(st, names[i], cJSON_Duplicate(keep[i], 1));
+    cJSON *conds = cJSON_AddArrayToObject(st, "conditions");
+    mesh_condition_add(conds, old, "Conflict", conflict ? MESH_COND_TRUE : MESH_COND_FALSE,
+                       conflict ? reason : "NoConflict", conflict ? msg : "", gen);
+    mesh_condition_add(conds, old, "Ready", MESH_COND_FALSE, reason, msg, gen);
+    return st;
+}

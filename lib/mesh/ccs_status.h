@@ -1,0 +1,53 @@
+/*
+ * ccs_status: a CrossClusterService's status from what one reconcile found and
+ * did, as a pure function: no I/O, no clock. The controller (ccs.c) fills the
+ * member views from the MeshNetwork's status and its caches, writes each member
+ * as ccs_desired.h decides, and writes what is built here.
+ *
+ * host and address; from and to (the exporters and importers, comma-separated);
+ * per member with a role: role, ready, an exporter's endpoints, an importer's
+ * gateways (the other exporters' addresses, port 15443); the conditions Exported
+ * (every exporter's backing Service usable), Imported (every importer written, with
+ * an endpoint; else NotWritten, ClusterUnreachable or NoEndpoints), Conflict (False)
+ * and Ready. A CrossClusterService that cannot be worked on (a conflict, an invalid
+ * spec, its MeshNetwork missing or deleting) gets Ready=False with the reason, and
+ * keeps what its status last said of the members.
+ */
+#ifndef EW_MESH_CCS_STATUS_H
+#define EW_MESH_CCS_STATUS_H
+
+#include "api.h"
+
+#include <stdint.h>
+
+/* What the MeshNetwork's status and the caches say of one member, in one reconcile. */
+struct member_view {
+    const struct mesh_cluster *spec;
+    int reachable;
+    char **addresses;
+    size_t naddresses;
+    int exporter, importer;
+    /* exporter facts */
+    cJSON *selector; /* its backing Service's selector */
+    int endpoints;   /* ready pods */
+    int ready;       /* the backing Service is usable */
+    struct strbuf problem;
+};
+
+struct mesh_ccs_outcome {
+    int64_t generation;
+    const char *host, *address;
+    const struct member_view *members; /* one per spec.clusters[] of the mesh */
+    size_t nmembers;
+    int write_errors, unreachable; /* why Imported is False, by kind */
+    const char *write_problem;     /* "" or NULL: every importer written */
+};
+
+/* old: the status's conditions as last written (may be NULL). */
+cJSON *mesh_ccs_status(const cJSON *old, const struct mesh_ccs_outcome *o);
+/* Ready=False with reason and message (Conflict True when conflict); obj: the
+ * CrossClusterService as read, whose status's host, address, from, to and clusters stay. */
+cJSON *mesh_ccs_blocked_status(const cJSON *obj, int64_t gen, const char *reason, const char *msg,
+                               int conflict);
+
+#endif
