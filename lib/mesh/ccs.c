@@ -245,6 +245,8 @@ static int cluster_synced(struct ccs_cluster *cl)
 
 /* ---- one reconcile ---- */
 
+enum change_kind { CHANGE_CREATED, CHANGE_UPDATED, CHANGE_DELETED };
+
 struct ccs_ctx {
     struct mesh_ccs_controller *cc;
     const cJSON *obj;
@@ -265,6 +267,9 @@ struct ccs_ctx {
     int pods_syncing; /* an exporter's pod cache has not listed yet: look again soon */
     int write_errors, unreachable, empty; /* why Imported is False, by kind */
     struct strbuf exported, imported;
+    struct strbuf changes; /* "created ServiceEntry in us, ...", for one Event */
+    int nchanges[3];       /* by enum change_kind */
+    int changes_left_out;  /* past CHANGES_MAX */
 };
 
 static void read_mesh_status(struct ccs_ctx *x, const cJSON *mesh_obj)
@@ -319,6 +324,7 @@ static void release_ctx(struct ccs_ctx *x)
     free(x->address);
     strbuf_release(&x->exported);
     strbuf_release(&x->imported);
+    strbuf_release(&x->changes);
 }
 
 /* ---- conflicts and the address ---- */
@@ -643,6 +649,52 @@ static void keep_known_sans(struct ccs_ctx *x)
 
 /* ---- writes in one member ---- */
 
+/* ---- what one reconcile changed: one Event for all of it ---- */
+
+#define CHANGES_MAX 900 /* an Event's note is at most 1 kB */
+
+static const char *const change_verb[] = {"created", "updated", "deleted"};
+
+/* One written object, for the reconcile's Event (flush_changes). */
+static void note_change(struct ccs_ctx *x, enum change_kind k, const char *kind,
+                        const char *cluster)
+{
+    x->nchanges[k]++;
+    if (x->changes.len > CHANGES_MAX) {
+        x->changes_left_out++;
+        return;
+    }
+    strbuf_addf(&x->changes, "%s%s %s in %s", x->changes.len ? ", " : "", change_verb[k],
+                kind ? kind : "object", cluster);
+}
+
+/* One Normal Event naming what this reconcile wrote (errors have their own, Warning):
+ * Created, Updated or Deleted when all changes were of one kind, else Changed. */
+static void flush_changes(struct ccs_ctx *x)
+{
+    int kinds = 0, total = 0;
+    enum change_kind only = CHANGE_CREATED;
+    for (int k = 0; k < 3; k++)
+        if (x->nchanges[k]) {
+            kinds++;
+            total += x->nchanges[k];
+            only = (enum change_kind)k;
+        }
+    if (!total)
+        return;
+    static const char *const reason[] = {"Created", "Updated", "Deleted"};
+    const char *why = kinds == 1 ? reason[only] : "Changed";
+    if (x->changes_left_out)
+        rt_record(&x->events, "Normal", why, why, "%s/%s: %s (and %d more)", x->ccs->namespace_,
+                  x->ccs->name, x->changes.buf, x->changes_left_out);
+    else
+        rt_record(&x->events, "Normal", why, why, "%s/%s: %s", x->ccs->namespace_, x->ccs->name,
+                  x->changes.buf);
+    strbuf_reset(&x->changes);
+    memset(x->nchanges, 0, sizeof(x->nchanges));
+    x->changes_left_out = 0;
+}
+
 static int apply_object(struct ccs_ctx *x, struct ccs_cluster *cl, const struct kube_resource *r,
                         struct rt_reflector *cache, cJSON *desired, struct strbuf *why)
 {
@@ -675,10 +727,7 @@ static int apply_object(struct ccs_ctx *x, struct ccs_cluster *cl, const struct 
             rc = -1;
         } else {
             x->writes++;
-            rt_record(&x->events, "Normal", live ? "Updated" : "Created",
-                      live ? "Updated" : "Created", "%s %s %s/%s in cluster %s",
-                      live ? "updated" : "created", kind, x->ccs->namespace_, x->ccs->name,
-                      cl->name);
+            note_change(x, live ? CHANGE_UPDATED : CHANGE_CREATED, kind, cl->name);
         }
         kube_error_clear(&err);
     }
@@ -704,8 +753,9 @@ static int delete_if_present(struct ccs_ctx *x, struct ccs_cluster *cl,
         kube_code kc = kube_delete(cl->client, r, x->ccs->namespace_, x->ccs->name, NULL, &err);
         if (kc == KUBE_OK) {
             x->writes++;
-            rt_record(&x->events, "Normal", "Deleted", "Deleted", "deleted %s %s/%s in cluster %s",
-                      r->plural, x->ccs->namespace_, x->ccs->name, cl->name);
+            note_change(x, CHANGE_DELETED,
+                        r == &MESH_RES_SERVICEENTRIES ? "ServiceEntry" : "DestinationRule",
+                        cl->name);
         } else if (kc != KUBE_E_NOT_FOUND) {
             strbuf_addf(why, "%scluster %s: deleting %s: %s", why->len ? "; " : "", cl->name,
                         r->plural, err.message);
@@ -927,6 +977,7 @@ static struct rt_result work(struct ccs_ctx *x, const cJSON *mesh_obj, double qu
     double start = ew_now_mono();
     for (size_t i = 0; i < x->nmembers; i++)
         sync_member(x, i, &why);
+    flush_changes(x);
     if (x->writes && x->cc->m_propagation) {
         const char *lv[] = {"crossclusterservice"};
         rt_metric_observe(x->cc->m_propagation, lv, queued_for + ew_now_mono() - start);
@@ -993,6 +1044,7 @@ static struct rt_result reconcile(void *ud, const char *key, double queued_for)
     if (deleting) {
         struct strbuf why = STRBUF_INIT;
         int rc = rt_finalizer_present(obj, MESH_FINALIZER) ? cleanup_all(&x, &why) : 0;
+        flush_changes(&x);
         if (!rt_finalizer_present(obj, MESH_FINALIZER)) {
             out = (struct rt_result){RT_DONE, 0};
         } else if (rc == 0) {
@@ -1007,10 +1059,12 @@ static struct rt_result reconcile(void *ud, const char *key, double queued_for)
         strbuf_release(&why);
         goto out_ccs;
     }
-    if (!rt_finalizer_present(obj, MESH_FINALIZER)) {
-        out = (struct rt_result){set_finalizer(cc, obj, 1) == KUBE_OK ? RT_DONE : RT_ERROR, 0};
+    if (!rt_finalizer_present(obj, MESH_FINALIZER) && set_finalizer(cc, obj, 1) != KUBE_OK) {
+        out = (struct rt_result){RT_ERROR, 0};
         goto out_ccs;
     }
+    /* With the finalizer in place, go on: the update comes back through the watch and
+     * queues the key again, and that reconcile finds nothing left to write. */
     cJSON *mesh_obj = rt_store_get_copy(rt_reflector_store(cc->meshes), c.mesh_network);
     if (mesh_json_get(mesh_obj, "metadata", "deletionTimestamp")) {
         /* Its members are leaving the mesh: the MeshNetwork controller removes what this
@@ -1043,6 +1097,7 @@ static struct rt_result reconcile(void *ud, const char *key, double queued_for)
     mesh_network_release(&net);
     cJSON_Delete(mesh_obj);
 out_ccs:
+    strbuf_release(&x.changes);
     mesh_ccs_release(&c);
 out_noparse:
     mesh_problem_release(&p);

@@ -149,6 +149,43 @@ static void test_converged_world_is_not_written(struct test_ctx *t)
     world_free(&w);
 }
 
+/* A reconcile of a CrossClusterService that writes several objects records one Event
+ * naming them all, not one per object (issue 16: each Event is an API request). The
+ * tutorial's reconciles write eu's ServiceEntry, then us's ServiceEntry and
+ * DestinationRule together, then us's endpoints. */
+static void test_ccs_writes_make_one_event(struct test_ctx *t)
+{
+    struct world w;
+    start_tutorial(t, &w);
+    cJSON *events = fake_cluster_list(w.us, &KUBE_RES_EVENTS, "echo");
+    int normal = 0, us_pair = 0, single_dr = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, events)
+    {
+        if (strcmp(str_at(e, "regarding.kind"), "CrossClusterService") != 0 ||
+            strcmp(str_at(e, "type"), "Normal") != 0)
+            continue;
+        normal++;
+        const char *note = str_at(e, "note");
+        CHECK_CONTAINS(t, note, "echo/echo: ");
+        int se = strstr(note, "created ServiceEntry in us") != NULL;
+        int dr = strstr(note, "created DestinationRule in us") != NULL;
+        if (se && dr) {
+            us_pair++;
+            CHECK_STR(t, str_at(e, "reason"), "Created");
+        } else if (dr) {
+            single_dr++;
+        }
+    }
+    CHECKF(t, normal > 0, "no Normal Event on echo/echo");
+    CHECKF(t, us_pair > 0 && single_dr == 0,
+           "us's ServiceEntry and DestinationRule are written in one reconcile: %d Events name "
+           "both, %d the DestinationRule alone",
+           us_pair, single_dr);
+    cJSON_Delete(events);
+    world_free(&w);
+}
+
 static void test_second_claim_of_a_host_is_a_conflict(struct test_ctx *t)
 {
     struct world w;
@@ -416,6 +453,7 @@ static void test_unreachable_exporter_withdraw(struct test_ctx *t)
 
 static const struct test_case cases[] = {
     {"tutorial-writes-each-member", test_tutorial_writes_each_member},
+    {"ccs-writes-make-one-event", test_ccs_writes_make_one_event},
     {"converged-world-is-not-written", test_converged_world_is_not_written},
     {"second-claim-of-a-host-is-a-conflict", test_second_claim_of_a_host_is_a_conflict},
     {"vip-from-range-stable-and-distinct", test_vip_from_range_stable_and_distinct},
