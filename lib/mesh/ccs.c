@@ -405,6 +405,101 @@ static void scan_claims(void *ud, const char *key, const cJSON *obj)
     free(dflt);
 }
 
+/* ---- the claims index ----
+ *
+ * Who else claims a host or an address is asked of two indexes of the
+ * CrossClusterService cache, kept as objects come and go, so that a reconcile costs
+ * its own claimants rather than a scan of every CrossClusterService (issue 16). Values
+ * are "<mesh>\n<host>" (spec.host, or "=<name>.<ns>" for the default host, whose
+ * meshID only the MeshNetwork knows) and "<mesh>\n<address>" (spec.address, else
+ * status.address). Objects being deleted claim nothing. scan_claims then applies the
+ * same rule to each candidate as it did to every object. */
+
+#define CLAIMED_HOST_INDEX    "eastwest.io/claimed-host"
+#define CLAIMED_ADDRESS_INDEX "eastwest.io/claimed-address"
+
+static char *claim_value(const cJSON *obj, const char *prefix, const char *a, const char *b)
+{
+    const char *mesh = mesh_json_str(obj, "spec", "meshNetwork");
+    if (!mesh || !a || mesh_json_get(obj, "metadata", "deletionTimestamp"))
+        return NULL;
+    struct strbuf v = STRBUF_INIT;
+    strbuf_addf(&v, "%s\n%s%s%s%s", mesh, prefix, a, b ? "." : "", b ? b : "");
+    return strbuf_detach(&v, NULL);
+}
+
+static char *index_claimed_host(const cJSON *obj)
+{
+    const char *host = mesh_json_str(obj, "spec", "host");
+    if (host)
+        return claim_value(obj, "", host, NULL);
+    return claim_value(obj, "=", mesh_json_str(obj, "metadata", "name"),
+                       mesh_json_str(obj, "metadata", "namespace"));
+}
+
+static char *index_claimed_address(const cJSON *obj)
+{
+    return claim_value(obj, "", claimed_address(obj), NULL);
+}
+
+static void add_candidates(struct rt_store *st, const char *index, const char *value, char ***keys,
+                           size_t *n)
+{
+    size_t m = 0;
+    char **found = rt_store_keys(st, index, value, &m);
+    for (size_t i = 0; i < m; i++) {
+        int dup = 0;
+        for (size_t j = 0; j < *n && !dup; j++)
+            dup = strcmp((*keys)[j], found[i]) == 0;
+        if (dup) {
+            free(found[i]);
+            continue;
+        }
+        *keys = ew_realloc(*keys, (*n + 1) * sizeof(char *));
+        (*keys)[(*n)++] = found[i];
+    }
+    free(found);
+}
+
+/* scan_claims over the CrossClusterServices of this mesh that claim host or address
+ * (either may be NULL). */
+static void scan_claimants(struct claim_scan *s, const char *host, const char *address)
+{
+    struct ccs_ctx *x = s->x;
+    struct rt_store *st = rt_reflector_store(x->cc->ccs);
+    char **keys = NULL;
+    size_t n = 0;
+    struct strbuf v = STRBUF_INIT;
+    if (host) {
+        strbuf_addf(&v, "%s\n%s", x->net->name, host);
+        add_candidates(st, CLAIMED_HOST_INDEX, v.buf, &keys, &n);
+        /* a default host "<name>.<ns>.<meshID>.global" is indexed as "=<name>.<ns>" */
+        struct strbuf suffix = STRBUF_INIT;
+        strbuf_addf(&suffix, ".%s.global", x->net->mesh_id);
+        size_t hl = strlen(host);
+        if (hl > suffix.len && strcmp(host + hl - suffix.len, suffix.buf) == 0) {
+            strbuf_reset(&v);
+            strbuf_addf(&v, "%s\n=%.*s", x->net->name, (int)(hl - suffix.len), host);
+            add_candidates(st, CLAIMED_HOST_INDEX, v.buf, &keys, &n);
+        }
+        strbuf_release(&suffix);
+    }
+    if (address) {
+        strbuf_reset(&v);
+        strbuf_addf(&v, "%s\n%s", x->net->name, address);
+        add_candidates(st, CLAIMED_ADDRESS_INDEX, v.buf, &keys, &n);
+    }
+    strbuf_release(&v);
+    for (size_t i = 0; i < n; i++) {
+        cJSON *obj = rt_store_get_copy(st, keys[i]);
+        if (obj)
+            scan_claims(s, keys[i], obj);
+        cJSON_Delete(obj);
+        free(keys[i]);
+    }
+    free(keys);
+}
+
 /* ---- the address ----
  *
  * Allocation is serialised on the reservation table (vip_table.h), and every allocated
@@ -429,7 +524,7 @@ static int address_taken(void *ud, const char *ip)
     s->probe = ip;
     s->probe_taken = 0;
     s->probe_older = 0;
-    rt_store_foreach(rt_reflector_store(s->x->cc->ccs), scan_claims, s);
+    scan_claimants(s, NULL, ip);
     return s->probe_taken;
 }
 
@@ -946,7 +1041,7 @@ static struct rt_result work(struct ccs_ctx *x, const cJSON *mesh_obj, double qu
     struct rt_result out = {RT_DONE, 0};
     x->host = mesh_ccs_host(x->ccs, x->net);
     struct claim_scan cs = {.x = x, .host = x->host, .address = x->ccs->address};
-    rt_store_foreach(rt_reflector_store(x->cc->ccs), scan_claims, &cs);
+    scan_claimants(&cs, x->host, x->ccs->address);
     if (cs.winner) {
         struct strbuf m = STRBUF_INIT;
         strbuf_addf(&m,
@@ -1159,9 +1254,15 @@ struct mesh_ccs_controller *mesh_ccs_controller_new(const struct mesh_ccs_contro
                   .max_delay = o->retry_max > 0 ? o->retry_max : MESH_RETRY_MAX},
     };
     cc->ctl = rt_controller_new(&co);
+    static const struct rt_index claims[] = {
+        {.name = CLAIMED_HOST_INDEX, .value = index_claimed_host},
+        {.name = CLAIMED_ADDRESS_INDEX, .value = index_claimed_address},
+    };
     const struct rt_reflector_options services = {
         .client = o->home,
         .resource = &MESH_RES_CROSSCLUSTERSERVICES,
+        .indexes = claims,
+        .nindexes = sizeof(claims) / sizeof(claims[0]),
         .log = o->log,
     };
     cc->ccs = rt_controller_watch_primary(cc->ctl, &services);

@@ -320,6 +320,8 @@ struct rt_reflector *rt_reflector_start(const struct rt_reflector_options *opts)
         r->o.backoff_max = 30;
     r->seed = (unsigned int)(ew_now_mono() * 1e6) ^ (unsigned int)(uintptr_t)r;
     r->store = rt_store_new(opts->index_labels, opts->nindex);
+    for (size_t i = 0; i < opts->nindexes; i++)
+        rt_store_add_index(r->store, opts->indexes[i].name, opts->indexes[i].value);
     pthread_mutex_init(&r->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);

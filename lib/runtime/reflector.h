@@ -29,6 +29,12 @@ enum rt_change { RT_UPSERT, RT_DELETE };
  * the reflector thread: be quick (enqueue keys). */
 typedef void (*rt_change_fn)(void *ud, enum rt_change change, const char *key, const cJSON *obj);
 
+/* A computed index of the store (rt_store_add_index). */
+struct rt_index {
+    const char *name;
+    rt_index_fn value;
+};
+
 struct rt_reflector_options {
     struct kube_client *client;
     const struct kube_resource *resource;
@@ -37,6 +43,9 @@ struct rt_reflector_options {
     const char *field_selector; /* may be NULL */
     const char *const *index_labels;
     size_t nindex;
+    /* Indexes by a value computed from each object (store.h), queried by name. */
+    const struct rt_index *indexes;
+    size_t nindexes;
     /* What the store keeps of each object (client-go's transform functions): called on
      * every object listed or watched (a deleted one too) before the store and on_change
      * see it. Takes obj; returns the object to keep, obj changed in place or a new one

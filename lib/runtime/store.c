@@ -1,8 +1,9 @@
 /*
  * store.c: keyed object cache with label indexes (see store.h).
  *
- * Layout: objects: key -> struct entry {object, its index label values};
- * for each indexed label i, index[i]: label value -> struct strmap (set of keys).
+ * Layout: objects: key -> struct entry {object, its index values};
+ * for each index i, index[i]: value -> struct strmap (set of keys). An index is
+ * by a label's value (index_fns[i] NULL) or by a value computed from the object.
  * One rwlock guards all of it.
  */
 #include "store.h"
@@ -15,13 +16,14 @@
 
 struct entry {
     cJSON *obj;
-    char **label_values; /* one per index label; NULL when the label is absent */
+    char **label_values; /* one per index; NULL when the object has no value for it */
 };
 
 struct rt_store {
     pthread_rwlock_t lock;
     struct strmap objects;
-    char **index_labels;
+    char **index_labels;    /* the index's name: a label key, or a computed index's name */
+    rt_index_fn *index_fns; /* NULL for a label index */
     size_t nindex;
     struct strmap *index; /* nindex maps: value -> struct strmap* (key set) */
 };
@@ -32,6 +34,7 @@ struct rt_store *rt_store_new(const char *const *index_labels, size_t nindex)
     pthread_rwlock_init(&s->lock, NULL);
     s->nindex = nindex;
     s->index_labels = ew_calloc(nindex ? nindex : 1, sizeof(char *));
+    s->index_fns = ew_calloc(nindex ? nindex : 1, sizeof(rt_index_fn));
     s->index = ew_calloc(nindex ? nindex : 1, sizeof(struct strmap));
     for (size_t i = 0; i < nindex; i++)
         s->index_labels[i] = ew_strdup(index_labels[i]);
@@ -68,6 +71,7 @@ void rt_store_free(struct rt_store *s)
     }
     free(s->index);
     free(s->index_labels);
+    free(s->index_fns);
     pthread_rwlock_destroy(&s->lock);
     free(s);
 }
@@ -136,6 +140,33 @@ static void index_remove(struct rt_store *s, size_t i, const char *value, const 
     }
 }
 
+void rt_store_add_index(struct rt_store *s, const char *name, rt_index_fn value)
+{
+    pthread_rwlock_wrlock(&s->lock);
+    size_t n = s->nindex + 1;
+    s->index_labels = ew_realloc(s->index_labels, n * sizeof(char *));
+    s->index_fns = ew_realloc(s->index_fns, n * sizeof(rt_index_fn));
+    s->index = ew_realloc(s->index, n * sizeof(struct strmap));
+    s->index_labels[s->nindex] = ew_strdup(name);
+    s->index_fns[s->nindex] = value;
+    memset(&s->index[s->nindex], 0, sizeof(struct strmap));
+    const char *k;
+    void *v;
+    for (size_t i = 0; strmap_next(&s->objects, &i, &k, &v);) {
+        struct entry *e = v;
+        e->label_values = ew_realloc(e->label_values, n * sizeof(char *));
+        e->label_values[s->nindex] = NULL;
+    }
+    s->nindex = n;
+    for (size_t i = 0; strmap_next(&s->objects, &i, &k, &v);) {
+        struct entry *e = v;
+        e->label_values[n - 1] = value(e->obj);
+        if (e->label_values[n - 1])
+            index_add(s, n - 1, e->label_values[n - 1], k);
+    }
+    pthread_rwlock_unlock(&s->lock);
+}
+
 static struct entry *entry_new(struct rt_store *s, cJSON *obj)
 {
     struct entry *e = ew_calloc(1, sizeof(*e));
@@ -143,6 +174,10 @@ static struct entry *entry_new(struct rt_store *s, cJSON *obj)
     e->obj = obj;
     e->label_values = ew_calloc(s->nindex ? s->nindex : 1, sizeof(char *));
     for (size_t i = 0; i < s->nindex; i++) {
+        if (s->index_fns[i]) {
+            e->label_values[i] = s->index_fns[i](obj);
+            continue;
+        }
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(labels, s->index_labels[i]);
         if (cJSON_IsString(v))
             e->label_values[i] = ew_strdup(v->valuestring);

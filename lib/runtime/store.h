@@ -4,7 +4,9 @@
  * Objects are kept by "namespace/name" (or "name" for cluster-scoped
  * resources), trimmed of what the operator never reads (metadata.managedFields
  * and kubectl's last-applied-configuration annotation), with optional indexes
- * by label value (for example eastwest.io/service -> keys).
+ * by label value (for example eastwest.io/service -> keys) or by a value computed
+ * from the object (a CrossClusterService's claimed host), so that a lookup costs
+ * the objects it finds, not a scan of the cache.
  *
  * Readers take a read lock; the reflector writes. Objects handed out by
  * rt_store_get_copy are deep copies the caller owns, so nobody holds a pointer
@@ -20,6 +22,12 @@ struct rt_store;
 
 /* index_labels: label keys to index (copied), may be NULL/0. */
 struct rt_store *rt_store_new(const char *const *index_labels, size_t nindex);
+/* A value computed from an object for an index (client-go's IndexFunc), malloc'd, or
+ * NULL when the object has none. Called under the store's write lock: pure, quick. */
+typedef char *(*rt_index_fn)(const cJSON *obj);
+/* Index by a computed value under name (queried with rt_store_keys like a label). Best
+ * added before the first object; objects already there are indexed now. */
+void rt_store_add_index(struct rt_store *s, const char *name, rt_index_fn value);
 void rt_store_free(struct rt_store *s);
 
 /* metadata.<field> of obj, or NULL; the same when it is not a string, for _str. */
@@ -48,8 +56,8 @@ void rt_store_replace(struct rt_store *s, cJSON *items,
 /* Deep copy of the object at key, or NULL. */
 cJSON *rt_store_get_copy(struct rt_store *s, const char *key);
 size_t rt_store_size(struct rt_store *s);
-/* Keys (caller frees the array and each key), optionally only those whose label
- * index_label (must be one of the indexed labels) equals value. */
+/* Keys (caller frees the array and each key), optionally only those whose index
+ * index_label (an indexed label or a computed index's name) has value. */
 char **rt_store_keys(struct rt_store *s, const char *index_label, const char *value, size_t *n);
 /* Call fn for each object under the read lock (fn must not call into the store). */
 void rt_store_foreach(struct rt_store *s, void (*fn)(void *ud, const char *key, const cJSON *obj),

@@ -238,6 +238,63 @@ static int vips_given(struct world *w, void *ud)
     return ok && world_tutorial_ready(w, NULL);
 }
 
+/* A default host (<name>.<ns>.<meshID>.global, no spec.host) is claimed too: a newer
+ * CrossClusterService naming it in spec.host is the conflict, found through the claims
+ * index's "=<name>.<ns>" entry, and an address claimed in status blocks a newer spec. */
+static void test_default_host_and_address_are_claimed(struct test_ctx *t)
+{
+    struct world w;
+    start_tutorial(t, &w);
+    world_put_json(w.us, &MESH_RES_CROSSCLUSTERSERVICES,
+                   "{\"apiVersion\":\"eastwest.io/v1alpha1\",\"kind\":\"CrossClusterService\","
+                   "\"metadata\":{\"name\":\"dflt\",\"namespace\":\"echo\"},"
+                   "\"spec\":{\"meshNetwork\":\"training-mesh\","
+                   "\"exportFrom\":[{\"cluster\":\"eu\",\"service\":\"echo\"}],"
+                   "\"importTo\":[\"us\"],"
+                   "\"ports\":[{\"number\":80,\"name\":\"http\",\"protocol\":\"HTTP\"}]}}");
+    REQUIRE(t, world_settle(&w, world_tutorial_ready, NULL, 10));
+    cJSON *dflt = fake_cluster_get(w.us, &MESH_RES_CROSSCLUSTERSERVICES, "echo", "dflt");
+    CHECK_STR(t, str_at(dflt, "status.host"), "dflt.echo.training-mesh.global");
+    char address[64];
+    snprintf(address, sizeof(address), "%s", str_at(dflt, "status.address"));
+    cJSON_Delete(dflt);
+    ew_sleep(1.1); /* creationTimestamp has seconds: the next ones are newer */
+    world_put_json(w.us, &MESH_RES_CROSSCLUSTERSERVICES,
+                   "{\"apiVersion\":\"eastwest.io/v1alpha1\",\"kind\":\"CrossClusterService\","
+                   "\"metadata\":{\"name\":\"taker\",\"namespace\":\"echo\"},"
+                   "\"spec\":{\"meshNetwork\":\"training-mesh\","
+                   "\"host\":\"dflt.echo.training-mesh.global\","
+                   "\"exportFrom\":[{\"cluster\":\"eu\",\"service\":\"echo\"}],"
+                   "\"importTo\":[\"us\"],"
+                   "\"ports\":[{\"number\":80,\"name\":\"http\",\"protocol\":\"HTTP\"}]}}");
+    struct strbuf json = STRBUF_INIT;
+    strbuf_addf(&json,
+                "{\"apiVersion\":\"eastwest.io/v1alpha1\",\"kind\":\"CrossClusterService\","
+                "\"metadata\":{\"name\":\"addr\",\"namespace\":\"echo\"},"
+                "\"spec\":{\"meshNetwork\":\"training-mesh\",\"host\":\"addr.example\","
+                "\"address\":\"%s\","
+                "\"exportFrom\":[{\"cluster\":\"eu\",\"service\":\"echo\"}],"
+                "\"importTo\":[\"us\"],"
+                "\"ports\":[{\"number\":80,\"name\":\"http\",\"protocol\":\"HTTP\"}]}}",
+                address);
+    world_put_json(w.us, &MESH_RES_CROSSCLUSTERSERVICES, json.buf);
+    strbuf_release(&json);
+    REQUIRE(t, world_settle(&w, world_tutorial_ready, NULL, 10));
+    static const char *const newer[] = {"taker", "addr"};
+    for (int i = 0; i < 2; i++) {
+        cJSON *c = fake_cluster_get(w.us, &MESH_RES_CROSSCLUSTERSERVICES, "echo", newer[i]);
+        const char *msg = NULL;
+        CHECK_STR(t, world_condition(c, "Conflict", NULL, &msg), "True");
+        CHECK_CONTAINS(t, msg, "echo/dflt");
+        CHECK(t, fake_cluster_get(w.us, &MESH_RES_SERVICEENTRIES, "echo", newer[i]) == NULL);
+        cJSON_Delete(c);
+    }
+    dflt = fake_cluster_get(w.us, &MESH_RES_CROSSCLUSTERSERVICES, "echo", "dflt");
+    CHECK_STR(t, world_condition(dflt, "Conflict", NULL, NULL), "False");
+    cJSON_Delete(dflt);
+    world_free(&w);
+}
+
 static void test_vip_from_range_stable_and_distinct(struct test_ctx *t)
 {
     struct world w;
@@ -456,6 +513,7 @@ static const struct test_case cases[] = {
     {"ccs-writes-make-one-event", test_ccs_writes_make_one_event},
     {"converged-world-is-not-written", test_converged_world_is_not_written},
     {"second-claim-of-a-host-is-a-conflict", test_second_claim_of_a_host_is_a_conflict},
+    {"default-host-and-address-are-claimed", test_default_host_and_address_are_claimed},
     {"vip-from-range-stable-and-distinct", test_vip_from_range_stable_and_distinct},
     {"foreign-cacerts-blocks-and-stays", test_foreign_cacerts_blocks_and_stays},
     {"ccs-deletion-cleans-members-then-finalizer", test_ccs_deletion_cleans_members_then_finalizer},
