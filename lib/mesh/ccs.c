@@ -800,8 +800,9 @@ static int apply_object(struct ccs_ctx *x, struct ccs_cluster *cl, const struct 
     int rc = 0;
     if (mesh_object_needs_apply(desired, live)) {
         struct kube_error err = KUBE_ERROR_INIT;
+        cJSON *written = NULL;
         kube_code kc = kube_apply(cl->client, r, x->ccs->namespace_, desired, MESH_FIELD_MANAGER, 1,
-                                  NULL, &err);
+                                  &written, &err);
         if (kc == KUBE_E_NOT_FOUND) { /* the namespace is missing: create it, never delete */
             cJSON *ns = mesh_object_new("v1", "Namespace", NULL, x->ccs->namespace_, NULL);
             struct kube_error e2 = KUBE_ERROR_INIT;
@@ -809,8 +810,8 @@ static int apply_object(struct ccs_ctx *x, struct ccs_cluster *cl, const struct 
             kube_error_clear(&e2);
             cJSON_Delete(ns);
             kube_error_clear(&err);
-            kc = kube_apply(cl->client, r, x->ccs->namespace_, desired, MESH_FIELD_MANAGER, 1, NULL,
-                            &err);
+            kc = kube_apply(cl->client, r, x->ccs->namespace_, desired, MESH_FIELD_MANAGER, 1,
+                            &written, &err);
         }
         const char *kind = mesh_json_str(desired, "kind", NULL);
         if (kc != KUBE_OK) {
@@ -823,7 +824,11 @@ static int apply_object(struct ccs_ctx *x, struct ccs_cluster *cl, const struct 
         } else {
             x->writes++;
             note_change(x, live ? CHANGE_UPDATED : CHANGE_CREATED, kind, cl->name);
+            /* the next reconcile sees it before the watch brings it (no second apply) */
+            rt_reflector_written(cache, written);
+            written = NULL;
         }
+        cJSON_Delete(written);
         kube_error_clear(&err);
     }
     cJSON_Delete(live);
@@ -965,12 +970,17 @@ static void write_member(struct ccs_ctx *x, struct ccs_cluster *cl, size_t i, st
 
 /* ---- status ---- */
 
+/* The status, when it changed; what the server answers goes into the cache at once, so
+ * that a reconcile before the watch brings it does not write the same status again. */
 static void write_status(struct mesh_ccs_controller *cc, const cJSON *obj, cJSON *st)
 {
     struct kube_error err = KUBE_ERROR_INIT;
-    if (rt_status_write(cc->o.home, &MESH_RES_CROSSCLUSTERSERVICES, obj, st, NULL, &err) != KUBE_OK)
+    cJSON *written = NULL;
+    if (rt_status_write(cc->o.home, &MESH_RES_CROSSCLUSTERSERVICES, obj, st, &written, &err) !=
+        KUBE_OK)
         ew_log(cc->o.log, EW_LOG_WARN, "status write failed", "crossclusterservice",
                mesh_json_str(obj, "metadata", "name"), "error", err.message, NULL);
+    rt_reflector_written(cc->ccs, written);
     kube_error_clear(&err);
 }
 
@@ -979,8 +989,10 @@ static void write_status(struct mesh_ccs_controller *cc, const cJSON *obj, cJSON
 static kube_code set_finalizer(struct mesh_ccs_controller *cc, const cJSON *obj, int present)
 {
     struct kube_error err = KUBE_ERROR_INIT;
+    cJSON *written = NULL;
     kube_code rc = rt_finalizer_set(cc->o.home, &MESH_RES_CROSSCLUSTERSERVICES, obj, MESH_FINALIZER,
-                                    present, &err);
+                                    present, present ? &written : NULL, &err);
+    rt_reflector_written(cc->ccs, written); /* adding: its reconcile goes on (removing: it goes) */
     kube_error_clear(&err);
     return rc;
 }

@@ -192,7 +192,7 @@ static struct rt_result finish_deletion(struct mesh_ctx *ctx, struct member_resu
     strbuf_release(&why);
     struct kube_error err = KUBE_ERROR_INIT;
     kube_code rc = rt_finalizer_set(ctx->mc->o.home, &MESH_RES_MESHNETWORKS, ctx->obj,
-                                    MESH_FINALIZER, 0, &err);
+                                    MESH_FINALIZER, 0, NULL, &err);
     kube_error_clear(&err);
     if (rc != KUBE_OK && rc != KUBE_E_NOT_FOUND)
         return (struct rt_result){RT_ERROR, 0};
@@ -345,7 +345,8 @@ static struct rt_result reconcile(void *ud, const char *key)
                    "deleting a MeshNetwork whose spec cannot be read: removing the finalizer "
                    "without cleanup",
                    "meshnetwork", key, NULL);
-            rt_finalizer_set(mc->o.home, &MESH_RES_MESHNETWORKS, obj, MESH_FINALIZER, 0, &err);
+            rt_finalizer_set(mc->o.home, &MESH_RES_MESHNETWORKS, obj, MESH_FINALIZER, 0, NULL,
+                             &err);
             kube_error_clear(&err);
         }
         goto out_noparse;
@@ -364,8 +365,8 @@ static struct rt_result reconcile(void *ud, const char *key)
     }
     if (!deleting && !rt_finalizer_present(obj, MESH_FINALIZER)) {
         struct kube_error err = KUBE_ERROR_INIT;
-        kube_code rc =
-            rt_finalizer_set(mc->o.home, &MESH_RES_MESHNETWORKS, obj, MESH_FINALIZER, 1, &err);
+        kube_code rc = rt_finalizer_set(mc->o.home, &MESH_RES_MESHNETWORKS, obj, MESH_FINALIZER, 1,
+                                        NULL, &err);
         kube_error_clear(&err);
         /* the update comes back through the watch and queues the key again */
         out = (struct rt_result){rc == KUBE_OK ? RT_DONE : RT_ERROR, 0};

@@ -18,7 +18,7 @@ int rt_finalizer_present(const cJSON *obj, const char *name)
 }
 
 kube_code rt_finalizer_set(struct kube_client *c, const struct kube_resource *r, const cJSON *obj,
-                           const char *name, int present, struct kube_error *err)
+                           const char *name, int present, cJSON **out, struct kube_error *err)
 {
     cJSON *patch = cJSON_CreateObject();
     cJSON *md = cJSON_AddObjectToObject(patch, "metadata");
@@ -41,7 +41,7 @@ kube_code rt_finalizer_set(struct kube_client *c, const struct kube_resource *r,
     const struct kube_patch_options po = {.type = KUBE_PATCH_MERGE};
     const char *obj_name = rt_object_meta_str(obj, "name");
     kube_code rc = kube_patch(c, r, rt_object_meta_str(obj, "namespace"), obj_name ? obj_name : "",
-                              text, strlen(text), &po, NULL, err);
+                              text, strlen(text), &po, out, err);
     cJSON_free(text);
     return rc;
 }

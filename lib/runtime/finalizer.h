@@ -19,8 +19,10 @@
 int rt_finalizer_present(const cJSON *obj, const char *name);
 
 /* Add (present) or remove name in obj's finalizers, by one merge patch of the object
- * named by obj's metadata.namespace and metadata.name. err says why on failure. */
+ * named by obj's metadata.namespace and metadata.name. *out (may be NULL) gets the
+ * object the server returned (the caller's to free), NULL on failure. err says why on
+ * failure. */
 kube_code rt_finalizer_set(struct kube_client *c, const struct kube_resource *r, const cJSON *obj,
-                           const char *name, int present, struct kube_error *err);
+                           const char *name, int present, cJSON **out, struct kube_error *err);
 
 #endif

@@ -108,7 +108,7 @@ static int on_watch_event(void *ud, struct kube_watch_event *ev)
     if (!key)
         return 0;
     if (ev->type == KUBE_EVENT_DELETED) {
-        rt_store_delete(r->store, key);
+        rt_store_delete_at(r->store, key, ev->object);
         notify(r, RT_DELETE, key, ev->object);
     } else {
         cJSON *obj = ev->object;
@@ -204,6 +204,7 @@ static kube_code do_list(struct rt_reflector *r)
         kube_error_clear(&err);
         return rc;
     }
+    rt_store_set_list_version(r->store, rv);
     rt_store_replace(r->store, transform_items(r, items), on_relist_deleted, on_relist_upserted, r);
     pthread_mutex_lock(&r->mu);
     free(r->rv);
@@ -363,6 +364,15 @@ void rt_reflector_stop(struct rt_reflector *r)
 struct rt_store *rt_reflector_store(struct rt_reflector *r)
 {
     return r->store;
+}
+
+void rt_reflector_written(struct rt_reflector *r, cJSON *obj)
+{
+    if (!obj)
+        return;
+    if (r->o.transform && !(obj = r->o.transform(obj)))
+        return;
+    rt_store_upsert_if_newer(r->store, obj);
 }
 
 int rt_reflector_synced(struct rt_reflector *r)

@@ -89,6 +89,11 @@ struct rt_reflector *rt_reflector_start(const struct rt_reflector_options *opts)
 /* Stop the thread and the watch; after return no handler call runs. Frees. */
 void rt_reflector_stop(struct rt_reflector *r);
 struct rt_store *rt_reflector_store(struct rt_reflector *r);
+/* The object a write of ours returned (takes it; NULL is nothing): into the store when
+ * newer than what it holds (rt_store_upsert_if_newer), through the transform, without
+ * on_change: the controller that wrote it knows. The watch event that brings it later
+ * is then no change, and queues nothing. */
+void rt_reflector_written(struct rt_reflector *r, cJSON *obj);
 /* True once the first list has been stored. */
 int rt_reflector_synced(struct rt_reflector *r);
 /* Wait until synced or timeout; returns synced. */

@@ -8,10 +8,10 @@
 #include <string.h>
 
 kube_code rt_status_write(struct kube_client *c, const struct kube_resource *r, const cJSON *obj,
-                          cJSON *status, int *written, struct kube_error *err)
+                          cJSON *status, cJSON **written, struct kube_error *err)
 {
     if (written)
-        *written = 0;
+        *written = NULL;
     const cJSON *old = cJSON_GetObjectItemCaseSensitive(obj, "status");
     if (old && cJSON_Compare(old, status, 1)) {
         cJSON_Delete(status);
@@ -39,9 +39,7 @@ kube_code rt_status_write(struct kube_client *c, const struct kube_resource *r, 
         ew_oom(0);
     const struct kube_patch_options po = {.type = KUBE_PATCH_MERGE, .subresource = "status"};
     kube_code rc = kube_patch(c, r, rt_object_meta_str(obj, "namespace"), name ? name : "", text,
-                              strlen(text), &po, NULL, err);
+                              strlen(text), &po, written, err);
     cJSON_free(text);
-    if (rc == KUBE_OK && written)
-        *written = 1;
     return rc;
 }

@@ -15,9 +15,10 @@
 #include "kube/client.h"
 
 /* Write status (a complete status object, consumed) to obj's status subresource
- * unless obj already has exactly that status. *written (may be NULL) says whether
- * it did. */
+ * unless obj already has exactly that status. *written (may be NULL) is the object
+ * the server returned when it wrote (the caller's to free; rt_reflector_written
+ * takes it), else NULL. */
 kube_code rt_status_write(struct kube_client *c, const struct kube_resource *r, const cJSON *obj,
-                          cJSON *status, int *written, struct kube_error *err);
+                          cJSON *status, cJSON **written, struct kube_error *err);
 
 #endif

@@ -26,7 +26,15 @@ struct rt_store {
     rt_index_fn *index_fns; /* NULL for a label index */
     size_t nindex;
     struct strmap *index; /* nindex maps: value -> struct strmap* (key set) */
+    /* Deletions seen (key -> unsigned long long *, the resourceVersion at which it
+     * went), so that a write's answer that comes back after the object's deletion is
+     * not stored as if it still were (rt_store_upsert_if_newer). Bounded: past
+     * TOMBS_MAX they are folded into tomb_floor, below which no answer is stored. */
+    struct strmap tombs;
+    unsigned long long tomb_floor, list_rv;
 };
+
+#define TOMBS_MAX 4096
 
 struct rt_store *rt_store_new(const char *const *index_labels, size_t nindex)
 {
@@ -72,6 +80,9 @@ void rt_store_free(struct rt_store *s)
     free(s->index);
     free(s->index_labels);
     free(s->index_fns);
+    for (size_t i = 0; strmap_next(&s->tombs, &i, &k, &v);)
+        free(v);
+    strmap_clear(&s->tombs);
     pthread_rwlock_destroy(&s->lock);
     free(s);
 }
@@ -167,6 +178,43 @@ void rt_store_add_index(struct rt_store *s, const char *name, rt_index_fn value)
     pthread_rwlock_unlock(&s->lock);
 }
 
+/* etcd's revisions, which kube-apiserver hands out as resourceVersions: decimal.
+ * 0 when rv is not one (then nothing is taken as newer). */
+static unsigned long long rv_number(const cJSON *obj)
+{
+    const char *rv = rt_object_meta_str(obj, "resourceVersion");
+    if (!rv || !*rv)
+        return 0;
+    char *end = NULL;
+    unsigned long long n = strtoull(rv, &end, 10);
+    return end && *end == '\0' ? n : 0;
+}
+
+/* Must hold the write lock. */
+static void tomb_locked(struct rt_store *s, const char *key, unsigned long long rv)
+{
+    if (!rv)
+        return;
+    if (strmap_size(&s->tombs) >= TOMBS_MAX) {
+        const char *k;
+        void *v;
+        for (size_t i = 0; strmap_next(&s->tombs, &i, &k, &v);) {
+            if (*(unsigned long long *)v > s->tomb_floor)
+                s->tomb_floor = *(unsigned long long *)v;
+            free(v);
+        }
+        strmap_clear(&s->tombs);
+    }
+    unsigned long long *at = ew_malloc(sizeof(*at));
+    *at = rv;
+    free(strmap_put(&s->tombs, key, at));
+}
+
+static void untomb_locked(struct rt_store *s, const char *key)
+{
+    free(strmap_remove(&s->tombs, key));
+}
+
 static struct entry *entry_new(struct rt_store *s, cJSON *obj)
 {
     struct entry *e = ew_calloc(1, sizeof(*e));
@@ -190,6 +238,7 @@ static int upsert_locked(struct rt_store *s, const char *key, cJSON *obj)
 {
     struct entry *e = entry_new(s, obj);
     struct entry *old = strmap_put(&s->objects, key, e);
+    untomb_locked(s, key);
     int changed = 1;
     if (old) {
         const char *a = rt_object_meta_str(old->obj, "resourceVersion");
@@ -221,6 +270,29 @@ int rt_store_upsert(struct rt_store *s, cJSON *obj)
     return changed;
 }
 
+int rt_store_upsert_if_newer(struct rt_store *s, cJSON *obj)
+{
+    char *key = rt_object_key(obj);
+    unsigned long long rv = rv_number(obj);
+    if (!key || !rv) {
+        cJSON_Delete(obj);
+        free(key);
+        return 0;
+    }
+    rt_object_trim(obj);
+    pthread_rwlock_wrlock(&s->lock);
+    const struct entry *have = strmap_get(&s->objects, key);
+    const unsigned long long *gone = strmap_get(&s->tombs, key);
+    int newer = rv > s->tomb_floor && (!gone || rv > *gone) && (!have || rv > rv_number(have->obj));
+    if (newer)
+        upsert_locked(s, key, obj);
+    else
+        cJSON_Delete(obj);
+    pthread_rwlock_unlock(&s->lock);
+    free(key);
+    return newer;
+}
+
 /* Must hold the write lock; returns the entry removed (caller frees) or NULL. */
 static struct entry *delete_locked(struct rt_store *s, const char *key)
 {
@@ -235,11 +307,26 @@ static struct entry *delete_locked(struct rt_store *s, const char *key)
 
 int rt_store_delete(struct rt_store *s, const char *key)
 {
+    return rt_store_delete_at(s, key, NULL);
+}
+
+int rt_store_delete_at(struct rt_store *s, const char *key, const cJSON *last)
+{
     pthread_rwlock_wrlock(&s->lock);
     struct entry *e = delete_locked(s, key);
+    tomb_locked(s, key, last ? rv_number(last) : 0);
     pthread_rwlock_unlock(&s->lock);
     entry_free(s, e);
     return e != NULL;
+}
+
+void rt_store_set_list_version(struct rt_store *s, const char *rv)
+{
+    char *end = NULL;
+    unsigned long long n = rv ? strtoull(rv, &end, 10) : 0;
+    pthread_rwlock_wrlock(&s->lock);
+    s->list_rv = end && *end == '\0' ? n : 0;
+    pthread_rwlock_unlock(&s->lock);
 }
 
 void rt_store_replace(struct rt_store *s, cJSON *items,
@@ -273,8 +360,10 @@ void rt_store_replace(struct rt_store *s, cJSON *items,
         if (!strmap_contains(&fresh, k))
             gone_keys[ngone++] = ew_strdup(k);
     struct entry **gone = ew_calloc(ngone + 1, sizeof(*gone));
-    for (size_t i = 0; i < ngone; i++)
+    for (size_t i = 0; i < ngone; i++) {
         gone[i] = delete_locked(s, gone_keys[i]);
+        tomb_locked(s, gone_keys[i], s->list_rv); /* gone at or before the list's version */
+    }
     pthread_rwlock_unlock(&s->lock);
     /* callbacks run unlocked: they may read the store */
     for (size_t i = 0; i < ngone; i++) {

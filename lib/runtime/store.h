@@ -41,8 +41,20 @@ void rt_object_trim(cJSON *obj);
 /* Insert or replace obj (ownership passes to the store; it is trimmed).
  * Returns 1 if the object is new or its resourceVersion changed. */
 int rt_store_upsert(struct rt_store *s, cJSON *obj);
+/* What a write returned (client-go's MutationCache): upsert obj only when its
+ * resourceVersion is newer than the cached one's, compared as the decimal numbers
+ * kube-apiserver gives (etcd revisions); else (or when either is not a number)
+ * drop it. So a reconcile right after a write sees the write, and the watch event
+ * that brings the same object later is no change. Takes obj; 1 when stored. */
+int rt_store_upsert_if_newer(struct rt_store *s, cJSON *obj);
 /* Remove by key; returns 1 if it was there. */
 int rt_store_delete(struct rt_store *s, const char *key);
+/* The same, for a deletion seen at last's resourceVersion (a watch's DELETED object):
+ * remembered, so that an older write's answer does not bring the object back. */
+int rt_store_delete_at(struct rt_store *s, const char *key, const cJSON *last);
+/* The resourceVersion of the list about to be given to rt_store_replace: the keys it
+ * drops went at or before it. */
+void rt_store_set_list_version(struct rt_store *s, const char *rv);
 
 /* Replace everything with the items of a fresh list (array; ownership of its
  * elements passes to the store, the array itself is freed). For each key that

@@ -99,11 +99,66 @@ static void test_index_added_late_and_relist(struct test_ctx *t)
     rt_store_free(s);
 }
 
+static const char *rv_at(struct rt_store *s, const char *key)
+{
+    static char buf[32];
+    cJSON *o = rt_store_get_copy(s, key);
+    const char *rv = o ? rt_object_meta_str(o, "resourceVersion") : NULL;
+    snprintf(buf, sizeof(buf), "%s", rv ? rv : "-");
+    cJSON_Delete(o);
+    return buf;
+}
+
+/* A write's answer is stored only when newer than the cache's copy; the watch event
+ * that brings the same version later is then no change (nothing is queued again). */
+static void test_written_answer_only_when_newer(struct test_ctx *t)
+{
+    struct rt_store *s = rt_store_new(NULL, 0);
+    CHECK(t, rt_store_upsert(s, object("a", "x", "10", "red")) == 1);
+    CHECK(t, rt_store_upsert_if_newer(s, object("a", "x", "12", "blue")) == 1);
+    CHECK_STR(t, rv_at(s, "a/x"), "12");
+    CHECK(t, rt_store_upsert_if_newer(s, object("a", "x", "11", "green")) == 0);
+    CHECK(t, rt_store_upsert_if_newer(s, object("a", "x", "12", "green")) == 0);
+    CHECK_STR(t, rv_at(s, "a/x"), "12");
+    CHECK(t, rt_store_upsert(s, object("a", "x", "12", "blue")) == 0); /* the watch's copy */
+    CHECK(t, rt_store_upsert_if_newer(s, object("a", "y", "abc", "red")) == 0);
+    CHECK_STR(t, rv_at(s, "a/y"), "-");
+    CHECK(t, rt_store_upsert_if_newer(s, object("a", "y", "3", "red")) == 1); /* new key */
+    rt_store_free(s);
+}
+
+/* An answer that comes back after the object's deletion was seen does not bring it
+ * back; a later write (a re-create) does. A relist's dropped keys count as gone at the
+ * list's version. */
+static void test_written_answer_after_deletion(struct test_ctx *t)
+{
+    struct rt_store *s = rt_store_new(NULL, 0);
+    rt_store_upsert(s, object("a", "x", "10", "red"));
+    cJSON *last = object("a", "x", "20", "red");
+    rt_store_delete_at(s, "a/x", last);
+    cJSON_Delete(last);
+    CHECK(t, rt_store_upsert_if_newer(s, object("a", "x", "15", "red")) == 0);
+    CHECK_STR(t, rv_at(s, "a/x"), "-");
+    CHECK(t, rt_store_upsert_if_newer(s, object("a", "x", "21", "red")) == 1);
+    CHECK_STR(t, rv_at(s, "a/x"), "21");
+    rt_store_upsert(s, object("b", "y", "30", "red"));
+    rt_store_set_list_version(s, "40");
+    cJSON *items = cJSON_CreateArray();
+    cJSON_AddItemToArray(items, object("a", "x", "21", "red"));
+    rt_store_replace(s, items, NULL, NULL, NULL); /* b/y went while we were away */
+    CHECK(t, rt_store_upsert_if_newer(s, object("b", "y", "35", "red")) == 0);
+    CHECK_STR(t, rv_at(s, "b/y"), "-");
+    CHECK(t, rt_store_upsert_if_newer(s, object("b", "y", "41", "red")) == 1);
+    rt_store_free(s);
+}
+
 int main(int argc, char **argv)
 {
     static const struct test_case cases[] = {
         {"computed_index_follows_changes", test_computed_index_follows_changes},
         {"index_added_late_and_relist", test_index_added_late_and_relist},
+        {"written_answer_only_when_newer", test_written_answer_only_when_newer},
+        {"written_answer_after_deletion", test_written_answer_after_deletion},
     };
     return TEST_MAIN(cases, argc, argv);
 }
