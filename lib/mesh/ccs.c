@@ -128,6 +128,7 @@ static struct rt_reflector *start_cache(struct ccs_cluster *cl, const struct kub
         .on_change = fn,
         .ud = cl,
         .log = cl->cc->o.log,
+        .metrics = cl->cc->o.metrics,
         .backoff_max = MESH_MEMBER_RECONNECT_MAX,
     };
     return rt_reflector_start(&ro);
@@ -1276,12 +1277,14 @@ struct mesh_ccs_controller *mesh_ccs_controller_new(const struct mesh_ccs_contro
         .indexes = claims,
         .nindexes = sizeof(claims) / sizeof(claims[0]),
         .log = o->log,
+        .metrics = o->metrics,
     };
     cc->ccs = rt_controller_watch_primary(cc->ctl, &services);
     const struct rt_reflector_options meshes = {
         .client = o->home,
         .resource = &MESH_RES_MESHNETWORKS,
         .log = o->log,
+        .metrics = o->metrics,
     };
     cc->meshes = rt_controller_watch(cc->ctl, &meshes, map_mesh, cc);
     return cc;

@@ -182,6 +182,7 @@ struct mesh_member *mesh_member_start(const struct mesh_member_options *o)
             .on_health = wake_health,
             .ud = m->wake,
             .log = o->log,
+            .metrics = o->metrics,
             .backoff_max = MESH_MEMBER_RECONNECT_MAX,
         };
         if (w <= MESH_W_GATEWAYS)

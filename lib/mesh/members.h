@@ -60,6 +60,7 @@ struct mesh_member_options {
     struct rt_clusterset *clusters;
     struct rt_controller *controller;
     struct ew_logger *log;
+    struct rt_metrics *metrics; /* the caches' gauges; may be NULL */
 };
 
 /* The connection settings of member c from its kubeconfig Secret (secret: the Secret's

@@ -106,6 +106,7 @@ void member_connect(struct mesh_ctx *ctx, struct member_result *res)
             .clusters = mc->clusters,
             .controller = mc->ctl,
             .log = mc->o.log,
+            .metrics = mc->o.metrics,
         };
         m = mesh_member_start(&mo);
         if (m) {

@@ -473,6 +473,7 @@ mesh_network_controller_new(const struct mesh_network_controller_options *o)
         .client = o->home,
         .resource = &MESH_RES_MESHNETWORKS,
         .log = o->log,
+        .metrics = o->metrics,
     };
     mc->meshes = rt_controller_watch_primary(mc->ctl, &meshes);
     const struct rt_reflector_options secrets = {
@@ -480,12 +481,14 @@ mesh_network_controller_new(const struct mesh_network_controller_options *o)
         .resource = &KUBE_RES_SECRETS,
         .namespace_ = mc->namespace_,
         .log = o->log,
+        .metrics = o->metrics,
     };
     mc->secrets = rt_controller_watch(mc->ctl, &secrets, map_secret, mc);
     const struct rt_reflector_options services = {
         .client = o->home,
         .resource = &MESH_RES_CROSSCLUSTERSERVICES,
         .log = o->log,
+        .metrics = o->metrics,
     };
     mc->services = rt_controller_watch(mc->ctl, &services, map_ccs, mc);
     return mc;

@@ -34,7 +34,33 @@ struct rt_reflector {
     char *last_error;
     struct rt_reflector_stats stats;
     unsigned int seed;
+    struct rt_metric *m_objects, *m_bytes; /* when o.metrics */
 };
+
+/* The cache gauges, before each render of the metrics. */
+static void collect_cache(void *ud, struct rt_metrics *m)
+{
+    struct rt_reflector *r = ud;
+    (void)m;
+    const char *lv[] = {kube_client_name(r->o.client), r->o.resource->plural,
+                        r->label_selector ? r->label_selector : ""};
+    rt_metric_set(r->m_objects, lv, (double)rt_store_size(r->store));
+    rt_metric_set(r->m_bytes, lv, (double)rt_store_heap_estimate(r->store));
+}
+
+static void register_cache_metrics(struct rt_reflector *r)
+{
+    if (!r->o.metrics)
+        return;
+    r->m_objects =
+        rt_metrics_register(r->o.metrics, RT_GAUGE, "eastwest_cache_objects",
+                            "Objects held by a watch cache.", "cluster,resource,selector", NULL, 0);
+    r->m_bytes =
+        rt_metrics_register(r->o.metrics, RT_GAUGE, "eastwest_cache_bytes",
+                            "Heap held by a watch cache's objects (estimated node by node).",
+                            "cluster,resource,selector", NULL, 0);
+    rt_metrics_add_collector(r->o.metrics, collect_cache, r);
+}
 
 static void set_rv(struct rt_reflector *r, const char *rv)
 {
@@ -321,6 +347,7 @@ struct rt_reflector *rt_reflector_start(const struct rt_reflector_options *opts)
         r->o.backoff_max = 30;
     r->seed = (unsigned int)(ew_now_mono() * 1e6) ^ (unsigned int)(uintptr_t)r;
     r->store = rt_store_new(opts->index_labels, opts->nindex);
+    register_cache_metrics(r);
     for (size_t i = 0; i < opts->nindexes; i++)
         rt_store_add_index(r->store, opts->indexes[i].name, opts->indexes[i].value);
     pthread_mutex_init(&r->mu, NULL);
@@ -350,6 +377,13 @@ void rt_reflector_stop(struct rt_reflector *r)
     pthread_mutex_unlock(&r->mu);
     if (r->started)
         pthread_join(r->thread, NULL);
+    if (r->o.metrics) {
+        rt_metrics_remove_collector(r->o.metrics, collect_cache, r);
+        const char *lv[] = {kube_client_name(r->o.client), r->o.resource->plural,
+                            r->label_selector ? r->label_selector : ""};
+        rt_metric_set(r->m_objects, lv, 0);
+        rt_metric_set(r->m_bytes, lv, 0);
+    }
     rt_store_free(r->store);
     pthread_mutex_destroy(&r->mu);
     pthread_cond_destroy(&r->cond);

@@ -19,6 +19,7 @@
 #ifndef EW_RT_REFLECTOR_H
 #define EW_RT_REFLECTOR_H
 
+#include "metrics.h"
 #include "store.h"
 #include "kube/client.h"
 
@@ -62,6 +63,9 @@ struct rt_reflector_options {
      * on_change: be quick. */
     void (*on_health)(void *ud, int healthy);
     struct ew_logger *log;
+    /* Gauges of what the cache holds (objects, estimated heap bytes) by cluster,
+     * resource and selector, set when metrics are rendered. May be NULL. */
+    struct rt_metrics *metrics;
     long page_size;         /* 0 = 500 */
     long watch_timeout_s;   /* 0 = 300 (jittered up to +20%) */
     long idle_timeout_ms;   /* 0 = 180000 */

@@ -16,6 +16,7 @@
 
 struct entry {
     cJSON *obj;
+    size_t heap;         /* estimated heap of obj (tree_heap) */
     char **label_values; /* one per index; NULL when the object has no value for it */
 };
 
@@ -32,6 +33,7 @@ struct rt_store {
      * TOMBS_MAX they are folded into tomb_floor, below which no answer is stored. */
     struct strmap tombs;
     unsigned long long tomb_floor, list_rv;
+    size_t heap; /* sum of the entries' heap, with their keys */
 };
 
 #define TOMBS_MAX 4096
@@ -215,6 +217,26 @@ static void untomb_locked(struct rt_store *s, const char *key)
     free(strmap_remove(&s->tombs, key));
 }
 
+/* One malloc'd block: its size and the allocator's header, rounded as glibc does. */
+static size_t block(size_t n)
+{
+    return (n + 8 + 15) / 16 * 16;
+}
+
+static size_t tree_heap(const cJSON *o)
+{
+    size_t total = 0;
+    for (; o; o = o->next) {
+        total += block(sizeof(cJSON));
+        if (o->string)
+            total += block(strlen(o->string) + 1);
+        if (o->valuestring)
+            total += block(strlen(o->valuestring) + 1);
+        total += tree_heap(o->child);
+    }
+    return total;
+}
+
 static struct entry *entry_new(struct rt_store *s, cJSON *obj)
 {
     struct entry *e = ew_calloc(1, sizeof(*e));
@@ -237,8 +259,12 @@ static struct entry *entry_new(struct rt_store *s, cJSON *obj)
 static int upsert_locked(struct rt_store *s, const char *key, cJSON *obj)
 {
     struct entry *e = entry_new(s, obj);
+    e->heap = block(sizeof(*e)) + block(strlen(key) + 1) + tree_heap(obj);
+    s->heap += e->heap;
     struct entry *old = strmap_put(&s->objects, key, e);
     untomb_locked(s, key);
+    if (old)
+        s->heap -= old->heap;
     int changed = 1;
     if (old) {
         const char *a = rt_object_meta_str(old->obj, "resourceVersion");
@@ -299,6 +325,7 @@ static struct entry *delete_locked(struct rt_store *s, const char *key)
     struct entry *e = strmap_remove(&s->objects, key);
     if (!e)
         return NULL;
+    s->heap -= e->heap;
     for (size_t i = 0; i < s->nindex; i++)
         if (e->label_values[i])
             index_remove(s, i, e->label_values[i], key);
@@ -449,6 +476,14 @@ size_t rt_store_bytes_estimate(struct rt_store *s)
         total += json ? strlen(json) : 0;
         free(json);
     }
+    pthread_rwlock_unlock(&s->lock);
+    return total;
+}
+
+size_t rt_store_heap_estimate(struct rt_store *s)
+{
+    pthread_rwlock_rdlock(&s->lock);
+    size_t total = s->heap;
     pthread_rwlock_unlock(&s->lock);
     return total;
 }

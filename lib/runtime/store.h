@@ -77,5 +77,8 @@ void rt_store_foreach(struct rt_store *s, void (*fn)(void *ud, const char *key, 
 /* Bytes held by cached objects (serialised size, an estimate of the heap held), for
  * benchmarks and metrics. */
 size_t rt_store_bytes_estimate(struct rt_store *s);
+/* Heap held by the cached objects, counted node by node (each cJSON node, key and
+ * string as one malloc block with glibc's header), for the cache metrics. */
+size_t rt_store_heap_estimate(struct rt_store *s);
 
 #endif

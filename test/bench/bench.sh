@@ -3,7 +3,7 @@
 # numbers of CrossClusterServices, and a table of what it cost.
 #
 #   bash test/bench/bench.sh                  # sizes 10,100,1000; two clusters
-#   bash test/bench/bench.sh --large          # adds 5000
+#   bash test/bench/bench.sh --large          # 10, 100, 1000, 5000, 10000
 #   bash test/bench/bench.sh --sizes 10,100 --clusters 3 --idle 60
 #   EW_BENCH_PERF=1 bash test/bench/bench.sh   # perf profile of the largest size's convergence
 #
@@ -33,7 +33,7 @@ sizes=10,100,1000 idle=300 nclusters=2 workers=4
 while [ $# -gt 0 ]; do
     case $1 in
     --sizes) sizes=$2; shift ;;
-    --large) sizes="$sizes,5000" ;;
+    --large) sizes="10,100,1000,5000,10000" ;;
     --idle) idle=$2; shift ;;
     --clusters) nclusters=$2; shift ;;
     *) echo "usage: bench.sh [--sizes N,N,...] [--large] [--idle SECONDS] [--clusters 2|3]" >&2; exit 2 ;;
@@ -75,6 +75,29 @@ writes_split() {
     metrics | awk '/^eastwest_api_requests_total\{/ && /verb="(create|update|patch|delete)"/ {
         if ($0 !~ /cluster="home"/) m += $NF; else if ($0 ~ /verb="update"/) l += $NF; else h += $NF }
         END { printf "%d %d %d", m, h, l }'
+}
+writes_by_cluster() { # "home=N us=N ..." (create, patch, update, delete)
+    metrics | awk -F'[{}]' '/^eastwest_api_requests_total\{/ && /verb="(create|update|patch|delete)"/ {
+        split($2, l, ","); for (i in l) if (l[i] ~ /^cluster=/) { c = l[i]; gsub(/cluster=|"/, "", c) }
+        n = $3; sub(/^ /, "", n); s[c] += n } END { for (c in s) printf "%s=%d ", c, s[c] }'
+}
+# What the watch caches hold, by resource over every cluster and selector:
+# "resource objects bytes/object" lines (eastwest_cache_objects, eastwest_cache_bytes).
+cache_per_kind() {
+    metrics | awk -F'[{}]' '/^eastwest_cache_(objects|bytes)\{/ {
+        split($2, l, ","); for (i in l) if (l[i] ~ /^resource=/) { r = l[i]; gsub(/resource=|"/, "", r) }
+        n = $3; sub(/^ /, "", n)
+        if ($1 ~ /objects/) o[r] += n; else b[r] += n }
+        END { for (r in o) if (o[r] > 0) printf "%s %d %.0f\n", r, o[r], b[r] / o[r] }' | sort
+}
+per_delta() { # per_delta BEFORE AFTER N: "k:v/N ..." for what changed
+    python3 - "$1" "$2" "$3" <<'EOF'
+import sys
+a = dict(kv.split("=") for kv in sys.argv[1].split())
+b = dict(kv.split("=") for kv in sys.argv[2].split())
+n = int(sys.argv[3])
+print(" ".join(f"{v}:{(int(b[v]) - int(a.get(v, 0))) / n:.1f}" for v in sorted(b) if int(b[v]) - int(a.get(v, 0))))
+EOF
 }
 cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$op_pid/stat"; }
 # CPU seconds of every cluster's kube-apiserver and etcd together (where the rest goes)
@@ -207,7 +230,7 @@ for v, k in les:
 EOF
 }
 
-rows=() server_cpu_rows=()
+rows=() server_cpu_rows=() writes_rows=() cache_rows=()
 for n in ${sizes//,/ }; do
     ns="bench-$n"
     say "size $n: backing Services"
@@ -215,7 +238,7 @@ for n in ${sizes//,/ }; do
     gen_services "$ns" "$n" >"$tmp/svc.yaml"
     for c in $clusters; do [ "$c" = us ] || kc "$c" apply --server-side -f "$tmp/svc.yaml" >/dev/null; done
     gen_ccs "$ns" "$n" >"$tmp/ccs.yaml"
-    cpu0=$(cpu_seconds) req0=$(requests_by_verb) scpu0=$(servers_cpu)
+    cpu0=$(cpu_seconds) req0=$(requests_by_verb) scpu0=$(servers_cpu) wc0=$(writes_by_cluster)
     perf_pid=""
     if [ -n "${EW_BENCH_PERF:-}" ] && [ "$n" = "${sizes##*,}" ] && command -v perf >/dev/null; then
         perf record -q -F 199 -g -p "$op_pid" -o "$EW_CLUSTERS_DIR/perf-$n.data" 2>/dev/null &
@@ -236,15 +259,10 @@ for n in ${sizes//,/ }; do
         say "size $n: the operator's hottest symbols during convergence (perf): $EW_CLUSTERS_DIR/perf-$n.txt"
     fi
     server_cpu_rows+=("N=$n: operator ${cpu} s, kube-apiservers + etcds ${scpu} s")
-    req1=$(requests_by_verb)
-    per=$(python3 - "$req0" "$req1" "$n" <<'EOF'
-import sys
-a = dict(kv.split("=") for kv in sys.argv[1].split())
-b = dict(kv.split("=") for kv in sys.argv[2].split())
-n = int(sys.argv[3])
-print(" ".join(f"{v}:{(int(b[v]) - int(a.get(v, 0))) / n:.1f}" for v in sorted(b) if int(b[v]) - int(a.get(v, 0))))
-EOF
-)
+    req1=$(requests_by_verb) wc1=$(writes_by_cluster)
+    per=$(per_delta "$req0" "$req1" "$n")
+    writes_rows+=("N=$n: $(per_delta "$wc0" "$wc1" "$n")")
+    cache_rows+=("N=$n: $(cache_per_kind | awk '{printf "%s%s %d x %d B", NR > 1 ? ", " : "", $1, $2, $3}')")
     say "size $n: bare client"
     bare=$(build/test/bare_client "$EW_CLUSTERS_DIR/us/kubeconfig" "$EW_CLUSTERS_DIR/eu/kubeconfig" "$ns" "$n" "$workers" | awk '{print $(NF-1)}')
     ratio=$(python3 -c "print(f'{$conv / $bare:.2f}')")
@@ -310,6 +328,10 @@ for r in "${rows[@]}"; do
 done
 printf '\nCPU seconds during convergence:\n'
 printf '  %s\n' "${server_cpu_rows[@]}"
+printf '\nwrites per service during convergence, by cluster (create, patch, update, delete):\n'
+printf '  %s\n' "${writes_rows[@]}"
+printf '\nwatch caches after convergence (resource: objects x estimated heap bytes per object):\n'
+printf '  %s\n' "${cache_rows[@]}"
 printf '\nidle %ss at N=%s: %s writes to members, %s to home objects, %s Lease renewals; %s s CPU\n' \
     "$idle" "$last_n" "$((wm1 - wm0))" "$((wh1 - wh0))" "$((wl1 - wl0))" "$idle_cpu"
 printf 'list requests to eu in the 15 s after its kube-apiserver restarted (relists, and the Pod lists of reconciles they cause): %s\n' "$relists"

@@ -152,6 +152,24 @@ static void test_written_answer_after_deletion(struct test_ctx *t)
     rt_store_free(s);
 }
 
+/* The heap estimate follows what is cached and is back to zero when it is gone. */
+static void test_heap_estimate_follows_objects(struct test_ctx *t)
+{
+    struct rt_store *s = rt_store_new(NULL, 0);
+    CHECK(t, rt_store_heap_estimate(s) == 0);
+    rt_store_upsert(s, object("a", "x", "1", "red"));
+    size_t one = rt_store_heap_estimate(s);
+    CHECKF(t, one > 200 && one < 4000, "one small object: %zu bytes", one);
+    rt_store_upsert(s, object("a", "y", "2", "red"));
+    CHECK(t, rt_store_heap_estimate(s) == 2 * one);
+    rt_store_upsert(s, object("a", "y", "3", "red")); /* replaced, not added */
+    CHECK(t, rt_store_heap_estimate(s) == 2 * one);
+    rt_store_delete(s, "a/x");
+    rt_store_replace(s, cJSON_CreateArray(), NULL, NULL, NULL);
+    CHECK(t, rt_store_heap_estimate(s) == 0);
+    rt_store_free(s);
+}
+
 int main(int argc, char **argv)
 {
     static const struct test_case cases[] = {
@@ -159,6 +177,7 @@ int main(int argc, char **argv)
         {"index_added_late_and_relist", test_index_added_late_and_relist},
         {"written_answer_only_when_newer", test_written_answer_only_when_newer},
         {"written_answer_after_deletion", test_written_answer_after_deletion},
+        {"heap_estimate_follows_objects", test_heap_estimate_follows_objects},
     };
     return TEST_MAIN(cases, argc, argv);
 }
