@@ -129,6 +129,7 @@ static struct rt_reflector *start_cache(struct ccs_cluster *cl, const struct kub
         .ud = cl,
         .log = cl->cc->o.log,
         .metrics = cl->cc->o.metrics,
+        .owner = "crossclusterservice",
         .backoff_max = MESH_MEMBER_RECONNECT_MAX,
     };
     return rt_reflector_start(&ro);
@@ -1278,6 +1279,7 @@ struct mesh_ccs_controller *mesh_ccs_controller_new(const struct mesh_ccs_contro
         .nindexes = sizeof(claims) / sizeof(claims[0]),
         .log = o->log,
         .metrics = o->metrics,
+        .owner = "crossclusterservice",
     };
     cc->ccs = rt_controller_watch_primary(cc->ctl, &services);
     const struct rt_reflector_options meshes = {
@@ -1285,6 +1287,7 @@ struct mesh_ccs_controller *mesh_ccs_controller_new(const struct mesh_ccs_contro
         .resource = &MESH_RES_MESHNETWORKS,
         .log = o->log,
         .metrics = o->metrics,
+        .owner = "crossclusterservice",
     };
     cc->meshes = rt_controller_watch(cc->ctl, &meshes, map_mesh, cc);
     return cc;

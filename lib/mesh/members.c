@@ -183,6 +183,7 @@ struct mesh_member *mesh_member_start(const struct mesh_member_options *o)
             .ud = m->wake,
             .log = o->log,
             .metrics = o->metrics,
+            .owner = "meshnetwork",
             .backoff_max = MESH_MEMBER_RECONNECT_MAX,
         };
         if (w <= MESH_W_GATEWAYS)

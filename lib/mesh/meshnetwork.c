@@ -474,6 +474,7 @@ mesh_network_controller_new(const struct mesh_network_controller_options *o)
         .resource = &MESH_RES_MESHNETWORKS,
         .log = o->log,
         .metrics = o->metrics,
+        .owner = "meshnetwork",
     };
     mc->meshes = rt_controller_watch_primary(mc->ctl, &meshes);
     const struct rt_reflector_options secrets = {
@@ -482,6 +483,7 @@ mesh_network_controller_new(const struct mesh_network_controller_options *o)
         .namespace_ = mc->namespace_,
         .log = o->log,
         .metrics = o->metrics,
+        .owner = "meshnetwork",
     };
     mc->secrets = rt_controller_watch(mc->ctl, &secrets, map_secret, mc);
     const struct rt_reflector_options services = {
@@ -489,6 +491,7 @@ mesh_network_controller_new(const struct mesh_network_controller_options *o)
         .resource = &MESH_RES_CROSSCLUSTERSERVICES,
         .log = o->log,
         .metrics = o->metrics,
+        .owner = "meshnetwork",
     };
     mc->services = rt_controller_watch(mc->ctl, &services, map_ccs, mc);
     return mc;

@@ -20,7 +20,7 @@
 
 struct rt_reflector {
     struct rt_reflector_options o;
-    char *ns, *label_selector, *field_selector;
+    char *ns, *label_selector, *field_selector, *owner;
     struct rt_store *store;
     pthread_t thread;
     int started; /* thread created */
@@ -43,7 +43,7 @@ static void collect_cache(void *ud, struct rt_metrics *m)
     struct rt_reflector *r = ud;
     (void)m;
     const char *lv[] = {kube_client_name(r->o.client), r->o.resource->plural,
-                        r->label_selector ? r->label_selector : ""};
+                        r->label_selector ? r->label_selector : "", r->owner ? r->owner : ""};
     rt_metric_set(r->m_objects, lv, (double)rt_store_size(r->store));
     rt_metric_set(r->m_bytes, lv, (double)rt_store_heap_estimate(r->store));
 }
@@ -54,11 +54,11 @@ static void register_cache_metrics(struct rt_reflector *r)
         return;
     r->m_objects =
         rt_metrics_register(r->o.metrics, RT_GAUGE, "eastwest_cache_objects",
-                            "Objects held by a watch cache.", "cluster,resource,selector", NULL, 0);
+                            "Objects held by a watch cache.", "cluster,resource,selector,owner", NULL, 0);
     r->m_bytes =
         rt_metrics_register(r->o.metrics, RT_GAUGE, "eastwest_cache_bytes",
                             "Heap held by a watch cache's objects (estimated node by node).",
-                            "cluster,resource,selector", NULL, 0);
+                            "cluster,resource,selector,owner", NULL, 0);
     rt_metrics_add_collector(r->o.metrics, collect_cache, r);
 }
 
@@ -334,6 +334,7 @@ struct rt_reflector *rt_reflector_start(const struct rt_reflector_options *opts)
     r->o = *opts;
     r->ns = ew_strdup(opts->namespace_);
     r->label_selector = ew_strdup(opts->label_selector);
+    r->owner = ew_strdup(opts->owner);
     r->field_selector = ew_strdup(opts->field_selector);
     if (r->o.page_size <= 0)
         r->o.page_size = 500;
@@ -380,7 +381,8 @@ void rt_reflector_stop(struct rt_reflector *r)
     if (r->o.metrics) {
         rt_metrics_remove_collector(r->o.metrics, collect_cache, r);
         const char *lv[] = {kube_client_name(r->o.client), r->o.resource->plural,
-                            r->label_selector ? r->label_selector : ""};
+                            r->label_selector ? r->label_selector : "",
+                            r->owner ? r->owner : ""};
         rt_metric_set(r->m_objects, lv, 0);
         rt_metric_set(r->m_bytes, lv, 0);
     }
@@ -390,6 +392,7 @@ void rt_reflector_stop(struct rt_reflector *r)
     free(r->ns);
     free(r->label_selector);
     free(r->field_selector);
+    free(r->owner);
     free(r->rv);
     free(r->last_error);
     free(r);

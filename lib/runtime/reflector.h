@@ -64,8 +64,10 @@ struct rt_reflector_options {
     void (*on_health)(void *ud, int healthy);
     struct ew_logger *log;
     /* Gauges of what the cache holds (objects, estimated heap bytes) by cluster,
-     * resource and selector, set when metrics are rendered. May be NULL. */
+     * resource, selector and owner (the controller that reads it), set when metrics
+     * are rendered. May be NULL. */
     struct rt_metrics *metrics;
+    const char *owner;
     long page_size;         /* 0 = 500 */
     long watch_timeout_s;   /* 0 = 300 (jittered up to +20%) */
     long idle_timeout_ms;   /* 0 = 180000 */

@@ -241,7 +241,7 @@ for n in ${sizes//,/ }; do
     cpu0=$(cpu_seconds) req0=$(requests_by_verb) scpu0=$(servers_cpu) wc0=$(writes_by_cluster)
     perf_pid=""
     if [ -n "${EW_BENCH_PERF:-}" ] && [ "$n" = "${sizes##*,}" ] && command -v perf >/dev/null; then
-        perf record -q -F 199 -g -p "$op_pid" -o "$EW_CLUSTERS_DIR/perf-$n.data" 2>/dev/null &
+        perf record -q -F 99 --call-graph dwarf,16384 -p "$op_pid" -o "$EW_CLUSTERS_DIR/perf-$n.data" 2>/dev/null &
         perf_pid=$!
     fi
     say "size $n: bulk-create $n CrossClusterServices"
@@ -256,13 +256,16 @@ for n in ${sizes//,/ }; do
         kill -INT "$perf_pid" && wait "$perf_pid" 2>/dev/null
         perf report -i "$EW_CLUSTERS_DIR/perf-$n.data" --stdio --no-children --sort dso,symbol \
             2>/dev/null | grep -E '^ +[0-9]' | head -n 25 >"$EW_CLUSTERS_DIR/perf-$n.txt"
+        # and with callers counted in (which of the operator's functions the time is under)
+        perf report -i "$EW_CLUSTERS_DIR/perf-$n.data" --stdio --children --sort symbol -g none \
+            2>/dev/null | grep -E '^ +[0-9]' | head -n 60 >"$EW_CLUSTERS_DIR/perf-$n-children.txt"
         say "size $n: the operator's hottest symbols during convergence (perf): $EW_CLUSTERS_DIR/perf-$n.txt"
     fi
     server_cpu_rows+=("N=$n: operator ${cpu} s, kube-apiservers + etcds ${scpu} s")
     req1=$(requests_by_verb) wc1=$(writes_by_cluster)
     per=$(per_delta "$req0" "$req1" "$n")
     writes_rows+=("N=$n: $(per_delta "$wc0" "$wc1" "$n")")
-    cache_rows+=("N=$n: $(cache_per_kind | awk '{printf "%s%s %d x %d B", NR > 1 ? ", " : "", $1, $2, $3}')")
+    cache_rows+=("N=$n: $(cache_per_kind | awk '{printf "%s%s %d x %d B", (NR > 1 ? ", " : ""), $1, $2, $3}')")
     say "size $n: bare client"
     bare=$(build/test/bare_client "$EW_CLUSTERS_DIR/us/kubeconfig" "$EW_CLUSTERS_DIR/eu/kubeconfig" "$ns" "$n" "$workers" | awk '{print $(NF-1)}')
     ratio=$(python3 -c "print(f'{$conv / $bare:.2f}')")
