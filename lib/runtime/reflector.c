@@ -52,9 +52,9 @@ static void register_cache_metrics(struct rt_reflector *r)
 {
     if (!r->o.metrics)
         return;
-    r->m_objects =
-        rt_metrics_register(r->o.metrics, RT_GAUGE, "eastwest_cache_objects",
-                            "Objects held by a watch cache.", "cluster,resource,selector,owner", NULL, 0);
+    r->m_objects = rt_metrics_register(r->o.metrics, RT_GAUGE, "eastwest_cache_objects",
+                                       "Objects held by a watch cache.",
+                                       "cluster,resource,selector,owner", NULL, 0);
     r->m_bytes =
         rt_metrics_register(r->o.metrics, RT_GAUGE, "eastwest_cache_bytes",
                             "Heap held by a watch cache's objects (estimated node by node).",
@@ -381,8 +381,7 @@ void rt_reflector_stop(struct rt_reflector *r)
     if (r->o.metrics) {
         rt_metrics_remove_collector(r->o.metrics, collect_cache, r);
         const char *lv[] = {kube_client_name(r->o.client), r->o.resource->plural,
-                            r->label_selector ? r->label_selector : "",
-                            r->owner ? r->owner : ""};
+                            r->label_selector ? r->label_selector : "", r->owner ? r->owner : ""};
         rt_metric_set(r->m_objects, lv, 0);
         rt_metric_set(r->m_bytes, lv, 0);
     }
