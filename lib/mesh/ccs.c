@@ -1216,7 +1216,7 @@ out_noparse:
 
 /* ---- set-up ---- */
 
-static void map_mesh(void *ud, const char *key, const cJSON *obj,
+static void map_mesh(void *ud, enum rt_change change, const char *key, const cJSON *obj,
                      void (*emit)(void *q, const char *primary_key), void *q);
 
 struct mesh_map {
@@ -1233,7 +1233,7 @@ static void emit_if_in_mesh(void *ud, const char *key, const cJSON *obj)
         m->emit(m->q, key);
 }
 
-static void map_mesh(void *ud, const char *key, const cJSON *obj,
+static void map_mesh(void *ud, enum rt_change change, const char *key, const cJSON *obj,
                      void (*emit)(void *q, const char *primary_key), void *q)
 {
     struct mesh_ccs_controller *cc = ud;

@@ -33,7 +33,16 @@ struct mesh_network_controller {
     struct rt_reflector *meshes, *secrets, *services;
     struct rt_metric *m_cert_expiry;
     pthread_mutex_t mu;
-    struct strmap states; /* MeshNetwork name -> struct mesh_state */
+    struct strmap states;   /* MeshNetwork name -> struct mesh_state */
+    struct strmap ccs_seen; /* CrossClusterService key -> struct ccs_seen (map_ccs) */
+};
+
+/* A CrossClusterService as the MeshNetwork controller last saw it change. */
+struct ccs_seen {
+    int64_t generation;
+    int deleting;
+    int parsed; /* ccs holds its parse (an invalid spec adds no host) */
+    struct mesh_ccs ccs;
 };
 
 /* What the controller keeps between reconciles of one MeshNetwork. */

@@ -81,18 +81,24 @@ struct host_scan {
     struct member_result *res; /* res[i] for net->clusters[i] */
 };
 
-static void scan_ccs(void *ud, const char *key, const cJSON *obj)
+/* The CrossClusterServices of this mesh as map_ccs parsed them when they changed (not
+ * once per reconcile: issue 16's profile had the parse of every one in every MeshNetwork
+ * reconcile as a quarter of the operator's CPU). */
+static void scan_ccs(struct mesh_network_controller *mc, struct host_scan *s)
 {
-    struct host_scan *s = ud;
-    struct mesh_ccs c;
-    (void)key;
-    if (mesh_ccs_parse_live(obj, s->hosts.net, &c) != MESH_OK)
-        return;
-    mesh_gateway_hosts_add(&s->hosts, &c);
-    for (size_t i = 0; i < s->hosts.net->nclusters; i++)
-        if (mesh_ccs_role(&c, s->res[i].spec->name) & MESH_ROLE_IMPORTS)
-            s->res[i].importing = 1;
-    mesh_ccs_release(&c);
+    const char *k;
+    void *v;
+    pthread_mutex_lock(&mc->mu);
+    for (size_t it = 0; strmap_next(&mc->ccs_seen, &it, &k, &v);) {
+        const struct ccs_seen *seen = v;
+        if (!seen->parsed || seen->deleting || strcmp(seen->ccs.mesh_network, s->hosts.net->name))
+            continue;
+        mesh_gateway_hosts_add(&s->hosts, &seen->ccs);
+        for (size_t i = 0; i < s->hosts.net->nclusters; i++)
+            if (mesh_ccs_role(&seen->ccs, s->res[i].spec->name) & MESH_ROLE_IMPORTS)
+                s->res[i].importing = 1;
+    }
+    pthread_mutex_unlock(&mc->mu);
 }
 
 static int write_status(struct mesh_ctx *ctx, cJSON *status)
@@ -270,7 +276,7 @@ static struct rt_result reconcile_members(struct mesh_ctx *ctx)
     load_root(ctx, 1);
     struct host_scan hs = {.res = res};
     mesh_gateway_hosts_init(&hs.hosts, ctx->net);
-    rt_store_foreach(rt_reflector_store(ctx->mc->services), scan_ccs, &hs);
+    scan_ccs(ctx->mc, &hs);
     int syncing = 0;
     for (size_t i = 0; i < n; i++) {
         struct member_result *r = &res[i];
@@ -421,7 +427,7 @@ static void scan_mesh_for_secret(void *ud, const char *key, const cJSON *obj)
     }
 }
 
-static void map_secret(void *ud, const char *key, const cJSON *obj,
+static void map_secret(void *ud, enum rt_change change, const char *key, const cJSON *obj,
                        void (*emit)(void *q, const char *primary_key), void *q)
 {
     struct mesh_network_controller *mc = ud;
@@ -431,14 +437,51 @@ static void map_secret(void *ud, const char *key, const cJSON *obj,
     rt_store_foreach(rt_reflector_store(mc->meshes), scan_mesh_for_secret, &s);
 }
 
-static void map_ccs(void *ud, const char *key, const cJSON *obj,
+/* What this controller's cache keeps of a CrossClusterService: no status (map_ccs reads
+ * the spec and metadata; the status is the other controller's, and half the object). */
+static cJSON *ccs_without_status(cJSON *obj)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(obj, "status");
+    return obj;
+}
+
+static void ccs_seen_free(struct ccs_seen *s)
+{
+    if (!s)
+        return;
+    if (s->parsed)
+        mesh_ccs_release(&s->ccs);
+    free(s);
+}
+
+/* A CrossClusterService's change queues its MeshNetwork only when what the mesh reads
+ * of it can have changed: its spec (generation) or its deletion, and its parse is kept
+ * for the reconcile (scan_ccs); a status write or its
+ * finalizer does not (issue 16: a bulk create queued the mesh, which reads every
+ * CrossClusterService, four times per service). A deletion always does. */
+static void map_ccs(void *ud, enum rt_change change, const char *key, const cJSON *obj,
                     void (*emit)(void *q, const char *primary_key), void *q)
 {
-    (void)ud;
-    (void)key;
+    struct mesh_network_controller *mc = ud;
     const cJSON *mn = cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(obj, "spec"), "meshNetwork");
-    if (cJSON_IsString(mn))
+    int gone = change == RT_DELETE;
+    int64_t gen = mesh_object_generation(obj);
+    int deleting = mesh_json_get(obj, "metadata", "deletionTimestamp") != NULL;
+    pthread_mutex_lock(&mc->mu);
+    struct ccs_seen *was = gone ? NULL : strmap_get(&mc->ccs_seen, key);
+    int changed = gone || !was || was->generation != gen || was->deleting != deleting;
+    if (gone) {
+        ccs_seen_free(strmap_remove(&mc->ccs_seen, key));
+    } else if (changed) {
+        struct ccs_seen *now = ew_calloc(1, sizeof(*now));
+        now->generation = gen;
+        now->deleting = deleting;
+        now->parsed = mesh_ccs_parse(obj, &now->ccs, NULL) == MESH_OK;
+        ccs_seen_free(strmap_put(&mc->ccs_seen, key, now));
+    }
+    pthread_mutex_unlock(&mc->mu);
+    if (changed && cJSON_IsString(mn))
         emit(q, mn->valuestring);
 }
 
@@ -451,6 +494,7 @@ mesh_network_controller_new(const struct mesh_network_controller_options *o)
     mc->o.namespace_ = mc->namespace_;
     pthread_mutex_init(&mc->mu, NULL);
     strmap_init(&mc->states);
+    strmap_init(&mc->ccs_seen);
     mc->clusters = o->clusters;
     if (o->metrics)
         mc->m_cert_expiry = rt_metrics_register(
@@ -489,6 +533,7 @@ mesh_network_controller_new(const struct mesh_network_controller_options *o)
     const struct rt_reflector_options services = {
         .client = o->home,
         .resource = &MESH_RES_CROSSCLUSTERSERVICES,
+        .transform = ccs_without_status,
         .log = o->log,
         .metrics = o->metrics,
         .owner = "meshnetwork",
@@ -517,6 +562,9 @@ void mesh_network_controller_free(struct mesh_network_controller *mc)
         free(s);
     }
     strmap_clear(&mc->states);
+    for (size_t i = 0; strmap_next(&mc->ccs_seen, &i, &k, &v);)
+        ccs_seen_free(v);
+    strmap_clear(&mc->ccs_seen);
     rt_controller_free(mc->ctl);
     pthread_mutex_destroy(&mc->mu);
     free(mc->namespace_);

@@ -113,11 +113,10 @@ static void emit_key(void *q, const char *key)
 static void on_change(void *ud, enum rt_change change, const char *key, const cJSON *obj)
 {
     struct watch_slot *w = ud;
-    (void)change;
     if (!w->mapper)
         rt_queue_add(w->c->q, key);
     else
-        w->mapper(w->mapper_ud, key, obj, emit_key, w->c->q);
+        w->mapper(w->mapper_ud, change, key, obj, emit_key, w->c->q);
 }
 
 static struct rt_reflector *add_watch(struct rt_controller *c,

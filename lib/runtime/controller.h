@@ -28,8 +28,9 @@ struct rt_result {
 };
 
 typedef struct rt_result (*rt_reconcile_fn)(void *ud, const char *key);
-/* Append the primary keys affected by a change of obj (key is the secondary's key). */
-typedef void (*rt_mapper_fn)(void *ud, const char *key, const cJSON *obj,
+/* Append the primary keys affected by a change of obj (key is the secondary's key;
+ * change says whether it was deleted, obj then its last known state). */
+typedef void (*rt_mapper_fn)(void *ud, enum rt_change change, const char *key, const cJSON *obj,
                              void (*emit)(void *q, const char *primary_key), void *q);
 
 /* The same, told how long the key waited in the queue (for propagation latency). */

@@ -153,7 +153,9 @@ void world_start(struct world *w)
                                            .instance = "test",
                                            .log = &w->log};
     w->events = rt_recorder_new(&ro);
+    w->metrics = rt_metrics_new();
     const struct mesh_network_controller_options mo = {
+        .metrics = w->metrics,
         .home = w->home,
         .home_cfg = &w->home_cfg,
         .namespace_ = WORLD_NAMESPACE,
@@ -166,6 +168,7 @@ void world_start(struct world *w)
     };
     w->meshes = mesh_network_controller_new(&mo);
     const struct mesh_ccs_controller_options so = {
+        .metrics = w->metrics,
         .home = w->home,
         .clusters = w->clusters,
         .events = w->events,
@@ -189,6 +192,7 @@ void world_free(struct world *w)
         mesh_network_controller_free(w->meshes);
         rt_clusterset_free(w->clusters);
         rt_recorder_free(w->events);
+        rt_metrics_free(w->metrics);
     }
     kube_client_free(w->home);
     kube_rest_config_free(&w->home_cfg);

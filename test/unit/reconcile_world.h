@@ -37,6 +37,7 @@ struct world {
     struct ew_logger log;
     struct rt_clusterset *clusters;
     struct rt_recorder *events;
+    struct rt_metrics *metrics; /* what the controllers count (reconciles, caches) */
     struct mesh_network_controller *meshes;
     struct mesh_ccs_controller *services;
     int running;

@@ -189,6 +189,44 @@ static void test_ccs_writes_make_one_event(struct test_ctx *t)
     world_free(&w);
 }
 
+static double mesh_reconciles(struct world *w)
+{
+    struct rt_metric *f = rt_metrics_register(w->metrics, RT_COUNTER, "eastwest_reconcile_total",
+                                              "", "controller,result", NULL, 0);
+    const char *ok[] = {"meshnetwork", "success"}, *again[] = {"meshnetwork", "requeue"},
+               *err[] = {"meshnetwork", "error"};
+    return rt_metric_value(f, ok) + rt_metric_value(f, again) + rt_metric_value(f, err);
+}
+
+/* A CrossClusterService's status write or finalizer does not queue its MeshNetwork (whose
+ * reconcile reads every CrossClusterService of the mesh); a change of its spec does. */
+static void test_ccs_status_does_not_queue_mesh(struct test_ctx *t)
+{
+    struct world w;
+    start_tutorial(t, &w);
+    double before = mesh_reconciles(&w);
+    cJSON *c = fake_cluster_get(w.us, &MESH_RES_CROSSCLUSTERSERVICES, "echo", "echo");
+    REQUIRE(t, c != NULL);
+    cJSON_AddStringToObject(cJSON_GetObjectItem(c, "status"), "note", "written by someone");
+    fake_cluster_put(w.us, &MESH_RES_CROSSCLUSTERSERVICES, c);
+    REQUIRE(t, world_settle(&w, world_tutorial_ready, NULL, 10));
+    double after_status = mesh_reconciles(&w);
+    CHECKF(t, after_status == before,
+           "a status change of echo/echo reconciled its MeshNetwork %g times",
+           after_status - before);
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(c, "spec"), "importTo",
+                              cJSON_Parse("[\"us\",\"eu\"]"));
+    cJSON *meta = cJSON_GetObjectItem(c, "metadata"); /* a spec change, as the server counts it */
+    cJSON_ReplaceItemInObject(
+        meta, "generation",
+        cJSON_CreateNumber(cJSON_GetObjectItem(meta, "generation")->valuedouble + 1));
+    fake_cluster_put(w.us, &MESH_RES_CROSSCLUSTERSERVICES, c);
+    cJSON_Delete(c);
+    REQUIRE(t, world_settle(&w, world_tutorial_ready, NULL, 10));
+    CHECKF(t, mesh_reconciles(&w) > after_status, "a spec change did not reconcile the mesh");
+    world_free(&w);
+}
+
 static void test_second_claim_of_a_host_is_a_conflict(struct test_ctx *t)
 {
     struct world w;
@@ -515,6 +553,7 @@ static const struct test_case cases[] = {
     {"tutorial-writes-each-member", test_tutorial_writes_each_member},
     {"ccs-writes-make-one-event", test_ccs_writes_make_one_event},
     {"converged-world-is-not-written", test_converged_world_is_not_written},
+    {"ccs-status-does-not-queue-mesh", test_ccs_status_does_not_queue_mesh},
     {"second-claim-of-a-host-is-a-conflict", test_second_claim_of_a_host_is_a_conflict},
     {"default-host-and-address-are-claimed", test_default_host_and_address_are_claimed},
     {"vip-from-range-stable-and-distinct", test_vip_from_range_stable_and_distinct},
