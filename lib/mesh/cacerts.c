@@ -11,6 +11,7 @@
 
 #include <openssl/crypto.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void mesh_secret_wipe(struct strbuf *sb)
@@ -251,4 +252,63 @@ mesh_code mesh_root_from_secret(const cJSON *secret, const char *secret_desc,
     strbuf_release(&cert);
     mesh_secret_wipe(&key);
     return rc;
+}
+
+/* ---- the memo ---- */
+
+static const char *secret_rv(const cJSON *secret)
+{
+    const cJSON *rv = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(secret, "metadata"), "resourceVersion");
+    return cJSON_IsString(rv) ? rv->valuestring : NULL;
+}
+
+void mesh_cacerts_memo_release(struct mesh_cacerts_memo *m)
+{
+    free(m->rv);
+    if (m->valid)
+        mesh_cacerts_decision_release(&m->d);
+    memset(m, 0, sizeof(*m));
+}
+
+int mesh_cacerts_memo_get(const struct mesh_cacerts_memo *m, const cJSON *live,
+                          const struct mesh_network *net, const struct mesh_cert_info *root,
+                          time_t now, struct mesh_cacerts_decision *out)
+{
+    const char *rv = secret_rv(live);
+    if (!m->valid || !rv || strcmp(rv, m->rv) != 0 || strcmp(root->sha256, m->root) != 0 ||
+        m->adopt != net->ca.adopt_existing || m->renew_before != net->ca.renew_before ||
+        now >= m->until)
+        return 0;
+    *out = m->d;
+    mesh_problem_init(&out->why);
+    mesh_problem_set(&out->why, m->d.why.reason, "%s", m->d.why.message.buf);
+    return 1;
+}
+
+void mesh_cacerts_memo_put(struct mesh_cacerts_memo *m, const cJSON *live,
+                           const struct mesh_network *net, const struct mesh_cert_info *root,
+                           time_t now, const struct mesh_cacerts_decision *d)
+{
+    mesh_cacerts_memo_release(m);
+    const char *rv = secret_rv(live);
+    if (!rv || d->verdict == MESH_CACERTS_ISSUE)
+        return; /* an issue writes the Secret: its next version is another decision */
+    m->rv = ew_strdup(rv);
+    snprintf(m->root, sizeof(m->root), "%s", root->sha256);
+    m->adopt = net->ca.adopt_existing;
+    m->renew_before = net->ca.renew_before;
+    /* until the verdict could turn with time alone: the intermediate or the root entering
+     * the renew window; at most five minutes in any case */
+    m->until = now + 300;
+    time_t due = d->not_after - (time_t)net->ca.renew_before;
+    if (d->verdict == MESH_CACERTS_KEEP && d->not_after && due < m->until)
+        m->until = due;
+    due = root->not_after - (time_t)net->ca.renew_before;
+    if (due < m->until)
+        m->until = due;
+    m->d = *d;
+    mesh_problem_init(&m->d.why);
+    mesh_problem_set(&m->d.why, d->why.reason, "%s", d->why.message.buf);
+    m->valid = 1;
 }

@@ -50,6 +50,30 @@ void mesh_cacerts_decide(const cJSON *live, const struct mesh_network *net, cons
                          const char *root_cert_pem, const struct mesh_cert_info *root, time_t now,
                          struct mesh_cacerts_decision *out);
 
+/* A decision kept while nothing it reads has changed: the Secret's resourceVersion, the
+ * root, adoptExisting and renewBefore; and only until the verdict could turn with time
+ * alone (the intermediate or the root entering the renew window), five minutes at most.
+ * Reading the key and verifying the chain on every reconcile was most of a MeshNetwork
+ * reconcile's CPU. An ISSUE is never kept (the write makes a new version). */
+struct mesh_cacerts_memo {
+    int valid;
+    char *rv;
+    char root[65];
+    int adopt;
+    double renew_before;
+    time_t until;
+    struct mesh_cacerts_decision d;
+};
+/* 1 and *out (released by the caller) when the memo answers for live, else 0. */
+int mesh_cacerts_memo_get(const struct mesh_cacerts_memo *m, const cJSON *live,
+                          const struct mesh_network *net, const struct mesh_cert_info *root,
+                          time_t now, struct mesh_cacerts_decision *out);
+/* Keep d (copied) as the answer for live. */
+void mesh_cacerts_memo_put(struct mesh_cacerts_memo *m, const cJSON *live,
+                           const struct mesh_network *net, const struct mesh_cert_info *root,
+                           time_t now, const struct mesh_cacerts_decision *d);
+void mesh_cacerts_memo_release(struct mesh_cacerts_memo *m);
+
 /* Does the mesh root expire within renewBefore of now, so that no intermediate issued
  * from it could last past renewBefore? Then 1, and p (may be NULL) gets reason
  * RootExpiring and a message naming the cluster and the root's expiry. */

@@ -331,7 +331,7 @@ void member_sync(struct mesh_ctx *ctx, struct member_result *res, char *const *h
 {
     struct member_objects o;
     read_member_objects(ctx, res->member, &o);
-    const struct mesh_network_member_facts facts = {
+    struct mesh_network_member_facts facts = {
         .spec = res->spec,
         .istio_namespace = o.ns,
         .istio_config = o.istio,
@@ -349,8 +349,18 @@ void member_sync(struct mesh_ctx *ctx, struct member_result *res, char *const *h
         .info = &ctx->root_info,
         .problem = &ctx->root_problem,
     };
+    time_t now = time(NULL);
+    struct mesh_cacerts_memo *memo = &res->member->cacerts_memo;
+    struct mesh_cacerts_decision kept;
+    int have = ctx->root_ok &&
+               mesh_cacerts_memo_get(memo, o.cacerts, ctx->net, &ctx->root_info, now, &kept);
+    facts.cacerts_decided = have ? &kept : NULL;
     struct mesh_network_member_desired d;
-    mesh_network_desired_member(ctx->net, &root, &facts, time(NULL), &d);
+    mesh_network_desired_member(ctx->net, &root, &facts, now, &d);
+    if (have)
+        mesh_cacerts_decision_release(&kept);
+    else if (ctx->root_ok && o.ns)
+        mesh_cacerts_memo_put(memo, o.cacerts, ctx->net, &ctx->root_info, now, &d.cacerts);
     take_decision(res, &d);
     if (d.namespace_missing) {
         take_problem(&res->gateway_problem, &d.gateway_problem);

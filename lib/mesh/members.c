@@ -213,6 +213,7 @@ void mesh_member_stop(struct mesh_member *m, struct rt_clusterset *clusters)
     free(m->istio_ns);
     free(m->secret_name);
     free(m->secret_key);
+    mesh_cacerts_memo_release(&m->cacerts_memo);
     free(m);
 }
 

@@ -19,6 +19,7 @@
 #define EW_MESH_MEMBERS_H
 
 #include "api.h"
+#include "cacerts.h"
 #include "runtime/clusterset.h"
 #include "runtime/controller.h"
 
@@ -48,7 +49,8 @@ struct mesh_member {
                                        again for its cleanup (status.removedClusters) */
     struct kube_client *client;     /* a reference from the clusterset */
     struct rt_reflector *watches[MESH_W_COUNT];
-    struct mesh_member_wake *wake; /* what the reflectors' callbacks queue */
+    struct mesh_member_wake *wake;         /* what the reflectors' callbacks queue */
+    struct mesh_cacerts_memo cacerts_memo; /* member_sync's, between reconciles */
 };
 
 struct mesh_member_options {

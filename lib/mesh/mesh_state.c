@@ -123,3 +123,19 @@ out:
     kube_rest_config_free(&cfg);
     free(version);
 }
+
+void state_release_root(struct mesh_state *s)
+{
+    free(s->root_rv);
+    s->root_rv = NULL;
+    mesh_keypair_release(&s->root);
+}
+
+void state_keep_root(struct mesh_state *s, const char *rv, const struct mesh_keypair *root,
+                     const struct mesh_cert_info *info)
+{
+    state_release_root(s);
+    s->root_rv = ew_strdup(rv);
+    s->root = (struct mesh_keypair){ew_strdup(root->cert_pem), ew_strdup(root->key_pem)};
+    s->root_info = *info;
+}

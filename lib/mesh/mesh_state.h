@@ -49,6 +49,10 @@ struct ccs_seen {
 struct mesh_state {
     struct mesh_member **members;
     size_t nmembers;
+    /* the mesh root as last read, and the version of its Secret then (load_root) */
+    char *root_rv;
+    struct mesh_keypair root;
+    struct mesh_cert_info root_info;
 };
 
 /* One reconcile. */
@@ -69,6 +73,10 @@ struct mesh_ctx {
 /* Connect res->spec's member (or update its credentials); res->member is set on success,
  * else res->reach says why. The member is added to ctx->state. */
 void member_connect(struct mesh_ctx *ctx, struct member_result *res);
+/* Keep the root read from the Secret at version rv (copied); release what was kept. */
+void state_keep_root(struct mesh_state *s, const char *rv, const struct mesh_keypair *root,
+                     const struct mesh_cert_info *info);
+void state_release_root(struct mesh_state *s);
 /* The state's member for cluster, and its index, or NULL. */
 struct mesh_member *state_member(struct mesh_state *s, const char *cluster, size_t *idx);
 /* Stop and forget member i; the cluster set lets go of its client when no mesh uses it. */

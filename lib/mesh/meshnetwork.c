@@ -37,9 +37,23 @@ static void load_root(struct mesh_ctx *ctx, int may_generate)
     strbuf_addf(&key, "%s/%s", mc->namespace_, name);
     strbuf_addf(&desc, "Secret %s", key.buf);
     cJSON *secret = rt_store_get_copy(rt_reflector_store(mc->secrets), key.buf);
-    if (secret) {
+    const char *version =
+        mesh_json_str(mesh_json_get(secret, "metadata", NULL), "resourceVersion", NULL);
+    struct strbuf rv = STRBUF_INIT; /* which Secret, at which version */
+    if (version)
+        strbuf_addf(&rv, "%s@%s", key.buf, version);
+    struct mesh_state *st = ctx->state;
+    if (secret && version && st && st->root_rv && strcmp(rv.buf, st->root_rv) == 0) {
+        /* the Secret read last time: its key and certificate are not parsed again */
+        ctx->root =
+            (struct mesh_keypair){ew_strdup(st->root.cert_pem), ew_strdup(st->root.key_pem)};
+        ctx->root_info = st->root_info;
+        ctx->root_ok = 1;
+    } else if (secret) {
         ctx->root_ok = mesh_root_from_secret(secret, desc.buf, &ctx->root, &ctx->root_info,
                                              &ctx->root_problem) == MESH_OK;
+        if (ctx->root_ok && version && st)
+            state_keep_root(st, rv.buf, &ctx->root, &ctx->root_info);
     } else if (net->ca.root_secret) {
         mesh_problem_set(&ctx->root_problem, "RootSecretNotFound",
                          "%s (certificateAuthority.rootSecretRef) not found", desc.buf);
@@ -69,6 +83,7 @@ static void load_root(struct mesh_ctx *ctx, int may_generate)
     if (!ctx->root_ok)
         mesh_keypair_release(&ctx->root);
     cJSON_Delete(secret);
+    strbuf_release(&rv);
     strbuf_release(&key);
     strbuf_release(&desc);
     free(name);
@@ -146,6 +161,7 @@ static void drop_state(struct mesh_network_controller *mc, const char *name)
         rt_clusterset_leave(mc->clusters, name, s->members[i]->cluster);
     while (s->nmembers)
         state_drop_member(mc, s, s->nmembers - 1);
+    state_release_root(s);
     free(s->members);
     free(s);
 }
@@ -558,6 +574,7 @@ void mesh_network_controller_free(struct mesh_network_controller *mc)
         struct mesh_state *s = v;
         for (size_t j = 0; j < s->nmembers; j++)
             mesh_member_stop(s->members[j], mc->clusters);
+        state_release_root(s);
         free(s->members);
         free(s);
     }

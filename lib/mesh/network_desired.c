@@ -72,8 +72,15 @@ static void decide_certs(const struct mesh_network *net, const struct mesh_netwo
                          root->problem->message.buf);
         return;
     }
-    mesh_cacerts_decide(f->cacerts, net, f->spec->name, root->cert_pem, root->info, now,
-                        &d->cacerts);
+    if (f->cacerts_decided) {
+        d->cacerts = *f->cacerts_decided;
+        mesh_problem_init(&d->cacerts.why);
+        mesh_problem_set(&d->cacerts.why, f->cacerts_decided->why.reason, "%s",
+                         f->cacerts_decided->why.message.buf);
+    } else {
+        mesh_cacerts_decide(f->cacerts, net, f->spec->name, root->cert_pem, root->info, now,
+                            &d->cacerts);
+    }
     if (d->cacerts.verdict == MESH_CACERTS_FOREIGN) {
         mesh_problem_set(&d->certs_problem, "ForeignCACerts", "%s", d->cacerts.why.message.buf);
         return;

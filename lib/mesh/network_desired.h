@@ -48,7 +48,10 @@ struct mesh_network_member_facts {
     const cJSON *istiod_root;     /* ConfigMap istio-ca-root-cert, as istiod publishes it */
     const cJSON *gateway_service; /* the gateway's Service */
     int importing;                /* some CrossClusterService imports into it */
-    char *const *hosts;           /* the hosts it exports, sorted (roles.h) */
+    /* what mesh_cacerts_decide said of this cacerts before, when nothing it reads has
+     * changed since (cacerts.h's memo); NULL: decide */
+    const struct mesh_cacerts_decision *cacerts_decided;
+    char *const *hosts; /* the hosts it exports, sorted (roles.h) */
     size_t nhosts;
 };
 

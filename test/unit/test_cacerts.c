@@ -299,6 +299,62 @@ static void test_layout_and_root_secret(struct test_ctx *t)
     teardown(&f);
 }
 
+static void set_rv(cJSON *obj, const char *rv)
+{
+    cJSON *meta = cJSON_GetObjectItem(obj, "metadata");
+    cJSON_DeleteItemFromObject(meta, "resourceVersion");
+    cJSON_AddStringToObject(meta, "resourceVersion", rv);
+}
+
+/* The memo answers for the same Secret version, root and settings until the verdict could
+ * turn with time; any of them changing asks for a new decision; an ISSUE is not kept. */
+static void test_memo_answers_only_for_what_it_read(struct test_ctx *t)
+{
+    struct fixture f;
+    setup(t, &f);
+    cJSON *s = issued(t, &f, &f.root, 365 * DAY);
+    set_rv(s, "41");
+    struct mesh_cacerts_decision d, got;
+    decide(&f, s, &d);
+    REQUIRE(t, d.verdict == MESH_CACERTS_KEEP);
+    struct mesh_cacerts_memo m = {0};
+    time_t now = time(NULL);
+    mesh_cacerts_memo_put(&m, s, &f.net, &f.root_info, now, &d);
+    REQUIRE(t, mesh_cacerts_memo_get(&m, s, &f.net, &f.root_info, now + 10, &got) == 1);
+    CHECK(t, got.verdict == MESH_CACERTS_KEEP && got.not_after == d.not_after);
+    mesh_cacerts_decision_release(&got);
+    CHECK(t, mesh_cacerts_memo_get(&m, s, &f.net, &f.root_info, now + 301, &got) == 0);
+    f.net.ca.adopt_existing = 1;
+    CHECK(t, mesh_cacerts_memo_get(&m, s, &f.net, &f.root_info, now, &got) == 0);
+    f.net.ca.adopt_existing = 0;
+    struct mesh_cert_info other = f.root_info;
+    other.sha256[0] = other.sha256[0] == 'a' ? 'b' : 'a';
+    CHECK(t, mesh_cacerts_memo_get(&m, s, &f.net, &other, now, &got) == 0);
+    set_rv(s, "42");
+    CHECK(t, mesh_cacerts_memo_get(&m, s, &f.net, &f.root_info, now, &got) == 0);
+    mesh_cacerts_decision_release(&d);
+    cJSON_Delete(s);
+    /* due for renewal in 5 days' time (valid 35 days, renewBefore 30): kept until then */
+    s = issued(t, &f, &f.root, 35 * DAY);
+    set_rv(s, "43");
+    decide(&f, s, &d);
+    REQUIRE(t, d.verdict == MESH_CACERTS_KEEP);
+    mesh_cacerts_memo_put(&m, s, &f.net, &f.root_info, now, &d);
+    CHECK(t, m.until <= d.not_after - (time_t)f.net.ca.renew_before);
+    mesh_cacerts_decision_release(&d);
+    cJSON_Delete(s);
+    s = issued(t, &f, &f.root, 10 * DAY); /* Renewal: ISSUE, never kept */
+    set_rv(s, "44");
+    decide(&f, s, &d);
+    REQUIRE(t, d.verdict == MESH_CACERTS_ISSUE);
+    mesh_cacerts_memo_put(&m, s, &f.net, &f.root_info, now, &d);
+    CHECK(t, mesh_cacerts_memo_get(&m, s, &f.net, &f.root_info, now, &got) == 0);
+    mesh_cacerts_decision_release(&d);
+    mesh_cacerts_memo_release(&m);
+    cJSON_Delete(s);
+    teardown(&f);
+}
+
 int main(int argc, char **argv)
 {
     static const struct test_case cases[] = {
@@ -309,6 +365,7 @@ int main(int argc, char **argv)
         {"root_expiring_is_reported_not_reissued", test_root_expiring_is_reported_not_reissued},
         {"foreign_with_our_labels_left_alone", test_foreign_with_our_labels_left_alone},
         {"layout_and_root_secret", test_layout_and_root_secret},
+        {"memo_answers_only_for_what_it_read", test_memo_answers_only_for_what_it_read},
     };
     return TEST_MAIN(cases, argc, argv);
 }
