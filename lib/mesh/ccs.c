@@ -973,17 +973,28 @@ static void write_member(struct ccs_ctx *x, struct ccs_cluster *cl, size_t i, st
 /* ---- status ---- */
 
 /* The status, when it changed; what the server answers goes into the cache at once, so
- * that a reconcile before the watch brings it does not write the same status again. */
-static void write_status(struct mesh_ccs_controller *cc, const cJSON *obj, cJSON *st)
+ * that a reconcile before the watch brings it does not write the same status again.
+ * 0, or -1 when it failed: the reconcile is then retried with backoff (no watch event
+ * would bring it back: the writes' own events are no change once their answers are
+ * cached). A CrossClusterService that is gone needs no status. */
+static int write_status(struct mesh_ccs_controller *cc, const cJSON *obj, cJSON *st)
 {
     struct kube_error err = KUBE_ERROR_INIT;
     cJSON *written = NULL;
-    if (rt_status_write(cc->o.home, &MESH_RES_CROSSCLUSTERSERVICES, obj, st, &written, &err) !=
-        KUBE_OK)
+    kube_code rc =
+        rt_status_write(cc->o.home, &MESH_RES_CROSSCLUSTERSERVICES, obj, st, &written, &err);
+    if (rc != KUBE_OK && rc != KUBE_E_NOT_FOUND)
         ew_log(cc->o.log, EW_LOG_WARN, "status write failed", "crossclusterservice",
                mesh_json_str(obj, "metadata", "name"), "error", err.message, NULL);
     rt_reflector_written(cc->ccs, written);
     kube_error_clear(&err);
+    return rc == KUBE_OK || rc == KUBE_E_NOT_FOUND ? 0 : -1;
+}
+
+/* What a reconcile that only wrote its status returns. */
+static struct rt_result status_only(int written)
+{
+    return (struct rt_result){written == 0 ? RT_DONE : RT_ERROR, 0};
 }
 
 /* ---- finalizer and deletion ---- */
@@ -1062,16 +1073,17 @@ static struct rt_result work(struct ccs_ctx *x, const cJSON *mesh_obj, double qu
                     "%s %s is already claimed by CrossClusterService %s (older); this one "
                     "writes nothing",
                     cs.what, strcmp(cs.what, "host") == 0 ? x->host : x->ccs->address, cs.winner);
-        write_status(x->cc, x->obj,
-                     mesh_ccs_blocked_status(x->obj, x->ccs->generation, "Conflict", m.buf, 1));
+        out = status_only(write_status(
+            x->cc, x->obj,
+            mesh_ccs_blocked_status(x->obj, x->ccs->generation, "Conflict", m.buf, 1)));
         strbuf_release(&m);
         free(cs.winner);
         goto done;
     }
     if (mesh_ccs_check_members(x->ccs, x->net, &p) != MESH_OK || choose_address(x, &p) != 0) {
-        write_status(
+        out = status_only(write_status(
             x->cc, x->obj,
-            mesh_ccs_blocked_status(x->obj, x->ccs->generation, p.reason, p.message.buf, 0));
+            mesh_ccs_blocked_status(x->obj, x->ccs->generation, p.reason, p.message.buf, 0)));
         goto done;
     }
     read_mesh_status(x, mesh_obj);
@@ -1101,8 +1113,9 @@ static struct rt_result work(struct ccs_ctx *x, const cJSON *mesh_obj, double qu
         .unreachable = x->unreachable,
         .write_problem = why.buf,
     };
-    write_status(x->cc, x->obj,
-                 mesh_ccs_status(mesh_json_get(x->obj, "status", "conditions"), &outcome));
+    if (write_status(x->cc, x->obj,
+                     mesh_ccs_status(mesh_json_get(x->obj, "status", "conditions"), &outcome)))
+        x->failed = 1;
     strbuf_release(&why);
     if (x->failed)
         out = (struct rt_result){RT_ERROR, 0};
@@ -1136,7 +1149,8 @@ static struct rt_result reconcile(void *ud, const char *key, double queued_for)
     int64_t gen = mesh_object_generation(obj);
     int deleting = mesh_json_get(obj, "metadata", "deletionTimestamp") != NULL;
     if (mesh_ccs_parse(obj, &c, &p) != MESH_OK) {
-        write_status(cc, obj, mesh_ccs_blocked_status(obj, gen, p.reason, p.message.buf, 0));
+        out = status_only(
+            write_status(cc, obj, mesh_ccs_blocked_status(obj, gen, p.reason, p.message.buf, 0)));
         if (deleting && rt_finalizer_present(obj, MESH_FINALIZER))
             set_finalizer(cc, obj, 0);
         goto out_noparse; /* the failed parse released c (api.h) */
@@ -1183,7 +1197,8 @@ static struct rt_result reconcile(void *ud, const char *key, double queued_for)
                     "MeshNetwork %s (spec.meshNetwork) is being deleted: its members no "
                     "longer get this service",
                     c.mesh_network);
-        write_status(cc, obj, mesh_ccs_blocked_status(obj, gen, "MeshNetworkDeleting", m.buf, 0));
+        out = status_only(write_status(
+            cc, obj, mesh_ccs_blocked_status(obj, gen, "MeshNetworkDeleting", m.buf, 0)));
         strbuf_release(&m);
         cJSON_Delete(mesh_obj);
         goto out_ccs;
@@ -1192,10 +1207,10 @@ static struct rt_result reconcile(void *ud, const char *key, double queued_for)
         struct strbuf m = STRBUF_INIT;
         strbuf_addf(&m, "MeshNetwork %s (spec.meshNetwork) %s", c.mesh_network,
                     mesh_obj ? "is invalid" : "not found");
-        write_status(
+        out = status_only(write_status(
             cc, obj,
             mesh_ccs_blocked_status(
-                obj, gen, mesh_obj ? "MeshNetworkInvalid" : "MeshNetworkNotFound", m.buf, 0));
+                obj, gen, mesh_obj ? "MeshNetworkInvalid" : "MeshNetworkNotFound", m.buf, 0)));
         strbuf_release(&m);
         cJSON_Delete(mesh_obj); /* net: not parsed, or released by the failed parse (api.h) */
         goto out_ccs;

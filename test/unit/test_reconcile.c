@@ -227,6 +227,26 @@ static void test_ccs_status_does_not_queue_mesh(struct test_ctx *t)
     world_free(&w);
 }
 
+/* A failed status write is retried: once a write's answer is in the cache, no watch
+ * event of our own brings the CrossClusterService back, so the reconcile must say it
+ * failed. (Seen in the fault sweep under ASan: a 422 on the status patch left echo/echo
+ * without its conditions for good.) */
+static void test_failed_status_write_is_retried(struct test_ctx *t)
+{
+    struct world w;
+    start_tutorial(t, &w);
+    cJSON *c = fake_cluster_get(w.us, &MESH_RES_CROSSCLUSTERSERVICES, "echo", "echo");
+    REQUIRE(t, c != NULL);
+    cJSON_DeleteItemFromObject(cJSON_GetObjectItem(c, "status"), "conditions");
+    fake_faults_arm(w.faults, 1, FAKE_FAULT_SERVER); /* the status patch that puts them back */
+    fake_cluster_put(w.us, &MESH_RES_CROSSCLUSTERSERVICES, c);
+    cJSON_Delete(c);
+    int ok = world_settle(&w, world_tutorial_ready, NULL, 10);
+    CHECKF(t, fake_faults_fired(w.faults), "the armed call never came");
+    CHECKF(t, ok, "not Ready again after %s failed: %s", fake_faults_what(w.faults), describe(&w));
+    world_free(&w);
+}
+
 static void test_second_claim_of_a_host_is_a_conflict(struct test_ctx *t)
 {
     struct world w;
@@ -554,6 +574,7 @@ static const struct test_case cases[] = {
     {"ccs-writes-make-one-event", test_ccs_writes_make_one_event},
     {"converged-world-is-not-written", test_converged_world_is_not_written},
     {"ccs-status-does-not-queue-mesh", test_ccs_status_does_not_queue_mesh},
+    {"failed-status-write-is-retried", test_failed_status_write_is_retried},
     {"second-claim-of-a-host-is-a-conflict", test_second_claim_of_a_host_is_a_conflict},
     {"default-host-and-address-are-claimed", test_default_host_and_address_are_claimed},
     {"vip-from-range-stable-and-distinct", test_vip_from_range_stable_and_distinct},
