@@ -5,7 +5,7 @@
 #   bash test/bench/bench.sh                  # sizes 10,100,1000; two clusters
 #   bash test/bench/bench.sh --large          # 10, 100, 1000, 5000, 10000
 #   bash test/bench/bench.sh --sizes 10,100 --clusters 3 --idle 60
-#   EW_BENCH_PERF=1 bash test/bench/bench.sh   # perf profile of the largest size's convergence
+#   EW_BENCH_PERF=1 bash test/bench/bench.sh   # perf profiles: the largest size's convergence, the startup
 #
 # Per size N (exported from eu, imported to us; with --clusters 3 exported from eu
 # and ap): bulk-create N CrossClusterServices and time until every one is Ready and
@@ -308,6 +308,11 @@ say "startup with $last_n existing services"
 kill -TERM "$op_pid" && wait "$op_pid" 2>/dev/null
 t0=$(now)
 start_operator
+perf_pid=""
+if [ -n "${EW_BENCH_PERF:-}" ] && command -v perf >/dev/null; then
+    perf record -q -F 99 --call-graph dwarf,16384 -p "$op_pid" -o "$EW_CLUSTERS_DIR/perf-startup.data" 2>/dev/null &
+    perf_pid=$!
+fi
 wait_until 120 curl -sf "http://127.0.0.1:$port/readyz"
 t_ready=$(elapsed "$t0" "$(now)")
 # Caught up: every CrossClusterService reconciled (successfully) since the start and
@@ -319,8 +324,14 @@ depth_zero() {
     [ "$(awk '/^eastwest_workqueue_depth\{controller="crossclusterservice"/ {print $2}' <<<"$m")" = 0 ] &&
         [ "$(awk '/^eastwest_reconcile_total\{controller="crossclusterservice",result="success"/ {print $2}' <<<"$m")" -ge "$last_n" ]
 }
-wait_until 600 depth_zero
+wait_until 900 depth_zero
 t_idle=$(elapsed "$t0" "$(now)")
+if [ -n "$perf_pid" ]; then
+    kill -INT "$perf_pid" && wait "$perf_pid" 2>/dev/null
+    perf report -i "$EW_CLUSTERS_DIR/perf-startup.data" --stdio --children --sort symbol -g none \
+        2>/dev/null | grep -E '^ +[0-9]' | head -n 60 >"$EW_CLUSTERS_DIR/perf-startup-children.txt"
+    say "startup: the operator's hottest functions, callers counted in (perf): $EW_CLUSTERS_DIR/perf-startup-children.txt"
+fi
 startup_rss=$(($(rss_kib) / 1024))
 
 printf '\n%s\n' "eastwest benchmarks: $nclusters clusters ($clusters), $workers workers, $(nproc) cores, $(date -u +%Y-%m-%d)"
