@@ -32,6 +32,11 @@ struct ccs_cluster {
     /* Pods in all namespaces, kept as mesh_pod_project's small form: only in a member
      * that exports (started by cluster_pods at first use; set under cc->mu). */
     struct rt_reflector *pods;
+    /* Each pod's labels as last seen (pod key -> its POD_LABEL_INDEX values, packed):
+     * when a pod changes, the Services that selected it before are found from these,
+     * so that a pod relabelled out of a selector still queues their exports. */
+    pthread_mutex_t pods_mu;
+    struct strmap pod_labels;
     struct mesh_ccs_controller *cc;
     int refs; /* the map's own counts one while it is in the map; cc->mu */
 };
@@ -49,29 +54,101 @@ struct mesh_ccs_controller {
     struct mesh_vip_table *vips; /* allocation of addresses is serialised on it */
 };
 
-/* ---- member caches and what their changes queue ---- */
+/* ---- member caches and what their changes queue ----
+ *
+ * Three indexes make a member's event cost what it touches, not a scan of every
+ * CrossClusterService (issue 16):
+ *   EXPORT_INDEX, on the CrossClusterService cache: "<cluster>\n<ns>\n<service>" for
+ *     each spec.exportFrom entry (the Service named, or the CR's own name);
+ *   SELECTOR_INDEX, on a member's Services: "<ns>\n<key>=<value>" for each pair of
+ *     spec.selector;
+ *   POD_LABEL_INDEX, on a member's pods: "<ns>\n<key>=<value>" for each label.
+ * A Service's change queues the CrossClusterServices exporting it; a pod's queues those
+ * exporting a Service that selects it now or selected its labels before. */
 
-struct export_match {
-    const char *cluster, *ns, *svc; /* svc NULL: any exported from the namespace */
-    struct mesh_ccs_controller *cc;
-};
+#define EXPORT_INDEX    "eastwest.io/exported-service"
+#define SELECTOR_INDEX  "eastwest.io/selector-pair"
+#define POD_LABEL_INDEX "eastwest.io/label-pair"
 
-static void match_export(void *ud, const char *key, const cJSON *obj)
+static void index_exports(const cJSON *obj, struct strbuf *values)
 {
-    struct export_match *m = ud;
     const char *ns = mesh_json_str(obj, "metadata", "namespace"),
                *name = mesh_json_str(obj, "metadata", "name");
-    if (!ns || strcmp(ns, m->ns) != 0)
-        return;
     const cJSON *e;
+    struct strbuf v = STRBUF_INIT;
     cJSON_ArrayForEach(e, mesh_json_get(obj, "spec", "exportFrom"))
     {
-        const char *c = mesh_json_str(e, "cluster", NULL), *s = mesh_json_str(e, "service", NULL);
-        if (c && strcmp(c, m->cluster) == 0 && (!m->svc || strcmp(s ? s : name, m->svc) == 0)) {
-            rt_controller_enqueue(m->cc->ctl, key);
-            return;
-        }
+        const char *c = mesh_json_str(e, "cluster", NULL), *svc = mesh_json_str(e, "service", NULL);
+        if (!c || !ns || !name)
+            continue;
+        strbuf_reset(&v);
+        strbuf_addf(&v, "%s\n%s\n%s", c, ns, svc ? svc : name);
+        rt_index_value_add(values, v.buf);
     }
+    strbuf_release(&v);
+}
+
+/* "<ns>\n<key>=<value>" for each string pair of pairs (a selector or labels). */
+static void index_pairs(const char *ns, const cJSON *pairs, struct strbuf *values)
+{
+    const cJSON *kv;
+    struct strbuf v = STRBUF_INIT;
+    if (!ns || !cJSON_IsObject(pairs))
+        return;
+    cJSON_ArrayForEach(kv, pairs)
+    {
+        if (!kv->string || !*kv->string || !cJSON_IsString(kv))
+            continue;
+        strbuf_reset(&v);
+        strbuf_addf(&v, "%s\n%s=%s", ns, kv->string, kv->valuestring);
+        rt_index_value_add(values, v.buf);
+    }
+    strbuf_release(&v);
+}
+
+static void index_selector(const cJSON *svc, struct strbuf *values)
+{
+    index_pairs(mesh_json_str(svc, "metadata", "namespace"), mesh_json_get(svc, "spec", "selector"),
+                values);
+}
+
+static void index_pod_labels(const cJSON *pod, struct strbuf *values)
+{
+    index_pairs(mesh_json_str(pod, "metadata", "namespace"),
+                mesh_json_get(pod, "metadata", "labels"), values);
+}
+
+/* A copy of a packed list of index values (values->len bytes and the final NUL). */
+static char *packed_dup(const struct strbuf *values)
+{
+    char *p = ew_malloc(values->len + 1);
+    memcpy(p, values->buf, values->len + 1);
+    return p;
+}
+
+static int packed_equal(const char *p, const struct strbuf *values)
+{
+    const char *q = p;
+    while (*q)
+        q += strlen(q) + 1;
+    return (size_t)(q - p) == values->len && memcmp(p, values->buf, values->len) == 0;
+}
+
+static void enqueue_found(void *ud, const char *key, const cJSON *obj)
+{
+    struct mesh_ccs_controller *cc = ud;
+    (void)obj;
+    rt_controller_enqueue(cc->ctl, key);
+}
+
+/* Queue the CrossClusterServices that export Service ns/svc of this member. */
+static void queue_exports_of(struct ccs_cluster *cl, const char *ns, const char *svc)
+{
+    struct strbuf v = STRBUF_INIT;
+    strbuf_addf(&v, "%s\n%s\n%s", cl->name, ns, svc);
+    rt_store_foreach_indexed(rt_reflector_store(cl->cc->ccs), EXPORT_INDEX, v.buf, enqueue_found,
+                             cl->cc);
+    strbuf_release(&v);
 }
 
 static void on_service(void *ud, enum rt_change ch, const char *key, const cJSON *obj)
@@ -79,24 +156,62 @@ static void on_service(void *ud, enum rt_change ch, const char *key, const cJSON
     struct ccs_cluster *cl = ud;
     (void)ch;
     (void)key;
-    struct export_match m = {cl->name, mesh_json_str(obj, "metadata", "namespace"),
-                             mesh_json_str(obj, "metadata", "name"), cl->cc};
-    if (m.ns && m.svc)
-        rt_store_foreach(rt_reflector_store(cl->cc->ccs), match_export, &m);
+    const char *ns = mesh_json_str(obj, "metadata", "namespace"),
+               *name = mesh_json_str(obj, "metadata", "name");
+    if (ns && name)
+        queue_exports_of(cl, ns, name);
 }
 
-/* A pod changed in an exporting member: queue every CrossClusterService exported from
- * that member and namespace (their subjectAltNames and endpoint counts come from the
- * pods). Not only those whose Service selects the pod now: a pod relabelled out of a
- * selector must leave their pinning too, and its old labels are not known here. */
+struct selecting {
+    const cJSON *labels; /* NULL: any Service found by a pair */
+    struct strbuf *names;
+};
+
+static void add_if_selects(void *ud, const char *key, const cJSON *svc)
+{
+    struct selecting *s = ud;
+    (void)key;
+    if (!s->labels || mesh_labels_match(mesh_json_get(svc, "spec", "selector"), s->labels))
+        rt_index_value_add(s->names, mesh_json_str(svc, "metadata", "name"));
+}
+
+/* Queue the exports of the Services of ns that select labels (NULL: of any Service with
+ * one of pairs in its selector); pairs are labels' POD_LABEL_INDEX values, packed. */
+static void queue_selecting(struct ccs_cluster *cl, const char *ns, const char *pairs,
+                            const cJSON *labels)
+{
+    struct strbuf names = STRBUF_INIT;
+    struct selecting s = {labels, &names};
+    for (const char *p = pairs; p && *p; p += strlen(p) + 1)
+        rt_store_foreach_indexed(rt_reflector_store(cl->services), SELECTOR_INDEX, p,
+                                 add_if_selects, &s);
+    for (const char *n = names.len ? names.buf : NULL; n && *n; n += strlen(n) + 1)
+        queue_exports_of(cl, ns, n); /* a name twice is queued once: the queue dedups */
+    strbuf_release(&names);
+}
+
+/* A pod changed in an exporting member: queue the CrossClusterServices whose exported
+ * Service selects it now (their subjectAltNames and endpoint counts come from the
+ * pods), and those whose Service had one of its previous labels in its selector (a pod
+ * relabelled out of a selector must leave their pinning too). */
 static void on_pod(void *ud, enum rt_change ch, const char *key, const cJSON *obj)
 {
     struct ccs_cluster *cl = ud;
-    (void)ch;
-    (void)key;
-    struct export_match m = {cl->name, mesh_json_str(obj, "metadata", "namespace"), NULL, cl->cc};
-    if (m.ns)
-        rt_store_foreach(rt_reflector_store(cl->cc->ccs), match_export, &m);
+    const char *ns = mesh_json_str(obj, "metadata", "namespace");
+    const cJSON *labels = mesh_json_get(obj, "metadata", "labels");
+    if (!ns)
+        return;
+    struct strbuf now = STRBUF_INIT;
+    index_pod_labels(obj, &now);
+    pthread_mutex_lock(&cl->pods_mu);
+    char *before = ch == RT_UPSERT && now.len ? strmap_put(&cl->pod_labels, key, packed_dup(&now))
+                                              : strmap_remove(&cl->pod_labels, key);
+    pthread_mutex_unlock(&cl->pods_mu);
+    queue_selecting(cl, ns, now.len ? now.buf : NULL, labels);
+    if (before && !packed_equal(before, &now))
+        queue_selecting(cl, ns, before, NULL);
+    free(before);
+    strbuf_release(&now);
 }
 
 static void on_written(void *ud, enum rt_change ch, const char *key, const cJSON *obj)
@@ -118,9 +233,12 @@ static void on_written(void *ud, enum rt_change ch, const char *key, const cJSON
 
 static struct rt_reflector *start_cache(struct ccs_cluster *cl, const struct kube_resource *r,
                                         const char *selector, rt_change_fn fn,
-                                        cJSON *(*transform)(cJSON *obj))
+                                        cJSON *(*transform)(cJSON *obj),
+                                        const struct rt_index *index)
 {
     struct rt_reflector_options ro = {
+        .indexes = index,
+        .nindexes = index ? 1 : 0,
         .client = cl->client,
         .resource = r,
         .label_selector = selector,
@@ -142,6 +260,12 @@ static void cluster_free(struct ccs_cluster *cl)
     rt_reflector_stop(cl->entries);
     rt_reflector_stop(cl->rules);
     rt_clusterset_release(cl->cc->clusters, cl->client);
+    const char *k;
+    void *v;
+    for (size_t i = 0; strmap_next(&cl->pod_labels, &i, &k, &v);)
+        free(v);
+    strmap_clear(&cl->pod_labels);
+    pthread_mutex_destroy(&cl->pods_mu);
     free(cl->name);
     free(cl);
 }
@@ -202,10 +326,14 @@ static struct ccs_cluster *cluster_get(struct mesh_ccs_controller *cc, const cha
             cl->client = client;
             cl->cc = cc;
             cl->refs = 1;
-            cl->services = start_cache(cl, &KUBE_RES_SERVICES, NULL, on_service, NULL);
+            pthread_mutex_init(&cl->pods_mu, NULL);
+            strmap_init(&cl->pod_labels);
+            static const struct rt_index selectors = {.name = SELECTOR_INDEX,
+                                                      .values = index_selector};
+            cl->services = start_cache(cl, &KUBE_RES_SERVICES, NULL, on_service, NULL, &selectors);
             const char *sel = MESH_LABEL_MANAGED_BY "=" MESH_FIELD_MANAGER;
-            cl->entries = start_cache(cl, &MESH_RES_SERVICEENTRIES, sel, on_written, NULL);
-            cl->rules = start_cache(cl, &MESH_RES_DESTINATIONRULES, sel, on_written, NULL);
+            cl->entries = start_cache(cl, &MESH_RES_SERVICEENTRIES, sel, on_written, NULL, NULL);
+            cl->rules = start_cache(cl, &MESH_RES_DESTINATIONRULES, sel, on_written, NULL, NULL);
             strmap_put(&cc->caches, name, cl);
         }
     }
@@ -232,8 +360,9 @@ static void cluster_put(struct mesh_ccs_controller *cc, struct ccs_cluster *cl)
 static struct rt_reflector *cluster_pods(struct mesh_ccs_controller *cc, struct ccs_cluster *cl)
 {
     pthread_mutex_lock(&cc->mu);
+    static const struct rt_index labels = {.name = POD_LABEL_INDEX, .values = index_pod_labels};
     if (!cl->pods)
-        cl->pods = start_cache(cl, &KUBE_RES_PODS, NULL, on_pod, mesh_pod_project);
+        cl->pods = start_cache(cl, &KUBE_RES_PODS, NULL, on_pod, mesh_pod_project, &labels);
     struct rt_reflector *pods = cl->pods;
     pthread_mutex_unlock(&cc->mu);
     return pods;
@@ -651,8 +780,15 @@ static void read_pods(struct ccs_ctx *x, struct ccs_cluster *cl, struct member_v
         x->pods_syncing = 1;
         return;
     }
+    /* the pods with the selector's first pair (all must match: scan_pod checks) */
+    const cJSON *first = m->selector ? m->selector->child : NULL;
+    if (!first || !first->string || !cJSON_IsString(first))
+        return;
     struct pod_scan s = {x, m};
-    rt_store_foreach(rt_reflector_store(pods), scan_pod, &s);
+    struct strbuf pair = STRBUF_INIT;
+    strbuf_addf(&pair, "%s\n%s=%s", x->ccs->namespace_, first->string, first->valuestring);
+    rt_store_foreach_indexed(rt_reflector_store(pods), POD_LABEL_INDEX, pair.buf, scan_pod, &s);
+    strbuf_release(&pair);
 }
 
 /* Ports from the first exporter's Service that has some (target ports, or the ports
@@ -1286,6 +1422,7 @@ struct mesh_ccs_controller *mesh_ccs_controller_new(const struct mesh_ccs_contro
     static const struct rt_index claims[] = {
         {.name = CLAIMED_HOST_INDEX, .value = index_claimed_host},
         {.name = CLAIMED_ADDRESS_INDEX, .value = index_claimed_address},
+        {.name = EXPORT_INDEX, .values = index_exports},
     };
     const struct rt_reflector_options services = {
         .client = o->home,

@@ -350,7 +350,10 @@ struct rt_reflector *rt_reflector_start(const struct rt_reflector_options *opts)
     r->store = rt_store_new(opts->index_labels, opts->nindex);
     register_cache_metrics(r);
     for (size_t i = 0; i < opts->nindexes; i++)
-        rt_store_add_index(r->store, opts->indexes[i].name, opts->indexes[i].value);
+        if (opts->indexes[i].values)
+            rt_store_add_index_values(r->store, opts->indexes[i].name, opts->indexes[i].values);
+        else
+            rt_store_add_index(r->store, opts->indexes[i].name, opts->indexes[i].value);
     pthread_mutex_init(&r->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);

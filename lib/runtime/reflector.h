@@ -30,10 +30,12 @@ enum rt_change { RT_UPSERT, RT_DELETE };
  * the reflector thread: be quick (enqueue keys). */
 typedef void (*rt_change_fn)(void *ud, enum rt_change change, const char *key, const cJSON *obj);
 
-/* A computed index of the store (rt_store_add_index). */
+/* A computed index of the store: one value (rt_store_add_index) or several
+ * (rt_store_add_index_values); set one of the two. */
 struct rt_index {
     const char *name;
     rt_index_fn value;
+    rt_index_values_fn values;
 };
 
 struct rt_reflector_options {

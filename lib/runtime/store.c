@@ -3,8 +3,10 @@
  *
  * Layout: objects: key -> struct entry {object, its index values};
  * for each index i, index[i]: value -> struct strmap (set of keys). An index is
- * by a label's value (index_fns[i] NULL) or by a value computed from the object.
- * One rwlock guards all of it.
+ * by a label's value (index_fns[i] both NULL) or by values computed from the object:
+ * one (rt_index_fn) or several (rt_index_values_fn). An entry keeps its values of
+ * each index packed, each NUL-terminated and an empty one last ("a\0b\0\0"), so that
+ * removing it from the index needs no recomputation. One rwlock guards all of it.
  */
 #include "store.h"
 #include "../base/strbuf.h"
@@ -17,14 +19,14 @@
 struct entry {
     cJSON *obj;
     size_t heap;         /* estimated heap of obj (tree_heap) */
-    char **label_values; /* one per index; NULL when the object has no value for it */
+    char **label_values; /* one packed list per index; NULL when it has no value for it */
 };
 
 struct rt_store {
     pthread_rwlock_t lock;
     struct strmap objects;
-    char **index_labels;    /* the index's name: a label key, or a computed index's name */
-    rt_index_fn *index_fns; /* NULL for a label index */
+    char **index_labels;        /* the index's name: a label key, or a computed index's name */
+    struct index_fn *index_fns; /* both NULL for a label index */
     size_t nindex;
     struct strmap *index; /* nindex maps: value -> struct strmap* (key set) */
     /* Deletions seen (key -> unsigned long long *, the resourceVersion at which it
@@ -38,13 +40,18 @@ struct rt_store {
 
 #define TOMBS_MAX 4096
 
+struct index_fn {
+    rt_index_fn one;
+    rt_index_values_fn many;
+};
+
 struct rt_store *rt_store_new(const char *const *index_labels, size_t nindex)
 {
     struct rt_store *s = ew_calloc(1, sizeof(*s));
     pthread_rwlock_init(&s->lock, NULL);
     s->nindex = nindex;
     s->index_labels = ew_calloc(nindex ? nindex : 1, sizeof(char *));
-    s->index_fns = ew_calloc(nindex ? nindex : 1, sizeof(rt_index_fn));
+    s->index_fns = ew_calloc(nindex ? nindex : 1, sizeof(struct index_fn));
     s->index = ew_calloc(nindex ? nindex : 1, sizeof(struct strmap));
     for (size_t i = 0; i < nindex; i++)
         s->index_labels[i] = ew_strdup(index_labels[i]);
@@ -130,7 +137,34 @@ void rt_object_trim(cJSON *obj)
     }
 }
 
-static void index_add(struct rt_store *s, size_t i, const char *value, const char *key)
+/* Each value of a packed list. */
+#define FOR_EACH_PACKED(v, list) for (const char *v = (list); v && *v; v += strlen(v) + 1)
+
+void rt_index_value_add(struct strbuf *values, const char *value)
+{
+    if (value && *value)
+        strbuf_add(values, value, strlen(value) + 1);
+}
+
+/* The packed list in values (NULL when empty); values is released. */
+static char *packed(struct strbuf *values)
+{
+    if (!values->len) {
+        strbuf_release(values);
+        return NULL;
+    }
+    return strbuf_detach(values, NULL); /* its terminating NUL ends the list */
+}
+
+static char *pack_one(char *value)
+{
+    struct strbuf sb = STRBUF_INIT;
+    rt_index_value_add(&sb, value);
+    free(value);
+    return packed(&sb);
+}
+
+static void index_add_one(struct rt_store *s, size_t i, const char *value, const char *key)
 {
     struct strmap *set = strmap_get(&s->index[i], value);
     if (!set) {
@@ -140,7 +174,13 @@ static void index_add(struct rt_store *s, size_t i, const char *value, const cha
     strmap_put(set, key, NULL);
 }
 
-static void index_remove(struct rt_store *s, size_t i, const char *value, const char *key)
+static void index_add(struct rt_store *s, size_t i, const char *values, const char *key)
+{
+    FOR_EACH_PACKED(v, values)
+    index_add_one(s, i, v, key);
+}
+
+static void index_remove_one(struct rt_store *s, size_t i, const char *value, const char *key)
 {
     struct strmap *set = strmap_get(&s->index[i], value);
     if (!set)
@@ -153,15 +193,37 @@ static void index_remove(struct rt_store *s, size_t i, const char *value, const 
     }
 }
 
-void rt_store_add_index(struct rt_store *s, const char *name, rt_index_fn value)
+static void index_remove(struct rt_store *s, size_t i, const char *values, const char *key)
+{
+    FOR_EACH_PACKED(v, values)
+    index_remove_one(s, i, v, key);
+}
+
+/* Index i's values of obj, packed (NULL: none). */
+static char *index_values(const struct rt_store *s, size_t i, const cJSON *obj)
+{
+    const struct index_fn *f = &s->index_fns[i];
+    if (f->one)
+        return pack_one(f->one(obj));
+    if (f->many) {
+        struct strbuf sb = STRBUF_INIT;
+        f->many(obj, &sb);
+        return packed(&sb);
+    }
+    const cJSON *v =
+        cJSON_GetObjectItemCaseSensitive(rt_object_meta(obj, "labels"), s->index_labels[i]);
+    return cJSON_IsString(v) ? pack_one(ew_strdup(v->valuestring)) : NULL;
+}
+
+static void add_index(struct rt_store *s, const char *name, struct index_fn fn)
 {
     pthread_rwlock_wrlock(&s->lock);
     size_t n = s->nindex + 1;
     s->index_labels = ew_realloc(s->index_labels, n * sizeof(char *));
-    s->index_fns = ew_realloc(s->index_fns, n * sizeof(rt_index_fn));
+    s->index_fns = ew_realloc(s->index_fns, n * sizeof(struct index_fn));
     s->index = ew_realloc(s->index, n * sizeof(struct strmap));
     s->index_labels[s->nindex] = ew_strdup(name);
-    s->index_fns[s->nindex] = value;
+    s->index_fns[s->nindex] = fn;
     memset(&s->index[s->nindex], 0, sizeof(struct strmap));
     const char *k;
     void *v;
@@ -173,11 +235,20 @@ void rt_store_add_index(struct rt_store *s, const char *name, rt_index_fn value)
     s->nindex = n;
     for (size_t i = 0; strmap_next(&s->objects, &i, &k, &v);) {
         struct entry *e = v;
-        e->label_values[n - 1] = value(e->obj);
-        if (e->label_values[n - 1])
-            index_add(s, n - 1, e->label_values[n - 1], k);
+        e->label_values[n - 1] = index_values(s, n - 1, e->obj);
+        index_add(s, n - 1, e->label_values[n - 1], k);
     }
     pthread_rwlock_unlock(&s->lock);
+}
+
+void rt_store_add_index(struct rt_store *s, const char *name, rt_index_fn value)
+{
+    add_index(s, name, (struct index_fn){.one = value});
+}
+
+void rt_store_add_index_values(struct rt_store *s, const char *name, rt_index_values_fn values)
+{
+    add_index(s, name, (struct index_fn){.many = values});
 }
 
 /* etcd's revisions, which kube-apiserver hands out as resourceVersions: decimal.
@@ -240,18 +311,10 @@ static size_t tree_heap(const cJSON *o)
 static struct entry *entry_new(struct rt_store *s, cJSON *obj)
 {
     struct entry *e = ew_calloc(1, sizeof(*e));
-    const cJSON *labels = rt_object_meta(obj, "labels");
     e->obj = obj;
     e->label_values = ew_calloc(s->nindex ? s->nindex : 1, sizeof(char *));
-    for (size_t i = 0; i < s->nindex; i++) {
-        if (s->index_fns[i]) {
-            e->label_values[i] = s->index_fns[i](obj);
-            continue;
-        }
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(labels, s->index_labels[i]);
-        if (cJSON_IsString(v))
-            e->label_values[i] = ew_strdup(v->valuestring);
-    }
+    for (size_t i = 0; i < s->nindex; i++)
+        e->label_values[i] = index_values(s, i, obj);
     return e;
 }
 
@@ -271,13 +334,11 @@ static int upsert_locked(struct rt_store *s, const char *key, cJSON *obj)
         const char *b = rt_object_meta_str(obj, "resourceVersion");
         changed = !a || !b || strcmp(a, b) != 0;
         for (size_t i = 0; i < s->nindex; i++)
-            if (old->label_values[i])
-                index_remove(s, i, old->label_values[i], key);
+            index_remove(s, i, old->label_values[i], key);
         entry_free(s, old);
     }
     for (size_t i = 0; i < s->nindex; i++)
-        if (e->label_values[i])
-            index_add(s, i, e->label_values[i], key);
+        index_add(s, i, e->label_values[i], key);
     return changed;
 }
 
@@ -327,8 +388,7 @@ static struct entry *delete_locked(struct rt_store *s, const char *key)
         return NULL;
     s->heap -= e->heap;
     for (size_t i = 0; i < s->nindex; i++)
-        if (e->label_values[i])
-            index_remove(s, i, e->label_values[i], key);
+        index_remove(s, i, e->label_values[i], key);
     return e;
 }
 
@@ -452,6 +512,21 @@ char **rt_store_keys(struct rt_store *s, const char *index_label, const char *va
     pthread_rwlock_unlock(&s->lock);
     *n = count;
     return keys;
+}
+
+void rt_store_foreach_indexed(struct rt_store *s, const char *index, const char *value,
+                              void (*fn)(void *ud, const char *key, const cJSON *obj), void *ud)
+{
+    const char *k;
+    pthread_rwlock_rdlock(&s->lock);
+    size_t i = index_of(s, index);
+    const struct strmap *set = i == (size_t)-1 ? NULL : strmap_get(&s->index[i], value);
+    for (size_t it = 0; set && strmap_next(set, &it, &k, NULL);) {
+        const struct entry *e = strmap_get(&s->objects, k);
+        if (e)
+            fn(ud, k, e->obj);
+    }
+    pthread_rwlock_unlock(&s->lock);
 }
 
 void rt_store_foreach(struct rt_store *s, void (*fn)(void *ud, const char *key, const cJSON *obj),

@@ -28,6 +28,14 @@ typedef char *(*rt_index_fn)(const cJSON *obj);
 /* Index by a computed value under name (queried with rt_store_keys like a label). Best
  * added before the first object; objects already there are indexed now. */
 void rt_store_add_index(struct rt_store *s, const char *name, rt_index_fn value);
+/* Several values computed from an object (each added with rt_index_value_add; none is
+ * fine), the object found under each: the exports of a CrossClusterService
+ * ("cluster\nnamespace\nservice"), a Service's selector pairs. Same rules as
+ * rt_index_fn. */
+struct strbuf;
+typedef void (*rt_index_values_fn)(const cJSON *obj, struct strbuf *values);
+void rt_index_value_add(struct strbuf *values, const char *value);
+void rt_store_add_index_values(struct rt_store *s, const char *name, rt_index_values_fn values);
 void rt_store_free(struct rt_store *s);
 
 /* metadata.<field> of obj, or NULL; the same when it is not a string, for _str. */
@@ -71,6 +79,10 @@ size_t rt_store_size(struct rt_store *s);
 /* Keys (caller frees the array and each key), optionally only those whose index
  * index_label (an indexed label or a computed index's name) has value. */
 char **rt_store_keys(struct rt_store *s, const char *index_label, const char *value, size_t *n);
+/* Call fn for each object whose index (as rt_store_keys) has value, under the read lock
+ * (fn must not call into the store); the cost is the objects found. */
+void rt_store_foreach_indexed(struct rt_store *s, const char *index, const char *value,
+                              void (*fn)(void *ud, const char *key, const cJSON *obj), void *ud);
 /* Call fn for each object under the read lock (fn must not call into the store). */
 void rt_store_foreach(struct rt_store *s, void (*fn)(void *ud, const char *key, const cJSON *obj),
                       void *ud);

@@ -569,6 +569,68 @@ static void test_unreachable_exporter_withdraw(struct test_ctx *t)
     world_free(&w);
 }
 
+/* The subjectAltNames of us's ServiceEntry, joined with ",". */
+static char *sans_in_us(struct world *w)
+{
+    cJSON *se = fake_cluster_get(w->us, &MESH_RES_SERVICEENTRIES, "echo", "echo");
+    struct strbuf sb = STRBUF_INIT;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, at(se, "spec.subjectAltNames"))
+    {
+        strbuf_addf(&sb, "%s%s", sb.len ? "," : "", cJSON_IsString(v) ? v->valuestring : "?");
+    }
+    cJSON_Delete(se);
+    return strbuf_detach(&sb, NULL);
+}
+
+static int sans_are(struct world *w, void *ud)
+{
+    char *got = sans_in_us(w);
+    int same = strcmp(got, ud) == 0;
+    free(got);
+    return same;
+}
+
+static void put_canary_pod(struct world *w, const char *app)
+{
+    char json[512];
+    snprintf(json, sizeof(json),
+             "{\"metadata\":{\"name\":\"echo-canary\",\"namespace\":\"echo\","
+             "\"labels\":{\"app\":\"%s\",\"track\":\"canary\"}},"
+             "\"spec\":{\"serviceAccountName\":\"canary\"},"
+             "\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}}",
+             app);
+    world_put_json(w->eu, &KUBE_RES_PODS, json);
+}
+
+/* A pod that the exported Service comes to select adds its identity to the importers'
+ * pinning; relabelled out of the selector, it leaves it again. The pod's event is
+ * mapped through the Services that select it (issue 16: an index, not a scan of every
+ * CrossClusterService), and, for the second, through the labels it had before: its new
+ * labels are selected by no Service at all. */
+static void test_pod_relabelled_out_leaves_the_pinning(struct test_ctx *t)
+{
+    struct world w;
+    start_tutorial(t, &w);
+    static const char one[] = "spiffe://corp.local/ns/echo/sa/echo";
+    static const char two[] =
+        "spiffe://corp.local/ns/echo/sa/canary,spiffe://corp.local/ns/echo/sa/echo";
+    char *got = sans_in_us(&w);
+    CHECK_STR(t, got, one);
+    free(got);
+    put_canary_pod(&w, "echo");
+    int ok = world_settle(&w, sans_are, (void *)two, 10);
+    got = sans_in_us(&w);
+    CHECKF(t, ok, "a selected pod: SANs \"%s\", want \"%s\"", got, two);
+    free(got);
+    put_canary_pod(&w, "nothing-selects-this");
+    ok = world_settle(&w, sans_are, (void *)one, 10);
+    got = sans_in_us(&w);
+    CHECKF(t, ok, "relabelled out: SANs \"%s\", want \"%s\"", got, one);
+    free(got);
+    world_free(&w);
+}
+
 static const struct test_case cases[] = {
     {"tutorial-writes-each-member", test_tutorial_writes_each_member},
     {"ccs-writes-make-one-event", test_ccs_writes_make_one_event},
@@ -584,6 +646,7 @@ static const struct test_case cases[] = {
      test_mesh_deletion_cleans_gateways_keeps_cacerts},
     {"unreachable-exporter-keep-last-known", test_unreachable_exporter_keep_last_known},
     {"unreachable-exporter-withdraw", test_unreachable_exporter_withdraw},
+    {"pod-relabelled-out-leaves-the-pinning", test_pod_relabelled_out_leaves_the_pinning},
 };
 
 int main(int argc, char **argv)

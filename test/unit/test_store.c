@@ -99,6 +99,66 @@ static void test_index_added_late_and_relist(struct test_ctx *t)
     rt_store_free(s);
 }
 
+/* Each word of spec.color ("red blue") as a value of its own. */
+static void colors_of(const cJSON *obj, struct strbuf *values)
+{
+    const cJSON *c = cJSON_GetObjectItem(cJSON_GetObjectItem(obj, "spec"), "color");
+    char word[64];
+    for (const char *p = cJSON_IsString(c) ? c->valuestring : ""; *p;) {
+        size_t n = strcspn(p, " ");
+        snprintf(word, sizeof(word), "%.*s", (int)n, p);
+        if (strcmp(word, "none") != 0)
+            rt_index_value_add(values, word);
+        p += n + (p[n] == ' ');
+    }
+}
+
+struct seen {
+    struct strbuf keys;
+};
+
+static void note_key(void *ud, const char *key, const cJSON *obj)
+{
+    struct seen *s = ud;
+    (void)obj;
+    strbuf_addf(&s->keys, "%s%s", s->keys.len ? "," : "", key);
+}
+
+/* An object with several values is found under each, leaves the ones it drops, and
+ * rt_store_foreach_indexed visits exactly the objects under one value. */
+static void test_multi_valued_index(struct test_ctx *t)
+{
+    struct rt_store *s = rt_store_new(NULL, 0);
+    rt_store_add_index_values(s, "colors", colors_of);
+    rt_store_upsert(s, object("a", "x", "1", "red blue"));
+    rt_store_upsert(s, object("a", "y", "2", "blue"));
+    rt_store_upsert(s, object("a", "z", "3", "none"));
+    check_keys(t, s, "colors", "red", "a/x");
+    check_keys(t, s, "colors", "blue", "a/x,a/y");
+    rt_store_upsert(s, object("a", "x", "4", "green red")); /* drops blue, adds green */
+    check_keys(t, s, "colors", "blue", "a/y");
+    check_keys(t, s, "colors", "green", "a/x");
+    check_keys(t, s, "colors", "red", "a/x");
+    struct seen seen = {STRBUF_INIT};
+    rt_store_foreach_indexed(s, "colors", "green", note_key, &seen);
+    CHECK_STR(t, seen.keys.buf, "a/x");
+    strbuf_reset(&seen.keys);
+    rt_store_foreach_indexed(s, "colors", "purple", note_key, &seen);
+    rt_store_foreach_indexed(s, "nosuchindex", "red", note_key, &seen);
+    CHECK_STR(t, seen.keys.buf, "");
+    rt_store_delete(s, "a/x");
+    check_keys(t, s, "colors", "red", "");
+    check_keys(t, s, "colors", "green", "");
+    cJSON *items = cJSON_CreateArray(); /* a relist: y changes, z gains a value */
+    cJSON_AddItemToArray(items, object("a", "y", "5", "red"));
+    cJSON_AddItemToArray(items, object("a", "z", "6", "blue"));
+    rt_store_replace(s, items, NULL, NULL, NULL);
+    check_keys(t, s, "colors", "red", "a/y");
+    check_keys(t, s, "colors", "blue", "a/z");
+    strbuf_release(&seen.keys);
+    rt_store_free(s);
+}
+
 static const char *rv_at(struct rt_store *s, const char *key)
 {
     static char buf[32];
@@ -175,6 +235,7 @@ int main(int argc, char **argv)
     static const struct test_case cases[] = {
         {"computed_index_follows_changes", test_computed_index_follows_changes},
         {"index_added_late_and_relist", test_index_added_late_and_relist},
+        {"multi_valued_index", test_multi_valued_index},
         {"written_answer_only_when_newer", test_written_answer_only_when_newer},
         {"written_answer_after_deletion", test_written_answer_after_deletion},
         {"heap_estimate_follows_objects", test_heap_estimate_follows_objects},
