@@ -158,6 +158,11 @@ void rt_controller_enqueue(struct rt_controller *c, const char *key)
     rt_queue_add(c->q, key);
 }
 
+void rt_controller_enqueue_after(struct rt_controller *c, const char *key, double seconds)
+{
+    rt_queue_add_after(c->q, key, seconds);
+}
+
 static const char *result_name(enum rt_result_kind k)
 {
     return k == RT_DONE ? "success" : k == RT_REQUEUE_AFTER ? "requeue" : "error";

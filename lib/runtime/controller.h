@@ -59,6 +59,9 @@ struct rt_reflector *rt_controller_watch(struct rt_controller *c,
                                          const struct rt_reflector_options *opts,
                                          rt_mapper_fn mapper, void *mapper_ud);
 void rt_controller_enqueue(struct rt_controller *c, const char *key);
+/* Queue key in seconds (the earliest wins when it is already waiting): changes that
+ * come in a burst within that time are one reconcile. */
+void rt_controller_enqueue_after(struct rt_controller *c, const char *key, double seconds);
 /* Start the workers (call when leading). Returns 0, or -1 (logged) when a worker thread
  * could not be created; those that were keep running. */
 int rt_controller_run(struct rt_controller *c);
