@@ -81,6 +81,21 @@ writes_by_cluster() { # "home=N us=N ..." (create, patch, update, delete)
         split($2, l, ","); for (i in l) if (l[i] ~ /^cluster=/) { c = l[i]; gsub(/cluster=|"/, "", c) }
         n = $3; sub(/^ /, "", n); s[c] += n } END { for (c in s) printf "%s=%d ", c, s[c] }'
 }
+# Writes each API server served, by resource: "us/serviceentries=N ..." (its own
+# apiserver_request_total, POST/PATCH/PUT/DELETE, every client: the bench's own
+# bulk apply of the CRs is in the home's crossclusterservices).
+server_writes() {
+    local c
+    for c in $clusters; do
+        kc "$c" get --raw /metrics 2>/dev/null | awk -v c="$c" -F'[{}]' \
+            '/^apiserver_request_total\{/ && /verb="(POST|PATCH|PUT|DELETE)"/ {
+            split($2, l, ","); r = ""; sr = ""
+            for (i in l) { if (l[i] ~ /^resource=/) { r = l[i]; gsub(/resource=|"/, "", r) }
+                           if (l[i] ~ /^subresource=/) { sr = l[i]; gsub(/subresource=|"/, "", sr) } }
+            n = $3; sub(/^ /, "", n); s[r (sr != "" ? "/" sr : "")] += n }
+            END { for (r in s) printf "%s/%s=%d ", c, r, s[r] }'
+    done
+}
 # What the watch caches hold, by resource over every cluster and selector:
 # "resource objects bytes/object" lines (eastwest_cache_objects, eastwest_cache_bytes).
 cache_per_kind() {
@@ -230,7 +245,7 @@ for v, k in les:
 EOF
 }
 
-rows=() server_cpu_rows=() writes_rows=() cache_rows=()
+rows=() server_cpu_rows=() writes_rows=() server_rows=() cache_rows=()
 for n in ${sizes//,/ }; do
     ns="bench-$n"
     say "size $n: backing Services"
@@ -239,6 +254,7 @@ for n in ${sizes//,/ }; do
     for c in $clusters; do [ "$c" = us ] || kc "$c" apply --server-side -f "$tmp/svc.yaml" >/dev/null; done
     gen_ccs "$ns" "$n" >"$tmp/ccs.yaml"
     cpu0=$(cpu_seconds) req0=$(requests_by_verb) scpu0=$(servers_cpu) wc0=$(writes_by_cluster)
+    sw0=$(server_writes)
     perf_pid=""
     if [ -n "${EW_BENCH_PERF:-}" ] && [ "$n" = "${sizes##*,}" ] && command -v perf >/dev/null; then
         perf record -q -F 99 --call-graph dwarf,16384 -p "$op_pid" -o "$EW_CLUSTERS_DIR/perf-$n.data" 2>/dev/null &
@@ -265,6 +281,7 @@ for n in ${sizes//,/ }; do
     req1=$(requests_by_verb) wc1=$(writes_by_cluster)
     per=$(per_delta "$req0" "$req1" "$n")
     writes_rows+=("N=$n: $(per_delta "$wc0" "$wc1" "$n")")
+    server_rows+=("N=$n: $(per_delta "$sw0" "$(server_writes)" "$n")")
     cache_rows+=("N=$n: $(cache_per_kind | awk '{printf "%s%s %d x %d B", (NR > 1 ? ", " : ""), $1, $2, $3}')")
     say "size $n: bare client"
     bare=$(build/test/bare_client "$EW_CLUSTERS_DIR/us/kubeconfig" "$EW_CLUSTERS_DIR/eu/kubeconfig" "$ns" "$n" "$workers" | awk '{print $(NF-1)}')
@@ -345,6 +362,8 @@ printf '\nCPU seconds during convergence:\n'
 printf '  %s\n' "${server_cpu_rows[@]}"
 printf '\nwrites per service during convergence, by cluster (create, patch, update, delete):\n'
 printf '  %s\n' "${writes_rows[@]}"
+printf '\nwrites per service the API servers served during convergence, by cluster and resource (any client):\n'
+printf '  %s\n' "${server_rows[@]}"
 printf '\nwatch caches after convergence (resource: objects x estimated heap bytes per object):\n'
 printf '  %s\n' "${cache_rows[@]}"
 printf '\nidle %ss at N=%s: %s writes to members, %s to home objects, %s Lease renewals; %s s CPU\n' \
