@@ -82,13 +82,13 @@ writes_by_cluster() { # "home=N us=N ..." (create, patch, update, delete)
         n = $3; sub(/^ /, "", n); s[c] += n } END { for (c in s) printf "%s=%d ", c, s[c] }'
 }
 # Writes each API server served, by resource: "us/serviceentries=N ..." (its own
-# apiserver_request_total, POST/PATCH/PUT/DELETE, every client: the bench's own
+# apiserver_request_total, POST/PATCH/PUT/DELETE/APPLY, every client: the bench's own
 # bulk apply of the CRs is in the home's crossclusterservices).
 server_writes() {
     local c
     for c in $clusters; do
         kc "$c" get --raw /metrics 2>/dev/null | awk -v c="$c" -F'[{}]' \
-            '/^apiserver_request_total\{/ && /verb="(POST|PATCH|PUT|DELETE)"/ {
+            '/^apiserver_request_total\{/ && /verb="(POST|PATCH|PUT|DELETE|APPLY)"/ {
             split($2, l, ","); r = ""; sr = ""
             for (i in l) { if (l[i] ~ /^resource=/) { r = l[i]; gsub(/resource=|"/, "", r) }
                            if (l[i] ~ /^subresource=/) { sr = l[i]; gsub(/subresource=|"/, "", sr) } }
