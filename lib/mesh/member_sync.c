@@ -82,7 +82,7 @@ static const char *obj_meta(const cJSON *o, const char *f)
 }
 
 static kube_code merge_patch(struct kube_client *c, const struct kube_resource *r, const char *ns,
-                             const cJSON *desired, struct kube_error *err)
+                             const cJSON *desired, cJSON **written, struct kube_error *err)
 {
     char *text = cJSON_PrintUnformatted(desired);
     if (!text)
@@ -90,12 +90,25 @@ static kube_code merge_patch(struct kube_client *c, const struct kube_resource *
     const struct kube_patch_options po = {.type = KUBE_PATCH_MERGE,
                                           .field_manager = MESH_FIELD_MANAGER};
     kube_code rc =
-        kube_patch(c, r, ns, obj_meta(desired, "name"), text, strlen(text), &po, NULL, err);
+        kube_patch(c, r, ns, obj_meta(desired, "name"), text, strlen(text), &po, written, err);
     cJSON_free(text);
     return rc;
 }
 
-/* Server-side apply desired if live differs. 0 on success (written or not). */
+/* The member's cache of resource r, or NULL. */
+static struct rt_reflector *member_cache(struct mesh_member *m, const struct kube_resource *r)
+{
+    for (int w = 0; w < MESH_W_COUNT; w++)
+        if (mesh_watch_resource((enum mesh_watch)w) == r)
+            return m->watches[w];
+    return NULL;
+}
+
+/* Server-side apply desired if live differs. 0 on success (written or not). The
+ * answer goes into the member's cache (rt_reflector_written), so that the watch event
+ * of our own write queues no reconcile: during a bulk create each such event made the
+ * mesh reconcile at once and rewrite the Gateway with the hosts added meanwhile, past
+ * the batching delay (issue 16: 0.3 Gateway writes, and their Events, per service). */
 static int apply_if_needed(struct mesh_ctx *ctx, struct mesh_member *m,
                            const struct kube_resource *r, const cJSON *desired, const cJSON *live,
                            struct mesh_problem *p)
@@ -104,14 +117,22 @@ static int apply_if_needed(struct mesh_ctx *ctx, struct mesh_member *m,
         return 0;
     struct kube_error err = KUBE_ERROR_INIT;
     const char *ns = r->namespaced ? obj_meta(desired, "namespace") : NULL;
-    kube_code rc = kube_apply(m->client, r, ns, desired, MESH_FIELD_MANAGER, 1, NULL, &err);
+    cJSON *written = NULL;
+    kube_code rc = kube_apply(m->client, r, ns, desired, MESH_FIELD_MANAGER, 1, &written, &err);
     if (rc == KUBE_E_INVALID && live) {
         /* Someone else's manager owns list items next to ours (kubectl edited a port:
          * apply then keeps their item beside ours and the server refuses the
          * duplicate). A merge patch replaces whole lists: it puts ours back. */
         kube_error_clear(&err);
-        rc = merge_patch(m->client, r, ns, desired, &err);
+        cJSON_Delete(written);
+        written = NULL;
+        rc = merge_patch(m->client, r, ns, desired, &written, &err);
     }
+    struct rt_reflector *cache = rc == KUBE_OK ? member_cache(m, r) : NULL;
+    if (cache)
+        rt_reflector_written(cache, written);
+    else
+        cJSON_Delete(written);
     const char *kind = obj_kind(desired), *name = obj_meta(desired, "name");
     if (rc != KUBE_OK) {
         mesh_problem_set(p, "ApplyFailed", "cluster %s: writing %s %s%s%s: %s", m->cluster, kind,
