@@ -284,8 +284,10 @@ for n in ${sizes//,/ }; do
     server_rows+=("N=$n: $(per_delta "$sw0" "$(server_writes)" "$n")")
     cache_rows+=("N=$n: $(cache_per_kind | awk '{printf "%s%s %d x %d B", (NR > 1 ? ", " : ""), $1, $2, $3}')")
     say "size $n: bare client"
+    bscpu0=$(servers_cpu)
     bare=$(build/test/bare_client "$EW_CLUSTERS_DIR/us/kubeconfig" "$EW_CLUSTERS_DIR/eu/kubeconfig" "$ns" "$n" "$workers" | awk '{print $(NF-1)}')
     ratio=$(python3 -c "print(f'{$conv / $bare:.2f}')")
+    server_cpu_rows+=("N=$n: bare client: kube-apiservers + etcds $(python3 -c "print(f'{$(servers_cpu) - $bscpu0:.1f}')") s (in ${bare} s; it writes and deletes)")
     say "size $n: 20 single changes"
     : >"$tmp/lat"
     h0=$(hist_buckets)
