@@ -38,7 +38,8 @@ struct ccs_cluster {
     pthread_mutex_t pods_mu;
     struct strmap pod_labels;
     struct mesh_ccs_controller *cc;
-    int refs; /* the map's own counts one while it is in the map; cc->mu */
+    double started; /* monotonic: when its caches started */
+    int refs;       /* the map's own counts one while it is in the map; cc->mu */
 };
 
 struct mesh_ccs_controller {
@@ -52,6 +53,7 @@ struct mesh_ccs_controller {
     pthread_mutex_t mu;
     struct strmap caches;        /* cluster name -> struct ccs_cluster */
     struct mesh_vip_table *vips; /* allocation of addresses is serialised on it */
+    double started;              /* monotonic: when the controller was made */
 };
 
 /* ---- member caches and what their changes queue ----
@@ -325,6 +327,7 @@ static struct ccs_cluster *cluster_get(struct mesh_ccs_controller *cc, const cha
             cl->name = ew_strdup(name);
             cl->client = client;
             cl->cc = cc;
+            cl->started = ew_now_mono();
             cl->refs = 1;
             pthread_mutex_init(&cl->pods_mu, NULL);
             strmap_init(&cl->pod_labels);
@@ -1195,6 +1198,47 @@ static int cleanup_all(struct ccs_ctx *x, struct strbuf *why)
 
 /* ---- the reconcile ---- */
 
+/* How long a reconcile waits for a member's caches to list, when to look again, and
+ * for how long after its caches (or the controller) started a member that has not
+ * listed holds the reconcile back; past that, it goes on and says "caches are
+ * syncing" in the status, as a member that cannot list is something to see. */
+#define MEMBER_SYNC_WAIT  1.0
+#define MEMBER_SYNC_RETRY 1.0
+#define MEMBER_SYNC_GRACE 60.0
+
+static int wait_synced(struct ccs_cluster *cl)
+{
+    return rt_reflector_wait_synced(cl->services, MEMBER_SYNC_WAIT) &&
+           rt_reflector_wait_synced(cl->entries, MEMBER_SYNC_WAIT) &&
+           rt_reflector_wait_synced(cl->rules, MEMBER_SYNC_WAIT);
+}
+
+/* 1 when an exporter, or a reachable importer, of this service is not connected, or its
+ * caches are still making their first list, and it is young: then nothing is written. A decision
+ * from caches that have not listed would write the importers without the exporter's Service and
+ * endpoints, and again once they listed (seen after every operator restart:
+ * test_reconcile/restart-writes-nothing). */
+static int members_listing(struct ccs_ctx *x)
+{
+    double now = ew_now_mono();
+    for (size_t i = 0; i < x->nmembers; i++) {
+        const struct member_view *m = &x->members[i];
+        /* an unreachable importer is not written anyway; an unreachable exporter whose
+         * caches never listed has no last known Service to keep the importers by */
+        if (!(m->exporter || (m->importer && m->reachable)))
+            continue;
+        struct ccs_cluster *cl = cluster_get(x->cc, m->spec->name);
+        int listing = cl ? !wait_synced(cl) && now - cl->started < MEMBER_SYNC_GRACE
+                         : now - x->cc->started < MEMBER_SYNC_GRACE;
+        if (cl && m->exporter)
+            cluster_pods(x->cc, cl); /* listing too, meanwhile */
+        cluster_put(x->cc, cl);
+        if (listing)
+            return 1;
+    }
+    return 0;
+}
+
 static struct rt_result work(struct ccs_ctx *x, const cJSON *mesh_obj, double queued_for)
 {
     struct mesh_problem p;
@@ -1223,6 +1267,10 @@ static struct rt_result work(struct ccs_ctx *x, const cJSON *mesh_obj, double qu
         goto done;
     }
     read_mesh_status(x, mesh_obj);
+    if (members_listing(x)) {
+        out = (struct rt_result){RT_REQUEUE_AFTER, MEMBER_SYNC_RETRY};
+        goto done;
+    }
     read_exporters(x);
     if (x->sans_unknown)
         keep_known_sans(x);
@@ -1401,6 +1449,7 @@ struct mesh_ccs_controller *mesh_ccs_controller_new(const struct mesh_ccs_contro
     pthread_mutex_init(&cc->mu, NULL);
     strmap_init(&cc->caches);
     cc->vips = mesh_vip_table_new();
+    cc->started = ew_now_mono();
     if (o->metrics) {
         static const double buckets[] = {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
         cc->m_propagation = rt_metrics_register(

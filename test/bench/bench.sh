@@ -346,6 +346,7 @@ depth_zero() {
 }
 wait_until 900 depth_zero
 t_idle=$(elapsed "$t0" "$(now)")
+read -r sw_members sw_home sw_lease <<<"$(writes_split)" # the new process counts from zero
 if [ -n "$perf_pid" ]; then
     kill -INT "$perf_pid" && wait "$perf_pid" 2>/dev/null
     perf report -i "$EW_CLUSTERS_DIR/perf-startup.data" --stdio --children --sort symbol -g none \
@@ -371,4 +372,5 @@ printf '  %s\n' "${cache_rows[@]}"
 printf '\nidle %ss at N=%s: %s writes to members, %s to home objects, %s Lease renewals; %s s CPU\n' \
     "$idle" "$last_n" "$((wm1 - wm0))" "$((wh1 - wh0))" "$((wl1 - wl0))" "$idle_cpu"
 printf 'list requests to eu in the 15 s after its kube-apiserver restarted (relists, and the Pod lists of reconciles they cause): %s\n' "$relists"
-printf 'startup with N=%s: /readyz in %ss, every service reconciled in %ss, %s MiB resident\n' "$last_n" "$t_ready" "$t_idle" "$startup_rss"
+printf 'startup with N=%s: /readyz in %ss, every service reconciled in %ss, %s MiB resident; writes meanwhile: %s to members, %s to home objects, %s Lease\n' \
+    "$last_n" "$t_ready" "$t_idle" "$startup_rss" "$sw_members" "$sw_home" "$sw_lease"

@@ -183,17 +183,23 @@ void world_start(struct world *w)
     w->running = 1;
 }
 
+void world_stop(struct world *w)
+{
+    if (!w->running)
+        return;
+    rt_controller_stop(mesh_network_controller_runtime(w->meshes), 10);
+    rt_controller_stop(mesh_ccs_controller_runtime(w->services), 10);
+    mesh_ccs_controller_free(w->services);
+    mesh_network_controller_free(w->meshes);
+    rt_clusterset_free(w->clusters);
+    rt_recorder_free(w->events);
+    rt_metrics_free(w->metrics);
+    w->running = 0;
+}
+
 void world_free(struct world *w)
 {
-    if (w->running) {
-        rt_controller_stop(mesh_network_controller_runtime(w->meshes), 10);
-        rt_controller_stop(mesh_ccs_controller_runtime(w->services), 10);
-        mesh_ccs_controller_free(w->services);
-        mesh_network_controller_free(w->meshes);
-        rt_clusterset_free(w->clusters);
-        rt_recorder_free(w->events);
-        rt_metrics_free(w->metrics);
-    }
+    world_stop(w);
     kube_client_free(w->home);
     kube_rest_config_free(&w->home_cfg);
     fake_cluster_free(w->us);

@@ -52,6 +52,9 @@ void world_put_json(struct fake_cluster *fc, const struct kube_resource *r, cons
 /* Start both controllers (their watches, then their workers). */
 void world_start(struct world *w);
 /* Stop the controllers, free everything. */
+/* Stop the controllers as a process exit would, keeping the clusters (world_start
+ * again is the operator's restart). */
+void world_stop(struct world *w);
 void world_free(struct world *w);
 
 /* Play the load balancer and istiod until done(w, ud) holds and nothing was written for
