@@ -7,6 +7,22 @@
 
 #include <string.h>
 
+/* Into patch (a copy of the new object): null for each field of old that the new one
+ * lacks, at every depth of objects (a merge patch merges nested objects, so a field
+ * dropped from status.rootCA would stay otherwise). Arrays are replaced whole. */
+static void add_removals(cJSON *patch, const cJSON *old)
+{
+    const cJSON *f;
+    cJSON_ArrayForEach(f, old)
+    {
+        cJSON *now = cJSON_GetObjectItemCaseSensitive(patch, f->string);
+        if (!now)
+            cJSON_AddNullToObject(patch, f->string);
+        else if (cJSON_IsObject(now) && cJSON_IsObject(f))
+            add_removals(now, f);
+    }
+}
+
 kube_code rt_status_write(struct kube_client *c, const struct kube_resource *r, const cJSON *obj,
                           cJSON *status, cJSON **written, struct kube_error *err)
 {
@@ -21,18 +37,8 @@ kube_code rt_status_write(struct kube_client *c, const struct kube_resource *r, 
     /* A merge patch of the whole status: fields of the old status that the new one
      * lacks are set to null so they go. */
     cJSON *patch = cJSON_CreateObject();
-    cJSON *st = cJSON_AddObjectToObject(patch, "status");
-    const cJSON *f;
-    cJSON_ArrayForEach(f, old)
-    {
-        if (!cJSON_GetObjectItemCaseSensitive(status, f->string))
-            cJSON_AddNullToObject(st, f->string);
-    }
-    while (status->child) {
-        cJSON *item = cJSON_DetachItemViaPointer(status, status->child);
-        cJSON_AddItemToObject(st, item->string, item);
-    }
-    cJSON_Delete(status);
+    add_removals(status, old);
+    cJSON_AddItemToObject(patch, "status", status);
     char *text = cJSON_PrintUnformatted(patch);
     cJSON_Delete(patch);
     if (!text)

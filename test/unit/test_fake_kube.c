@@ -9,6 +9,7 @@
 #include "harness.h"
 #include "base/timeutil.h"
 #include "fake_kube.h"
+#include "runtime/status_write.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -1005,6 +1006,34 @@ static void test_faults_every_verb(struct test_ctx *t)
     fake_faults_free(ff);
 }
 
+/* rt_status_write drops a nested field the new status lacks: a merge patch merges
+ * objects, so status.rootCA.rotation stayed after a root rotation ended until the
+ * patch carried a null for it. */
+static void test_status_write_drops_nested_fields(struct test_ctx *t)
+{
+    struct env e = env_new();
+    struct kube_error err = KUBE_ERROR_INIT;
+    cJSON *a = NULL, *s = NULL;
+    REQUIRE(t, create_cm(&e, "ns", "a", NULL, &a, &err) == KUBE_OK);
+    REQUIRE(t, merge(&e, &KUBE_RES_CONFIGMAPS, "a",
+                     "{\"status\":{\"rootCA\":{\"sha\":\"x\",\"rotation\":{\"phase\":\"DropOld\"}},"
+                     "\"gone\":1}}",
+                     "status", &s, &err) == KUBE_OK);
+    cJSON *status = cJSON_Parse("{\"rootCA\":{\"sha\":\"y\"}}");
+    cJSON *w = NULL;
+    REQUIRE(t, rt_status_write(e.c, &KUBE_RES_CONFIGMAPS, s, status, &w, &err) == KUBE_OK);
+    const cJSON *ca = cJSON_GetObjectItem(cJSON_GetObjectItem(w, "status"), "rootCA");
+    CHECK(t, cJSON_IsString(cJSON_GetObjectItem(ca, "sha")) &&
+                 strcmp(cJSON_GetObjectItem(ca, "sha")->valuestring, "y") == 0);
+    CHECKF(t, !cJSON_GetObjectItem(ca, "rotation"), "status.rootCA.rotation stayed");
+    CHECK(t, !cJSON_GetObjectItem(cJSON_GetObjectItem(w, "status"), "gone"));
+    cJSON_Delete(w);
+    cJSON_Delete(a);
+    cJSON_Delete(s);
+    kube_error_clear(&err);
+    env_free(&e);
+}
+
 static const struct test_case cases[] = {
     {"create-sets-server-fields", test_create_sets_server_fields},
     {"generate-name", test_generate_name},
@@ -1013,6 +1042,7 @@ static const struct test_case cases[] = {
     {"update-conflict", test_update_conflict},
     {"merge-patch", test_merge_patch},
     {"status-subresource", test_status_subresource},
+    {"status-write-drops-nested-fields", test_status_write_drops_nested_fields},
     {"noop-write", test_noop_write},
     {"apply", test_apply},
     {"apply-ownership", test_apply_ownership},
