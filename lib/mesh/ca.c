@@ -280,16 +280,30 @@ mesh_code mesh_ca_inspect(const char *cert_pem, const char *key_pem, struct mesh
     return rc;
 }
 
+/* Every certificate of a PEM bundle into store; how many. */
+static int add_bundle(X509_STORE *store, const char *bundle_pem)
+{
+    BIO *b = bundle_pem ? BIO_new_mem_buf(bundle_pem, -1) : NULL;
+    int n = 0;
+    X509 *c;
+    while (b && (c = PEM_read_bio_X509(b, NULL, no_passphrase, NULL)) != NULL) {
+        n += X509_STORE_add_cert(store, c) == 1;
+        X509_free(c);
+    }
+    ERR_clear_error();
+    BIO_free(b);
+    return n;
+}
+
 mesh_code mesh_ca_verify_chain(const char *cert_pem, const char *root_pem, struct mesh_problem *p)
 {
-    X509 *cert = read_cert(cert_pem), *root = read_cert(root_pem);
+    X509 *cert = read_cert(cert_pem);
     X509_STORE *store = X509_STORE_new();
     X509_STORE_CTX *ctx = X509_STORE_CTX_new();
     mesh_code rc = MESH_OK;
-    if (!cert || !root || !store || !ctx) {
+    if (!cert || !store || !ctx || add_bundle(store, root_pem) == 0) {
         rc = mesh_problem_set(p, "InvalidCertificate", "cannot read the certificates to verify");
     } else {
-        X509_STORE_add_cert(store, root);
         X509_STORE_CTX_init(ctx, store, cert, NULL);
         if (X509_verify_cert(ctx) != 1)
             rc = mesh_problem_set(p, "ChainInvalid", "does not chain to the mesh root: %s",
@@ -299,7 +313,6 @@ mesh_code mesh_ca_verify_chain(const char *cert_pem, const char *root_pem, struc
     X509_STORE_CTX_free(ctx);
     X509_STORE_free(store);
     X509_free(cert);
-    X509_free(root);
     return rc;
 }
 

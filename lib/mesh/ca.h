@@ -47,7 +47,8 @@ struct mesh_cert_info {
  * matches (key_pem may be NULL to skip that check). Problems name what is wrong. */
 mesh_code mesh_ca_inspect(const char *cert_pem, const char *key_pem, struct mesh_cert_info *info,
                           struct mesh_problem *p);
-/* Does cert_pem chain to root_pem (signature, validity, CA constraints)? */
+/* Does cert_pem chain to one of the roots in root_pem, a PEM bundle (signature, validity,
+ * CA constraints)? */
 mesh_code mesh_ca_verify_chain(const char *cert_pem, const char *root_pem, struct mesh_problem *p);
 /* Is a certificate with this SHA-256 fingerprint (hex of the DER) in the PEM bundle? */
 int mesh_ca_pem_contains(const char *bundle_pem, const char *sha256);

@@ -186,24 +186,31 @@ static void add_data(cJSON *data, const char *key, const char *text)
     mesh_secret_wipe(&b);
 }
 
-cJSON *mesh_build_cacerts(const struct mesh_network *net, const char *root_cert_pem,
-                          const struct mesh_keypair *intermediate)
+cJSON *mesh_build_cacerts_with(const struct mesh_network *net, const char *root_bundle_pem,
+                               const char *signing_root_pem,
+                               const struct mesh_keypair *intermediate)
 {
     struct mesh_owner owner = {net->name, NULL, net->uid};
     cJSON *o = mesh_object_new("v1", "Secret", net->istio_namespace, MESH_CACERTS_NAME, &owner);
     cJSON_AddStringToObject(o, "type", "Opaque");
     cJSON *data = cJSON_AddObjectToObject(o, "data");
-    add_data(data, "root-cert.pem", root_cert_pem);
+    add_data(data, "root-cert.pem", root_bundle_pem);
     add_data(data, "ca-cert.pem", intermediate->cert_pem);
     add_data(data, "ca-key.pem", intermediate->key_pem);
     struct strbuf chain = STRBUF_INIT;
     strbuf_adds(&chain, intermediate->cert_pem);
     if (chain.len && chain.buf[chain.len - 1] != '\n')
         strbuf_addch(&chain, '\n');
-    strbuf_adds(&chain, root_cert_pem);
+    strbuf_adds(&chain, signing_root_pem);
     add_data(data, "cert-chain.pem", chain.buf);
     strbuf_release(&chain);
     return o;
+}
+
+cJSON *mesh_build_cacerts(const struct mesh_network *net, const char *root_cert_pem,
+                          const struct mesh_keypair *intermediate)
+{
+    return mesh_build_cacerts_with(net, root_cert_pem, root_cert_pem, intermediate);
 }
 
 char *mesh_root_secret_name(const struct mesh_network *net)

@@ -83,6 +83,11 @@ int mesh_root_expiring(const struct mesh_network *net, const char *cluster,
 /* The cacerts Secret for one member from the root certificate and its intermediate. */
 cJSON *mesh_build_cacerts(const struct mesh_network *net, const char *root_cert_pem,
                           const struct mesh_keypair *intermediate);
+/* The same with root-cert.pem a bundle of roots (a rotation, root_rotation.h) and
+ * cert-chain.pem ending in the root that signed the intermediate. */
+cJSON *mesh_build_cacerts_with(const struct mesh_network *net, const char *root_bundle_pem,
+                               const char *signing_root_pem,
+                               const struct mesh_keypair *intermediate);
 
 /* Name of the Secret that holds a generated root: "<mesh>-root-ca". Caller frees. */
 char *mesh_root_secret_name(const struct mesh_network *net);
