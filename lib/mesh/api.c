@@ -306,6 +306,10 @@ static void read_ca(struct reader *r, const cJSON *spec, struct mesh_network *n)
         get_duration(r, ca, "renewBefore", "spec.certificateAuthority.renewBefore", "720h");
     n->ca.root_secret = get_str(r, item(ca, "rootSecretRef"), "name",
                                 "spec.certificateAuthority.rootSecretRef.name", NULL, 0);
+    n->ca.rotation_request =
+        get_str(r, ca, "rotationRequest", "spec.certificateAuthority.rotationRequest", NULL, 0);
+    n->ca.rotation_overlap =
+        get_duration(r, ca, "rotationOverlap", "spec.certificateAuthority.rotationOverlap", "25h");
     n->ca.adopt_existing =
         get_bool(r, ca, "adoptExisting", "spec.certificateAuthority.adoptExisting");
     n->ca.on_delete = (enum mesh_on_delete)get_enum(
@@ -390,6 +394,7 @@ void mesh_network_release(struct mesh_network *n)
     free(n->gateway.source_ranges);
     cJSON_Delete(n->gateway.resources);
     free(n->ca.root_secret);
+    free(n->ca.rotation_request);
     free(n->vip_range);
     memset(n, 0, sizeof(*n));
 }

@@ -92,6 +92,8 @@ struct mesh_network {
         double intermediate_validity; /* seconds */
         double renew_before;          /* seconds */
         char *root_secret;            /* NULL: generated */
+        char *rotation_request;       /* NULL: none; a new value starts a root rotation */
+        double rotation_overlap;      /* seconds the old root is still trusted (root_rotation.h) */
         int adopt_existing;
         enum mesh_on_delete on_delete;
     } ca;
