@@ -8,6 +8,7 @@
 #include "member_sync.h"
 
 #include "cacerts.h"
+#include "root_rotate.h"
 #include "network_desired.h"
 #include "json_path.h"
 #include "objects.h"
@@ -292,6 +293,10 @@ static void take_problem(struct mesh_problem *to, const struct mesh_problem *fro
 static void write_cacerts(struct mesh_ctx *ctx, struct member_result *res,
                           const struct mesh_network_member_desired *d, const cJSON *live)
 {
+    if (ctx->rot.active) { /* a root rotation has the member's cacerts (root_rotate.h) */
+        rotation_write_member(ctx, res, live);
+        return;
+    }
     res->certs_ok = d->certs_ok;
     take_problem(&res->certs_problem, &d->certs_problem);
     if (!ctx->root_ok || d->cacerts.verdict == MESH_CACERTS_FOREIGN)

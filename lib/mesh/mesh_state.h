@@ -21,6 +21,7 @@
 #include "meshnetwork.h"
 #include "network_status.h"
 #include "objects.h"
+#include "root_rotation.h"
 #include "base/strmap.h"
 
 #include <pthread.h>
@@ -53,6 +54,25 @@ struct mesh_state {
     char *root_rv;
     struct mesh_keypair root;
     struct mesh_cert_info root_info;
+    /* the new root of the rotation that finished last: its -next Secret, deleted, may
+     * still be in the cache for a moment (root_rotate.h) */
+    char rotated_next[65];
+};
+
+/* A root rotation as one reconcile carries it out (root_rotate.h). */
+struct mesh_rotation_run {
+    int active; /* the members' cacerts follow the rotation's plans */
+    int hold;   /* a home write failed: no member is written */
+    enum mesh_rotation_phase phase;
+    char *old_pem; /* the old root's certificate, before DropOld */
+    char old_sha256[65];
+    struct mesh_keypair next; /* the new root */
+    struct mesh_cert_info next_info;
+    struct mesh_rotation_member_plan *plans; /* one per net->clusters[] */
+    double requeue_after;                    /* 0: none asked */
+    cJSON *status;                           /* status.rootCA.rotation, or NULL */
+    cJSON *last;                             /* status.rootCA.lastRotation, or NULL */
+    char *message;                           /* CertificatesReady's message while rotating */
 };
 
 /* One reconcile. */
@@ -68,6 +88,7 @@ struct mesh_ctx {
     int root_ok;
     struct mesh_problem root_problem;
     int failed; /* a member unreachable or a write failed: retry with backoff */
+    struct mesh_rotation_run rot;
 };
 
 /* Connect res->spec's member (or update its credentials); res->member is set on success,

@@ -10,6 +10,7 @@
 #include "network_status.h"
 
 #include "cacerts.h"
+#include "root_rotate.h"
 #include "conditions.h"
 #include "json_path.h"
 #include "objects.h"
@@ -185,8 +186,11 @@ static struct rt_result finish_deletion(struct mesh_ctx *ctx, struct member_resu
     removed_clean(ctx, rm);
     removed_pending(rm, &why);
     syncing = syncing || rm->syncing;
-    if (!why.len && ctx->net->ca.on_delete == MESH_CA_DELETE && !ctx->net->ca.root_secret) {
-        char *name = mesh_root_secret_name(ctx->net);
+    /* the root, and a new root a rotation was making (root_rotate.h) */
+    for (int k = 0;
+         k < 2 && !why.len && ctx->net->ca.on_delete == MESH_CA_DELETE && !ctx->net->ca.root_secret;
+         k++) {
+        char *name = k ? rotation_next_secret_name(ctx->net) : mesh_root_secret_name(ctx->net);
         struct kube_error err = KUBE_ERROR_INIT;
         kube_code rc =
             kube_delete(ctx->mc->o.home, &KUBE_RES_SECRETS, ctx->mc->namespace_, name, NULL, &err);
@@ -298,14 +302,16 @@ static struct rt_result reconcile_members(struct mesh_ctx *ctx)
         struct member_result *r = &res[i];
         if (r->member && member_check_reachable(ctx, r)) {
             r->synced = mesh_member_synced(r->member);
-            if (r->synced)
-                member_sync(ctx, r, hs.hosts.members[i].hosts, hs.hosts.members[i].n);
-            else
-                syncing = 1;
+            syncing = syncing || !r->synced;
         } else {
             ctx->failed = 1;
         }
     }
+    /* a root rotation decides from every member before any is written (root_rotate.h) */
+    rotation_run(ctx, res, n);
+    for (size_t i = 0; i < n; i++)
+        if (res[i].reachable && res[i].synced)
+            member_sync(ctx, &res[i], hs.hosts.members[i].hosts, hs.hosts.members[i].n);
     mesh_gateway_hosts_release(&hs.hosts);
     set_cert_metrics(ctx, res, n);
     const struct mesh_network_root root = {
@@ -313,6 +319,10 @@ static struct rt_result reconcile_members(struct mesh_ctx *ctx)
         .cert_pem = ctx->root.cert_pem,
         .info = &ctx->root_info,
         .problem = &ctx->root_problem,
+        .rotating =
+            ctx->rot.active ? (ctx->rot.message ? ctx->rot.message : "root rotation") : NULL,
+        .rotation = ctx->rot.status,
+        .last_rotation = ctx->rot.last,
     };
     cJSON *st =
         mesh_network_status(mesh_json_get(ctx->obj, "status", NULL), ctx->net, &root, res, n);
@@ -321,6 +331,8 @@ static struct rt_result reconcile_members(struct mesh_ctx *ctx)
     if (write_status(ctx, st) != 0)
         ctx->failed = 1;
     struct rt_result out = {RT_REQUEUE_AFTER, next_look(ctx, res, n)};
+    if (ctx->rot.active && ctx->rot.requeue_after && ctx->rot.requeue_after < out.after)
+        out.after = ctx->rot.requeue_after;
     if (syncing || rm.syncing)
         out = (struct rt_result){RT_REQUEUE_AFTER, 0.5};
     if (ctx->failed)
@@ -401,6 +413,7 @@ out:
 out_noparse:
     mesh_keypair_release(&ctx.root);
     mesh_problem_release(&ctx.root_problem);
+    rotation_release(&ctx.rot);
     mesh_problem_release(&p);
     cJSON_Delete(obj);
     return out;
@@ -420,7 +433,8 @@ static void scan_mesh_for_secret(void *ud, const char *key, const cJSON *obj)
     const cJSON *spec = cJSON_GetObjectItemCaseSensitive(obj, "spec");
     const cJSON *c;
     size_t len = strlen(key);
-    if (strncmp(s->secret, key, len) == 0 && strcmp(s->secret + len, "-root-ca") == 0) {
+    if (strncmp(s->secret, key, len) == 0 && (strcmp(s->secret + len, "-root-ca") == 0 ||
+                                              strcmp(s->secret + len, "-root-ca-next") == 0)) {
         s->emit(s->q, key);
         return;
     }

@@ -36,6 +36,10 @@ struct mesh_network_root {
     const char *cert_pem;               /* ok: the root certificate */
     const struct mesh_cert_info *info;  /* ok: its fingerprint and expiry */
     const struct mesh_problem *problem; /* !ok: why (may be an empty problem) */
+    /* a root rotation under way (root_rotate.h): CertificatesReady's message, reason
+     * RootRotating; NULL: none. Its status.rootCA.rotation and lastRotation (may be NULL). */
+    const char *rotating;
+    const cJSON *rotation, *last_rotation;
 };
 
 /* What is known of one member: its objects as its caches hold them (each may be NULL). */

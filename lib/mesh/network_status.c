@@ -21,10 +21,13 @@ static void add_member_conditions(cJSON *arr, const cJSON *old, const struct mem
     mesh_condition_add(arr, old, "IstioConfigured", r->istio_ok ? MESH_COND_TRUE : MESH_COND_FALSE,
                        r->istio_ok ? "Configured" : r->istio_problem.reason,
                        r->istio_ok ? "" : r->istio_problem.message.buf, gen);
+    int rotating = r->certs_ok && strcmp(r->certs_problem.reason, "RootRotating") == 0;
     mesh_condition_add(arr, old, "CertificatesReady",
                        r->certs_ok ? MESH_COND_TRUE : MESH_COND_FALSE,
-                       r->certs_ok ? "Issued" : r->certs_problem.reason,
-                       r->certs_ok ? "" : r->certs_problem.message.buf, gen);
+                       rotating      ? "RootRotating"
+                       : r->certs_ok ? "Issued"
+                                     : r->certs_problem.reason,
+                       r->certs_ok && !rotating ? "" : r->certs_problem.message.buf, gen);
     mesh_condition_add(arr, old, "GatewayReady", r->gateway_ok ? MESH_COND_TRUE : MESH_COND_FALSE,
                        r->gateway_ok ? "HasAddress" : r->gateway_problem.reason,
                        r->gateway_ok ? "" : r->gateway_problem.message.buf, gen);
@@ -140,6 +143,11 @@ cJSON *mesh_network_status(const cJSON *old, const struct mesh_network *net,
     }
     if (!root->ok && root->problem->reason[0] && certs.ok)
         agg_fail(&certs, root->problem->reason, root->problem->message.buf);
+    const char *certs_ok_msg = "";
+    if (root->rotating && certs.ok) {
+        certs.ok_reason = "RootRotating"; /* still True: every member trusts every other */
+        certs_ok_msg = root->rotating;
+    }
     char rc[32];
     snprintf(rc, sizeof(rc), "%zu/%zu", ready, n);
     cJSON_AddStringToObject(st, "readyClusters", rc);
@@ -147,7 +155,7 @@ cJSON *mesh_network_status(const cJSON *old, const struct mesh_network *net,
     struct agg *all[] = {&reach, &istio, &certs, &gws};
     struct agg summary = {"Ready", "AllClustersReady", NULL, STRBUF_INIT, 1};
     for (size_t i = 0; i < 4; i++) {
-        add_agg(conds, old_conds, all[i], "", gen);
+        add_agg(conds, old_conds, all[i], all[i] == &certs ? certs_ok_msg : "", gen);
         if (!all[i]->ok && summary.ok)
             agg_fail(&summary, all[i]->reason, all[i]->msg.buf);
         strbuf_release(&all[i]->msg);
@@ -164,6 +172,10 @@ cJSON *mesh_network_status(const cJSON *old, const struct mesh_network *net,
         ew_time_format_rfc3339(root->info->not_after, t, sizeof(t));
         cJSON_AddStringToObject(ca, "sha256Fingerprint", root->info->sha256);
         cJSON_AddStringToObject(ca, "notAfter", t);
+        if (root->rotation)
+            cJSON_AddItemToObject(ca, "rotation", cJSON_Duplicate(root->rotation, 1));
+        if (root->last_rotation)
+            cJSON_AddItemToObject(ca, "lastRotation", cJSON_Duplicate(root->last_rotation, 1));
     } else {
         copy_field(st, old, "rootCA");
     }

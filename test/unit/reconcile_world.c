@@ -151,6 +151,7 @@ void world_start(struct world *w)
     const struct rt_recorder_options ro = {.client = w->home,
                                            .controller = "eastwest.io/eastwest-operator",
                                            .instance = "test",
+                                           .burst = 1000, /* every Event kept: tests count them */
                                            .log = &w->log};
     w->events = rt_recorder_new(&ro);
     w->metrics = rt_metrics_new();

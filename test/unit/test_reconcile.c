@@ -10,6 +10,8 @@
 #include "base/strbuf.h"
 #include "base/timeutil.h"
 #include "mesh/objects.h"
+#include "mesh/ca.h"
+#include "base/base64.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -691,6 +693,172 @@ static void test_restart_writes_nothing(struct test_ctx *t)
     world_free(&w);
 }
 
+/* ---- a root rotation (root_rotate.h), with istiods played as reloading at once ---- */
+
+static char *secret_text(struct fake_cluster *fc, const char *ns, const char *name, const char *key)
+{
+    cJSON *sec = fake_cluster_get(fc, &KUBE_RES_SECRETS, ns, name);
+    struct strbuf out = STRBUF_INIT;
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(at(sec, "data"), key);
+    int ok = cJSON_IsString(d) && base64_decode(&out, d->valuestring, strlen(d->valuestring)) == 0;
+    cJSON_Delete(sec);
+    if (!ok) {
+        strbuf_release(&out);
+        return NULL;
+    }
+    return strbuf_detach(&out, NULL);
+}
+
+static char *published_roots(struct fake_cluster *fc)
+{
+    cJSON *cm = fake_cluster_get(fc, &KUBE_RES_CONFIGMAPS, "istio-system", "istio-ca-root-cert");
+    const char *p = str_at(cm, "data.root-cert.pem");
+    char *out = p ? ew_strdup(p) : NULL;
+    cJSON_Delete(cm);
+    return out;
+}
+
+struct rotation_watch {
+    char old_fp[65];
+    char *old_inter[2]; /* each member's intermediate before the rotation */
+    int broken, old_distrusted;
+    char why[600];
+};
+
+static const char *next_phase(struct world *w)
+{
+    static char phase[32];
+    cJSON *next =
+        fake_cluster_get(w->us, &KUBE_RES_SECRETS, WORLD_NAMESPACE, "training-mesh-root-ca-next");
+    const cJSON *ann = at(next, "metadata.annotations");
+    const cJSON *ph = cJSON_GetObjectItemCaseSensitive(ann, "eastwest.io/rotation-phase");
+    snprintf(phase, sizeof(phase), "%s", cJSON_IsString(ph) ? ph->valuestring : "");
+    cJSON_Delete(next);
+    return phase;
+}
+
+/* At every step: each member's istiod (its cacerts intermediate) is trusted by the roots
+ * the other publishes; the intermediates of before, until DropOld. Done when the mesh
+ * root is another and the rotation recorded as finished. */
+static int rotation_finished(struct world *w, void *ud)
+{
+    struct rotation_watch *rw = ud;
+    struct fake_cluster *c[2] = {w->us, w->eu};
+    const char *names[2] = {"us", "eu"};
+    const char *phase = next_phase(w);
+    for (int a = 0; a < 2; a++) {
+        char *inter = secret_text(c[a], "istio-system", "cacerts", "ca-cert.pem");
+        char *pub = published_roots(c[1 - a]);
+        if (inter && pub && mesh_ca_verify_chain(inter, pub, NULL) != MESH_OK && !rw->broken++)
+            snprintf(rw->why, sizeof(rw->why), "phase '%s': %s's intermediate not trusted by %s",
+                     phase, names[a], names[1 - a]);
+        if (pub && *phase && strcmp(phase, "DropOld") != 0 &&
+            mesh_ca_verify_chain(rw->old_inter[a], pub, NULL) != MESH_OK && !rw->old_distrusted++)
+            snprintf(rw->why, sizeof(rw->why),
+                     "phase '%s': %s's intermediate of before not trusted by %s", phase, names[a],
+                     names[1 - a]);
+        free(inter);
+        free(pub);
+    }
+    cJSON *mn = fake_cluster_get(w->us, &MESH_RES_MESHNETWORKS, NULL, "training-mesh");
+    const char *fp = str_at(mn, "status.rootCA.sha256Fingerprint");
+    const char *retired = str_at(mn, "status.rootCA.lastRotation.retiredSha256Fingerprint");
+    int done = fp && strcmp(fp, rw->old_fp) != 0 && !at(mn, "status.rootCA.rotation") && retired &&
+               strcmp(retired, rw->old_fp) == 0 && !*phase;
+    cJSON_Delete(mn);
+    return done;
+}
+
+static int event_with(struct world *w, const char *reason, const char *text)
+{
+    cJSON *events = fake_cluster_list(w->us, &KUBE_RES_EVENTS, NULL);
+    int n = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, events)
+    {
+        const char *r = str_at(e, "reason"), *note = str_at(e, "note");
+        n += r && note && strcmp(r, reason) == 0 && strstr(note, text) != NULL;
+    }
+    cJSON_Delete(events);
+    return n;
+}
+
+static void request_rotation(struct world *w, const char *request, const char *overlap)
+{
+    cJSON *mn = fake_cluster_get(w->us, &MESH_RES_MESHNETWORKS, NULL, "training-mesh");
+    cJSON *spec = cJSON_GetObjectItemCaseSensitive(mn, "spec");
+    cJSON *ca = cJSON_GetObjectItemCaseSensitive(spec, "certificateAuthority");
+    if (!ca)
+        ca = cJSON_AddObjectToObject(spec, "certificateAuthority");
+    cJSON_DeleteItemFromObjectCaseSensitive(ca, "rotationRequest");
+    cJSON_DeleteItemFromObjectCaseSensitive(ca, "rotationOverlap");
+    cJSON_AddStringToObject(ca, "rotationRequest", request);
+    cJSON_AddStringToObject(ca, "rotationOverlap", overlap);
+    fake_cluster_put(w->us, &MESH_RES_MESHNETWORKS, mn);
+    cJSON_Delete(mn);
+}
+
+static void test_root_rotation_by_request(struct test_ctx *t)
+{
+    struct world w;
+    start_tutorial(t, &w);
+    /* where the MeshNetwork's Events go (cluster-scoped objects: namespace default) */
+    world_put_json(w.us, &KUBE_RES_NAMESPACES, "{\"metadata\":{\"name\":\"default\"}}");
+    struct rotation_watch rw = {.broken = 0};
+    cJSON *mn = fake_cluster_get(w.us, &MESH_RES_MESHNETWORKS, NULL, "training-mesh");
+    snprintf(rw.old_fp, sizeof(rw.old_fp), "%s",
+             str_at(mn, "status.rootCA.sha256Fingerprint")
+                 ? str_at(mn, "status.rootCA.sha256Fingerprint")
+                 : "");
+    cJSON_Delete(mn);
+    rw.old_inter[0] = secret_text(w.us, "istio-system", "cacerts", "ca-cert.pem");
+    rw.old_inter[1] = secret_text(w.eu, "istio-system", "cacerts", "ca-cert.pem");
+    REQUIRE(t, rw.old_fp[0] && rw.old_inter[0] && rw.old_inter[1]);
+    request_rotation(&w, "r1", "1s");
+    int ok = world_settle(&w, rotation_finished, &rw, 30);
+    REQUIREF(t, ok, "the rotation did not finish: %s", describe(&w));
+    CHECKF(t, rw.broken == 0, "trust broken %d times, first: %s", rw.broken, rw.why);
+    CHECKF(t, rw.old_distrusted == 0, "old certificates distrusted early %d times: %s",
+           rw.old_distrusted, rw.why);
+    static const char *const phases[] = {"TrustBoth", "SignWithNew", "Overlap", "DropOld"};
+    for (size_t i = 0; i < 4; i++)
+        CHECKF(t, event_with(&w, "RootRotationPhase", phases[i]) == 1,
+               "Events of phase %s: %d, want 1", phases[i],
+               event_with(&w, "RootRotationPhase", phases[i]));
+    CHECKF(t, event_with(&w, "RootRotated", "alone") == 1, "RootRotated Events: %d, want 1",
+           event_with(&w, "RootRotated", "alone"));
+    CHECKF(t, event_with(&w, "RootRetired", rw.old_fp) == 1, "RootRetired Events: %d, want 1",
+           event_with(&w, "RootRetired", rw.old_fp));
+    /* at the end: the new root alone everywhere, the old key gone from home */
+    char *home = secret_text(w.us, WORLD_NAMESPACE, "training-mesh-root-ca", "tls.crt");
+    struct fake_cluster *c[2] = {w.us, w.eu};
+    for (int i = 0; i < 2; i++) {
+        char *bundle = secret_text(c[i], "istio-system", "cacerts", "root-cert.pem");
+        char *inter = secret_text(c[i], "istio-system", "cacerts", "ca-cert.pem");
+        CHECKF(t, bundle && home && strcmp(bundle, home) == 0,
+               "member %d's root-cert.pem is not the new root alone", i);
+        CHECKF(t, inter && home && mesh_ca_verify_chain(inter, home, NULL) == MESH_OK,
+               "member %d's intermediate does not chain to the new root", i);
+        CHECKF(t, inter && mesh_ca_verify_chain(inter, rw.old_inter[i], NULL) != MESH_OK,
+               "member %d kept its old intermediate", i);
+        free(bundle);
+        free(inter);
+    }
+    CHECK(t, home && !mesh_ca_pem_contains(home, rw.old_fp));
+    /* the request is handled: no second rotation, no write loop */
+    unsigned long writes = fake_cluster_writes(w.us) + fake_cluster_writes(w.eu);
+    ew_sleep(1.5);
+    REQUIRE(t, world_settle(&w, NULL, NULL, 10));
+    CHECKF(t, fake_cluster_writes(w.us) + fake_cluster_writes(w.eu) == writes,
+           "%lu writes after the rotation finished",
+           fake_cluster_writes(w.us) + fake_cluster_writes(w.eu) - writes);
+    CHECK(t, event_with(&w, "RootRotationPhase", "TrustBoth") == 1);
+    free(home);
+    free(rw.old_inter[0]);
+    free(rw.old_inter[1]);
+    world_free(&w);
+}
+
 static const struct test_case cases[] = {
     {"tutorial-writes-each-member", test_tutorial_writes_each_member},
     {"ccs-writes-make-one-event", test_ccs_writes_make_one_event},
@@ -708,6 +876,7 @@ static const struct test_case cases[] = {
     {"unreachable-exporter-withdraw", test_unreachable_exporter_withdraw},
     {"pod-relabelled-out-leaves-the-pinning", test_pod_relabelled_out_leaves_the_pinning},
     {"restart-writes-nothing", test_restart_writes_nothing},
+    {"root-rotation-by-request", test_root_rotation_by_request},
 };
 
 int main(int argc, char **argv)

@@ -1,0 +1,532 @@
+/*
+ * root_rotate.c: a root rotation's reads and writes (see root_rotate.h). Keys are held
+ * in keypairs and wiped when released; nothing here logs a key or a certificate.
+ */
+#include "root_rotate.h"
+
+#include "cacerts.h"
+#include "json_path.h"
+#include "member_sync.h"
+#include "base/timeutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ANN_PHASE         "eastwest.io/rotation-phase"
+#define ANN_PHASE_STARTED "eastwest.io/rotation-phase-started"
+#define ANN_STARTED       "eastwest.io/rotation-started"
+#define ANN_TRIGGER       "eastwest.io/rotation-trigger"
+#define ANN_REQUEST       "eastwest.io/rotation-request"
+#define ANN_OLD_ROOT      "eastwest.io/rotation-old-root"
+#define ANN_RETIRED       "eastwest.io/retired-root"
+#define ANN_RETIRED_AT    "eastwest.io/retired-at"
+#define MARKER_PREFIX     "eastwest: signing with root sha256:"
+#define POLL_SECONDS      2.0
+
+char *rotation_next_secret_name(const struct mesh_network *net)
+{
+    struct strbuf sb = STRBUF_INIT;
+    strbuf_addf(&sb, "%s-root-ca-next", net->name);
+    return strbuf_detach(&sb, NULL);
+}
+
+void rotation_release(struct mesh_rotation_run *r)
+{
+    free(r->old_pem);
+    mesh_keypair_release(&r->next);
+    free(r->plans);
+    cJSON_Delete(r->status);
+    cJSON_Delete(r->last);
+    free(r->message);
+    memset(r, 0, sizeof(*r));
+}
+
+static const char *annotation(const cJSON *obj, const char *key)
+{
+    return mesh_json_str(mesh_json_get(obj, "metadata", "annotations"), key, NULL);
+}
+
+static time_t annotation_time(const cJSON *obj, const char *key)
+{
+    time_t t = 0;
+    const char *s = annotation(obj, key);
+    if (s && ew_time_parse_rfc3339(s, &t) != 0)
+        t = 0;
+    return t;
+}
+
+static cJSON *home_secret(const struct mesh_ctx *ctx, const char *name)
+{
+    struct strbuf key = STRBUF_INIT;
+    strbuf_addf(&key, "%s/%s", ctx->mc->namespace_, name);
+    cJSON *s = rt_store_get_copy(rt_reflector_store(ctx->mc->secrets), key.buf);
+    strbuf_release(&key);
+    return s;
+}
+
+/* The bundle member cacerts carry in the plan: see root_rotate.h. */
+static void plan_bundle(const struct mesh_rotation_run *r, const char *new_pem,
+                        const struct mesh_rotation_member_plan *plan, struct strbuf *out)
+{
+    strbuf_reset(out);
+    if (plan->bundle_old && plan->sign_with_new)
+        strbuf_addf(out, MARKER_PREFIX "%s\n", r->next_info.sha256);
+    if (plan->bundle_old && r->old_pem) {
+        strbuf_adds(out, r->old_pem);
+        if (out->len && out->buf[out->len - 1] != '\n')
+            strbuf_addch(out, '\n');
+    }
+    if (plan->bundle_new)
+        strbuf_adds(out, new_pem);
+}
+
+/* ---- the facts ---- */
+
+static const char *pem_of(const cJSON *obj, const char *key, struct strbuf *buf, int secret)
+{
+    if (secret)
+        return mesh_secret_data(obj, key, buf) ? buf->buf : NULL;
+    return mesh_json_str(mesh_json_get(obj, "data", NULL), key, NULL);
+}
+
+static void member_facts(struct mesh_ctx *ctx, const struct member_result *res,
+                         struct mesh_rotation_member_facts *f)
+{
+    struct mesh_rotation_run *r = &ctx->rot;
+    memset(f, 0, sizeof(*f));
+    f->cluster = res->spec->name;
+    f->reachable = res->reachable && res->synced && res->member;
+    if (!f->reachable)
+        return;
+    cJSON *cacerts = mesh_member_get(res->member, MESH_W_CACERTS, MESH_CACERTS_NAME);
+    cJSON *published = mesh_member_get(res->member, MESH_W_CONFIGMAPS, "istio-ca-root-cert");
+    struct strbuf bundle = STRBUF_INIT, inter = STRBUF_INIT;
+    const char *b = pem_of(cacerts, "root-cert.pem", &bundle, 1);
+    f->bundle_has_old = b && mesh_ca_pem_contains(b, r->old_sha256);
+    f->bundle_has_new = b && mesh_ca_pem_contains(b, r->next_info.sha256);
+    const char *ic = pem_of(cacerts, "ca-cert.pem", &inter, 1);
+    f->signed_by_new = ic && mesh_ca_verify_chain(ic, r->next.cert_pem, NULL) == MESH_OK;
+    const char *p = pem_of(published, "root-cert.pem", NULL, 0);
+    f->istiod_has_old = p && mesh_ca_pem_contains(p, r->old_sha256);
+    f->istiod_has_new = p && mesh_ca_pem_contains(p, r->next_info.sha256);
+    struct strbuf marker = STRBUF_INIT;
+    strbuf_addf(&marker, MARKER_PREFIX "%s", r->next_info.sha256);
+    /* the marker, or the new root alone: istiod loaded a cacerts with a new intermediate */
+    f->istiod_signs_with_new =
+        p && (strstr(p, marker.buf) != NULL || (f->istiod_has_new && !f->istiod_has_old));
+    strbuf_release(&marker);
+    strbuf_release(&bundle);
+    strbuf_release(&inter);
+    cJSON_Delete(cacerts);
+    cJSON_Delete(published);
+}
+
+/* ---- home writes ---- */
+
+static int home_write_failed(struct mesh_ctx *ctx, const char *what, struct kube_error *err)
+{
+    rt_record(&ctx->events, "Warning", "RootRotationWriteFailed", "Rotate", "%s: %s", what,
+              err->message);
+    kube_error_clear(err);
+    ctx->failed = 1;
+    ctx->rot.hold = 1;
+    return -1;
+}
+
+static void set_annotation(cJSON *obj, const char *key, const char *value)
+{
+    cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+    cJSON *ann = cJSON_GetObjectItemCaseSensitive(meta, "annotations");
+    if (!ann)
+        ann = cJSON_AddObjectToObject(meta, "annotations");
+    cJSON_DeleteItemFromObjectCaseSensitive(ann, key);
+    cJSON_AddStringToObject(ann, key, value);
+}
+
+/* The -next Secret as the decision leaves it: the new root and the phase. */
+static cJSON *build_next(const struct mesh_ctx *ctx, const cJSON *was, enum mesh_rotation_phase p,
+                         const char *trigger, time_t now)
+{
+    char *name = rotation_next_secret_name(ctx->net);
+    cJSON *o = mesh_build_root_secret(ctx->net, ctx->mc->namespace_, &ctx->rot.next);
+    cJSON_ReplaceItemInObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "metadata"), "name",
+                                           cJSON_CreateString(name));
+    free(name);
+    char t[32];
+    ew_time_format_rfc3339(now, t, sizeof(t));
+    set_annotation(o, ANN_PHASE, mesh_rotation_phase_name(p));
+    set_annotation(o, ANN_PHASE_STARTED, t);
+    const char *started = was ? annotation(was, ANN_STARTED) : NULL;
+    set_annotation(o, ANN_STARTED, started ? started : t);
+    const char *trig = was ? annotation(was, ANN_TRIGGER) : trigger;
+    set_annotation(o, ANN_TRIGGER, trig ? trig : "RotationRequest");
+    const char *req = was ? annotation(was, ANN_REQUEST) : ctx->net->ca.rotation_request;
+    set_annotation(o, ANN_REQUEST, req ? req : "");
+    set_annotation(o, ANN_OLD_ROOT, ctx->rot.old_sha256);
+    return o;
+}
+
+static int write_next(struct mesh_ctx *ctx, const cJSON *was, enum mesh_rotation_phase p,
+                      const char *trigger, time_t now)
+{
+    cJSON *o = build_next(ctx, was, p, trigger, now);
+    struct kube_error err = KUBE_ERROR_INIT;
+    /* create when new: two replicas racing must not each make a root */
+    cJSON *written = NULL;
+    kube_code rc = was ? kube_apply(ctx->mc->o.home, &KUBE_RES_SECRETS, ctx->mc->namespace_, o,
+                                    MESH_FIELD_MANAGER, 1, &written, &err)
+                       : kube_create(ctx->mc->o.home, &KUBE_RES_SECRETS, ctx->mc->namespace_, o,
+                                     NULL, &written, &err);
+    cJSON_Delete(o);
+    if (rc != KUBE_OK)
+        return home_write_failed(ctx, "writing the new root's Secret", &err);
+    /* the next reconcile decides from this phase, also before the watch brings it */
+    rt_reflector_written(ctx->mc->secrets, written);
+    return 0;
+}
+
+/* DropOld: the mesh root Secret becomes the new root; the old key is gone. */
+static int swap_root(struct mesh_ctx *ctx, const cJSON *next_secret, time_t now)
+{
+    cJSON *o = mesh_build_root_secret(ctx->net, ctx->mc->namespace_, &ctx->rot.next);
+    char t[32];
+    ew_time_format_rfc3339(now, t, sizeof(t));
+    const char *req = annotation(next_secret, ANN_REQUEST);
+    set_annotation(o, ANN_REQUEST, req ? req : "");
+    set_annotation(o, ANN_RETIRED, ctx->rot.old_sha256);
+    set_annotation(o, ANN_RETIRED_AT, t);
+    struct kube_error err = KUBE_ERROR_INIT;
+    cJSON *written = NULL;
+    kube_code rc = kube_apply(ctx->mc->o.home, &KUBE_RES_SECRETS, ctx->mc->namespace_, o,
+                              MESH_FIELD_MANAGER, 1, &written, &err);
+    cJSON_Delete(o);
+    if (rc != KUBE_OK)
+        return home_write_failed(ctx, "writing the new root into the mesh root's Secret", &err);
+    rt_reflector_written(ctx->mc->secrets, written);
+    rt_record(&ctx->events, "Normal", "RootRetired", "Rotate",
+              "the old root (sha256 %s) is retired: its key is deleted; the mesh root is now "
+              "sha256 %s",
+              ctx->rot.old_sha256, ctx->rot.next_info.sha256);
+    /* this reconcile goes on with the new root as the mesh root */
+    mesh_keypair_release(&ctx->root);
+    ctx->root =
+        (struct mesh_keypair){ew_strdup(ctx->rot.next.cert_pem), ew_strdup(ctx->rot.next.key_pem)};
+    ctx->root_info = ctx->rot.next_info;
+    free(ctx->rot.old_pem);
+    ctx->rot.old_pem = NULL;
+    return 0;
+}
+
+static int delete_next(struct mesh_ctx *ctx)
+{
+    char *name = rotation_next_secret_name(ctx->net);
+    struct kube_error err = KUBE_ERROR_INIT;
+    kube_code rc =
+        kube_delete(ctx->mc->o.home, &KUBE_RES_SECRETS, ctx->mc->namespace_, name, NULL, &err);
+    free(name);
+    if (rc != KUBE_OK && rc != KUBE_E_NOT_FOUND)
+        return home_write_failed(ctx, "deleting the new root's Secret", &err);
+    kube_error_clear(&err);
+    if (ctx->state)
+        snprintf(ctx->state->rotated_next, sizeof(ctx->state->rotated_next), "%s",
+                 ctx->rot.next_info.sha256);
+    return 0;
+}
+
+/* ---- the step ---- */
+
+/* Read the -next Secret: the phase and the new root. 1 when a rotation runs. */
+static int load_next(struct mesh_ctx *ctx, const cJSON *next, time_t *phase_started)
+{
+    struct mesh_rotation_run *r = &ctx->rot;
+    int phase = mesh_rotation_phase_parse(annotation(next, ANN_PHASE));
+    struct mesh_problem p;
+    mesh_problem_init(&p);
+    int ok = phase > MESH_ROTATION_NONE &&
+             mesh_root_from_secret(next, "the new root's Secret", &r->next, &r->next_info, &p) ==
+                 MESH_OK;
+    if (!ok) {
+        rt_record(&ctx->events, "Warning", "RootRotationInvalid", "Rotate",
+                  "the new root's Secret cannot be read (annotation %s: %s)%s%s", ANN_PHASE,
+                  annotation(next, ANN_PHASE) ? annotation(next, ANN_PHASE) : "missing",
+                  p.message.len ? ": " : "", p.message.buf);
+        mesh_problem_release(&p);
+        ctx->failed = 1;
+        return 0;
+    }
+    mesh_problem_release(&p);
+    r->phase = (enum mesh_rotation_phase)phase;
+    *phase_started = annotation_time(next, ANN_PHASE_STARTED);
+    const char *old = annotation(next, ANN_OLD_ROOT);
+    snprintf(r->old_sha256, sizeof(r->old_sha256), "%s", old ? old : ctx->root_info.sha256);
+    if (strcmp(ctx->root_info.sha256, r->old_sha256) == 0)
+        r->old_pem = ew_strdup(ctx->root.cert_pem);
+    return 1;
+}
+
+/* Home's part of the decision; 0, or -1 (hold) when a write failed. */
+static int carry_out(struct mesh_ctx *ctx, const cJSON *next,
+                     const struct mesh_rotation_decision *d, time_t now)
+{
+    struct mesh_rotation_run *r = &ctx->rot;
+    if (d->make_new_root) {
+        struct mesh_problem p;
+        mesh_problem_init(&p);
+        if (mesh_ca_generate_root(ctx->net->ca.key_algorithm, ctx->net->ca.root_validity,
+                                  ctx->net->name, &r->next, &p) != MESH_OK ||
+            mesh_ca_inspect(r->next.cert_pem, NULL, &r->next_info, &p) != MESH_OK) {
+            rt_record(&ctx->events, "Warning", "RootRotationFailed", "Rotate",
+                      "making the new root: %s", p.message.buf);
+            mesh_problem_release(&p);
+            ctx->failed = 1;
+            r->hold = 1;
+            return -1;
+        }
+        mesh_problem_release(&p);
+        if (write_next(ctx, NULL, d->phase, d->trigger, now) != 0)
+            return -1;
+    } else if (d->phase_changed && !d->finished &&
+               write_next(ctx, next, d->phase, NULL, now) != 0) {
+        return -1;
+    }
+    /* DropOld: entered now, or entered before a kill -9 that came ahead of the swap */
+    if (d->retire_old_root && strcmp(ctx->root_info.sha256, r->next_info.sha256) != 0 &&
+        swap_root(ctx, next, now) != 0)
+        return -1;
+    if (d->finished && delete_next(ctx) != 0)
+        return -1;
+    if (d->finished)
+        rt_record(&ctx->events, "Normal", "RootRotated", "Rotate",
+                  "the root rotation finished: every istiod publishes the new root (sha256 %s) "
+                  "alone",
+                  r->next_info.sha256);
+    else if (d->phase_changed)
+        rt_record(&ctx->events, "Normal", "RootRotationPhase", "Rotate",
+                  "root rotation to sha256 %s: phase %s%s%s", r->next_info.sha256,
+                  mesh_rotation_phase_name(d->phase), d->trigger ? ", started by " : "",
+                  d->trigger ? d->trigger : "");
+    return 0;
+}
+
+static void describe(struct mesh_ctx *ctx, const cJSON *next,
+                     const struct mesh_rotation_decision *d, time_t now)
+{
+    struct mesh_rotation_run *r = &ctx->rot;
+    cJSON *s = r->status = cJSON_CreateObject();
+    char t[32];
+    cJSON_AddStringToObject(s, "phase", mesh_rotation_phase_name(d->phase));
+    const char *trig = next ? annotation(next, ANN_TRIGGER) : d->trigger;
+    cJSON_AddStringToObject(s, "trigger", trig ? trig : "");
+    const char *started = next ? annotation(next, ANN_STARTED) : NULL;
+    ew_time_format_rfc3339(now, t, sizeof(t));
+    cJSON_AddStringToObject(s, "started", started ? started : t);
+    const char *ps = next && !d->phase_changed ? annotation(next, ANN_PHASE_STARTED) : NULL;
+    cJSON_AddStringToObject(s, "phaseStarted", ps ? ps : t);
+    cJSON_AddStringToObject(s, "newSha256Fingerprint", r->next_info.sha256);
+    cJSON_AddStringToObject(s, "waiting", d->waiting.buf);
+    struct strbuf m = STRBUF_INIT;
+    strbuf_addf(&m, "root rotation, phase %s", mesh_rotation_phase_name(d->phase));
+    if (d->waiting.len)
+        strbuf_addf(&m, ": waiting for %s", d->waiting.buf);
+    else if (d->phase == MESH_ROTATION_OVERLAP)
+        strbuf_addf(&m, ": the old root stays trusted for %.0f s more", d->requeue_after);
+    r->message = strbuf_detach(&m, NULL);
+}
+
+static void describe_last(struct mesh_ctx *ctx, const cJSON *root_secret)
+{
+    const char *retired = annotation(root_secret, ANN_RETIRED);
+    const char *at = annotation(root_secret, ANN_RETIRED_AT);
+    if (!retired || !at)
+        return;
+    cJSON *l = ctx->rot.last = cJSON_CreateObject();
+    cJSON_AddStringToObject(l, "retiredSha256Fingerprint", retired);
+    cJSON_AddStringToObject(l, "retiredAt", at);
+}
+
+void rotation_run(struct mesh_ctx *ctx, struct member_result *res, size_t n)
+{
+    struct mesh_rotation_run *r = &ctx->rot;
+    if (!ctx->root_ok || ctx->net->ca.root_secret)
+        return; /* no root, or the user's own: nothing rotates here */
+    char *root_name = mesh_root_secret_name(ctx->net),
+         *next_name = rotation_next_secret_name(ctx->net);
+    cJSON *root_secret = home_secret(ctx, root_name), *next = home_secret(ctx, next_name);
+    free(root_name);
+    free(next_name);
+    time_t now = time(NULL), phase_started = 0;
+    struct mesh_rotation_facts f = {
+        .now = now,
+        .rotation_request = ctx->net->ca.rotation_request,
+        .handled_request = annotation(root_secret, ANN_REQUEST),
+        .overlap = ctx->net->ca.rotation_overlap,
+        .nmembers = n,
+    };
+    describe_last(ctx, root_secret);
+    if (next && ctx->state && ctx->state->rotated_next[0] &&
+        strcmp(annotation(next, ANN_OLD_ROOT) ? annotation(next, ANN_OLD_ROOT) : "",
+               annotation(root_secret, ANN_RETIRED) ? annotation(root_secret, ANN_RETIRED) : "") ==
+            0 &&
+        strcmp(ctx->root_info.sha256, ctx->state->rotated_next) == 0) {
+        cJSON_Delete(next); /* deleted when the rotation finished; the cache lags */
+        next = NULL;
+    }
+    if (next && !load_next(ctx, next, &phase_started)) {
+        r->hold = r->active = 1; /* a rotation whose state cannot be read writes nothing */
+        goto out;
+    }
+    if (!next)
+        snprintf(r->old_sha256, sizeof(r->old_sha256), "%s", ctx->root_info.sha256);
+    f.phase = r->phase;
+    /* recorded in whole seconds: a phase is never taken to be older than it is */
+    f.phase_started = phase_started ? phase_started + 1 : 0;
+    struct mesh_rotation_member_facts *mf = ew_calloc(n ? n : 1, sizeof(*mf));
+    for (size_t i = 0; next && i < n; i++)
+        member_facts(ctx, &res[i], &mf[i]);
+    for (size_t i = 0; !next && i < n; i++)
+        mf[i].cluster = res[i].spec->name;
+    f.members = mf;
+    struct mesh_rotation_decision d;
+    mesh_rotation_decide(&f, &d);
+    if (d.make_new_root)
+        r->old_pem = ew_strdup(ctx->root.cert_pem);
+    if (carry_out(ctx, next, &d, now) == 0) {
+        r->phase = d.phase;
+        r->active = d.phase != MESH_ROTATION_NONE;
+        r->plans = d.members;
+        d.members = NULL;
+        r->requeue_after = d.requeue_after ? d.requeue_after : POLL_SECONDS;
+        if (r->active)
+            describe(ctx, next, &d, now);
+    } else {
+        r->active = 1; /* hold: nothing written to members */
+    }
+    if (d.finished) {
+        cJSON_Delete(r->last);
+        r->last = NULL;
+        cJSON *ann = cJSON_CreateObject(); /* as swap_root wrote it, if it ran before */
+        cJSON_AddStringToObject(ann, "retiredSha256Fingerprint", r->old_sha256);
+        char t[32];
+        ew_time_format_rfc3339(now, t, sizeof(t));
+        const char *at = annotation(root_secret, ANN_RETIRED_AT);
+        cJSON_AddStringToObject(ann, "retiredAt", at ? at : t);
+        r->last = ann;
+    }
+    mesh_rotation_decision_release(&d);
+    free(mf);
+out:
+    cJSON_Delete(root_secret);
+    cJSON_Delete(next);
+}
+
+/* ---- a member's cacerts ---- */
+
+static int is_ours(const struct mesh_ctx *ctx, const cJSON *live, const char *bundle)
+{
+    const char *by =
+        mesh_json_str(mesh_json_get(live, "metadata", "labels"), MESH_LABEL_MANAGED_BY, NULL);
+    const char *m = mesh_json_str(mesh_json_get(live, "metadata", "labels"), MESH_LABEL_MESH, NULL);
+    const char *uid = annotation(live, MESH_ANNOTATION_OWNER);
+    return by && m && uid && *uid && strcmp(by, MESH_FIELD_MANAGER) == 0 &&
+           strcmp(m, ctx->net->name) == 0 && bundle &&
+           (mesh_ca_pem_contains(bundle, ctx->rot.old_sha256) ||
+            mesh_ca_pem_contains(bundle, ctx->rot.next_info.sha256));
+}
+
+/* The member's intermediate when it chains to signer and is not due; else a new one. */
+static mesh_code take_intermediate(struct mesh_ctx *ctx, const struct member_result *res,
+                                   const cJSON *live, const struct mesh_keypair *signer,
+                                   struct mesh_keypair *out, int *issued, struct mesh_problem *p)
+{
+    struct strbuf cert = STRBUF_INIT, key = STRBUF_INIT;
+    struct mesh_cert_info info;
+    *issued = 0;
+    memset(out, 0, sizeof(*out));
+    if (live && mesh_secret_data(live, "ca-cert.pem", &cert) &&
+        mesh_secret_data(live, "ca-key.pem", &key) &&
+        mesh_ca_inspect(cert.buf, key.buf, &info, NULL) == MESH_OK &&
+        mesh_ca_verify_chain(cert.buf, signer->cert_pem, NULL) == MESH_OK &&
+        (double)(info.not_after - time(NULL)) > ctx->net->ca.renew_before) {
+        out->cert_pem = strbuf_detach(&cert, NULL);
+        out->key_pem = strbuf_detach(&key, NULL);
+        return MESH_OK;
+    }
+    strbuf_release(&cert);
+    mesh_secret_wipe(&key);
+    *issued = 1;
+    return mesh_ca_issue_intermediate(signer, ctx->net->ca.key_algorithm,
+                                      ctx->net->ca.intermediate_validity, res->spec->name, out, p);
+}
+
+void rotation_write_member(struct mesh_ctx *ctx, struct member_result *res, const cJSON *live)
+{
+    struct mesh_rotation_run *r = &ctx->rot;
+    size_t i = (size_t)(res->spec - ctx->net->clusters);
+    res->certs_ok = 1;
+    mesh_problem_set(&res->certs_problem, "RootRotating", "%s", r->message ? r->message : "");
+    if (r->hold || !r->plans)
+        return;
+    const struct mesh_rotation_member_plan *plan = &r->plans[i];
+    struct strbuf live_bundle = STRBUF_INIT, want = STRBUF_INIT, chain = STRBUF_INIT;
+    const char *lb =
+        live && mesh_secret_data(live, "root-cert.pem", &live_bundle) ? live_bundle.buf : NULL;
+    if (live && !is_ours(ctx, live, lb)) {
+        res->certs_ok = 0;
+        mesh_problem_set(&res->certs_problem, "ForeignCACerts",
+                         "cluster %s: Secret %s/%s was not written by eastwest for this mesh; the "
+                         "root rotation waits for it",
+                         res->spec->name, ctx->net->istio_namespace, MESH_CACERTS_NAME);
+        strbuf_release(&live_bundle);
+        return;
+    }
+    /* before DropOld ctx->root is the old root; from it on, the new one */
+    const struct mesh_keypair *signer = plan->sign_with_new ? &r->next : &ctx->root;
+    plan_bundle(r, r->next.cert_pem, plan, &want);
+    struct mesh_keypair inter;
+    int issued = 0;
+    struct mesh_problem p;
+    mesh_problem_init(&p);
+    if (take_intermediate(ctx, res, live, signer, &inter, &issued, &p) != MESH_OK) {
+        res->certs_ok = 0;
+        mesh_problem_set(&res->certs_problem, "IssueFailed", "cluster %s: %s", res->spec->name,
+                         p.message.buf);
+        ctx->failed = 1;
+        goto out;
+    }
+    mesh_secret_data(live, "cert-chain.pem", &chain);
+    cJSON *secret = mesh_build_cacerts_with(ctx->net, want.buf, signer->cert_pem, &inter);
+    struct strbuf want_chain = STRBUF_INIT;
+    mesh_secret_data(secret, "cert-chain.pem", &want_chain);
+    int same = lb && !issued && strcmp(lb, want.buf) == 0 && chain.len &&
+               strcmp(chain.buf, want_chain.buf) == 0;
+    strbuf_release(&want_chain);
+    if (!same) {
+        struct kube_error err = KUBE_ERROR_INIT;
+        kube_code rc = kube_apply(res->member->client, &KUBE_RES_SECRETS, ctx->net->istio_namespace,
+                                  secret, MESH_FIELD_MANAGER, 1, NULL, &err);
+        if (rc != KUBE_OK) {
+            res->certs_ok = 0;
+            mesh_problem_set(&res->certs_problem, "ApplyFailed",
+                             "cluster %s: writing Secret %s/%s: %s", res->spec->name,
+                             ctx->net->istio_namespace, MESH_CACERTS_NAME, err.message);
+            ctx->failed = 1;
+        } else {
+            rt_record(&ctx->events, "Normal", "CertificateRotated", "Rotate",
+                      "cluster %s: Secret %s/%s written for root rotation phase %s%s",
+                      res->spec->name, ctx->net->istio_namespace, MESH_CACERTS_NAME,
+                      mesh_rotation_phase_name(r->phase), issued ? " (a new intermediate)" : "");
+        }
+        kube_error_clear(&err);
+    }
+    cJSON_Delete(secret);
+    struct mesh_cert_info info;
+    if (mesh_ca_inspect(inter.cert_pem, NULL, &info, NULL) == MESH_OK)
+        res->intermediate_not_after = info.not_after;
+    mesh_keypair_release(&inter);
+out:
+    mesh_problem_release(&p);
+    strbuf_release(&live_bundle);
+    strbuf_release(&want);
+    strbuf_release(&chain);
+}

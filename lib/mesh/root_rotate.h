@@ -1,0 +1,49 @@
+/*
+ * root_rotate: the MeshNetwork controller's step that carries out a root rotation
+ * (root_rotation.h decides; this reads the facts and writes what is decided).
+ *
+ * Its state is at home, not in memory, so that a restart or a kill -9 resumes it:
+ *   - Secret <mesh>-root-ca-next (operator namespace) holds the new root while a
+ *     rotation runs, and in its annotations the phase, when the phase and the
+ *     rotation began, what started it, the request handled and the old root's
+ *     fingerprint;
+ *   - on entering DropOld the mesh root Secret <mesh>-root-ca is rewritten with the
+ *     new root (the old key is gone from then on), annotated with the request it
+ *     handled and the root it retired, and when; when every member's istiod
+ *     publishes the new root alone, the -next Secret is deleted: the rotation ends.
+ * A phase is recorded before any member is written for it; a home write that fails
+ * holds every member where it is.
+ *
+ * A member's cacerts in a rotation (Istio's multi-root mesh: istiod must run with
+ * ISTIO_MULTIROOT_MESH=true, and takes a new root-cert.pem only when it contains, or
+ * is contained in, the one it holds, byte for byte):
+ *   TrustBoth          root-cert.pem = old + new, the intermediate unchanged
+ *   SignWithNew, Overlap  root-cert.pem = a marker line + old + new, an intermediate
+ *                      from the new root, cert-chain.pem ending in the new root
+ *   DropOld            root-cert.pem = new
+ * The marker ("eastwest: signing with root sha256:<new>") is text before the PEM
+ * blocks, which PEM readers skip (RFC 7468). istiod loads root-cert.pem and the signing
+ * key together and publishes the former in ConfigMap istio-ca-root-cert; so the marker
+ * there says that istiod issues from the new intermediate, which no API object shows
+ * otherwise.
+ *
+ * Generated roots only: a mesh whose root is the user's (rootSecretRef) does not
+ * rotate here.
+ */
+#ifndef EW_MESH_ROOT_ROTATE_H
+#define EW_MESH_ROOT_ROTATE_H
+
+#include "mesh_state.h"
+
+/* Decide this reconcile's phase from the home Secrets and every member's caches
+ * (res[i] for net->clusters[i], reachability known), and write what is home's part.
+ * Then ctx->rot says whether the members' cacerts follow the rotation. */
+void rotation_run(struct mesh_ctx *ctx, struct member_result *res, size_t n);
+/* Member res's cacerts as the rotation has it; live: its cacerts Secret or NULL. */
+void rotation_write_member(struct mesh_ctx *ctx, struct member_result *res, const cJSON *live);
+void rotation_release(struct mesh_rotation_run *r);
+
+/* "<mesh>-root-ca-next". Caller frees. */
+char *rotation_next_secret_name(const struct mesh_network *net);
+
+#endif
