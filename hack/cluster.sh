@@ -14,6 +14,7 @@
 #   hack/cluster.sh etcd-delete NAME KEY  delete a key in etcd behind the API server's back
 #   hack/cluster.sh {stop,start,restart}-{apiserver,etcd,istiod} NAME
 #   hack/cluster.sh istiod-port NAME http|xds|ca|webhook|monitoring
+#   hack/cluster.sh sync-cacerts NAME...  the kubelet's refresh of istiod's cacerts volume
 #
 # State: ${EW_CLUSTERS_DIR:-/tmp/eastwest-clusters}/NAME/: kubeconfig, ca.crt, ca.key
 # (tests mint client certificates with it), sa.key, sa.pub, apiserver.port, etcd.port,
@@ -25,8 +26,10 @@
 # istiod: istiod.cmd, working directory istiod/ (so no ./etc/istio/config/mesh file: it
 # reads its mesh config from ConfigMap istio-system/istio, as in a Helm install), logs in
 # logs/pilot-discovery.log. What the kubelet's Secret volume would do is done at each
-# (re)start: Secret istio-system/cacerts, if present, is copied to istiod/cacerts/ (its
-# ROOT_CA_DIR); without it istiod makes its own self-signed CA, as a real one does.
+# (re)start and on sync-cacerts: Secret istio-system/cacerts, if present, is mounted at
+# istiod/cacerts/ (its ROOT_CA_DIR); without it istiod makes its own self-signed CA, as
+# a real one does. ISTIO_MULTIROOT_MESH=true, as a root rotation needs (a running istiod
+# otherwise refuses any change of its root-cert.pem).
 # Webhook patching is off (no injector or validation webhook is installed here).
 # ConfigMaps bypass the API server's watch cache (--watch-cache-sizes=configmaps#0), so
 # a ConfigMap watch is served by etcd itself and an etcd compaction makes a watch from
@@ -323,7 +326,7 @@ write_istiod_cmd() {
     local dir=$1 name=$2
     write_cmd "$dir/istiod.cmd" env "--chdir=$dir/istiod" POD_NAMESPACE=istio-system \
         "POD_NAME=istiod-$name" "CLUSTER_ID=$name" "ROOT_CA_DIR=$dir/istiod/cacerts" \
-        INJECTION_WEBHOOK_CONFIG_NAME= VALIDATION_WEBHOOK_CONFIG_NAME= \
+        ISTIO_MULTIROOT_MESH=true INJECTION_WEBHOOK_CONFIG_NAME= VALIDATION_WEBHOOK_CONFIG_NAME= \
         PILOT_ENABLE_ANALYSIS=false "$EW_ISTIOD" discovery "--kubeconfig=$dir/kubeconfig" \
         "--clusterID=$name" --log_output_level=default:info \
         "--httpAddr=127.0.0.1:$(istiod_port "$dir" http)" \
@@ -334,21 +337,53 @@ write_istiod_cmd() {
 }
 
 # The kubelet's part: Secret istio-system/cacerts as files in istiod's ROOT_CA_DIR (an
-# optional volume: no Secret, an empty directory).
+# optional volume: no Secret, no files), laid out as the kubelet's atomic writer does:
+# each key a symlink into ..data, ..data a symlink to a timestamped directory, and an
+# update a new directory swapped in by renaming ..data_tmp over ..data. So a running
+# istiod's watch on the directory sees what it sees in a pod: a Create of ..data, then
+# every file changed at once. Unchanged content: nothing is touched.
 mount_cacerts() {
-    local dir=$1 json key tmp="$1/istiod/cacerts.new"
-    rm -rf "$tmp"
-    mkdir -p "$tmp"
-    chmod 700 "$tmp"
+    local dir=$1 vol="$1/istiod/cacerts" json key ts link
+    [ -L "$vol/..data" ] || rm -rf "$vol"
+    mkdir -p "$vol"
+    chmod 700 "$vol"
+    ts="..$(date +%Y_%m_%d_%H_%M_%S.%N)"
+    mkdir -m 700 "$vol/$ts"
     if json=$(kubectl_c "$dir" -n istio-system get secret cacerts -o json 2>/dev/null); then
         for key in $(jq -r '.data // {} | keys[]' <<<"$json"); do
-            [[ $key =~ ^[a-z0-9.-]+$ ]] || continue
-            jq -r --arg k "$key" '.data[$k]' <<<"$json" | base64 -d >"$tmp/$key"
-            chmod 600 "$tmp/$key"
+            [[ $key =~ ^[a-z0-9][a-z0-9.-]*$ ]] || continue
+            jq -r --arg k "$key" '.data[$k]' <<<"$json" | base64 -d >"$vol/$ts/$key"
+            chmod 600 "$vol/$ts/$key"
         done
     fi
-    rm -rf "$dir/istiod/cacerts"
-    mv "$tmp" "$dir/istiod/cacerts"
+    if [ -L "$vol/..data" ] && diff -r "$vol/..data/" "$vol/$ts/" >/dev/null 2>&1; then
+        rm -rf "${vol:?}/$ts"
+        return 0
+    fi
+    ln -sfn "$ts" "$vol/..data_tmp"
+    mv -T "$vol/..data_tmp" "$vol/..data"
+    for key in "$vol/$ts"/*; do
+        [ -e "$key" ] || continue
+        key=${key##*/}
+        [ -L "$vol/$key" ] || ln -s "..data/$key" "$vol/$key"
+    done
+    for link in "$vol"/*; do
+        [ -L "$link" ] && [ ! -e "$link" ] && rm -f "$link"
+    done
+    for key in "$vol"/..2*; do
+        [ "$key" = "$vol/$ts" ] || rm -rf "$key"
+    done
+}
+
+# cmd_sync_cacerts NAME...: one pass of the kubelet's Secret volume sync for istiod's
+# cacerts (a test runs it in a loop while istiod runs; the real kubelet does it about
+# once a minute).
+cmd_sync_cacerts() {
+    local name dir
+    for name in "$@"; do
+        dir=$(need_cluster "$name")
+        mount_cacerts "$dir"
+    done
 }
 
 istiod_ready() {
@@ -598,6 +633,7 @@ main() {
     compact) cmd_compact "$@" ;;
     etcd-delete) cmd_etcd_delete "$@" ;;
     istiod-port) cmd_istiod_port "$@" ;;
+    sync-cacerts) cmd_sync_cacerts "$@" ;;
     stop-apiserver | start-apiserver | restart-apiserver | stop-etcd | start-etcd | restart-etcd | \
         stop-istiod | start-istiod | restart-istiod)
         cmd_proc "${cmd%%-*}" "${cmd#*-}" "$@"

@@ -1,0 +1,298 @@
+#!/usr/bin/env bash
+# A root rotation proven with Istio's own CA: three clusters (us home, eu, ap), a real
+# istiod (pilot-discovery, ISTIO_MULTIROOT_MESH=true) in each, eastwest rotating the mesh
+# root by request with a short overlap. The kubelet's Secret volume sync is played (the
+# cacerts volume refreshed every 1, 2 and 4 seconds, swapped atomically as the kubelet
+# does), so each istiod reloads what eastwest writes on its own, late, at its own moment.
+#
+# A sampler, about once a second from before the rotation until after it: each istiod's
+# CA issues a fresh workload certificate (a CSR with a service-account token, as
+# pilot-agent sends), and each one must verify against the trust bundle every OTHER
+# istiod publishes (istio-ca-root-cert) at that moment; certificates issued before the
+# rotation must verify the same way until the phase that drops the old root. The phase
+# is read from the home cluster's record (the -next Secret), which eastwest writes
+# before any member, so a sample's bundles are never newer than its phase.
+#
+# The operator is killed with SIGKILL once in every phase and restarted; the rotation
+# must resume from its record in the home cluster and finish with one new root, one new
+# intermediate per member, the overlap waited from the phase's recorded start, one
+# RootRotated Event, and no write afterwards.
+#
+# Prints PASS/FAIL lines and a "# test_rotation: ..." total, like the C tests.
+set -uo pipefail
+suite=test_rotation
+# shellcheck source=test/integration/mesh_env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/mesh_env.sh"
+
+if [ ! -x "$EW_XDSPROBE" ] || [ ! -x "$EW_ISTIOD" ]; then
+    echo "FAIL $suite/tools: xdsprobe or pilot-discovery not built (run hack/deps.sh)"
+    echo "# $suite: 0 passed, 1 failed"
+    exit 1
+fi
+cluster_sh() { bash "$root/hack/cluster.sh" "$@"; }
+members=(us eu ap)
+mesh=rot-mesh ns=eastwest-system overlap=20
+spiffe=spiffe://corp.local/ns/rot/sa/rot
+bg_pids=()
+stop_background() {
+    touch "$tmp/stop"
+    for p in "${bg_pids[@]}"; do wait "$p" 2>/dev/null; done
+    bg_pids=()
+}
+on_exit() {
+    stop_background
+    [ -n "$op_pid" ] && kill -9 "$op_pid" 2>/dev/null
+    op_pid=""
+    cleanup
+}
+trap on_exit EXIT
+
+# The operator as the faults suite runs it: no Lease (a SIGKILLed leader's Lease would
+# hold its successor for the Lease's duration, which is not what is tested here).
+run_operator() {
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    "$operator" --kubeconfig "$dir/us/kubeconfig" --namespace "$ns" --leader-elect=false \
+        --metrics-bind-address "127.0.0.1:$port" --log-format json 2>>"$oplog" &
+    op_pid=$!
+    wait_for "operator ready" 30 curl -sf "http://127.0.0.1:$port/readyz"
+}
+kill9() {
+    kill -9 "$op_pid" 2>/dev/null
+    wait "$op_pid" 2>/dev/null
+    op_pid=""
+}
+
+# pem_fps FILE: the SHA-256 fingerprints of the certificates in a PEM file, one per line.
+pem_fps() {
+    awk -v d="$tmp/fp.$BASHPID" 'BEGIN{n=0} /BEGIN CERTIFICATE/{n++; f=d "." n} n&&f{print > f} /END CERTIFICATE/{close(f); f=""}' "$1"
+    local f
+    for f in "$tmp/fp.$BASHPID".*; do
+        [ -e "$f" ] || continue
+        openssl x509 -in "$f" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' | tr A-F a-f
+        rm -f "$f"
+    done
+}
+# verify ROOTS CHAIN: the chain's first certificate against ROOTS, the rest untrusted.
+verify() {
+    local d="$tmp/vc.$BASHPID" out
+    awk -v d="$d" 'BEGIN{n=0} /BEGIN CERTIFICATE/{n++; f=d "." n} n&&f{print > f} /END CERTIFICATE/{close(f); f=""}' "$2"
+    cat "$d".[2-9] >"$d.rest" 2>/dev/null || : >"$d.rest"
+    out=$(openssl verify -CAfile "$1" -untrusted "$d.rest" "$d.1" 2>&1)
+    rm -f "$d".*
+    [[ $out == *": OK" ]]
+}
+published() { kc "$1" -n istio-system get configmap istio-ca-root-cert -o jsonpath='{.data.root-cert\.pem}' 2>/dev/null; }
+issue() { # issue CLUSTER ROOTS OUT: a workload certificate from CLUSTER's istiod
+    "$EW_XDSPROBE" csr --ca "127.0.0.1:$(cluster_sh istiod-port "$1" ca)" --root "$2" \
+        --token-file "$tmp/token-$1" --cluster-id "$1" --spiffe "$spiffe" --timeout 5s >"$3" 2>"$3.err"
+}
+record_phase() {
+    kc us -n "$ns" get secret "$mesh-root-ca-next" -o jsonpath='{.metadata.annotations.eastwest\.io/rotation-phase}' 2>/dev/null
+}
+status_field() { kc us get meshnetwork "$mesh" -o jsonpath="{.status.rootCA$1}"; }
+
+# ---- the kubelet's Secret volume sync and the sampler, in the background ---------------
+# kubelet_loop CLUSTER SECONDS: each member's kubelet syncs at its own pace, so the
+# istiods reload at different moments, as they do in real clusters.
+kubelet_loop() {
+    until [ -e "$tmp/stop" ]; do
+        cluster_sh sync-cacerts "$1" >/dev/null 2>&1
+        sleep "$2"
+    done
+}
+# One sample: every bundle, then a fresh certificate from every istiod, then the phase.
+# Lines: "T PHASE fresh|old C>O ok|FAIL", "T PHASE inter C FP", "T PHASE bundle C FPS".
+sample() {
+    local t c o phase s="$tmp/s"
+    t=$(date +%s.%N)
+    for c in "${members[@]}"; do published "$c" >"$s.bundle.$c" & done
+    wait
+    for c in "${members[@]}"; do issue "$c" "$s.bundle.$c" "$s.cert.$c" & done
+    wait
+    phase=$(record_phase)
+    [ -n "$phase" ] && touch "$tmp/started"
+    [ -z "$phase" ] && { [ -e "$tmp/started" ] && phase=after || phase=before; }
+    for c in "${members[@]}"; do
+        echo "$t $phase bundle $c $(pem_fps "$s.bundle.$c" | sort | paste -sd, -)"
+        echo "$t $phase inter $c $(sed -n '/BEGIN/,$p' "$s.cert.$c" | awk '/BEGIN CERT/{n++} n==2' | pem_fps /dev/stdin)"
+        for o in "${members[@]}"; do
+            [ "$c" = "$o" ] && continue
+            if [ -s "$s.cert.$c" ] && verify "$s.bundle.$o" "$s.cert.$c"; then echo "$t $phase fresh $c>$o ok"
+            else echo "$t $phase fresh $c>$o FAIL $(head -c 200 "$s.cert.$c.err" | tr '\n' ' ')"; fi
+            if verify "$s.bundle.$o" "$tmp/old.$c"; then echo "$t $phase old $c>$o ok"
+            else echo "$t $phase old $c>$o FAIL"; fi
+        done
+    done
+}
+sampler_loop() {
+    local t0
+    until [ -e "$tmp/stop" ]; do
+        t0=$(date +%s%N)
+        sample >>"$tmp/samples"
+        echo "$(date +%s.%N) end" >>"$tmp/samples"
+        python3 -c "import time; d=1-($(date +%s%N)-$t0)/1e9; d>0 and time.sleep(d)"
+    done
+}
+
+# ---- setup: three members, each with its istiod on the mesh root -------------------------
+if ! cluster_sh up "${members[@]}" >"$tmp/up.out" 2>&1; then
+    fail setup/clusters "$(tail -n 5 "$tmp/up.out")"
+    finish
+fi
+set_up_home
+# A fresh mesh root: an earlier run's root Secret (kept: onDelete Retain) has handled r1.
+kc us -n "$ns" delete secret "$mesh-root-ca" "$mesh-root-ca-next" --ignore-not-found >/dev/null 2>&1
+for c in "${members[@]}"; do
+    play_istiod "$c" corp.local "$mesh"
+    kc "$c" -n istio-system delete secret cacerts istio-ca-secret --ignore-not-found >/dev/null 2>&1
+    kc "$c" create namespace rot >/dev/null 2>&1
+    kc "$c" -n rot create serviceaccount rot >/dev/null 2>&1
+    [ "$c" = us ] && continue
+    kc us -n "$ns" create secret generic "$c-kubeconfig" --from-file=kubeconfig="$dir/$c/kubeconfig" \
+        --dry-run=client -o yaml | kc us apply -f - >/dev/null
+done
+run_operator || fail setup/operator "not ready"
+kc us apply -f - >/dev/null <<EOF
+apiVersion: eastwest.io/v1alpha1
+kind: MeshNetwork
+metadata: {name: $mesh}
+spec:
+  meshID: $mesh
+  trustDomain: corp.local
+  certificateAuthority: {rotationOverlap: ${overlap}s}
+  clusters:
+  - {name: us, network: us-net, locality: us-east-1}
+  - {name: eu, network: eu-net, locality: eu-west-1, kubeconfigSecretRef: {name: eu-kubeconfig}}
+  - {name: ap, network: ap-net, locality: ap-south-1, kubeconfigSecretRef: {name: ap-kubeconfig}}
+EOF
+has_cacerts() { kc "$1" -n istio-system get secret cacerts >/dev/null 2>&1; }
+for c in "${members[@]}"; do
+    check "setup/$c-cacerts" 60 has_cacerts "$c"
+    check "setup/$c-istiod" 60 restart_istiod "$c"
+    kc "$c" -n rot create token rot --audience istio-ca --duration 1h >"$tmp/token-$c" 2>"$tmp/token.err" ||
+        fail "setup/$c-token" "$(cat "$tmp/token.err")"
+done
+certs_issued() {
+    kc us get meshnetwork "$mesh" -o json |
+        jq -e '[.status.clusters[].conditions[] | select(.type=="CertificatesReady") | .reason] | length == 3 and all(. == "Issued")'
+}
+check setup/members-certificates-issued 60 certs_issued
+old_root_fp=$(status_field .sha256Fingerprint)
+for c in "${members[@]}"; do
+    published "$c" >"$tmp/before.$c"
+    if issue "$c" "$tmp/before.$c" "$tmp/old.$c"; then pass "setup/$c-issues-before"; else
+        fail "setup/$c-issues-before" "$(head -c 300 "$tmp/old.$c.err")"; fi
+done
+
+# ---- the rotation, with a SIGKILL in every phase -----------------------------------------
+for m in us:1 eu:2 ap:4; do
+    kubelet_loop "${m%%:*}" "${m##*:}" &
+    bg_pids+=($!)
+done
+sampler_loop &
+bg_pids+=($!)
+wait_for "samples before the rotation" 30 sh -c "[ \$(grep -c ' end\$' $tmp/samples) -ge 3 ]"
+kc us patch meshnetwork "$mesh" --type=merge -p '{"spec":{"certificateAuthority":{"rotationRequest":"r1"}}}' >/dev/null
+killed="" new_fps="" t_end=$((SECONDS + 300)) finished=0
+while [ "$SECONDS" -lt "$t_end" ]; do
+    phase=$(record_phase)
+    fp=$(status_field .rotation.newSha256Fingerprint 2>/dev/null)
+    [ -n "$fp" ] && [[ $new_fps != *"$fp"* ]] && new_fps="$new_fps $fp"
+    if [ -n "$phase" ] && [[ $killed != *" $phase"* ]]; then
+        # In the overlap, well into it: a restart that started the wait again would show.
+        if [ "$phase" = Overlap ] && [ -z "${overlap_seen:-}" ]; then overlap_seen=$SECONDS; fi
+        if [ "$phase" != Overlap ] || [ $((SECONDS - overlap_seen)) -ge $((overlap / 2)) ]; then
+            kill9
+            echo "killed in $phase at $(date +%s.%N)" >>"$tmp/kills"
+            killed="$killed $phase"
+            run_operator || fail "kill/restart-in-$phase" "not ready after the restart"
+        fi
+    fi
+    if [ -z "$phase" ] && [ -n "$(status_field .lastRotation.retiredAt)" ] &&
+        [ -z "$(status_field .rotation.phase)" ]; then
+        finished=1
+        break
+    fi
+    sleep 0.3
+done
+if [ "$finished" = 1 ]; then pass rotation/finished; else
+    fail rotation/finished "phase $(status_field .rotation.phase) after 300 s: $(status_field .rotation.waiting)"; fi
+for p in TrustBoth SignWithNew Overlap DropOld; do
+    if [[ $killed == *" $p"* ]]; then pass "kill/in-$p-resumed"; else
+        fail "kill/in-$p-resumed" "phase $p not seen by the test (killed in:$killed)"; fi
+done
+n=$(grep -c ' end$' "$tmp/samples")
+wait_for "samples after the rotation" 30 sh -c "[ \$(grep -c ' end\$' $tmp/samples) -ge $((n + 3)) ]"
+stop_background
+
+# ---- what the samples saw ----------------------------------------------------------------
+S="$tmp/samples"
+nsamples=$(grep -c ' end$' "$S")
+maxgap=$(awk '$2=="end"{if(p) {g=$1-p; if(g>m) m=g} p=$1} END{printf "%.1f", m}' "$S")
+echo "# $suite: $nsamples samples, at most ${maxgap}s apart; kills: $(tr '\n' ';' <"$tmp/kills")" >&2
+bad=$(grep ' fresh .* FAIL' "$S" | head -n 3)
+if [ -z "$bad" ] && [ "$nsamples" -ge 10 ]; then
+    pass trust/fresh-certificates-trusted-by-every-other-member-in-every-sample
+else fail trust/fresh-certificates-trusted-by-every-other-member-in-every-sample "$nsamples samples; $bad"; fi
+for p in before TrustBoth SignWithNew Overlap DropOld after; do
+    k=$(awk -v p="$p" '$2==p && $3=="fresh"' "$S" | wc -l)
+    if [ "$k" -gt 0 ]; then pass "trust/sampled-in-$p"; else fail "trust/sampled-in-$p" "no sample in phase $p"; fi
+done
+bad=$(awk '$3=="old" && $5=="FAIL" && $2!="DropOld" && $2!="after"' "$S" | head -n 3)
+if [ -z "$bad" ]; then pass trust/certificates-from-before-trusted-until-DropOld; else
+    fail trust/certificates-from-before-trusted-until-DropOld "$bad"; fi
+bad=$(awk '$2=="after" && $3=="old" && $5=="ok"' "$S" | head -n 3)
+if [ -z "$bad" ]; then pass trust/certificates-from-before-untrusted-after; else
+    fail trust/certificates-from-before-untrusted-after "the old root is still trusted: $bad"; fi
+# Both roots published at some point by every istiod, the new one alone at the end.
+new_fp=$(status_field .sha256Fingerprint)
+for c in "${members[@]}"; do
+    both=$(awk -v c="$c" -v o="$old_root_fp" -v n="$new_fp" '$3=="bundle" && $4==c && index($5,o) && index($5,n)' "$S" | wc -l)
+    last=$(awk -v c="$c" '$3=="bundle" && $4==c {b=$5} END{print b}' "$S")
+    if [ "$both" -gt 0 ] && [ "$last" = "$new_fp" ]; then pass "trust/$c-istiod-published-both-then-new-alone"; else
+        fail "trust/$c-istiod-published-both-then-new-alone" "samples with both: $both; last bundle: $last (new $new_fp)"; fi
+    inters=$(awk -v c="$c" '$3=="inter" && $4==c && $5!="" {print $5}' "$S" | uniq | sort -u | wc -l)
+    if [ "$inters" = 2 ]; then pass "once/$c-one-new-intermediate"; else
+        fail "once/$c-one-new-intermediate" "$inters distinct intermediates issued from in the samples"; fi
+done
+if [ "$old_root_fp" != "$new_fp" ] && [ "$(wc -w <<<"$new_fps")" = 1 ] && [ "${new_fps# }" = "$new_fp" ]; then
+    pass once/one-new-root
+else fail once/one-new-root "old $old_root_fp, new in status:$new_fps, now $new_fp"; fi
+retired=$(status_field .lastRotation.retiredSha256Fingerprint)
+if [ "$retired" = "$old_root_fp" ]; then pass rotation/status-records-retired-root; else
+    fail rotation/status-records-retired-root "retired '$retired', old $old_root_fp"; fi
+# The overlap, from the first sample in it to the first after it: the configured time,
+# counted from the recorded start although the operator was killed in the middle.
+ov=$(awk '$3=="fresh" && $2=="Overlap" && !a {a=$1} $3=="fresh" && $2=="DropOld" && !b {b=$1} END{printf "%.0f", b-a}' "$S")
+if [ "$ov" -ge $((overlap - 2)) ] && [ "$ov" -le $((overlap + 6)) ]; then pass rotation/overlap-waited-from-its-recorded-start
+else fail rotation/overlap-waited-from-its-recorded-start "about ${ov}s, want ${overlap}s"; fi
+uid=$(kc us get meshnetwork "$mesh" -o jsonpath='{.metadata.uid}')
+events() {
+    kc us get events -A --field-selector "reason=$1,involvedObject.uid=$uid" -o json |
+        jq '[.items[] | .count // 1] | add // 0'
+}
+if [ "$(events RootRotated)" = 1 ] && [ "$(events RootRetired)" = 1 ]; then pass once/one-RootRotated-one-RootRetired-event
+else fail once/one-RootRotated-one-RootRetired-event "RootRotated $(events RootRotated), RootRetired $(events RootRetired)"; fi
+# istiod took every step as a root change it supports.
+for c in "${members[@]}"; do
+    log="$dir/$c/logs/pilot-discovery.log"
+    if grep -q "Updating new ROOT-CA" "$log" && ! grep -qE "ROOT-CA not supported|Failed to update new Plug-in CA" "$log"; then
+        pass "istiod/$c-accepted-every-step"
+    else fail "istiod/$c-accepted-every-step" "$(grep -E 'ROOT-CA|Plug-in CA' "$log" | tail -n 3)"; fi
+done
+# Settled: the members' cacerts are not written again.
+rvs() { for c in "${members[@]}"; do kc "$c" -n istio-system get secret cacerts -o jsonpath='{.metadata.resourceVersion} '; done; }
+a=$(rvs)
+sleep 5
+b=$(rvs)
+if [ "$a" = "$b" ]; then pass rotation/no-write-after-the-end; else fail rotation/no-write-after-the-end "$a -> $b"; fi
+
+# ---- leave the clusters as found -----------------------------------------------------------
+kc us delete meshnetwork "$mesh" --timeout=60s >/dev/null 2>&1
+for c in "${members[@]}"; do
+    cluster_sh stop-istiod "$c" >/dev/null 2>&1
+    kc "$c" -n istio-system delete secret cacerts --ignore-not-found >/dev/null 2>&1
+done
+kc us -n "$ns" delete secret "$mesh-root-ca" --ignore-not-found >/dev/null 2>&1
+cluster_sh down ap >/dev/null 2>&1
+finish
