@@ -304,6 +304,14 @@ static void read_ca(struct reader *r, const cJSON *spec, struct mesh_network *n)
         r, ca, "intermediateValidity", "spec.certificateAuthority.intermediateValidity", "8760h");
     n->ca.renew_before =
         get_duration(r, ca, "renewBefore", "spec.certificateAuthority.renewBefore", "720h");
+    /* unset: 2160h, or a third of a shorter-lived root (a root valid 720h, accepted before
+     * this field existed, must not turn invalid) */
+    n->ca.root_renew_before =
+        item(ca, "rootRenewBefore")
+            ? get_duration(r, ca, "rootRenewBefore", "spec.certificateAuthority.rootRenewBefore",
+                           "2160h")
+        : n->ca.root_validity / 3 < 2160.0 * 3600 ? n->ca.root_validity / 3
+                                                  : 2160.0 * 3600;
     n->ca.root_secret = get_str(r, item(ca, "rootSecretRef"), "name",
                                 "spec.certificateAuthority.rootSecretRef.name", NULL, 0);
     n->ca.rotation_request =
@@ -317,6 +325,9 @@ static void read_ca(struct reader *r, const cJSON *spec, struct mesh_network *n)
     if (n->ca.renew_before >= n->ca.intermediate_validity)
         fail_field(r, "spec.certificateAuthority.renewBefore",
                    "must be shorter than intermediateValidity");
+    if (n->ca.root_renew_before >= n->ca.root_validity)
+        fail_field(r, "spec.certificateAuthority.rootRenewBefore",
+                   "must be shorter than rootValidity (a new root would be due at once)");
 }
 
 static void read_vip_range(struct reader *r, const cJSON *spec, struct mesh_network *n)

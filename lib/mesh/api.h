@@ -91,6 +91,7 @@ struct mesh_network {
         double root_validity;         /* seconds */
         double intermediate_validity; /* seconds */
         double renew_before;          /* seconds */
+        double root_renew_before;     /* seconds: a generated root this close to expiry rotates */
         char *root_secret;            /* NULL: generated */
         char *rotation_request;       /* NULL: none; a new value starts a root rotation */
         double rotation_overlap;      /* seconds the old root is still trusted (root_rotation.h) */

@@ -87,7 +87,8 @@ struct mesh_ctx {
     struct mesh_cert_info root_info;
     int root_ok;
     struct mesh_problem root_problem;
-    int failed; /* a member unreachable or a write failed: retry with backoff */
+    cJSON *root_secret; /* the root Secret as read or created (owned), or NULL */
+    int failed;         /* a member unreachable or a write failed: retry with backoff */
     struct mesh_rotation_run rot;
 };
 

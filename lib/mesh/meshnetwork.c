@@ -63,12 +63,15 @@ static void load_root(struct mesh_ctx *ctx, int may_generate)
     } else if (mesh_ca_generate_root(net->ca.key_algorithm, net->ca.root_validity, net->name,
                                      &ctx->root, &ctx->root_problem) == MESH_OK) {
         cJSON *obj = mesh_build_root_secret(net, mc->namespace_, &ctx->root);
+        rotation_mark_new_root(net, obj); /* a request made before it existed is answered */
         struct kube_error err = KUBE_ERROR_INIT;
         /* create, not apply: two replicas racing must not replace each other's root */
         kube_code rc =
             kube_create(mc->o.home, &KUBE_RES_SECRETS, mc->namespace_, obj, NULL, NULL, &err);
-        cJSON_Delete(obj);
         if (rc == KUBE_OK) {
+            cJSON_Delete(secret);
+            secret = obj;
+            obj = NULL;
             ctx->root_ok =
                 mesh_ca_inspect(ctx->root.cert_pem, NULL, &ctx->root_info, NULL) == MESH_OK;
             rt_record(&ctx->events, "Normal", "RootGenerated", "Create",
@@ -79,11 +82,13 @@ static void load_root(struct mesh_ctx *ctx, int may_generate)
                              desc.buf, err.message);
             ctx->failed = 1;
         }
+        cJSON_Delete(obj);
         kube_error_clear(&err);
     }
     if (!ctx->root_ok)
         mesh_keypair_release(&ctx->root);
-    cJSON_Delete(secret);
+    cJSON_Delete(ctx->root_secret);
+    ctx->root_secret = secret;
     strbuf_release(&rv);
     strbuf_release(&key);
     strbuf_release(&desc);
@@ -331,8 +336,9 @@ static struct rt_result reconcile_members(struct mesh_ctx *ctx)
     if (write_status(ctx, st) != 0)
         ctx->failed = 1;
     struct rt_result out = {RT_REQUEUE_AFTER, next_look(ctx, res, n)};
-    if (ctx->rot.active && ctx->rot.requeue_after && ctx->rot.requeue_after < out.after)
-        out.after = ctx->rot.requeue_after;
+    /* a rotation's next look, or when the root enters rootRenewBefore */
+    if (ctx->rot.requeue_after > 0 && ctx->rot.requeue_after < out.after)
+        out.after = ctx->rot.requeue_after < 1 ? 1 : ctx->rot.requeue_after;
     if (syncing || rm.syncing)
         out = (struct rt_result){RT_REQUEUE_AFTER, 0.5};
     if (ctx->failed)
@@ -413,6 +419,7 @@ out:
 out_noparse:
     mesh_keypair_release(&ctx.root);
     mesh_problem_release(&ctx.root_problem);
+    cJSON_Delete(ctx.root_secret);
     rotation_release(&ctx.rot);
     mesh_problem_release(&p);
     cJSON_Delete(obj);

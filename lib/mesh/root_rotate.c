@@ -345,25 +345,37 @@ static void describe_last(struct mesh_ctx *ctx, const cJSON *root_secret)
     cJSON_AddStringToObject(l, "retiredAt", at);
 }
 
+void rotation_mark_new_root(const struct mesh_network *net, cJSON *root_secret)
+{
+    if (net->ca.rotation_request && *net->ca.rotation_request)
+        set_annotation(root_secret, ANN_REQUEST, net->ca.rotation_request);
+}
+
 void rotation_run(struct mesh_ctx *ctx, struct member_result *res, size_t n)
 {
     struct mesh_rotation_run *r = &ctx->rot;
     if (!ctx->root_ok || ctx->net->ca.root_secret)
         return; /* no root, or the user's own: nothing rotates here */
-    char *root_name = mesh_root_secret_name(ctx->net),
-         *next_name = rotation_next_secret_name(ctx->net);
-    cJSON *root_secret = home_secret(ctx, root_name), *next = home_secret(ctx, next_name);
-    free(root_name);
+    const cJSON *root_secret = ctx->root_secret;
+    char *next_name = rotation_next_secret_name(ctx->net);
+    cJSON *next = home_secret(ctx, next_name);
     free(next_name);
     time_t now = time(NULL), phase_started = 0;
     struct mesh_rotation_facts f = {
         .now = now,
+        .root_not_after = ctx->root_info.not_after,
+        .root_renew_before = ctx->net->ca.root_renew_before,
         .rotation_request = ctx->net->ca.rotation_request,
         .handled_request = annotation(root_secret, ANN_REQUEST),
         .overlap = ctx->net->ca.rotation_overlap,
         .nmembers = n,
     };
     describe_last(ctx, root_secret);
+    if (!next && !mesh_rotation_trigger(&f)) {
+        /* the steady state: the root was read already; nothing to decide or write */
+        r->requeue_after = (double)(f.root_not_after - now) - f.root_renew_before;
+        return;
+    }
     if (next && ctx->state && ctx->state->rotated_next[0] &&
         strcmp(annotation(next, ANN_OLD_ROOT) ? annotation(next, ANN_OLD_ROOT) : "",
                annotation(root_secret, ANN_RETIRED) ? annotation(root_secret, ANN_RETIRED) : "") ==
@@ -416,7 +428,6 @@ void rotation_run(struct mesh_ctx *ctx, struct member_result *res, size_t n)
     mesh_rotation_decision_release(&d);
     free(mf);
 out:
-    cJSON_Delete(root_secret);
     cJSON_Delete(next);
 }
 

@@ -16,7 +16,7 @@
  *
  * A member's cacerts in a rotation (Istio's multi-root mesh: istiod must run with
  * ISTIO_MULTIROOT_MESH=true, and takes a new root-cert.pem only when it contains, or
- * is contained in, the one it holds, byte for byte):
+ * is contained in, the one it holds, as a set of DER certificates):
  *   TrustBoth          root-cert.pem = old + new, the intermediate unchanged
  *   SignWithNew, Overlap  root-cert.pem = a marker line + old + new, an intermediate
  *                      from the new root, cert-chain.pem ending in the new root
@@ -28,7 +28,9 @@
  * otherwise.
  *
  * Generated roots only: a mesh whose root is the user's (rootSecretRef) does not
- * rotate here.
+ * rotate here. A rotation starts on a new rotationRequest or when the root enters
+ * rootRenewBefore; outside one, the root Secret read by the controller is all this
+ * reads, and the next look is due when the root enters that window.
  */
 #ifndef EW_MESH_ROOT_ROTATE_H
 #define EW_MESH_ROOT_ROTATE_H
@@ -42,6 +44,9 @@ void rotation_run(struct mesh_ctx *ctx, struct member_result *res, size_t n);
 /* Member res's cacerts as the rotation has it; live: its cacerts Secret or NULL. */
 void rotation_write_member(struct mesh_ctx *ctx, struct member_result *res, const cJSON *live);
 void rotation_release(struct mesh_rotation_run *r);
+/* Annotate a root Secret about to be created as having answered net's rotationRequest
+ * (if any): a mesh created with one set does not rotate its brand-new root. */
+void rotation_mark_new_root(const struct mesh_network *net, cJSON *root_secret);
 
 /* "<mesh>-root-ca-next". Caller frees. */
 char *rotation_next_secret_name(const struct mesh_network *net);

@@ -21,8 +21,7 @@ int mesh_rotation_phase_parse(const char *name)
     return -1;
 }
 
-/* Why a rotation starts now (NULL: it does not). */
-static const char *trigger_of(const struct mesh_rotation_facts *f)
+const char *mesh_rotation_trigger(const struct mesh_rotation_facts *f)
 {
     if (f->root_ref_changed)
         return "RootSecretRefChanged";
@@ -100,7 +99,7 @@ void mesh_rotation_decide(const struct mesh_rotation_facts *f, struct mesh_rotat
     out->phase = f->phase;
     switch (f->phase) {
     case MESH_ROTATION_NONE:
-        if ((out->trigger = trigger_of(f))) {
+        if ((out->trigger = mesh_rotation_trigger(f))) {
             enter(out, MESH_ROTATION_TRUST_BOTH);
             out->make_new_root = 1;
         }

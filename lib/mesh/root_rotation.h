@@ -52,9 +52,9 @@ struct mesh_rotation_member_facts {
     int bundle_has_old, bundle_has_new; /* its cacerts root-cert.pem */
     int signed_by_new;                  /* its cacerts intermediate chains to the new root */
     int istiod_has_old, istiod_has_new; /* istio-ca-root-cert as its istiod publishes it */
-    int istiod_signs_with_new;          /* its istiod issues from the new intermediate (observed:
-                                           a workload certificate's chain; its source in the
-                                           controller is still to be wired) */
+    int istiod_signs_with_new;          /* its istiod issues from the new intermediate (the
+                                           controller reads it from the bundle istiod
+                                           publishes: root_rotate.h) */
 };
 
 struct mesh_rotation_facts {
@@ -92,6 +92,9 @@ struct mesh_rotation_decision {
     double requeue_after;                      /* OVERLAP: seconds left; else 0 */
 };
 
+/* Why a rotation would start now (phase NONE): "RootSecretRefChanged",
+ * "RotationRequest", "RootRenewal", or NULL (none would). */
+const char *mesh_rotation_trigger(const struct mesh_rotation_facts *f);
 /* Decide; out is released with mesh_rotation_decision_release. */
 void mesh_rotation_decide(const struct mesh_rotation_facts *f, struct mesh_rotation_decision *out);
 void mesh_rotation_decision_release(struct mesh_rotation_decision *d);

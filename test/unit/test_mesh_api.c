@@ -40,6 +40,16 @@ static void test_mesh_defaults(struct test_ctx *t)
     CHECK_STR(t, n.gateway.service_type, "LoadBalancer");
     CHECK(t, n.ca.key_algorithm == MESH_KEY_ECDSA_P256 && n.ca.on_delete == MESH_CA_RETAIN);
     CHECK(t, n.ca.root_validity == 87600.0 * 3600 && n.ca.renew_before == 720.0 * 3600);
+    CHECK(t, n.ca.root_renew_before == 2160.0 * 3600);
+    mesh_network_release(&n);
+    /* a root valid 720h, accepted before rootRenewBefore existed: a third of it */
+    cJSON *ca = cJSON_AddObjectToObject(cJSON_GetObjectItemCaseSensitive(j, "spec"),
+                                        "certificateAuthority");
+    cJSON_AddStringToObject(ca, "rootValidity", "720h");
+    cJSON_AddStringToObject(ca, "intermediateValidity", "240h");
+    cJSON_AddStringToObject(ca, "renewBefore", "24h");
+    REQUIREF(t, mesh_network_parse(j, &n, &p) == MESH_OK, "%s", p.message.buf);
+    CHECK(t, n.ca.root_renew_before == 240.0 * 3600);
     CHECK(t, n.vip_base == 0xf0f00000u && n.vip_prefix == 16);
     CHECK(t, mesh_network_cluster(&n, "eu") == &n.clusters[1]);
     CHECK(t, mesh_network_cluster(&n, "ap") == NULL);
@@ -136,6 +146,12 @@ static const struct bad mesh_bad[] = {
      "\"network\":\"n\"},{\"name\":\"b\",\"network\":\"o\"}],\"certificateAuthority\":{"
      "\"renewBefore\":\"1 month\"}}}",
      "spec.certificateAuthority.renewBefore: expected a positive duration"},
+    {"root renewed at once",
+     "{\"spec\":{\"meshID\":\"m\",\"trustDomain\":\"t\",\"clusters\":[{\"name\":\"a\","
+     "\"network\":\"n\"},{\"name\":\"b\",\"network\":\"o\"}],\"certificateAuthority\":{"
+     "\"rootValidity\":\"720h\",\"intermediateValidity\":\"240h\",\"renewBefore\":\"24h\","
+     "\"rootRenewBefore\":\"720h\"}}}",
+     "spec.certificateAuthority.rootRenewBefore: must be shorter than rootValidity"},
     {"bad vipRange",
      "{\"spec\":{\"meshID\":\"m\",\"trustDomain\":\"t\",\"clusters\":[{\"name\":\"a\","
      "\"network\":\"n\"},{\"name\":\"b\",\"network\":\"o\"}],\"vipRange\":\"240.0.0.2\"}}",

@@ -859,6 +859,112 @@ static void test_root_rotation_by_request(struct test_ctx *t)
     world_free(&w);
 }
 
+/* Set fields of the tutorial MeshNetwork's certificateAuthority ("key", "value", ...). */
+static void set_ca(struct world *w, const char *const *kv, size_t n)
+{
+    cJSON *mn = fake_cluster_get(w->us, &MESH_RES_MESHNETWORKS, NULL, "training-mesh");
+    cJSON *spec = cJSON_GetObjectItemCaseSensitive(mn, "spec");
+    cJSON *ca = cJSON_GetObjectItemCaseSensitive(spec, "certificateAuthority");
+    if (!ca)
+        ca = cJSON_AddObjectToObject(spec, "certificateAuthority");
+    for (size_t i = 0; i + 1 < n; i += 2) {
+        cJSON_DeleteItemFromObjectCaseSensitive(ca, kv[i]);
+        cJSON_AddStringToObject(ca, kv[i], kv[i + 1]);
+    }
+    fake_cluster_put(w->us, &MESH_RES_MESHNETWORKS, mn);
+    cJSON_Delete(mn);
+}
+
+/* A mesh created with a rotationRequest already set has nothing to rotate: its root is
+ * brand new, and the request counts as answered by it. */
+static void test_mesh_created_with_request_does_not_rotate(struct test_ctx *t)
+{
+    struct world w;
+    world_init(&w);
+    world_apply_tutorial(&w);
+    world_put_json(w.us, &KUBE_RES_NAMESPACES, "{\"metadata\":{\"name\":\"default\"}}");
+    static const char *const kv[] = {"rotationRequest", "r0", "rotationOverlap", "1s"};
+    set_ca(&w, kv, 4);
+    world_start(&w);
+    REQUIREF(t, world_settle(&w, world_tutorial_ready, NULL, 20),
+             "the tutorial did not converge in 20 s: %s", describe(&w));
+    ew_sleep(1.5); /* a rotation's first phase would have begun by now */
+    REQUIRE(t, world_settle(&w, NULL, NULL, 10));
+    CHECKF(t, !*next_phase(&w), "a rotation runs (phase %s)", next_phase(&w));
+    CHECKF(t, event_with(&w, "RootRotationPhase", "TrustBoth") == 0,
+           "%d RootRotationPhase TrustBoth Events",
+           event_with(&w, "RootRotationPhase", "TrustBoth"));
+    cJSON *root =
+        fake_cluster_get(w.us, &KUBE_RES_SECRETS, WORLD_NAMESPACE, "training-mesh-root-ca");
+    const cJSON *ann = at(root, "metadata.annotations");
+    const cJSON *req = cJSON_GetObjectItemCaseSensitive(ann, "eastwest.io/rotation-request");
+    CHECKF(t, cJSON_IsString(req) && strcmp(req->valuestring, "r0") == 0,
+           "the root Secret does not record request r0 as handled");
+    cJSON_Delete(root);
+    world_free(&w);
+}
+
+/* A root inside rootRenewBefore rotates on its own (trigger RootRenewal) to one that is
+ * not, and then nothing is written again. */
+static void test_root_near_expiry_rotates_once(struct test_ctx *t)
+{
+    struct world w;
+    world_init(&w);
+    world_apply_tutorial(&w);
+    world_put_json(w.us, &KUBE_RES_NAMESPACES, "{\"metadata\":{\"name\":\"default\"}}");
+    static const char *const kv[] = {"rootValidity",    "2h",  "intermediateValidity", "1h",
+                                     "renewBefore",     "10m", "rootRenewBefore",      "1h",
+                                     "rotationOverlap", "1s"};
+    set_ca(&w, kv, sizeof(kv) / sizeof(kv[0]));
+    /* the mesh's root, made 90 minutes ago as it were: 30 minutes left */
+    struct mesh_keypair old = {0};
+    struct mesh_problem p;
+    mesh_problem_init(&p);
+    REQUIRE(t,
+            mesh_ca_generate_root(MESH_KEY_ECDSA_P256, 1800, "training-mesh", &old, &p) == MESH_OK);
+    mesh_problem_release(&p);
+    struct strbuf crt = STRBUF_INIT, key = STRBUF_INIT, json = STRBUF_INIT;
+    base64_encode(&crt, old.cert_pem, strlen(old.cert_pem));
+    base64_encode(&key, old.key_pem, strlen(old.key_pem));
+    strbuf_addf(&json,
+                "{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"type\":\"kubernetes.io/tls\","
+                "\"metadata\":{\"name\":\"training-mesh-root-ca\",\"namespace\":\"%s\"},"
+                "\"data\":{\"tls.crt\":\"%s\",\"tls.key\":\"%s\"}}",
+                WORLD_NAMESPACE, crt.buf, key.buf);
+    world_put_json(w.us, &KUBE_RES_SECRETS, json.buf);
+    struct mesh_cert_info oi;
+    REQUIRE(t, mesh_ca_inspect(old.cert_pem, NULL, &oi, NULL) == MESH_OK);
+    struct rotation_watch rw = {.broken = 0};
+    snprintf(rw.old_fp, sizeof(rw.old_fp), "%s", oi.sha256);
+    world_start(&w);
+    /* the members get intermediates from the old root first, then the rotation runs */
+    int ok = world_settle(&w, rotation_finished, &rw, 30);
+    REQUIREF(t, ok, "the root near expiry was not rotated: %s", describe(&w));
+    CHECKF(t, rw.broken == 0, "trust broken %d times, first: %s", rw.broken, rw.why);
+    CHECKF(t, event_with(&w, "RootRotationPhase", "RootRenewal") == 1,
+           "Events naming trigger RootRenewal: %d, want 1",
+           event_with(&w, "RootRotationPhase", "RootRenewal"));
+    char *home = secret_text(w.us, WORLD_NAMESPACE, "training-mesh-root-ca", "tls.crt");
+    struct mesh_cert_info ni = {0};
+    CHECK(t, home && mesh_ca_inspect(home, NULL, &ni, NULL) == MESH_OK);
+    CHECKF(t, ni.not_after - time(NULL) > 3600 + 3000,
+           "the new root expires in %ld s, want about 2h", (long)(ni.not_after - time(NULL)));
+    /* no loop: a second look writes nothing and starts no second rotation */
+    unsigned long writes = fake_cluster_writes(w.us) + fake_cluster_writes(w.eu);
+    ew_sleep(1.5);
+    REQUIRE(t, world_settle(&w, NULL, NULL, 10));
+    CHECKF(t, fake_cluster_writes(w.us) + fake_cluster_writes(w.eu) == writes,
+           "%lu writes after the rotation finished",
+           fake_cluster_writes(w.us) + fake_cluster_writes(w.eu) - writes);
+    CHECK(t, event_with(&w, "RootRotationPhase", "TrustBoth") == 1);
+    free(home);
+    strbuf_release(&crt);
+    strbuf_release(&key);
+    strbuf_release(&json);
+    mesh_keypair_release(&old);
+    world_free(&w);
+}
+
 static const struct test_case cases[] = {
     {"tutorial-writes-each-member", test_tutorial_writes_each_member},
     {"ccs-writes-make-one-event", test_ccs_writes_make_one_event},
@@ -877,6 +983,8 @@ static const struct test_case cases[] = {
     {"pod-relabelled-out-leaves-the-pinning", test_pod_relabelled_out_leaves_the_pinning},
     {"restart-writes-nothing", test_restart_writes_nothing},
     {"root-rotation-by-request", test_root_rotation_by_request},
+    {"mesh-created-with-request-does-not-rotate", test_mesh_created_with_request_does_not_rotate},
+    {"root-near-expiry-rotates-once", test_root_near_expiry_rotates_once},
 };
 
 int main(int argc, char **argv)
