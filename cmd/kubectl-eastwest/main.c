@@ -22,6 +22,8 @@ static const char usage[] =
     "                             per member cluster (YAML documents, or a JSON List per\n"
     "                             cluster; nothing is written)\n"
     "  member-rbac                print the RBAC link applies in a member, as manifests\n"
+    "  rotate-root MESH           start a rotation of MESH's generated root now (sets\n"
+    "                             spec.certificateAuthority.rotationRequest)\n"
     "  remove-finalizer KIND NAME [-n NS] --force\n"
     "                             let a MeshNetwork or CrossClusterService that is being\n"
     "                             deleted go without the operator's cleanup (a member is\n"
@@ -137,6 +139,8 @@ int main(int argc, char **argv)
         rc = plugin_plan(&o);
     else if (strcmp(cmd, "member-rbac") == 0)
         rc = plugin_print_member_rbac(&o);
+    else if (strcmp(cmd, "rotate-root") == 0)
+        rc = plugin_rotate_root(&o);
     else if (strcmp(cmd, "remove-finalizer") == 0)
         rc = plugin_remove_finalizer(&o);
     else {

@@ -48,5 +48,6 @@ int plugin_status(const struct plugin_opts *o);
 int plugin_plan(const struct plugin_opts *o);
 int plugin_print_member_rbac(const struct plugin_opts *o);
 int plugin_remove_finalizer(const struct plugin_opts *o);
+int plugin_rotate_root(const struct plugin_opts *o);
 
 #endif

@@ -188,6 +188,23 @@ if grep -q 'MeshNetwork training-mesh: Ready=True' <<<"$out" &&
     pass status/table
 else fail status/table "$out"; fi
 
+# ---- rotate-root: one command starts a rotation; a second one while it runs refuses ----
+if out=$("$plugin" rotate-root training-mesh --home-context us 2>&1) &&
+    grep -q 'root rotation requested' <<<"$out" &&
+    kc us get meshnetwork training-mesh -o jsonpath='{.spec.certificateAuthority.rotationRequest}' |
+    grep -qE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]+Z$'; then
+    pass rotate-root/requested
+else fail rotate-root/requested "$out"; fi
+check rotate-root/phase-in-status 30 sh -c "$EW_KUBECTL --kubeconfig $dir/us/kubeconfig get meshnetwork training-mesh -o jsonpath='{.status.rootCA.rotation.phase}' | grep -qx TrustBoth"
+if out=$("$plugin" rotate-root training-mesh --home-context us 2>&1); then
+    fail rotate-root/second-refused "exit 0: $out"
+elif grep -q 'a root rotation is running (phase TrustBoth)' <<<"$out"; then pass rotate-root/second-refused
+else fail rotate-root/second-refused "$out"; fi
+if out=$("$plugin" rotate-root no-such-mesh --home-context us 2>&1); then
+    fail rotate-root/unknown-mesh "exit 0: $out"
+elif grep -q 'reading meshnetwork no-such-mesh' <<<"$out"; then pass rotate-root/unknown-mesh
+else fail rotate-root/unknown-mesh "$out"; fi
+
 # ---- link again: a new token, picked up without a restart ----
 "$plugin" link eu --context eu --home-context us >/dev/null 2>&1
 check link/rotation-picked-up 20 grep -q 'member cluster credentials updated.*"cluster":"eu"' "$oplog"
