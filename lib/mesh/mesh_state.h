@@ -33,6 +33,7 @@ struct mesh_network_controller {
     struct rt_clusterset *clusters;
     struct rt_reflector *meshes, *secrets, *services;
     struct rt_metric *m_cert_expiry;
+    struct rt_metric *m_rotation_phase;
     pthread_mutex_t mu;
     struct strmap states;   /* MeshNetwork name -> struct mesh_state */
     struct strmap ccs_seen; /* CrossClusterService key -> struct ccs_seen (map_ccs) */

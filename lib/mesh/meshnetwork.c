@@ -145,6 +145,8 @@ static void set_cert_metrics(struct mesh_ctx *ctx, const struct member_result *r
     if (ctx->root_ok) {
         const char *lv[] = {ctx->net->name, "", "root"};
         rt_metric_set(g, lv, (double)ctx->root_info.not_after);
+        const char *mesh[] = {ctx->net->name};
+        rt_metric_set(ctx->mc->m_rotation_phase, mesh, (double)ctx->rot.phase);
     }
     for (size_t i = 0; i < n; i++) {
         if (!res[i].intermediate_not_after)
@@ -547,6 +549,12 @@ mesh_network_controller_new(const struct mesh_network_controller_options *o)
             "When the mesh root (kind=root) or a member's intermediate CA (kind=intermediate) "
             "expires, as a Unix time.",
             "mesh,cluster,kind", NULL, 0);
+    if (o->metrics)
+        mc->m_rotation_phase = rt_metrics_register(
+            o->metrics, RT_GAUGE, "eastwest_root_rotation_phase",
+            "The mesh root's rotation phase: 0 none, 1 TrustBoth, 2 SignWithNew, 3 Overlap, "
+            "4 DropOld.",
+            "mesh", NULL, 0);
     const struct rt_controller_options co = {
         .name = "meshnetwork",
         .workers = o->workers,

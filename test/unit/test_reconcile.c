@@ -12,6 +12,7 @@
 #include "mesh/objects.h"
 #include "mesh/ca.h"
 #include "base/base64.h"
+#include "runtime/metrics.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -723,7 +724,20 @@ struct rotation_watch {
     char *old_inter[2]; /* each member's intermediate before the rotation */
     int broken, old_distrusted;
     char why[600];
+    unsigned phases_metric; /* bit n: eastwest_root_rotation_phase was n at a step */
 };
+
+/* eastwest_root_rotation_phase of training-mesh, or -1. */
+static int phase_metric(struct world *w)
+{
+    struct strbuf out = STRBUF_INIT;
+    rt_metrics_render(w->metrics, &out);
+    const char *key = "eastwest_root_rotation_phase{mesh=\"training-mesh\"} ";
+    const char *at_ = strstr(out.buf, key);
+    int v = at_ ? atoi(at_ + strlen(key)) : -1;
+    strbuf_release(&out);
+    return v;
+}
 
 static const char *next_phase(struct world *w)
 {
@@ -746,6 +760,9 @@ static int rotation_finished(struct world *w, void *ud)
     struct fake_cluster *c[2] = {w->us, w->eu};
     const char *names[2] = {"us", "eu"};
     const char *phase = next_phase(w);
+    int pm = phase_metric(w);
+    if (pm >= 0 && pm < 8)
+        rw->phases_metric |= 1u << pm;
     for (int a = 0; a < 2; a++) {
         char *inter = secret_text(c[a], "istio-system", "cacerts", "ca-cert.pem");
         char *pub = published_roots(c[1 - a]);
@@ -853,6 +870,11 @@ static void test_root_rotation_by_request(struct test_ctx *t)
            "%lu writes after the rotation finished",
            fake_cluster_writes(w.us) + fake_cluster_writes(w.eu) - writes);
     CHECK(t, event_with(&w, "RootRotationPhase", "TrustBoth") == 1);
+    /* the phase gauge said Overlap (3) while it lasted, and is back at 0; the played
+     * istiods reload at once, so the other phases may pass between two looks */
+    CHECKF(t, rw.phases_metric & (1u << 3), "phase gauge values seen: bits %#x, want 3",
+           rw.phases_metric);
+    CHECKF(t, phase_metric(&w) == 0, "phase gauge %d after the rotation, want 0", phase_metric(&w));
     free(home);
     free(rw.old_inter[0]);
     free(rw.old_inter[1]);
