@@ -236,4 +236,9 @@ if kc eu -n istio-system get deployment -l eastwest.io/mesh=training-mesh -o nam
     pass finalizer/left-behind-labelled
 else fail finalizer/left-behind-labelled "no labelled gateway Deployment left in eu"; fi
 kc eu -n istio-system delete deployment,service,serviceaccount,role,rolebinding,gateways.networking.istio.io -l eastwest.io/mesh=training-mesh >/dev/null 2>&1
+# rotate-root left a rotation in TrustBoth (its state at home, the members' bundles old +
+# new): with the mesh gone it would resume in the next suite's training-mesh. The suites
+# after this one start from the retained root alone.
+kc us -n eastwest-system delete secret training-mesh-root-ca-next --ignore-not-found >/dev/null 2>&1
+for c in us eu; do kc "$c" -n istio-system delete secret cacerts --ignore-not-found >/dev/null 2>&1; done
 finish
