@@ -543,18 +543,18 @@ mesh_network_controller_new(const struct mesh_network_controller_options *o)
     strmap_init(&mc->states);
     strmap_init(&mc->ccs_seen);
     mc->clusters = o->clusters;
-    if (o->metrics)
+    if (o->metrics) {
         mc->m_cert_expiry = rt_metrics_register(
             o->metrics, RT_GAUGE, "eastwest_certificate_expiry_timestamp_seconds",
             "When the mesh root (kind=root) or a member's intermediate CA (kind=intermediate) "
             "expires, as a Unix time.",
             "mesh,cluster,kind", NULL, 0);
-    if (o->metrics)
         mc->m_rotation_phase = rt_metrics_register(
             o->metrics, RT_GAUGE, "eastwest_root_rotation_phase",
             "The mesh root's rotation phase: 0 none, 1 TrustBoth, 2 SignWithNew, 3 Overlap, "
             "4 DropOld.",
             "mesh", NULL, 0);
+    }
     const struct rt_controller_options co = {
         .name = "meshnetwork",
         .workers = o->workers,
