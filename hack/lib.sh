@@ -43,3 +43,29 @@ ew_die() {
     ew_log "error: $*"
     exit 1
 }
+
+# Debian packages: ew_apt_ensure PACKAGE... installs those not installed yet (apt-get
+# update at most once per run; sudo when not root).
+EW_SUDO=()
+[ "$(id -u)" -eq 0 ] || EW_SUDO=(sudo)
+EW_APT_UPDATED=0
+ew_apt_update_once() {
+    [ "$EW_APT_UPDATED" = 1 ] && return 0
+    "${EW_SUDO[@]}" apt-get update -qq
+    EW_APT_UPDATED=1
+}
+ew_apt_install() {
+    ew_apt_update_once
+    "${EW_SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+ew_apt_ensure() {
+    local installed p todo=()
+    # shellcheck disable=SC2016 # ${...} is dpkg-query's format syntax
+    installed=$(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' "$@" 2>/dev/null |
+        awk '$2 == "ii" { print $1 }' || true)
+    for p in "$@"; do grep -qx -- "$p" <<<"$installed" || todo+=("$p"); done
+    [ ${#todo[@]} -eq 0 ] && return 0
+    ew_log "installing Debian packages: ${todo[*]}"
+    ew_apt_install "${todo[@]}"
+}
