@@ -113,3 +113,58 @@ set_up_home() {
         --from-file=kubeconfig="$dir/eu/kubeconfig" --dry-run=client -o yaml |
         kc us apply -f - >/dev/null
 }
+
+# The tutorial (deploy/examples/tutorial.yaml) against an operator run in-cluster, as
+# test_chart and test_image run it. tutorial_prepare NAMESPACE, before the operator
+# starts: the eu kubeconfig Secret in NAMESPACE, the echo namespace in us and eu and the
+# echo Service in eu. tutorial_converge PREFIX NAMESPACE: applies the tutorial, plays
+# the cloud and restarts istiod as they would happen, and checks PREFIX/mesh-ready,
+# ccs-ready, {us,eu}-serviceentry and home-member-written. tutorial_clean_up PREFIX:
+# deletes the resources and checks PREFIX/cleanup (the finalizers ran).
+tutorial_prepare() {
+    kc us -n "$1" create secret generic prod-eu-west-1 --from-file=kubeconfig="$dir/eu/kubeconfig" \
+        --dry-run=client -o yaml | kc us apply -f - >/dev/null
+    kc us create namespace echo >/dev/null 2>&1
+    kc eu create namespace echo >/dev/null 2>&1
+    kc eu -n echo apply -f - >/dev/null <<'EOF'
+apiVersion: v1
+kind: Service
+metadata: {name: echo}
+spec:
+  selector: {app: echo}
+  ports: [{name: http, port: 80, targetPort: 8080}]
+EOF
+}
+tutorial_converge() {
+    kc us apply -f "$root/deploy/examples/tutorial.yaml" >/dev/null
+    wait_for "gateway Services" 40 sh -c "$EW_KUBECTL --kubeconfig $dir/eu/kubeconfig -n istio-system get svc istio-eastwestgateway && $EW_KUBECTL --kubeconfig $dir/us/kubeconfig -n istio-system get svc istio-eastwestgateway"
+    play_cloud us 203.0.113.10
+    play_cloud eu 203.0.113.20
+    wait_for "cacerts" 30 sh -c "$EW_KUBECTL --kubeconfig $dir/us/kubeconfig -n istio-system get secret cacerts && $EW_KUBECTL --kubeconfig $dir/eu/kubeconfig -n istio-system get secret cacerts"
+    for c in us eu; do restart_istiod "$c"; done
+    if kc us wait --for=condition=Ready meshnetwork/training-mesh --timeout=60s >/dev/null 2>&1; then
+        pass "$1/mesh-ready"
+    else fail "$1/mesh-ready" "$(kc us get meshnetwork training-mesh -o jsonpath='{.status.conditions}')"; fi
+    if kc us -n echo wait --for=condition=Ready ccs/echo --timeout=60s >/dev/null 2>&1; then
+        pass "$1/ccs-ready"
+    else fail "$1/ccs-ready" "$(kc us -n echo get ccs echo -o jsonpath='{.status.conditions}')"; fi
+    for c in us eu; do
+        if kc "$c" -n echo get serviceentries.networking.istio.io echo >/dev/null 2>&1; then
+            pass "$1/$c-serviceentry"
+        else fail "$1/$c-serviceentry" "no ServiceEntry echo/echo in $c"; fi
+    done
+    if kc us -n istio-system get deployment istio-eastwestgateway -o jsonpath='{.metadata.managedFields[*].manager}' 2>/dev/null |
+        grep -qx eastwest-operator && kc us -n "$2" get secret training-mesh-root-ca >/dev/null 2>&1; then
+        pass "$1/home-member-written"
+    else fail "$1/home-member-written" "no gateway Deployment by eastwest-operator in us, or no root Secret"; fi
+}
+tutorial_clean_up() {
+    kc us -n echo delete ccs echo --timeout=60s >/dev/null 2>&1
+    kc us delete meshnetwork training-mesh --timeout=60s >/dev/null 2>&1
+    if ! kc us get meshnetwork training-mesh >/dev/null 2>&1 && ! kc us -n echo get ccs echo >/dev/null 2>&1 &&
+        ! kc us -n istio-system get deployment istio-eastwestgateway >/dev/null 2>&1 &&
+        ! kc eu -n istio-system get deployment istio-eastwestgateway >/dev/null 2>&1 &&
+        ! kc us -n echo get serviceentries.networking.istio.io echo >/dev/null 2>&1; then
+        pass "$1/cleanup"
+    else fail "$1/cleanup" "$(kc us get meshnetwork training-mesh -o jsonpath='{.status.conditions}' 2>&1)"; fi
+}

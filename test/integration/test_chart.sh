@@ -142,18 +142,7 @@ if [ -z "${gaps// /}" ]; then pass rbac/home-covers-member-rules; else
     fail rbac/home-covers-member-rules "not granted: $gaps"; fi
 
 # ---- the operator, in-cluster, as the chart's ServiceAccount with the Deployment's flags ----
-kc us -n "$ns" create secret generic prod-eu-west-1 --from-file=kubeconfig="$dir/eu/kubeconfig" \
-    --dry-run=client -o yaml | kc us apply -f - >/dev/null
-kc us create namespace echo >/dev/null 2>&1
-kc eu create namespace echo >/dev/null 2>&1
-kc eu -n echo apply -f - >/dev/null <<'EOF'
-apiVersion: v1
-kind: Service
-metadata: {name: echo}
-spec:
-  selector: {app: echo}
-  ports: [{name: http, port: 80, targetPort: 8080}]
-EOF
+tutorial_prepare "$ns"
 mapfile -t deploy_args <<<"$args"
 start_operator_in_cluster "$ns" "$sa" "${deploy_args[@]}"
 who=$("$EW_KUBECTL" --server "https://127.0.0.1:$(cat "$dir/us/apiserver.port")" \
@@ -162,27 +151,7 @@ who=$("$EW_KUBECTL" --server "https://127.0.0.1:$(cat "$dir/us/apiserver.port")"
 if [ "$who" = "$me" ]; then pass in-cluster/identity; else fail in-cluster/identity "whoami: $who"; fi
 check in-cluster/leader 30 grep -q '"msg":"controllers started"' "$oplog"
 check in-cluster/lease 20 sh -c "$EW_KUBECTL --kubeconfig $dir/us/kubeconfig -n $ns get lease eastwest-operator -o jsonpath='{.spec.holderIdentity}' | grep -q ."
-kc us apply -f "$root/deploy/examples/tutorial.yaml" >/dev/null
-wait_for "gateway Services" 40 sh -c "$EW_KUBECTL --kubeconfig $dir/eu/kubeconfig -n istio-system get svc istio-eastwestgateway && $EW_KUBECTL --kubeconfig $dir/us/kubeconfig -n istio-system get svc istio-eastwestgateway"
-play_cloud us 203.0.113.10
-play_cloud eu 203.0.113.20
-wait_for "cacerts" 30 sh -c "$EW_KUBECTL --kubeconfig $dir/us/kubeconfig -n istio-system get secret cacerts && $EW_KUBECTL --kubeconfig $dir/eu/kubeconfig -n istio-system get secret cacerts"
-for c in us eu; do restart_istiod "$c"; done
-if kc us wait --for=condition=Ready meshnetwork/training-mesh --timeout=60s >/dev/null 2>&1; then
-    pass in-cluster/mesh-ready
-else fail in-cluster/mesh-ready "$(kc us get meshnetwork training-mesh -o jsonpath='{.status.conditions}')"; fi
-if kc us -n echo wait --for=condition=Ready ccs/echo --timeout=60s >/dev/null 2>&1; then
-    pass in-cluster/ccs-ready
-else fail in-cluster/ccs-ready "$(kc us -n echo get ccs echo -o jsonpath='{.status.conditions}')"; fi
-for c in us eu; do
-    if kc "$c" -n echo get serviceentries.networking.istio.io echo >/dev/null 2>&1; then
-        pass "in-cluster/$c-serviceentry"
-    else fail "in-cluster/$c-serviceentry" "no ServiceEntry echo/echo in $c"; fi
-done
-if kc us -n istio-system get deployment istio-eastwestgateway -o jsonpath='{.metadata.managedFields[*].manager}' 2>/dev/null |
-    grep -qx eastwest-operator && kc us -n "$ns" get secret training-mesh-root-ca >/dev/null 2>&1; then
-    pass in-cluster/home-member-written
-else fail in-cluster/home-member-written "no gateway Deployment by eastwest-operator in us, or no root Secret"; fi
+tutorial_converge in-cluster "$ns"
 uid=$(kc us get meshnetwork training-mesh -o jsonpath='{.metadata.uid}')
 out=$(kc us -n default get events.events.k8s.io -o json |
     jq -r --arg uid "$uid" '[.items[] | select(.regarding.uid == $uid) | .reason] | join(" ")')
@@ -231,14 +200,7 @@ if token_get -n "$ns" get secret prod-eu-west-1 -o name >/dev/null; then pass rb
     fail rbac/token-reads-own-secrets "$(token_get -n "$ns" get secret prod-eu-west-1 -o name)"; fi
 
 # ---- cleanup by the finalizers, with the same identity ----
-kc us -n echo delete ccs echo --timeout=60s >/dev/null 2>&1
-kc us delete meshnetwork training-mesh --timeout=60s >/dev/null 2>&1
-if ! kc us get meshnetwork training-mesh >/dev/null 2>&1 && ! kc us -n echo get ccs echo >/dev/null 2>&1 &&
-    ! kc us -n istio-system get deployment istio-eastwestgateway >/dev/null 2>&1 &&
-    ! kc eu -n istio-system get deployment istio-eastwestgateway >/dev/null 2>&1 &&
-    ! kc us -n echo get serviceentries.networking.istio.io echo >/dev/null 2>&1; then
-    pass in-cluster/cleanup
-else fail in-cluster/cleanup "$(kc us get meshnetwork training-mesh -o jsonpath='{.status.conditions}' 2>&1)"; fi
+tutorial_clean_up in-cluster
 if grep -qiE 'forbidden' "$oplog"; then fail in-cluster/no-forbidden "$(grep -m 3 -iE 'forbidden' "$oplog")"; else
     pass in-cluster/no-forbidden; fi
 stop_operator # before its RBAC goes
