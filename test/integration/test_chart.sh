@@ -34,8 +34,9 @@ else fail lint/strict-clean "$out"; fi
 
 # ---- the CRDs come from crds/ (chart/crds is a symbolic link), packaged too ----
 mkdir -p "$tmp/pkg"
+chart_version=$(sed -nE 's/^version: *([^ ]+)$/\1/p' "$chart/Chart.yaml")
 if hm package "$chart" -d "$tmp/pkg" >/dev/null 2>&1 &&
-    tar -xzf "$tmp/pkg/eastwest-operator-0.1.0.tgz" -C "$tmp/pkg" &&
+    tar -xzf "$tmp/pkg/eastwest-operator-$chart_version.tgz" -C "$tmp/pkg" &&
     diff -r "$root/crds" "$tmp/pkg/eastwest-operator/crds" >/dev/null; then
     pass package/crds-from-crds-dir
 else fail package/crds-from-crds-dir "the packaged chart's crds/ differ from crds/"; fi
@@ -61,6 +62,11 @@ refused replicas-minimum "at '/replicas': minimum: got 0, want 1" --set replicas
 refused log-format-enum "at '/operator/logFormat': value must be one of 'json', 'text'" \
     --set operator.logFormat=yaml
 refused pull-policy-enum "at '/image/pullPolicy': value must be one of" --set image.pullPolicy=Sometimes
+# Durations as Prometheus Operator's CRD takes them (no fractions, units in order).
+refused servicemonitor-interval "at '/metrics/serviceMonitor/interval'" \
+    --set metrics.serviceMonitor.interval=1.5s
+refused servicemonitor-timeout-order "at '/metrics/serviceMonitor/scrapeTimeout'" \
+    --set metrics.serviceMonitor.scrapeTimeout=10s1m
 refused istio-namespace-pattern "at '/rbac/istioNamespace'" --set rbac.istioNamespace=Istio_System
 if [ -z "$(hm list -A -q 2>&1)" ]; then pass schema/nothing-installed; else
     fail schema/nothing-installed "releases: $(hm list -A -q 2>&1)"; fi
@@ -77,12 +83,29 @@ if ! grep -q 'namespace: istio-system' <<<"$out" && ! grep -q 'serviceentries' <
     pass render/home-not-member
 else fail render/home-not-member "rbac.homeClusterIsMember=false still grants member rules"; fi
 
-# ---- helm install into us ----
+# ---- the ServiceMonitor against Prometheus Operator's own CRD ----
+# The CRD that controller-gen makes from Prometheus Operator's API types (hack/deps.sh);
+# the API server validates the rendered ServiceMonitor against its schema.
+if kc us apply --server-side -f "$EW_SERVICEMONITOR_CRD" >/dev/null 2>&1 &&
+    kc us wait --for=condition=Established crd/servicemonitors.monitoring.coreos.com --timeout=30s >/dev/null 2>&1; then
+    pass servicemonitor/prometheus-operator-crd
+else fail servicemonitor/prometheus-operator-crd "cannot install $EW_SERVICEMONITOR_CRD"; fi
+kc us create namespace "$ns" >/dev/null 2>&1
+sm_values=(--set metrics.serviceMonitor.enabled=true --set metrics.serviceMonitor.interval=1m30s
+    --set metrics.serviceMonitor.scrapeTimeout=15s --set metrics.serviceMonitor.labels.release=prometheus)
+if out=$(hm template "$release" "$chart" -n "$ns" "${sm_values[@]}" --show-only templates/servicemonitor.yaml 2>/dev/null |
+    kc us apply --dry-run=server --validate=strict -o jsonpath='{.spec.endpoints[0].interval} {.spec.endpoints[0].scrapeTimeout}' -f - 2>&1) &&
+    [ "$out" = "1m30s 15s" ]; then
+    pass servicemonitor/accepted-by-the-crd
+else fail servicemonitor/accepted-by-the-crd "$out"; fi
+
+# ---- helm install into us (with the ServiceMonitor) ----
 for c in us eu; do play_istiod "$c" corp.local training-mesh; done # Istio comes first
-if out=$(hm install "$release" "$chart" -n "$ns" --create-namespace 2>&1); then
+if out=$(hm install "$release" "$chart" -n "$ns" --create-namespace "${sm_values[@]}" 2>&1); then
     pass install/runs
 else fail install/runs "$out"; fi
-if grep -q 'kubectl eastwest link' <<<"$out" && grep -q 'kubectl get meshnet' <<<"$out"; then
+if grep -q 'kubectl eastwest link' <<<"$out" && grep -q 'kubectl get meshnet' <<<"$out" &&
+    grep -q 'bash hack/image.sh' <<<"$out" && grep -q 'kubectl apply --server-side -f crds/' <<<"$out"; then
     pass install/notes-next-step
 else fail install/notes-next-step "$out"; fi
 if [ "$(hm status "$release" -n "$ns" -o json 2>/dev/null | jq -r .info.status)" = deployed ]; then
@@ -104,6 +127,13 @@ for o in clusterrole/$sa clusterrolebinding/$sa; do
 done
 if [ -z "$missing" ]; then pass install/serviceaccount-rbac-deployment; else
     fail install/serviceaccount-rbac-deployment "missing:$missing"; fi
+# The ServiceMonitor selects the metrics Service, in its namespace, by a port it has.
+sel=$(kc us -n "$ns" get servicemonitor "$sa" -o json 2>/dev/null |
+    jq -r '.spec.selector.matchLabels | to_entries | map("\(.key)=\(.value)") | join(",")')
+port_name=$(kc us -n "$ns" get servicemonitor "$sa" -o jsonpath='{.spec.endpoints[0].port}' 2>/dev/null)
+svcs=$(kc us -n "$ns" get services -l "$sel" -o jsonpath='{range .items[*]}{.metadata.name}:{.spec.ports[*].name}{"\n"}{end}' 2>&1)
+if [ -n "$sel" ] && [ "$svcs" = "$sa-metrics:$port_name" ]; then pass servicemonitor/selects-metrics-service; else
+    fail servicemonitor/selects-metrics-service "selector '$sel', port '$port_name', services: $svcs"; fi
 pod='{.spec.replicas} {.spec.template.spec.serviceAccountName} {.spec.template.spec.securityContext.runAsNonRoot} {.spec.template.spec.securityContext.runAsUser} {.spec.template.spec.securityContext.seccompProfile.type}'
 ctr='{.spec.template.spec.containers[0].securityContext.readOnlyRootFilesystem} {.spec.template.spec.containers[0].securityContext.allowPrivilegeEscalation} {.spec.template.spec.containers[0].securityContext.capabilities.drop} {.spec.template.spec.containers[0].livenessProbe.httpGet.path} {.spec.template.spec.containers[0].readinessProbe.httpGet.path} {.spec.template.spec.containers[0].resources.requests.cpu} {.spec.template.spec.containers[0].resources.limits.memory}'
 out=$(kc us -n "$ns" get deployment "$sa" -o jsonpath="$pod $ctr" 2>&1)
@@ -208,11 +238,33 @@ stop_operator # before its RBAC goes
 # ---- helm uninstall: nothing of the templates is left; the CRDs stay ----
 if out=$(hm uninstall "$release" -n "$ns" 2>&1); then pass uninstall/runs; else fail uninstall/runs "$out"; fi
 sel="app.kubernetes.io/instance=$release"
-left=$( (kc us get serviceaccounts,deployments,services,roles,rolebindings,configmaps,secrets -A -l "$sel" -o name
+left=$( (kc us get serviceaccounts,deployments,services,roles,rolebindings,configmaps,secrets,servicemonitors -A -l "$sel" -o name
     kc us get clusterroles,clusterrolebindings -l "$sel" -o name
     kc us -n "$ns" get secrets -l owner=helm -o name) 2>&1)
 if [ -z "$left" ]; then pass uninstall/nothing-left; else fail uninstall/nothing-left "$left"; fi
 if kc us get crd meshnetworks.eastwest.io crossclusterservices.eastwest.io >/dev/null 2>&1; then
     pass uninstall/crds-kept
 else fail uninstall/crds-kept "Helm removed the CRDs"; fi
+
+# ---- helm upgrade from the previous chart version (test/data/charts, as released) ----
+prev=$(ls "$root"/test/data/charts/eastwest-operator-*.tgz)
+if out=$(hm install "$release" "$prev" -n "$ns" 2>&1); then pass upgrade/previous-installs; else
+    fail upgrade/previous-installs "$out"; fi
+# Helm never upgrades crds/: the chart's NOTES and docs/install.md say to apply them first.
+kc us apply --server-side --force-conflicts -f "$root/crds/" >/dev/null 2>&1
+if out=$(hm upgrade "$release" "$chart" -n "$ns" 2>&1); then pass upgrade/runs; else
+    fail upgrade/runs "$out"; fi
+got=$(hm status "$release" -n "$ns" -o json 2>/dev/null | jq -r '"\(.info.status) \(.version)"')
+if [ "$got" = "deployed 2" ] && [ "$(hm list -n "$ns" -o json | jq -r '.[0].chart')" = "eastwest-operator-$chart_version" ]; then
+    pass upgrade/deployed-revision-2
+else fail upgrade/deployed-revision-2 "status, revision: $got; $(hm list -n "$ns" 2>&1)"; fi
+# The release now is exactly this chart's rendering, and the server has it all.
+if diff -B <(hm get manifest "$release" -n "$ns") <(hm template "$release" "$chart" -n "$ns" 2>/dev/null) >"$tmp/manifest.diff" 2>&1 &&
+    hm get manifest "$release" -n "$ns" | kc us diff -f - >"$tmp/server.diff" 2>&1; then
+    pass upgrade/release-is-this-chart
+else fail upgrade/release-is-this-chart "$(head -c 1500 "$tmp/manifest.diff" "$tmp/server.diff")"; fi
+hm uninstall "$release" -n "$ns" >/dev/null 2>&1
+left=$( (kc us get serviceaccounts,deployments,services,roles,rolebindings -A -l "$sel" -o name
+    kc us get clusterroles,clusterrolebindings -l "$sel" -o name) 2>&1)
+if [ -z "$left" ]; then pass upgrade/uninstall-nothing-left; else fail upgrade/uninstall-nothing-left "$left"; fi
 finish
