@@ -316,6 +316,30 @@ mesh_code mesh_ca_verify_chain(const char *cert_pem, const char *root_pem, struc
     return rc;
 }
 
+char *mesh_ca_pem_find(const char *bundle_pem, const char *sha256)
+{
+    BIO *b = bundle_pem ? BIO_new_mem_buf(bundle_pem, -1) : NULL;
+    char *out = NULL;
+    X509 *c;
+    while (b && !out && (c = PEM_read_bio_X509(b, NULL, no_passphrase, NULL)) != NULL) {
+        char hex[65];
+        fingerprint(c, hex);
+        BIO *w = strcmp(hex, sha256) == 0 ? BIO_new(BIO_s_mem()) : NULL;
+        char *pem;
+        long len;
+        if (w && PEM_write_bio_X509(w, c) == 1 && (len = BIO_get_mem_data(w, &pem)) > 0) {
+            out = ew_malloc((size_t)len + 1);
+            memcpy(out, pem, (size_t)len);
+            out[len] = '\0';
+        }
+        BIO_free(w);
+        X509_free(c);
+    }
+    ERR_clear_error();
+    BIO_free(b);
+    return out;
+}
+
 int mesh_ca_pem_contains(const char *bundle_pem, const char *sha256)
 {
     BIO *b = bundle_pem ? BIO_new_mem_buf(bundle_pem, -1) : NULL;

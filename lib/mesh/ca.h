@@ -52,5 +52,7 @@ mesh_code mesh_ca_inspect(const char *cert_pem, const char *key_pem, struct mesh
 mesh_code mesh_ca_verify_chain(const char *cert_pem, const char *root_pem, struct mesh_problem *p);
 /* Is a certificate with this SHA-256 fingerprint (hex of the DER) in the PEM bundle? */
 int mesh_ca_pem_contains(const char *bundle_pem, const char *sha256);
+/* That certificate alone, as PEM (caller frees), or NULL when the bundle has none. */
+char *mesh_ca_pem_find(const char *bundle_pem, const char *sha256);
 
 #endif

@@ -65,7 +65,11 @@ struct mesh_rotation_run {
     int active; /* the members' cacerts follow the rotation's plans */
     int hold;   /* a home write failed: no member is written */
     enum mesh_rotation_phase phase;
-    char *old_pem; /* the old root's certificate, before DropOld */
+    int derived;            /* a change of root (trigger RootSecretRefChanged): the new root is the
+                               mesh root already, the old one a certificate without its key */
+    int keep_reported_root; /* status.rootCA stays as reported: the root members trust
+                               may be about to rotate and nothing recorded it yet */
+    char *old_pem;          /* the old root's certificate, before DropOld */
     char old_sha256[65];
     struct mesh_keypair next; /* the new root */
     struct mesh_cert_info next_info;

@@ -194,9 +194,9 @@ static struct rt_result finish_deletion(struct mesh_ctx *ctx, struct member_resu
     removed_pending(rm, &why);
     syncing = syncing || rm->syncing;
     /* the root, and a new root a rotation was making (root_rotate.h) */
-    for (int k = 0;
-         k < 2 && !why.len && ctx->net->ca.on_delete == MESH_CA_DELETE && !ctx->net->ca.root_secret;
-         k++) {
+    for (int k = 0; k < 2 && !why.len && ctx->net->ca.on_delete == MESH_CA_DELETE; k++) {
+        if (k == 0 && ctx->net->ca.root_secret)
+            continue; /* the root is the user's; a rotation's state is still ours */
         char *name = k ? rotation_next_secret_name(ctx->net) : mesh_root_secret_name(ctx->net);
         struct kube_error err = KUBE_ERROR_INIT;
         kube_code rc =
@@ -330,6 +330,7 @@ static struct rt_result reconcile_members(struct mesh_ctx *ctx)
             ctx->rot.active ? (ctx->rot.message ? ctx->rot.message : "root rotation") : NULL,
         .rotation = ctx->rot.status,
         .last_rotation = ctx->rot.last,
+        .keep_reported = ctx->rot.keep_reported_root,
     };
     cJSON *st =
         mesh_network_status(mesh_json_get(ctx->obj, "status", NULL), ctx->net, &root, res, n);

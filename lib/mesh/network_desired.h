@@ -40,6 +40,9 @@ struct mesh_network_root {
      * RootRotating; NULL: none. Its status.rootCA.rotation and lastRotation (may be NULL). */
     const char *rotating;
     const cJSON *rotation, *last_rotation;
+    /* status.rootCA stays as the last status had it (root_rotate.h: a change of root not
+     * recorded yet) */
+    int keep_reported;
 };
 
 /* What is known of one member: its objects as its caches hold them (each may be NULL). */

@@ -166,7 +166,7 @@ cJSON *mesh_network_status(const cJSON *old, const struct mesh_network *net,
     strbuf_release(&ok_msg);
     strbuf_release(&summary.msg);
     cJSON_AddItemToObject(st, "clusters", clusters);
-    if (root->ok) {
+    if (root->ok && !root->keep_reported) {
         cJSON *ca = cJSON_AddObjectToObject(st, "rootCA");
         char t[32];
         ew_time_format_rfc3339(root->info->not_after, t, sizeof(t));

@@ -7,6 +7,7 @@
 #include "cacerts.h"
 #include "json_path.h"
 #include "member_sync.h"
+#include "base/base64.h"
 #include "base/timeutil.h"
 
 #include <stdio.h>
@@ -22,6 +23,8 @@
 #define ANN_RETIRED       "eastwest.io/retired-root"
 #define ANN_RETIRED_AT    "eastwest.io/retired-at"
 #define MARKER_PREFIX     "eastwest: signing with root sha256:"
+#define TRIGGER_CHANGED   "RootSecretRefChanged"
+#define DATA_OLD_ROOT     "old-root.pem" /* a change of root: the old root's certificate */
 #define POLL_SECONDS      2.0
 
 char *rotation_next_secret_name(const struct mesh_network *net)
@@ -82,6 +85,52 @@ static void plan_bundle(const struct mesh_rotation_run *r, const char *new_pem,
 }
 
 /* ---- the facts ---- */
+
+/* A member's cacerts with eastwest's labels and owner annotation for this mesh (the root
+ * it holds is the third mark: cacerts.h). */
+static int labelled_ours(const struct mesh_ctx *ctx, const cJSON *live)
+{
+    const char *by =
+        mesh_json_str(mesh_json_get(live, "metadata", "labels"), MESH_LABEL_MANAGED_BY, NULL);
+    const char *m = mesh_json_str(mesh_json_get(live, "metadata", "labels"), MESH_LABEL_MESH, NULL);
+    const char *uid = annotation(live, MESH_ANNOTATION_OWNER);
+    return by && m && uid && *uid && strcmp(by, MESH_FIELD_MANAGER) == 0 &&
+           strcmp(m, ctx->net->name) == 0;
+}
+
+/*
+ * A change of root: the root this mesh last reported (status.rootCA) is not the mesh
+ * root any more (rootSecretRef set, changed or removed), and a member's cacerts,
+ * eastwest's by its labels, still holds the reported one. Then 1, and *old_pem gets that
+ * root's certificate from the member's bundle. The reported root is the third mark
+ * (cacerts.h) for a root eastwest no longer holds: a cacerts with another root stays
+ * foreign. When a member cannot be read and none answered, *unknown is set: the status
+ * must keep reporting the old root, or the mark would be lost.
+ */
+static int root_changed(const struct mesh_ctx *ctx, const struct member_result *res, size_t n,
+                        char **old_pem, int *unknown)
+{
+    const char *reported =
+        mesh_json_str(mesh_json_get(ctx->obj, "status", "rootCA"), "sha256Fingerprint", NULL);
+    *old_pem = NULL;
+    *unknown = 0;
+    if (!reported || strcmp(reported, ctx->root_info.sha256) == 0)
+        return 0;
+    for (size_t i = 0; i < n && !*old_pem; i++) {
+        if (!res[i].reachable || !res[i].synced || !res[i].member) {
+            *unknown = 1;
+            continue;
+        }
+        cJSON *cacerts = mesh_member_get(res[i].member, MESH_W_CACERTS, MESH_CACERTS_NAME);
+        struct strbuf bundle = STRBUF_INIT;
+        if (cacerts && labelled_ours(ctx, cacerts) &&
+            mesh_secret_data(cacerts, "root-cert.pem", &bundle))
+            *old_pem = mesh_ca_pem_find(bundle.buf, reported);
+        strbuf_release(&bundle);
+        cJSON_Delete(cacerts);
+    }
+    return *old_pem != NULL;
+}
 
 static const char *pem_of(const cJSON *obj, const char *key, struct strbuf *buf, int secret)
 {
@@ -149,9 +198,22 @@ static cJSON *build_next(const struct mesh_ctx *ctx, const cJSON *was, enum mesh
                          const char *trigger, time_t now)
 {
     char *name = rotation_next_secret_name(ctx->net);
-    cJSON *o = mesh_build_root_secret(ctx->net, ctx->mc->namespace_, &ctx->rot.next);
+    /* a change of root: the new root's key stays where it is (not copied); the old root's
+     * certificate is kept here, as the members' bundles lose it */
+    struct mesh_keypair cert_only = {ctx->rot.next.cert_pem, ""};
+    cJSON *o = mesh_build_root_secret(ctx->net, ctx->mc->namespace_,
+                                      ctx->rot.derived ? &cert_only : &ctx->rot.next);
     cJSON_ReplaceItemInObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "metadata"), "name",
                                            cJSON_CreateString(name));
+    if (ctx->rot.derived) {
+        cJSON *data = cJSON_GetObjectItemCaseSensitive(o, "data");
+        cJSON_DeleteItemFromObjectCaseSensitive(data, "tls.key");
+        struct strbuf b64 = STRBUF_INIT;
+        base64_encode(&b64, ctx->rot.old_pem, strlen(ctx->rot.old_pem));
+        cJSON_AddStringToObject(data, DATA_OLD_ROOT, b64.buf);
+        strbuf_release(&b64);
+        cJSON_ReplaceItemInObjectCaseSensitive(o, "type", cJSON_CreateString("Opaque"));
+    }
     free(name);
     char t[32];
     ew_time_format_rfc3339(now, t, sizeof(t));
@@ -186,14 +248,14 @@ static int write_next(struct mesh_ctx *ctx, const cJSON *was, enum mesh_rotation
     return 0;
 }
 
-/* DropOld: the mesh root Secret becomes the new root; the old key is gone. */
-static int swap_root(struct mesh_ctx *ctx, const cJSON *next_secret, time_t now)
+/* The mesh root Secret <mesh>-root-ca as the new root, recording the root it retired
+ * and the request handled. */
+static int write_retired(struct mesh_ctx *ctx, const char *request, time_t now)
 {
     cJSON *o = mesh_build_root_secret(ctx->net, ctx->mc->namespace_, &ctx->rot.next);
     char t[32];
     ew_time_format_rfc3339(now, t, sizeof(t));
-    const char *req = annotation(next_secret, ANN_REQUEST);
-    set_annotation(o, ANN_REQUEST, req ? req : "");
+    set_annotation(o, ANN_REQUEST, request ? request : "");
     set_annotation(o, ANN_RETIRED, ctx->rot.old_sha256);
     set_annotation(o, ANN_RETIRED_AT, t);
     struct kube_error err = KUBE_ERROR_INIT;
@@ -204,6 +266,14 @@ static int swap_root(struct mesh_ctx *ctx, const cJSON *next_secret, time_t now)
     if (rc != KUBE_OK)
         return home_write_failed(ctx, "writing the new root into the mesh root's Secret", &err);
     rt_reflector_written(ctx->mc->secrets, written);
+    return 0;
+}
+
+/* DropOld: the mesh root Secret becomes the new root; the old key is gone. */
+static int swap_root(struct mesh_ctx *ctx, const cJSON *next_secret, time_t now)
+{
+    if (write_retired(ctx, annotation(next_secret, ANN_REQUEST), now) != 0)
+        return -1;
     rt_record(&ctx->events, "Normal", "RootRetired", "Rotate",
               "the old root (sha256 %s) is retired: its key is deleted; the mesh root is now "
               "sha256 %s",
@@ -216,6 +286,57 @@ static int swap_root(struct mesh_ctx *ctx, const cJSON *next_secret, time_t now)
     free(ctx->rot.old_pem);
     ctx->rot.old_pem = NULL;
     return 0;
+}
+
+/* DropOld after a change of root: the new root is the mesh root already. A generated
+ * root Secret of ours that still holds the old root (the mesh moved to a root of the
+ * user's) is deleted: the old key goes. An old root that was the user's stays theirs.
+ * A generated new root records the retirement, as swap_root does. Each step checks
+ * what is there, so a kill -9 in between is taken up again; entered: DropOld began in
+ * this reconcile (the Event for a key not eastwest's is sent then). */
+static int retire_changed(struct mesh_ctx *ctx, int entered, time_t now)
+{
+    struct mesh_rotation_run *r = &ctx->rot;
+    if (!ctx->net->ca.root_secret) {
+        const char *retired = annotation(ctx->root_secret, ANN_RETIRED);
+        if ((!retired || strcmp(retired, r->old_sha256) != 0) &&
+            write_retired(ctx, annotation(ctx->root_secret, ANN_REQUEST), now) != 0)
+            return -1;
+        if (entered)
+            rt_record(&ctx->events, "Normal", "RootRetired", "Rotate",
+                      "the old root (sha256 %s) is retired; its key was not eastwest's; the mesh "
+                      "root is now sha256 %s",
+                      r->old_sha256, r->next_info.sha256);
+        return 0;
+    }
+    char *name = mesh_root_secret_name(ctx->net);
+    cJSON *generated = strcmp(name, ctx->net->ca.root_secret) ? home_secret(ctx, name) : NULL;
+    struct strbuf crt = STRBUF_INIT;
+    int holds_old = generated && mesh_secret_data(generated, "tls.crt", &crt) &&
+                    mesh_ca_pem_contains(crt.buf, r->old_sha256);
+    int rc = 0;
+    if (holds_old) {
+        struct kube_error err = KUBE_ERROR_INIT;
+        kube_code k =
+            kube_delete(ctx->mc->o.home, &KUBE_RES_SECRETS, ctx->mc->namespace_, name, NULL, &err);
+        if (k != KUBE_OK && k != KUBE_E_NOT_FOUND)
+            rc = home_write_failed(ctx, "deleting the old root's Secret", &err);
+        else
+            rt_record(&ctx->events, "Normal", "RootRetired", "Rotate",
+                      "the old root (sha256 %s) is retired: its key (Secret %s/%s) is deleted; "
+                      "the mesh root is now the one of rootSecretRef (sha256 %s)",
+                      r->old_sha256, ctx->mc->namespace_, name, r->next_info.sha256);
+        kube_error_clear(&err);
+    } else if (entered) {
+        rt_record(&ctx->events, "Normal", "RootRetired", "Rotate",
+                  "the old root (sha256 %s) is retired; its key is not eastwest's: delete it "
+                  "when nothing needs it; the mesh root is now sha256 %s",
+                  r->old_sha256, r->next_info.sha256);
+    }
+    strbuf_release(&crt);
+    cJSON_Delete(generated);
+    free(name);
+    return rc;
 }
 
 static int delete_next(struct mesh_ctx *ctx)
@@ -236,16 +357,71 @@ static int delete_next(struct mesh_ctx *ctx)
 
 /* ---- the step ---- */
 
+/* A change of root's -next Secret: the new root's certificate, which must be the mesh
+ * root (its key is taken from there), and the old root's certificate. */
+static mesh_code load_changed(struct mesh_ctx *ctx, const cJSON *next, struct mesh_problem *p)
+{
+    struct mesh_rotation_run *r = &ctx->rot;
+    struct strbuf crt = STRBUF_INIT, old = STRBUF_INIT;
+    mesh_code rc = MESH_OK;
+    if (!mesh_secret_data(next, "tls.crt", &crt) || !mesh_secret_data(next, DATA_OLD_ROOT, &old))
+        rc = mesh_problem_set(p, "RootRotationInvalid",
+                              "data tls.crt and " DATA_OLD_ROOT
+                              " must both be present (base64 PEM)");
+    else if (mesh_ca_inspect(crt.buf, NULL, &r->next_info, p) != MESH_OK)
+        rc = MESH_E_INVALID;
+    if (rc == MESH_OK) {
+        r->next =
+            (struct mesh_keypair){ew_strdup(ctx->root.cert_pem), ew_strdup(ctx->root.key_pem)};
+        r->old_pem = strbuf_detach(&old, NULL);
+    }
+    strbuf_release(&crt);
+    strbuf_release(&old);
+    return rc;
+}
+
+/* The rotation under way is not to the mesh root as the spec now has it (rootSecretRef
+ * changed again, or set during a rotation to a generated root): nothing is written
+ * until the spec names it again. */
+static int rotation_blocked(struct mesh_ctx *ctx)
+{
+    struct mesh_rotation_run *r = &ctx->rot;
+    int blocked = r->derived ? strcmp(r->next_info.sha256, ctx->root_info.sha256) != 0
+                             : ctx->net->ca.root_secret != NULL;
+    if (!blocked)
+        return 0;
+    struct strbuf m = STRBUF_INIT;
+    if (r->derived)
+        strbuf_addf(&m,
+                    "root rotation to sha256 %s held: the mesh root is now sha256 %s; set "
+                    "certificateAuthority.rootSecretRef back to the Secret of the first to let "
+                    "the rotation finish",
+                    r->next_info.sha256, ctx->root_info.sha256);
+    else
+        strbuf_addf(&m,
+                    "root rotation to a generated root (sha256 %s) held: "
+                    "certificateAuthority.rootSecretRef was set while it ran; remove it to let the "
+                    "rotation finish, then set it again",
+                    r->next_info.sha256);
+    rt_record(&ctx->events, "Warning", "RootRotationBlocked", "Rotate", "%s", m.buf);
+    free(r->message);
+    r->message = strbuf_detach(&m, NULL);
+    return 1;
+}
+
 /* Read the -next Secret: the phase and the new root. 1 when a rotation runs. */
 static int load_next(struct mesh_ctx *ctx, const cJSON *next, time_t *phase_started)
 {
     struct mesh_rotation_run *r = &ctx->rot;
     int phase = mesh_rotation_phase_parse(annotation(next, ANN_PHASE));
+    const char *trigger = annotation(next, ANN_TRIGGER);
+    r->derived = trigger && strcmp(trigger, TRIGGER_CHANGED) == 0;
     struct mesh_problem p;
     mesh_problem_init(&p);
     int ok = phase > MESH_ROTATION_NONE &&
-             mesh_root_from_secret(next, "the new root's Secret", &r->next, &r->next_info, &p) ==
-                 MESH_OK;
+             (r->derived ? load_changed(ctx, next, &p)
+                         : mesh_root_from_secret(next, "the new root's Secret", &r->next,
+                                                 &r->next_info, &p)) == MESH_OK;
     if (!ok) {
         rt_record(&ctx->events, "Warning", "RootRotationInvalid", "Rotate",
                   "the new root's Secret cannot be read (annotation %s: %s)%s%s", ANN_PHASE,
@@ -260,9 +436,9 @@ static int load_next(struct mesh_ctx *ctx, const cJSON *next, time_t *phase_star
     *phase_started = annotation_time(next, ANN_PHASE_STARTED);
     const char *old = annotation(next, ANN_OLD_ROOT);
     snprintf(r->old_sha256, sizeof(r->old_sha256), "%s", old ? old : ctx->root_info.sha256);
-    if (strcmp(ctx->root_info.sha256, r->old_sha256) == 0)
+    if (!r->derived && strcmp(ctx->root_info.sha256, r->old_sha256) == 0)
         r->old_pem = ew_strdup(ctx->root.cert_pem);
-    return 1;
+    return !rotation_blocked(ctx);
 }
 
 /* Home's part of the decision; 0, or -1 (hold) when a write failed. */
@@ -270,7 +446,13 @@ static int carry_out(struct mesh_ctx *ctx, const cJSON *next,
                      const struct mesh_rotation_decision *d, time_t now)
 {
     struct mesh_rotation_run *r = &ctx->rot;
-    if (d->make_new_root) {
+    if (d->make_new_root && r->derived) { /* a change of root: the new is the mesh root */
+        r->next =
+            (struct mesh_keypair){ew_strdup(ctx->root.cert_pem), ew_strdup(ctx->root.key_pem)};
+        r->next_info = ctx->root_info;
+        if (write_next(ctx, NULL, d->phase, d->trigger, now) != 0)
+            return -1;
+    } else if (d->make_new_root) {
         struct mesh_problem p;
         mesh_problem_init(&p);
         if (mesh_ca_generate_root(ctx->net->ca.key_algorithm, ctx->net->ca.root_validity,
@@ -291,8 +473,11 @@ static int carry_out(struct mesh_ctx *ctx, const cJSON *next,
         return -1;
     }
     /* DropOld: entered now, or entered before a kill -9 that came ahead of the swap */
-    if (d->retire_old_root && strcmp(ctx->root_info.sha256, r->next_info.sha256) != 0 &&
-        swap_root(ctx, next, now) != 0)
+    int entered = d->phase_changed && d->phase == MESH_ROTATION_DROP_OLD;
+    if (d->retire_old_root && r->derived && retire_changed(ctx, entered, now) != 0)
+        return -1;
+    if (d->retire_old_root && !r->derived &&
+        strcmp(ctx->root_info.sha256, r->next_info.sha256) != 0 && swap_root(ctx, next, now) != 0)
         return -1;
     if (d->finished && delete_next(ctx) != 0)
         return -1;
@@ -338,6 +523,14 @@ static void describe_last(struct mesh_ctx *ctx, const cJSON *root_secret)
 {
     const char *retired = annotation(root_secret, ANN_RETIRED);
     const char *at = annotation(root_secret, ANN_RETIRED_AT);
+    if ((!retired || !at) && ctx->net->ca.root_secret) {
+        /* the user's root Secret is never written: the status keeps what it recorded */
+        const cJSON *last = mesh_json_get(ctx->obj, "status", "rootCA");
+        last = cJSON_GetObjectItemCaseSensitive(last, "lastRotation");
+        if (cJSON_IsObject(last))
+            ctx->rot.last = cJSON_Duplicate(last, 1);
+        return;
+    }
     if (!retired || !at)
         return;
     cJSON *l = ctx->rot.last = cJSON_CreateObject();
@@ -354,8 +547,10 @@ void rotation_mark_new_root(const struct mesh_network *net, cJSON *root_secret)
 void rotation_run(struct mesh_ctx *ctx, struct member_result *res, size_t n)
 {
     struct mesh_rotation_run *r = &ctx->rot;
-    if (!ctx->root_ok || ctx->net->ca.root_secret)
-        return; /* no root, or the user's own: nothing rotates here */
+    if (!ctx->root_ok)
+        return; /* no root: nothing rotates */
+    /* the user's own root is renewed by the user (a change of rootSecretRef rotates) */
+    int users = ctx->net->ca.root_secret != NULL;
     const cJSON *root_secret = ctx->root_secret;
     char *next_name = rotation_next_secret_name(ctx->net);
     cJSON *next = home_secret(ctx, next_name);
@@ -363,17 +558,24 @@ void rotation_run(struct mesh_ctx *ctx, struct member_result *res, size_t n)
     time_t now = time(NULL), phase_started = 0;
     struct mesh_rotation_facts f = {
         .now = now,
-        .root_not_after = ctx->root_info.not_after,
+        .root_not_after = users ? 0 : ctx->root_info.not_after,
         .root_renew_before = ctx->net->ca.root_renew_before,
-        .rotation_request = ctx->net->ca.rotation_request,
+        .rotation_request = users ? NULL : ctx->net->ca.rotation_request,
         .handled_request = annotation(root_secret, ANN_REQUEST),
         .overlap = ctx->net->ca.rotation_overlap,
         .nmembers = n,
     };
     describe_last(ctx, root_secret);
+    char *changed_old = NULL;
+    int unknown = 0;
+    if (!next)
+        f.root_ref_changed = root_changed(ctx, res, n, &changed_old, &unknown);
+    r->keep_reported_root = unknown;
     if (!next && !mesh_rotation_trigger(&f)) {
         /* the steady state: the root was read already; nothing to decide or write */
-        r->requeue_after = (double)(f.root_not_after - now) - f.root_renew_before;
+        cJSON_Delete(next);
+        if (!users)
+            r->requeue_after = (double)(f.root_not_after - now) - f.root_renew_before;
         return;
     }
     if (next && ctx->state && ctx->state->rotated_next[0] &&
@@ -388,8 +590,14 @@ void rotation_run(struct mesh_ctx *ctx, struct member_result *res, size_t n)
         r->hold = r->active = 1; /* a rotation whose state cannot be read writes nothing */
         goto out;
     }
-    if (!next)
+    if (!next && f.root_ref_changed) { /* the old root: the one last reported */
+        r->derived = 1;
+        const char *reported =
+            mesh_json_str(mesh_json_get(ctx->obj, "status", "rootCA"), "sha256Fingerprint", NULL);
+        snprintf(r->old_sha256, sizeof(r->old_sha256), "%s", reported ? reported : "");
+    } else if (!next) {
         snprintf(r->old_sha256, sizeof(r->old_sha256), "%s", ctx->root_info.sha256);
+    }
     f.phase = r->phase;
     /* recorded in whole seconds: a phase is never taken to be older than it is */
     f.phase_started = phase_started ? phase_started + 1 : 0;
@@ -401,8 +609,10 @@ void rotation_run(struct mesh_ctx *ctx, struct member_result *res, size_t n)
     f.members = mf;
     struct mesh_rotation_decision d;
     mesh_rotation_decide(&f, &d);
-    if (d.make_new_root)
-        r->old_pem = ew_strdup(ctx->root.cert_pem);
+    if (d.make_new_root) {
+        r->old_pem = r->derived ? changed_old : ew_strdup(ctx->root.cert_pem);
+        changed_old = NULL;
+    }
     if (carry_out(ctx, next, &d, now) == 0) {
         r->phase = d.phase;
         r->active = d.phase != MESH_ROTATION_NONE;
@@ -413,6 +623,8 @@ void rotation_run(struct mesh_ctx *ctx, struct member_result *res, size_t n)
             describe(ctx, next, &d, now);
     } else {
         r->active = 1; /* hold: nothing written to members */
+        /* a change of root not recorded: the status must still name the old one */
+        r->keep_reported_root = r->keep_reported_root || (!next && r->derived);
     }
     if (d.finished) {
         cJSON_Delete(r->last);
@@ -428,6 +640,7 @@ void rotation_run(struct mesh_ctx *ctx, struct member_result *res, size_t n)
     mesh_rotation_decision_release(&d);
     free(mf);
 out:
+    free(changed_old);
     cJSON_Delete(next);
 }
 
@@ -435,30 +648,29 @@ out:
 
 static int is_ours(const struct mesh_ctx *ctx, const cJSON *live, const char *bundle)
 {
-    const char *by =
-        mesh_json_str(mesh_json_get(live, "metadata", "labels"), MESH_LABEL_MANAGED_BY, NULL);
-    const char *m = mesh_json_str(mesh_json_get(live, "metadata", "labels"), MESH_LABEL_MESH, NULL);
-    const char *uid = annotation(live, MESH_ANNOTATION_OWNER);
-    return by && m && uid && *uid && strcmp(by, MESH_FIELD_MANAGER) == 0 &&
-           strcmp(m, ctx->net->name) == 0 && bundle &&
+    return labelled_ours(ctx, live) && bundle &&
            (mesh_ca_pem_contains(bundle, ctx->rot.old_sha256) ||
             mesh_ca_pem_contains(bundle, ctx->rot.next_info.sha256));
 }
 
-/* The member's intermediate when it chains to signer and is not due; else a new one. */
+/* The member's intermediate when it chains to *signer and is not due; else a new one
+ * from *signer. A signer without its key (the old root after a change of root) issues
+ * nothing: its intermediate is kept while it chains and is valid, even when due, and a
+ * member without one gets one from the new root (*signer becomes it). */
 static mesh_code take_intermediate(struct mesh_ctx *ctx, const struct member_result *res,
-                                   const cJSON *live, const struct mesh_keypair *signer,
+                                   const cJSON *live, const struct mesh_keypair **signer,
                                    struct mesh_keypair *out, int *issued, struct mesh_problem *p)
 {
     struct strbuf cert = STRBUF_INIT, key = STRBUF_INIT;
     struct mesh_cert_info info;
+    int keyless = !(*signer)->key_pem;
     *issued = 0;
     memset(out, 0, sizeof(*out));
     if (live && mesh_secret_data(live, "ca-cert.pem", &cert) &&
         mesh_secret_data(live, "ca-key.pem", &key) &&
         mesh_ca_inspect(cert.buf, key.buf, &info, NULL) == MESH_OK &&
-        mesh_ca_verify_chain(cert.buf, signer->cert_pem, NULL) == MESH_OK &&
-        (double)(info.not_after - time(NULL)) > ctx->net->ca.renew_before) {
+        mesh_ca_verify_chain(cert.buf, (*signer)->cert_pem, NULL) == MESH_OK &&
+        (keyless || (double)(info.not_after - time(NULL)) > ctx->net->ca.renew_before)) {
         out->cert_pem = strbuf_detach(&cert, NULL);
         out->key_pem = strbuf_detach(&key, NULL);
         return MESH_OK;
@@ -466,7 +678,9 @@ static mesh_code take_intermediate(struct mesh_ctx *ctx, const struct member_res
     strbuf_release(&cert);
     mesh_secret_wipe(&key);
     *issued = 1;
-    return mesh_ca_issue_intermediate(signer, ctx->net->ca.key_algorithm,
+    if (keyless)
+        *signer = &ctx->rot.next;
+    return mesh_ca_issue_intermediate(*signer, ctx->net->ca.key_algorithm,
                                       ctx->net->ca.intermediate_validity, res->spec->name, out, p);
 }
 
@@ -491,14 +705,18 @@ void rotation_write_member(struct mesh_ctx *ctx, struct member_result *res, cons
         strbuf_release(&live_bundle);
         return;
     }
-    /* before DropOld ctx->root is the old root; from it on, the new one */
-    const struct mesh_keypair *signer = plan->sign_with_new ? &r->next : &ctx->root;
+    /* before DropOld ctx->root is the old root; from it on, the new one. After a change
+     * of root, ctx->root is the new one from the start and the old has no key here. */
+    const struct mesh_keypair old_cert = {r->old_pem, NULL};
+    const struct mesh_keypair *signer = plan->sign_with_new ? &r->next
+                                        : r->derived        ? &old_cert
+                                                            : &ctx->root;
     plan_bundle(r, r->next.cert_pem, plan, &want);
     struct mesh_keypair inter;
     int issued = 0;
     struct mesh_problem p;
     mesh_problem_init(&p);
-    if (take_intermediate(ctx, res, live, signer, &inter, &issued, &p) != MESH_OK) {
+    if (take_intermediate(ctx, res, live, &signer, &inter, &issued, &p) != MESH_OK) {
         res->certs_ok = 0;
         mesh_problem_set(&res->certs_problem, "IssueFailed", "cluster %s: %s", res->spec->name,
                          p.message.buf);

@@ -27,10 +27,19 @@
  * there says that istiod issues from the new intermediate, which no API object shows
  * otherwise.
  *
- * Generated roots only: a mesh whose root is the user's (rootSecretRef) does not
- * rotate here. A rotation starts on a new rotationRequest or when the root enters
- * rootRenewBefore; outside one, the root Secret read by the controller is all this
- * reads, and the next look is due when the root enters that window.
+ * A rotation of a generated root starts on a new rotationRequest or when the root
+ * enters rootRenewBefore; outside one, the root Secret read by the controller is all
+ * this reads, and the next look is due when the root enters that window.
+ *
+ * A change of root (rootSecretRef set, changed or removed; trigger RootSecretRefChanged)
+ * rotates too: the old root is the one status.rootCA last reported, still held by a
+ * member's cacerts that is eastwest's by its labels (that report is the third mark of
+ * cacerts.h for a root no longer at home; another root stays foreign). The new root is
+ * the mesh root from the start; the -next Secret holds the new root's certificate and
+ * the old one's (data old-root.pem), never a key; the old root's key is not needed (a
+ * member keeps its intermediate in TrustBoth; one without gets one from the new root).
+ * At DropOld a generated root Secret still holding the old root is deleted; a root of
+ * the user's stays theirs. The user's roots are not renewed here otherwise.
  */
 #ifndef EW_MESH_ROOT_ROTATE_H
 #define EW_MESH_ROOT_ROTATE_H

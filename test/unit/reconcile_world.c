@@ -10,6 +10,7 @@
 #include "mesh/objects.h"
 #include "runtime/events.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -419,4 +420,49 @@ cJSON *world_normalized(struct world *w)
     add_cluster(all, w->us);
     add_cluster(all, w->eu);
     return all;
+}
+
+int world_start_tutorial(struct world *w)
+{
+    world_init(w);
+    world_apply_tutorial(w);
+    world_start(w);
+    return world_settle(w, world_tutorial_ready, NULL, 20);
+}
+
+const cJSON *world_at(const cJSON *obj, const char *path)
+{
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%s", path);
+    const cJSON *v = obj;
+    for (char *save = NULL, *seg = strtok_r(buf, ".", &save); seg && v;
+         seg = strtok_r(NULL, ".", &save)) {
+        if (cJSON_IsArray(v))
+            v = cJSON_GetArrayItem(v, atoi(seg));
+        else
+            v = cJSON_GetObjectItemCaseSensitive(v, seg);
+    }
+    return v;
+}
+
+const char *world_str_at(const cJSON *obj, const char *path)
+{
+    const cJSON *v = world_at(obj, path);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+const char *world_describe(struct world *w)
+{
+    static char buf[4096];
+    cJSON *mn = fake_cluster_get(w->us, &MESH_RES_MESHNETWORKS, NULL, "training-mesh");
+    cJSON *ccs = fake_cluster_get(w->us, &MESH_RES_CROSSCLUSTERSERVICES, "echo", "echo");
+    char *a = mn ? cJSON_PrintUnformatted(world_at(mn, "status")) : NULL;
+    char *b = ccs ? cJSON_PrintUnformatted(world_at(ccs, "status")) : NULL;
+    snprintf(buf, sizeof(buf), "MeshNetwork status %s; CrossClusterService status %s",
+             a ? a : "(none)", b ? b : "(none)");
+    free(a);
+    free(b);
+    cJSON_Delete(mn);
+    cJSON_Delete(ccs);
+    return buf;
 }

@@ -73,4 +73,13 @@ const char *world_condition(const cJSON *obj, const char *type, const char **rea
  * trees. */
 cJSON *world_normalized(struct world *w);
 
+/* The tutorial put, the controllers started, settled Ready: 1, or 0 after 20 s. */
+int world_start_tutorial(struct world *w);
+/* obj at a dotted path, "spec.endpoints.0.address" (numbers index arrays), or NULL. */
+const cJSON *world_at(const cJSON *obj, const char *path);
+/* The string there, or NULL. */
+const char *world_str_at(const cJSON *obj, const char *path);
+/* Both tutorial CRs' status, for a failure message (a static buffer: one at a time). */
+const char *world_describe(struct world *w);
+
 #endif

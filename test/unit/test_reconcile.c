@@ -17,58 +17,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* obj at a dotted path: "spec.endpoints.0.address" (numbers index arrays). */
-static const cJSON *at(const cJSON *obj, const char *path)
-{
-    char buf[256];
-    snprintf(buf, sizeof(buf), "%s", path);
-    const cJSON *v = obj;
-    for (char *save = NULL, *seg = strtok_r(buf, ".", &save); seg && v;
-         seg = strtok_r(NULL, ".", &save)) {
-        if (cJSON_IsArray(v))
-            v = cJSON_GetArrayItem(v, atoi(seg));
-        else
-            v = cJSON_GetObjectItemCaseSensitive(v, seg);
-    }
-    return v;
-}
-
-static const char *str_at(const cJSON *obj, const char *path)
-{
-    const cJSON *v = at(obj, path);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 static double num_at(const cJSON *obj, const char *path)
 {
-    const cJSON *v = at(obj, path);
+    const cJSON *v = world_at(obj, path);
     return cJSON_IsNumber(v) ? v->valuedouble : -1;
-}
-
-/* The conditions of both tutorial CRs, for a failure message. */
-static const char *describe(struct world *w)
-{
-    static char buf[4096];
-    cJSON *mn = fake_cluster_get(w->us, &MESH_RES_MESHNETWORKS, NULL, "training-mesh");
-    cJSON *ccs = fake_cluster_get(w->us, &MESH_RES_CROSSCLUSTERSERVICES, "echo", "echo");
-    char *a = mn ? cJSON_PrintUnformatted(at(mn, "status")) : NULL;
-    char *b = ccs ? cJSON_PrintUnformatted(at(ccs, "status")) : NULL;
-    snprintf(buf, sizeof(buf), "MeshNetwork status %s; CrossClusterService status %s",
-             a ? a : "(none)", b ? b : "(none)");
-    free(a);
-    free(b);
-    cJSON_Delete(mn);
-    cJSON_Delete(ccs);
-    return buf;
 }
 
 static void start_tutorial(struct test_ctx *t, struct world *w)
 {
-    world_init(w);
-    world_apply_tutorial(w);
-    world_start(w);
-    REQUIREF(t, world_settle(w, world_tutorial_ready, NULL, 20),
-             "the tutorial did not converge in 20 s: %s", describe(w));
+    REQUIREF(t, world_start_tutorial(w), "the tutorial did not converge in 20 s: %s",
+             world_describe(w));
 }
 
 static void test_tutorial_writes_each_member(struct test_ctx *t)
@@ -78,22 +36,22 @@ static void test_tutorial_writes_each_member(struct test_ctx *t)
     cJSON *se = fake_cluster_get(w.us, &MESH_RES_SERVICEENTRIES, "echo", "echo");
     REQUIREF(t, se, "no ServiceEntry echo/echo in the importer us");
 
-    CHECK_STR(t, str_at(se, "spec.hosts.0"), "echo.eu.mesh.local");
-    CHECK_STR(t, str_at(se, "spec.addresses.0"), "240.0.0.2");
-    CHECK_STR(t, str_at(se, "spec.endpoints.0.address"), "192.0.2.20");
+    CHECK_STR(t, world_str_at(se, "spec.hosts.0"), "echo.eu.mesh.local");
+    CHECK_STR(t, world_str_at(se, "spec.addresses.0"), "240.0.0.2");
+    CHECK_STR(t, world_str_at(se, "spec.endpoints.0.address"), "192.0.2.20");
     CHECK(t, num_at(se, "spec.endpoints.0.ports.http") == 15443);
-    CHECK_STR(t, str_at(se, "spec.endpoints.0.locality"), "eu-west-1");
-    CHECK_STR(t, str_at(se, "spec.subjectAltNames.0"), "spiffe://corp.local/ns/echo/sa/echo");
-    CHECK_STR(t, str_at(se, "spec.resolution"), "STATIC");
-    CHECK(t, at(se, "spec.endpoints.1") == NULL);
+    CHECK_STR(t, world_str_at(se, "spec.endpoints.0.locality"), "eu-west-1");
+    CHECK_STR(t, world_str_at(se, "spec.subjectAltNames.0"), "spiffe://corp.local/ns/echo/sa/echo");
+    CHECK_STR(t, world_str_at(se, "spec.resolution"), "STATIC");
+    CHECK(t, world_at(se, "spec.endpoints.1") == NULL);
     CHECK(t, num_at(se, "spec.ports.0.number") == 80);
-    CHECK_STR(t, str_at(se, "spec.ports.0.name"), "http");
-    CHECK_STR(t, str_at(se, "spec.location"), "MESH_INTERNAL");
+    CHECK_STR(t, world_str_at(se, "spec.ports.0.name"), "http");
+    CHECK_STR(t, world_str_at(se, "spec.location"), "MESH_INTERNAL");
     cJSON *dr = fake_cluster_get(w.us, &MESH_RES_DESTINATIONRULES, "echo", "echo");
     CHECKF(t, dr, "no DestinationRule echo/echo in us");
     cJSON *exp = fake_cluster_get(w.eu, &MESH_RES_SERVICEENTRIES, "echo", "echo");
     REQUIREF(t, exp, "no ServiceEntry echo/echo in the exporter eu");
-    CHECK_STR(t, str_at(exp, "spec.hosts.0"), "echo.eu.mesh.local");
+    CHECK_STR(t, world_str_at(exp, "spec.hosts.0"), "echo.eu.mesh.local");
     CHECK(t, fake_cluster_get(w.eu, &MESH_RES_DESTINATIONRULES, "echo", "echo") == NULL);
     struct fake_cluster *members[] = {w.us, w.eu};
     const char *nets[] = {"us-net", "eu-net"};
@@ -111,11 +69,11 @@ static void test_tutorial_writes_each_member(struct test_ctx *t)
         CHECKF(t, i == 1 ? g != NULL : g == NULL, "%s: Gateway %s", fake_cluster_name(members[i]),
                g ? "present" : "absent");
         if (i == 1)
-            CHECK_STR(t, str_at(g, "spec.servers.0.hosts.0"), "echo.eu.mesh.local");
-        const cJSON *labels = at(ns, "metadata.labels");
+            CHECK_STR(t, world_str_at(g, "spec.servers.0.hosts.0"), "echo.eu.mesh.local");
+        const cJSON *labels = world_at(ns, "metadata.labels");
         const cJSON *net = cJSON_GetObjectItemCaseSensitive(labels, MESH_LABEL_NETWORK);
         CHECK_STR(t, cJSON_IsString(net) ? net->valuestring : NULL, nets[i]);
-        const cJSON *data = at(ca, "data");
+        const cJSON *data = world_at(ca, "data");
         const cJSON *root = cJSON_GetObjectItemCaseSensitive(data, "root-cert.pem");
         CHECKF(t, cJSON_IsString(root), "%s: cacerts root-cert.pem", fake_cluster_name(members[i]));
         roots[i] = cJSON_IsString(root) ? strdup(root->valuestring) : NULL;
@@ -165,20 +123,20 @@ static void test_ccs_writes_make_one_event(struct test_ctx *t)
     const cJSON *e;
     cJSON_ArrayForEach(e, events)
     {
-        if (strcmp(str_at(e, "regarding.kind"), "CrossClusterService") != 0 ||
-            strcmp(str_at(e, "type"), "Normal") != 0)
+        if (strcmp(world_str_at(e, "regarding.kind"), "CrossClusterService") != 0 ||
+            strcmp(world_str_at(e, "type"), "Normal") != 0)
             continue;
         normal++;
-        const char *note = str_at(e, "note");
+        const char *note = world_str_at(e, "note");
         CHECK_CONTAINS(t, note, "echo/echo: ");
         /* the same writes twice: a reconcile before the watch brought the first ones */
-        CHECKF(t, at(e, "series") == NULL, "written twice (series of %g): %s",
+        CHECKF(t, world_at(e, "series") == NULL, "written twice (series of %g): %s",
                num_at(e, "series.count"), note);
         int se = strstr(note, "created ServiceEntry in us") != NULL;
         int dr = strstr(note, "created DestinationRule in us") != NULL;
         if (se && dr) {
             us_pair++;
-            CHECK_STR(t, str_at(e, "reason"), "Created");
+            CHECK_STR(t, world_str_at(e, "reason"), "Created");
         } else if (dr) {
             single_dr++;
         }
@@ -253,7 +211,8 @@ static void test_failed_status_write_is_retried(struct test_ctx *t)
     cJSON_Delete(c);
     int ok = world_settle(&w, world_tutorial_ready, NULL, 10);
     CHECKF(t, fake_faults_fired(w.faults), "the armed call never came");
-    CHECKF(t, ok, "not Ready again after %s failed: %s", fake_faults_what(w.faults), describe(&w));
+    CHECKF(t, ok, "not Ready again after %s failed: %s", fake_faults_what(w.faults),
+           world_describe(&w));
     world_free(&w);
 }
 
@@ -303,7 +262,7 @@ static int vips_given(struct world *w, void *ud)
     (void)ud;
     cJSON *a = fake_cluster_get(w->us, &MESH_RES_CROSSCLUSTERSERVICES, "echo", "a");
     cJSON *b = fake_cluster_get(w->us, &MESH_RES_CROSSCLUSTERSERVICES, "echo", "b");
-    int ok = str_at(a, "status.address") && str_at(b, "status.address");
+    int ok = world_str_at(a, "status.address") && world_str_at(b, "status.address");
     cJSON_Delete(a);
     cJSON_Delete(b);
     return ok && world_tutorial_ready(w, NULL);
@@ -325,9 +284,9 @@ static void test_default_host_and_address_are_claimed(struct test_ctx *t)
                    "\"ports\":[{\"number\":80,\"name\":\"http\",\"protocol\":\"HTTP\"}]}}");
     REQUIRE(t, world_settle(&w, world_tutorial_ready, NULL, 10));
     cJSON *dflt = fake_cluster_get(w.us, &MESH_RES_CROSSCLUSTERSERVICES, "echo", "dflt");
-    CHECK_STR(t, str_at(dflt, "status.host"), "dflt.echo.training-mesh.global");
+    CHECK_STR(t, world_str_at(dflt, "status.host"), "dflt.echo.training-mesh.global");
     char address[64];
-    snprintf(address, sizeof(address), "%s", str_at(dflt, "status.address"));
+    snprintf(address, sizeof(address), "%s", world_str_at(dflt, "status.address"));
     cJSON_Delete(dflt);
     ew_sleep(1.1); /* creationTimestamp has seconds: the next ones are newer */
     world_put_json(w.us, &MESH_RES_CROSSCLUSTERSERVICES,
@@ -375,17 +334,17 @@ static void test_vip_from_range_stable_and_distinct(struct test_ctx *t)
     REQUIRE(t, world_settle(&w, vips_given, NULL, 10));
     cJSON *a = fake_cluster_get(w.us, &MESH_RES_CROSSCLUSTERSERVICES, "echo", "a");
     cJSON *b = fake_cluster_get(w.us, &MESH_RES_CROSSCLUSTERSERVICES, "echo", "b");
-    const char *va = str_at(a, "status.address"), *vb = str_at(b, "status.address");
+    const char *va = world_str_at(a, "status.address"), *vb = world_str_at(b, "status.address");
     CHECKF(t, va && strncmp(va, "240.240.", 8) == 0, "a's VIP %s in 240.240.0.0/16", va);
     CHECKF(t, vb && strncmp(vb, "240.240.", 8) == 0, "b's VIP %s in 240.240.0.0/16", vb);
     CHECKF(t, va && vb && strcmp(va, vb) != 0, "distinct VIPs, got %s twice", va);
     cJSON *se = fake_cluster_get(w.us, &MESH_RES_SERVICEENTRIES, "echo", "a");
-    CHECK_STR(t, str_at(se, "spec.addresses.0"), va);
+    CHECK_STR(t, world_str_at(se, "spec.addresses.0"), va);
     char *keep = va ? strdup(va) : NULL;
     rt_controller_enqueue(mesh_ccs_controller_runtime(w.services), "echo/a");
     REQUIRE(t, world_settle(&w, vips_given, NULL, 10));
     cJSON *again = fake_cluster_get(w.us, &MESH_RES_CROSSCLUSTERSERVICES, "echo", "a");
-    CHECK_STR(t, str_at(again, "status.address"), keep);
+    CHECK_STR(t, world_str_at(again, "status.address"), keep);
     free(keep);
     cJSON_Delete(again);
     cJSON_Delete(se);
@@ -410,9 +369,9 @@ static void test_foreign_cacerts_blocks_and_stays(struct test_ctx *t)
     CHECK_STR(t, reason, "ForeignCACerts");
     CHECK_CONTAINS(t, msg, "eu");
     cJSON *ca = fake_cluster_get(w.eu, &KUBE_RES_SECRETS, "istio-system", "cacerts");
-    const cJSON *root = cJSON_GetObjectItemCaseSensitive(at(ca, "data"), "root-cert.pem");
+    const cJSON *root = cJSON_GetObjectItemCaseSensitive(world_at(ca, "data"), "root-cert.pem");
     CHECK_STR(t, cJSON_IsString(root) ? root->valuestring : NULL, "Zm9yZWlnbg==");
-    CHECK(t, !cJSON_GetObjectItemCaseSensitive(at(ca, "data"), "ca-key.pem"));
+    CHECK(t, !cJSON_GetObjectItemCaseSensitive(world_at(ca, "data"), "ca-key.pem"));
     cJSON *us_ca = fake_cluster_get(w.us, &KUBE_RES_SECRETS, "istio-system", "cacerts");
     CHECKF(t, us_ca, "us is not blocked by eu's foreign cacerts");
     cJSON_Delete(us_ca);
@@ -442,11 +401,11 @@ static void test_ccs_deletion_cleans_members_then_finalizer(struct test_ctx *t)
     struct world w;
     start_tutorial(t, &w);
     cJSON *ccs = fake_cluster_get(w.us, &MESH_RES_CROSSCLUSTERSERVICES, "echo", "echo");
-    CHECK_STR(t, str_at(ccs, "metadata.finalizers.0"), MESH_FINALIZER);
+    CHECK_STR(t, world_str_at(ccs, "metadata.finalizers.0"), MESH_FINALIZER);
     cJSON_Delete(ccs);
     CHECK(t, fake_cluster_delete(w.us, &MESH_RES_CROSSCLUSTERSERVICES, "echo", "echo") == 1);
     REQUIREF(t, world_settle(&w, ccs_gone, NULL, 10), "the CrossClusterService stayed: %s",
-             describe(&w));
+             world_describe(&w));
     world_settle(&w, eu_gateway_gone, NULL, 5); /* the mesh follows within its batching delay */
     CHECK(t, fake_cluster_get(w.us, &MESH_RES_SERVICEENTRIES, "echo", "echo") == NULL);
     CHECK(t, fake_cluster_get(w.us, &MESH_RES_DESTINATIONRULES, "echo", "echo") == NULL);
@@ -475,7 +434,8 @@ static void test_mesh_deletion_cleans_gateways_keeps_cacerts(struct test_ctx *t)
     start_tutorial(t, &w);
     CHECK(t, fake_cluster_delete(w.us, &MESH_RES_CROSSCLUSTERSERVICES, "echo", "echo") == 1);
     CHECK(t, fake_cluster_delete(w.us, &MESH_RES_MESHNETWORKS, NULL, "training-mesh") == 1);
-    REQUIREF(t, world_settle(&w, mesh_gone, NULL, 15), "the MeshNetwork stayed: %s", describe(&w));
+    REQUIREF(t, world_settle(&w, mesh_gone, NULL, 15), "the MeshNetwork stayed: %s",
+             world_describe(&w));
     struct fake_cluster *members[] = {w.us, w.eu};
     for (int i = 0; i < 2; i++) {
         const char *n = fake_cluster_name(members[i]);
@@ -493,8 +453,10 @@ static void test_mesh_deletion_cleans_gateways_keeps_cacerts(struct test_ctx *t)
         CHECKF(t, !fake_cluster_get(members[i], &MESH_RES_SERVICEENTRIES, "echo", "echo"),
                "%s: ServiceEntry left", n);
         cJSON *ns = fake_cluster_get(members[i], &KUBE_RES_NAMESPACES, NULL, "istio-system");
-        CHECKF(t, !cJSON_GetObjectItemCaseSensitive(at(ns, "metadata.labels"), MESH_LABEL_NETWORK),
-               "%s: network label left", n);
+        CHECKF(
+            t,
+            !cJSON_GetObjectItemCaseSensitive(world_at(ns, "metadata.labels"), MESH_LABEL_NETWORK),
+            "%s: network label left", n);
         cJSON_Delete(ns);
         cJSON *ca = fake_cluster_get(members[i], &KUBE_RES_SECRETS, "istio-system", "cacerts");
         CHECKF(t, ca, "%s: cacerts kept (onDelete defaults to Keep)", n);
@@ -517,7 +479,7 @@ static int eu_unreachable(struct world *w, void *ud)
 static int endpoints_in_us(struct world *w)
 {
     cJSON *se = fake_cluster_get(w->us, &MESH_RES_SERVICEENTRIES, "echo", "echo");
-    int n = cJSON_GetArraySize(at(se, "spec.endpoints"));
+    int n = cJSON_GetArraySize(world_at(se, "spec.endpoints"));
     cJSON_Delete(se);
     return n;
 }
@@ -547,12 +509,12 @@ static void test_unreachable_exporter_keep_last_known(struct test_ctx *t)
     cJSON *before = fake_cluster_get(w.us, &MESH_RES_SERVICEENTRIES, "echo", "echo");
     fake_cluster_set_down(w.eu, 1);
     REQUIREF(t, world_settle(&w, eu_unreachable, NULL, 20), "eu never called unreachable: %s",
-             describe(&w));
+             world_describe(&w));
     cJSON *during = fake_cluster_get(w.us, &MESH_RES_SERVICEENTRIES, "echo", "echo");
     CHECKF(t, cJSON_Compare(before, during, 1),
            "KeepLastKnown: us's ServiceEntry is not touched while eu is away");
     fake_cluster_set_down(w.eu, 0);
-    REQUIREF(t, world_settle(&w, eu_back, NULL, 20), "no return: %s", describe(&w));
+    REQUIREF(t, world_settle(&w, eu_back, NULL, 20), "no return: %s", world_describe(&w));
     CHECK(t, endpoints_in_us(&w) == 1);
     cJSON_Delete(before);
     cJSON_Delete(during);
@@ -571,11 +533,12 @@ static void test_unreachable_exporter_withdraw(struct test_ctx *t)
     world_apply_tutorial(&w);
     set_partition_policy(&w, "Withdraw");
     world_start(&w);
-    REQUIREF(t, world_settle(&w, world_tutorial_ready, NULL, 20), "no start: %s", describe(&w));
+    REQUIREF(t, world_settle(&w, world_tutorial_ready, NULL, 20), "no start: %s",
+             world_describe(&w));
     CHECK(t, endpoints_in_us(&w) == 1);
     fake_cluster_set_down(w.eu, 1);
     REQUIREF(t, world_settle(&w, withdrawn, NULL, 20), "Withdraw: eu's endpoint stayed: %s",
-             describe(&w));
+             world_describe(&w));
     cJSON *ccs = fake_cluster_get(w.us, &MESH_RES_CROSSCLUSTERSERVICES, "echo", "echo");
     CHECK_STR(t, world_condition(ccs, "Imported", NULL, NULL), "False");
     cJSON_Delete(ccs);
@@ -583,7 +546,7 @@ static void test_unreachable_exporter_withdraw(struct test_ctx *t)
     CHECKF(t, exp, "the unreachable member keeps what it has");
     cJSON_Delete(exp);
     fake_cluster_set_down(w.eu, 0);
-    REQUIREF(t, world_settle(&w, eu_back, NULL, 20), "no return: %s", describe(&w));
+    REQUIREF(t, world_settle(&w, eu_back, NULL, 20), "no return: %s", world_describe(&w));
     CHECK(t, endpoints_in_us(&w) == 1);
     world_free(&w);
 }
@@ -594,7 +557,7 @@ static char *sans_in_us(struct world *w)
     cJSON *se = fake_cluster_get(w->us, &MESH_RES_SERVICEENTRIES, "echo", "echo");
     struct strbuf sb = STRBUF_INIT;
     const cJSON *v;
-    cJSON_ArrayForEach(v, at(se, "spec.subjectAltNames"))
+    cJSON_ArrayForEach(v, world_at(se, "spec.subjectAltNames"))
     {
         strbuf_addf(&sb, "%s%s", sb.len ? "," : "", cJSON_IsString(v) ? v->valuestring : "?");
     }
@@ -666,14 +629,14 @@ static void test_restart_writes_nothing(struct test_ctx *t)
     world_start(&w);
     ew_sleep(0.5);
     fake_cluster_set_down(w.eu, 0);
-    REQUIREF(t, world_settle(&w, eu_back, NULL, 20), "no return: %s", describe(&w));
+    REQUIREF(t, world_settle(&w, eu_back, NULL, 20), "no return: %s", world_describe(&w));
     cJSON *after = fake_cluster_get(w.us, &MESH_RES_SERVICEENTRIES, "echo", "echo");
-    char *a = cJSON_PrintUnformatted(at(before, "spec")),
-         *b = cJSON_PrintUnformatted(at(after, "spec"));
+    char *a = cJSON_PrintUnformatted(world_at(before, "spec")),
+         *b = cJSON_PrintUnformatted(world_at(after, "spec"));
     CHECKF(t, a && b && strcmp(a, b) == 0, "us's ServiceEntry changed across a restart: %s -> %s",
            a, b);
     CHECKF(t,
-           at(after, "metadata.generation") &&
+           world_at(after, "metadata.generation") &&
                num_at(after, "metadata.generation") == num_at(before, "metadata.generation"),
            "us's ServiceEntry was rewritten (generation %g -> %g)",
            num_at(before, "metadata.generation"), num_at(after, "metadata.generation"));
@@ -694,295 +657,6 @@ static void test_restart_writes_nothing(struct test_ctx *t)
     world_free(&w);
 }
 
-/* ---- a root rotation (root_rotate.h), with istiods played as reloading at once ---- */
-
-static char *secret_text(struct fake_cluster *fc, const char *ns, const char *name, const char *key)
-{
-    cJSON *sec = fake_cluster_get(fc, &KUBE_RES_SECRETS, ns, name);
-    struct strbuf out = STRBUF_INIT;
-    const cJSON *d = cJSON_GetObjectItemCaseSensitive(at(sec, "data"), key);
-    int ok = cJSON_IsString(d) && base64_decode(&out, d->valuestring, strlen(d->valuestring)) == 0;
-    cJSON_Delete(sec);
-    if (!ok) {
-        strbuf_release(&out);
-        return NULL;
-    }
-    return strbuf_detach(&out, NULL);
-}
-
-static char *published_roots(struct fake_cluster *fc)
-{
-    cJSON *cm = fake_cluster_get(fc, &KUBE_RES_CONFIGMAPS, "istio-system", "istio-ca-root-cert");
-    const char *p = str_at(cm, "data.root-cert.pem");
-    char *out = p ? ew_strdup(p) : NULL;
-    cJSON_Delete(cm);
-    return out;
-}
-
-struct rotation_watch {
-    char old_fp[65];
-    char *old_inter[2]; /* each member's intermediate before the rotation */
-    int broken, old_distrusted;
-    char why[600];
-};
-
-/* eastwest_root_rotation_phase of training-mesh, or -1. */
-static int phase_metric(struct world *w)
-{
-    struct strbuf out = STRBUF_INIT;
-    rt_metrics_render(w->metrics, &out);
-    const char *key = "eastwest_root_rotation_phase{mesh=\"training-mesh\"} ";
-    const char *at_ = strstr(out.buf, key);
-    int v = at_ ? atoi(at_ + strlen(key)) : -1;
-    strbuf_release(&out);
-    return v;
-}
-
-static const char *next_phase(struct world *w)
-{
-    static char phase[32];
-    cJSON *next =
-        fake_cluster_get(w->us, &KUBE_RES_SECRETS, WORLD_NAMESPACE, "training-mesh-root-ca-next");
-    const cJSON *ann = at(next, "metadata.annotations");
-    const cJSON *ph = cJSON_GetObjectItemCaseSensitive(ann, "eastwest.io/rotation-phase");
-    snprintf(phase, sizeof(phase), "%s", cJSON_IsString(ph) ? ph->valuestring : "");
-    cJSON_Delete(next);
-    return phase;
-}
-
-/* At every step: each member's istiod (its cacerts intermediate) is trusted by the roots
- * the other publishes; the intermediates of before, until DropOld. Done when the mesh
- * root is another and the rotation recorded as finished. */
-static int rotation_finished(struct world *w, void *ud)
-{
-    struct rotation_watch *rw = ud;
-    struct fake_cluster *c[2] = {w->us, w->eu};
-    const char *names[2] = {"us", "eu"};
-    const char *phase = next_phase(w);
-    for (int a = 0; a < 2; a++) {
-        char *inter = secret_text(c[a], "istio-system", "cacerts", "ca-cert.pem");
-        char *pub = published_roots(c[1 - a]);
-        if (inter && pub && mesh_ca_verify_chain(inter, pub, NULL) != MESH_OK && !rw->broken++)
-            snprintf(rw->why, sizeof(rw->why), "phase '%s': %s's intermediate not trusted by %s",
-                     phase, names[a], names[1 - a]);
-        if (pub && *phase && strcmp(phase, "DropOld") != 0 &&
-            mesh_ca_verify_chain(rw->old_inter[a], pub, NULL) != MESH_OK && !rw->old_distrusted++)
-            snprintf(rw->why, sizeof(rw->why),
-                     "phase '%s': %s's intermediate of before not trusted by %s", phase, names[a],
-                     names[1 - a]);
-        free(inter);
-        free(pub);
-    }
-    cJSON *mn = fake_cluster_get(w->us, &MESH_RES_MESHNETWORKS, NULL, "training-mesh");
-    const char *fp = str_at(mn, "status.rootCA.sha256Fingerprint");
-    const char *retired = str_at(mn, "status.rootCA.lastRotation.retiredSha256Fingerprint");
-    int done = fp && strcmp(fp, rw->old_fp) != 0 && !at(mn, "status.rootCA.rotation") && retired &&
-               strcmp(retired, rw->old_fp) == 0 && !*phase;
-    cJSON_Delete(mn);
-    return done;
-}
-
-static int event_with(struct world *w, const char *reason, const char *text)
-{
-    cJSON *events = fake_cluster_list(w->us, &KUBE_RES_EVENTS, NULL);
-    int n = 0;
-    const cJSON *e;
-    cJSON_ArrayForEach(e, events)
-    {
-        const char *r = str_at(e, "reason"), *note = str_at(e, "note");
-        n += r && note && strcmp(r, reason) == 0 && strstr(note, text) != NULL;
-    }
-    cJSON_Delete(events);
-    return n;
-}
-
-static void request_rotation(struct world *w, const char *request, const char *overlap)
-{
-    cJSON *mn = fake_cluster_get(w->us, &MESH_RES_MESHNETWORKS, NULL, "training-mesh");
-    cJSON *spec = cJSON_GetObjectItemCaseSensitive(mn, "spec");
-    cJSON *ca = cJSON_GetObjectItemCaseSensitive(spec, "certificateAuthority");
-    if (!ca)
-        ca = cJSON_AddObjectToObject(spec, "certificateAuthority");
-    cJSON_DeleteItemFromObjectCaseSensitive(ca, "rotationRequest");
-    cJSON_DeleteItemFromObjectCaseSensitive(ca, "rotationOverlap");
-    cJSON_AddStringToObject(ca, "rotationRequest", request);
-    cJSON_AddStringToObject(ca, "rotationOverlap", overlap);
-    fake_cluster_put(w->us, &MESH_RES_MESHNETWORKS, mn);
-    cJSON_Delete(mn);
-}
-
-/* Writes to both clusters in 1.5 s and a settle after it (-1ul: it did not settle). */
-static unsigned long writes_after_a_while(struct world *w)
-{
-    unsigned long before = fake_cluster_writes(w->us) + fake_cluster_writes(w->eu);
-    ew_sleep(1.5);
-    if (!world_settle(w, NULL, NULL, 10))
-        return (unsigned long)-1;
-    return fake_cluster_writes(w->us) + fake_cluster_writes(w->eu) - before;
-}
-
-static void test_root_rotation_by_request(struct test_ctx *t)
-{
-    struct world w;
-    start_tutorial(t, &w);
-    /* where the MeshNetwork's Events go (cluster-scoped objects: namespace default) */
-    world_put_json(w.us, &KUBE_RES_NAMESPACES, "{\"metadata\":{\"name\":\"default\"}}");
-    struct rotation_watch rw = {.broken = 0};
-    cJSON *mn = fake_cluster_get(w.us, &MESH_RES_MESHNETWORKS, NULL, "training-mesh");
-    snprintf(rw.old_fp, sizeof(rw.old_fp), "%s",
-             str_at(mn, "status.rootCA.sha256Fingerprint")
-                 ? str_at(mn, "status.rootCA.sha256Fingerprint")
-                 : "");
-    cJSON_Delete(mn);
-    rw.old_inter[0] = secret_text(w.us, "istio-system", "cacerts", "ca-cert.pem");
-    rw.old_inter[1] = secret_text(w.eu, "istio-system", "cacerts", "ca-cert.pem");
-    REQUIRE(t, rw.old_fp[0] && rw.old_inter[0] && rw.old_inter[1]);
-    request_rotation(&w, "r1", "1s");
-    int ok = world_settle(&w, rotation_finished, &rw, 30);
-    REQUIREF(t, ok, "the rotation did not finish: %s", describe(&w));
-    CHECKF(t, rw.broken == 0, "trust broken %d times, first: %s", rw.broken, rw.why);
-    CHECKF(t, rw.old_distrusted == 0, "old certificates distrusted early %d times: %s",
-           rw.old_distrusted, rw.why);
-    static const char *const phases[] = {"TrustBoth", "SignWithNew", "Overlap", "DropOld"};
-    for (size_t i = 0; i < 4; i++)
-        CHECKF(t, event_with(&w, "RootRotationPhase", phases[i]) == 1,
-               "Events of phase %s: %d, want 1", phases[i],
-               event_with(&w, "RootRotationPhase", phases[i]));
-    CHECKF(t, event_with(&w, "RootRotated", "alone") == 1, "RootRotated Events: %d, want 1",
-           event_with(&w, "RootRotated", "alone"));
-    CHECKF(t, event_with(&w, "RootRetired", rw.old_fp) == 1, "RootRetired Events: %d, want 1",
-           event_with(&w, "RootRetired", rw.old_fp));
-    /* at the end: the new root alone everywhere, the old key gone from home */
-    char *home = secret_text(w.us, WORLD_NAMESPACE, "training-mesh-root-ca", "tls.crt");
-    struct fake_cluster *c[2] = {w.us, w.eu};
-    for (int i = 0; i < 2; i++) {
-        char *bundle = secret_text(c[i], "istio-system", "cacerts", "root-cert.pem");
-        char *inter = secret_text(c[i], "istio-system", "cacerts", "ca-cert.pem");
-        CHECKF(t, bundle && home && strcmp(bundle, home) == 0,
-               "member %d's root-cert.pem is not the new root alone", i);
-        CHECKF(t, inter && home && mesh_ca_verify_chain(inter, home, NULL) == MESH_OK,
-               "member %d's intermediate does not chain to the new root", i);
-        CHECKF(t, inter && mesh_ca_verify_chain(inter, rw.old_inter[i], NULL) != MESH_OK,
-               "member %d kept its old intermediate", i);
-        free(bundle);
-        free(inter);
-    }
-    CHECK(t, home && !mesh_ca_pem_contains(home, rw.old_fp));
-    /* the request is handled: no second rotation, no write loop */
-    unsigned long writes = writes_after_a_while(&w);
-    CHECKF(t, writes == 0, "%lu writes after the rotation finished", writes);
-    CHECK(t, event_with(&w, "RootRotationPhase", "TrustBoth") == 1);
-    /* the phase gauge is back at 0 (which phases a look catches depends on the machine's
-     * speed: under valgrind even the 1 s Overlap passed between two looks) */
-    CHECKF(t, phase_metric(&w) == 0, "phase gauge %d after the rotation, want 0", phase_metric(&w));
-    free(home);
-    free(rw.old_inter[0]);
-    free(rw.old_inter[1]);
-    world_free(&w);
-}
-
-/* Set fields of the tutorial MeshNetwork's certificateAuthority ("key", "value", ...). */
-static void set_ca(struct world *w, const char *const *kv, size_t n)
-{
-    cJSON *mn = fake_cluster_get(w->us, &MESH_RES_MESHNETWORKS, NULL, "training-mesh");
-    cJSON *spec = cJSON_GetObjectItemCaseSensitive(mn, "spec");
-    cJSON *ca = cJSON_GetObjectItemCaseSensitive(spec, "certificateAuthority");
-    if (!ca)
-        ca = cJSON_AddObjectToObject(spec, "certificateAuthority");
-    for (size_t i = 0; i + 1 < n; i += 2) {
-        cJSON_DeleteItemFromObjectCaseSensitive(ca, kv[i]);
-        cJSON_AddStringToObject(ca, kv[i], kv[i + 1]);
-    }
-    fake_cluster_put(w->us, &MESH_RES_MESHNETWORKS, mn);
-    cJSON_Delete(mn);
-}
-
-/* A mesh created with a rotationRequest already set has nothing to rotate: its root is
- * brand new, and the request counts as answered by it. */
-static void test_mesh_created_with_request_does_not_rotate(struct test_ctx *t)
-{
-    struct world w;
-    world_init(&w);
-    world_apply_tutorial(&w);
-    world_put_json(w.us, &KUBE_RES_NAMESPACES, "{\"metadata\":{\"name\":\"default\"}}");
-    static const char *const kv[] = {"rotationRequest", "r0", "rotationOverlap", "1s"};
-    set_ca(&w, kv, 4);
-    world_start(&w);
-    REQUIREF(t, world_settle(&w, world_tutorial_ready, NULL, 20),
-             "the tutorial did not converge in 20 s: %s", describe(&w));
-    ew_sleep(1.5); /* a rotation's first phase would have begun by now */
-    REQUIRE(t, world_settle(&w, NULL, NULL, 10));
-    CHECKF(t, !*next_phase(&w), "a rotation runs (phase %s)", next_phase(&w));
-    CHECKF(t, event_with(&w, "RootRotationPhase", "TrustBoth") == 0,
-           "%d RootRotationPhase TrustBoth Events",
-           event_with(&w, "RootRotationPhase", "TrustBoth"));
-    cJSON *root =
-        fake_cluster_get(w.us, &KUBE_RES_SECRETS, WORLD_NAMESPACE, "training-mesh-root-ca");
-    const cJSON *ann = at(root, "metadata.annotations");
-    const cJSON *req = cJSON_GetObjectItemCaseSensitive(ann, "eastwest.io/rotation-request");
-    CHECKF(t, cJSON_IsString(req) && strcmp(req->valuestring, "r0") == 0,
-           "the root Secret does not record request r0 as handled");
-    cJSON_Delete(root);
-    world_free(&w);
-}
-
-/* A root inside rootRenewBefore rotates on its own (trigger RootRenewal) to one that is
- * not, and then nothing is written again. */
-static void test_root_near_expiry_rotates_once(struct test_ctx *t)
-{
-    struct world w;
-    world_init(&w);
-    world_apply_tutorial(&w);
-    world_put_json(w.us, &KUBE_RES_NAMESPACES, "{\"metadata\":{\"name\":\"default\"}}");
-    static const char *const kv[] = {"rootValidity",    "2h",  "intermediateValidity", "1h",
-                                     "renewBefore",     "10m", "rootRenewBefore",      "1h",
-                                     "rotationOverlap", "1s"};
-    set_ca(&w, kv, sizeof(kv) / sizeof(kv[0]));
-    /* the mesh's root, made 90 minutes ago as it were: 30 minutes left */
-    struct mesh_keypair old = {0};
-    struct mesh_problem p;
-    mesh_problem_init(&p);
-    REQUIRE(t,
-            mesh_ca_generate_root(MESH_KEY_ECDSA_P256, 1800, "training-mesh", &old, &p) == MESH_OK);
-    mesh_problem_release(&p);
-    struct strbuf crt = STRBUF_INIT, key = STRBUF_INIT, json = STRBUF_INIT;
-    base64_encode(&crt, old.cert_pem, strlen(old.cert_pem));
-    base64_encode(&key, old.key_pem, strlen(old.key_pem));
-    strbuf_addf(&json,
-                "{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"type\":\"kubernetes.io/tls\","
-                "\"metadata\":{\"name\":\"training-mesh-root-ca\",\"namespace\":\"%s\"},"
-                "\"data\":{\"tls.crt\":\"%s\",\"tls.key\":\"%s\"}}",
-                WORLD_NAMESPACE, crt.buf, key.buf);
-    world_put_json(w.us, &KUBE_RES_SECRETS, json.buf);
-    struct mesh_cert_info oi;
-    REQUIRE(t, mesh_ca_inspect(old.cert_pem, NULL, &oi, NULL) == MESH_OK);
-    struct rotation_watch rw = {.broken = 0};
-    snprintf(rw.old_fp, sizeof(rw.old_fp), "%s", oi.sha256);
-    world_start(&w);
-    /* the members get intermediates from the old root first, then the rotation runs */
-    int ok = world_settle(&w, rotation_finished, &rw, 30);
-    REQUIREF(t, ok, "the root near expiry was not rotated: %s", describe(&w));
-    CHECKF(t, rw.broken == 0, "trust broken %d times, first: %s", rw.broken, rw.why);
-    CHECKF(t, event_with(&w, "RootRotationPhase", "RootRenewal") == 1,
-           "Events naming trigger RootRenewal: %d, want 1",
-           event_with(&w, "RootRotationPhase", "RootRenewal"));
-    char *home = secret_text(w.us, WORLD_NAMESPACE, "training-mesh-root-ca", "tls.crt");
-    struct mesh_cert_info ni = {0};
-    CHECK(t, home && mesh_ca_inspect(home, NULL, &ni, NULL) == MESH_OK);
-    CHECKF(t, ni.not_after - time(NULL) > 3600 + 3000,
-           "the new root expires in %ld s, want about 2h", (long)(ni.not_after - time(NULL)));
-    /* no loop: a second look writes nothing and starts no second rotation */
-    unsigned long writes = writes_after_a_while(&w);
-    CHECKF(t, writes == 0, "%lu writes after the rotation finished", writes);
-    CHECK(t, event_with(&w, "RootRotationPhase", "TrustBoth") == 1);
-    free(home);
-    strbuf_release(&crt);
-    strbuf_release(&key);
-    strbuf_release(&json);
-    mesh_keypair_release(&old);
-    world_free(&w);
-}
-
 static const struct test_case cases[] = {
     {"tutorial-writes-each-member", test_tutorial_writes_each_member},
     {"ccs-writes-make-one-event", test_ccs_writes_make_one_event},
@@ -1000,9 +674,6 @@ static const struct test_case cases[] = {
     {"unreachable-exporter-withdraw", test_unreachable_exporter_withdraw},
     {"pod-relabelled-out-leaves-the-pinning", test_pod_relabelled_out_leaves_the_pinning},
     {"restart-writes-nothing", test_restart_writes_nothing},
-    {"root-rotation-by-request", test_root_rotation_by_request},
-    {"mesh-created-with-request-does-not-rotate", test_mesh_created_with_request_does_not_rotate},
-    {"root-near-expiry-rotates-once", test_root_near_expiry_rotates_once},
 };
 
 int main(int argc, char **argv)
