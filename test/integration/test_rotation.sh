@@ -18,6 +18,11 @@
 # intermediate per member, the overlap waited from the phase's recorded start, one
 # RootRotated Event, and no write afterwards.
 #
+# Twice: (1) the generated root, rotated by request; (2) then the mesh moves to a root
+# of the user's, made with openssl (rootSecretRef, trigger RootSecretRefChanged): the same
+# proof, and the user's key never copied into eastwest's Secrets, the user's Secret never
+# written, the generated root's Secret (the old key) deleted.
+#
 # Prints PASS/FAIL lines and a "# test_rotation: ..." total, like the C tests.
 set -uo pipefail
 suite=test_rotation
@@ -177,115 +182,160 @@ certs_issued() {
         jq -e '[.status.clusters[].conditions[] | select(.type=="CertificatesReady") | .reason] | length == 3 and all(. == "Issued")'
 }
 check setup/members-certificates-issued 60 certs_issued
-old_root_fp=$(status_field .sha256Fingerprint)
-for c in "${members[@]}"; do
-    published "$c" >"$tmp/before.$c"
-    if issue "$c" "$tmp/before.$c" "$tmp/old.$c"; then pass "setup/$c-issues-before"; else
-        fail "setup/$c-issues-before" "$(head -c 300 "$tmp/old.$c.err")"; fi
-done
 
-# ---- the rotation, with a SIGKILL in every phase -----------------------------------------
-for m in us:1 eu:2 ap:4; do
-    kubelet_loop "${m%%:*}" "${m##*:}" &
+# ---- a rotation, with a SIGKILL in every phase, and what the samples saw ------------------
+# prove_rotation NAME NTH START...: before-certificates from every istiod, the kubelets and
+# the sampler started, START run (what starts the rotation), a SIGKILL in every phase;
+# then the checks, named NAME/..., the NTH rotation of the mesh (Events count from 1).
+prove_rotation() {
+    local name=$1 nth=$2 c m p n k bad phase fp
+    shift 2
+    old_root_fp=$(status_field .sha256Fingerprint)
+    for c in "${members[@]}"; do
+        published "$c" >"$tmp/before.$c"
+        if issue "$c" "$tmp/before.$c" "$tmp/old.$c"; then pass "$name/setup/$c-issues-before"; else
+            fail "$name/setup/$c-issues-before" "$(head -c 300 "$tmp/old.$c.err")"; fi
+    done
+    rm -f "$tmp/stop" "$tmp/started" "$tmp/samples" "$tmp/kills"
+    for m in us:1 eu:2 ap:4; do
+        kubelet_loop "${m%%:*}" "${m##*:}" &
+        bg_pids+=($!)
+    done
+    sampler_loop &
     bg_pids+=($!)
-done
-sampler_loop &
-bg_pids+=($!)
-wait_for "samples before the rotation" 30 sh -c "[ \$(grep -c ' end\$' $tmp/samples) -ge 3 ]"
-kc us patch meshnetwork "$mesh" --type=merge -p '{"spec":{"certificateAuthority":{"rotationRequest":"r1"}}}' >/dev/null
-killed="" new_fps="" t_end=$((SECONDS + 300)) finished=0
-while [ "$SECONDS" -lt "$t_end" ]; do
-    phase=$(record_phase)
-    fp=$(status_field .rotation.newSha256Fingerprint 2>/dev/null)
-    [ -n "$fp" ] && [[ $new_fps != *"$fp"* ]] && new_fps="$new_fps $fp"
-    if [ -n "$phase" ] && [[ $killed != *" $phase"* ]]; then
-        # In the overlap, well into it: a restart that started the wait again would show.
-        if [ "$phase" = Overlap ] && [ -z "${overlap_seen:-}" ]; then overlap_seen=$SECONDS; fi
-        if [ "$phase" != Overlap ] || [ $((SECONDS - overlap_seen)) -ge $((overlap / 2)) ]; then
-            kill9
-            echo "killed in $phase at $(date +%s.%N)" >>"$tmp/kills"
-            killed="$killed $phase"
-            run_operator || fail "kill/restart-in-$phase" "not ready after the restart"
+    wait_for "samples before the rotation" 30 sh -c "[ \$(grep -c ' end\$' $tmp/samples) -ge 3 ]"
+    "$@"
+    killed="" new_fps="" triggers="" t_end=$((SECONDS + 300)) finished=0 overlap_seen="" keys=0
+    while [ "$SECONDS" -lt "$t_end" ]; do
+        phase=$(record_phase)
+        fp=$(status_field .rotation.newSha256Fingerprint 2>/dev/null)
+        [ -n "$fp" ] && [[ $new_fps != *"$fp"* ]] && new_fps="$new_fps $fp"
+        fp=$(status_field .rotation.trigger 2>/dev/null)
+        [ -n "$fp" ] && [[ $triggers != *"$fp"* ]] && triggers="$triggers $fp"
+        [ -n "$(kc us -n "$ns" get secret "$mesh-root-ca-next" -o jsonpath='{.data.tls\.key}' 2>/dev/null)" ] &&
+            keys=$((keys + 1))
+        if [ -n "$phase" ] && [[ $killed != *" $phase"* ]]; then
+            # In the overlap, well into it: a restart that started the wait again would show.
+            if [ "$phase" = Overlap ] && [ -z "$overlap_seen" ]; then overlap_seen=$SECONDS; fi
+            if [ "$phase" != Overlap ] || [ $((SECONDS - overlap_seen)) -ge $((overlap / 2)) ]; then
+                kill9
+                echo "killed in $phase at $(date +%s.%N)" >>"$tmp/kills"
+                killed="$killed $phase"
+                run_operator || fail "$name/kill/restart-in-$phase" "not ready after the restart"
+            fi
         fi
-    fi
-    if [ -z "$phase" ] && [ -n "$(status_field .lastRotation.retiredAt)" ] &&
-        [ -z "$(status_field .rotation.phase)" ]; then
-        finished=1
-        break
-    fi
-    sleep 0.3
-done
-if [ "$finished" = 1 ]; then pass rotation/finished; else
-    fail rotation/finished "phase $(status_field .rotation.phase) after 300 s: $(status_field .rotation.waiting)"; fi
-for p in TrustBoth SignWithNew Overlap DropOld; do
-    if [[ $killed == *" $p"* ]]; then pass "kill/in-$p-resumed"; else
-        fail "kill/in-$p-resumed" "phase $p not seen by the test (killed in:$killed)"; fi
-done
-n=$(grep -c ' end$' "$tmp/samples")
-wait_for "samples after the rotation" 30 sh -c "[ \$(grep -c ' end\$' $tmp/samples) -ge $((n + 3)) ]"
-stop_background
+        if [ -z "$phase" ] && [ "$(status_field .lastRotation.retiredSha256Fingerprint)" = "$old_root_fp" ] &&
+            [ -z "$(status_field .rotation.phase)" ]; then
+            finished=1
+            break
+        fi
+        sleep 0.3
+    done
+    if [ "$finished" = 1 ]; then pass "$name/rotation/finished"; else
+        fail "$name/rotation/finished" "phase $(status_field .rotation.phase) after 300 s: $(status_field .rotation.waiting)"; fi
+    for p in TrustBoth SignWithNew Overlap DropOld; do
+        if [[ $killed == *" $p"* ]]; then pass "$name/kill/in-$p-resumed"; else
+            fail "$name/kill/in-$p-resumed" "phase $p not seen by the test (killed in:$killed)"; fi
+    done
+    n=$(grep -c ' end$' "$tmp/samples")
+    wait_for "samples after the rotation" 30 sh -c "[ \$(grep -c ' end\$' $tmp/samples) -ge $((n + 3)) ]"
+    stop_background
+    check_samples "$name" "$nth"
+}
 
-# ---- what the samples saw ----------------------------------------------------------------
-S="$tmp/samples"
-nsamples=$(grep -c ' end$' "$S")
-maxgap=$(awk '$2=="end"{if(p) {g=$1-p; if(g>m) m=g} p=$1} END{printf "%.1f", m}' "$S")
-echo "# $suite: $nsamples samples, at most ${maxgap}s apart; kills: $(tr '\n' ';' <"$tmp/kills")" >&2
-bad=$(grep ' fresh .* FAIL' "$S" | head -n 3)
-if [ -z "$bad" ] && [ "$nsamples" -ge 10 ]; then
-    pass trust/fresh-certificates-trusted-by-every-other-member-in-every-sample
-else fail trust/fresh-certificates-trusted-by-every-other-member-in-every-sample "$nsamples samples; $bad"; fi
-for p in before TrustBoth SignWithNew Overlap DropOld after; do
-    k=$(awk -v p="$p" '$2==p && $3=="fresh"' "$S" | wc -l)
-    if [ "$k" -gt 0 ]; then pass "trust/sampled-in-$p"; else fail "trust/sampled-in-$p" "no sample in phase $p"; fi
-done
-bad=$(awk '$3=="old" && $5=="FAIL" && $2!="DropOld" && $2!="after"' "$S" | head -n 3)
-if [ -z "$bad" ]; then pass trust/certificates-from-before-trusted-until-DropOld; else
-    fail trust/certificates-from-before-trusted-until-DropOld "$bad"; fi
-bad=$(awk '$2=="after" && $3=="old" && $5=="ok"' "$S" | head -n 3)
-if [ -z "$bad" ]; then pass trust/certificates-from-before-untrusted-after; else
-    fail trust/certificates-from-before-untrusted-after "the old root is still trusted: $bad"; fi
-# Both roots published at some point by every istiod, the new one alone at the end.
-new_fp=$(status_field .sha256Fingerprint)
-for c in "${members[@]}"; do
-    both=$(awk -v c="$c" -v o="$old_root_fp" -v n="$new_fp" '$3=="bundle" && $4==c && index($5,o) && index($5,n)' "$S" | wc -l)
-    last=$(awk -v c="$c" '$3=="bundle" && $4==c {b=$5} END{print b}' "$S")
-    if [ "$both" -gt 0 ] && [ "$last" = "$new_fp" ]; then pass "trust/$c-istiod-published-both-then-new-alone"; else
-        fail "trust/$c-istiod-published-both-then-new-alone" "samples with both: $both; last bundle: $last (new $new_fp)"; fi
-    inters=$(awk -v c="$c" '$3=="inter" && $4==c && $5!="" {print $5}' "$S" | uniq | sort -u | wc -l)
-    if [ "$inters" = 2 ]; then pass "once/$c-one-new-intermediate"; else
-        fail "once/$c-one-new-intermediate" "$inters distinct intermediates issued from in the samples"; fi
-done
-if [ "$old_root_fp" != "$new_fp" ] && [ "$(wc -w <<<"$new_fps")" = 1 ] && [ "${new_fps# }" = "$new_fp" ]; then
-    pass once/one-new-root
-else fail once/one-new-root "old $old_root_fp, new in status:$new_fps, now $new_fp"; fi
-retired=$(status_field .lastRotation.retiredSha256Fingerprint)
-if [ "$retired" = "$old_root_fp" ]; then pass rotation/status-records-retired-root; else
-    fail rotation/status-records-retired-root "retired '$retired', old $old_root_fp"; fi
-# The overlap, from the first sample in it to the first after it: the configured time,
-# counted from the recorded start although the operator was killed in the middle.
-ov=$(awk '$3=="fresh" && $2=="Overlap" && !a {a=$1} $3=="fresh" && $2=="DropOld" && !b {b=$1} END{printf "%.0f", b-a}' "$S")
-if [ "$ov" -ge $((overlap - 2)) ] && [ "$ov" -le $((overlap + 6)) ]; then pass rotation/overlap-waited-from-its-recorded-start
-else fail rotation/overlap-waited-from-its-recorded-start "about ${ov}s, want ${overlap}s"; fi
+check_samples() {
+    local name=$1 nth=$2 S="$tmp/samples" nsamples maxgap bad p k c both last inters new_fp retired ov
+    nsamples=$(grep -c ' end$' "$S")
+    maxgap=$(awk '$2=="end"{if(p) {g=$1-p; if(g>m) m=g} p=$1} END{printf "%.1f", m}' "$S")
+    echo "# $suite/$name: $nsamples samples, at most ${maxgap}s apart; kills: $(tr '\n' ';' <"$tmp/kills")" >&2
+    bad=$(grep ' fresh .* FAIL' "$S" | head -n 3)
+    if [ -z "$bad" ] && [ "$nsamples" -ge 10 ]; then
+        pass "$name/trust/fresh-certificates-trusted-by-every-other-member-in-every-sample"
+    else fail "$name/trust/fresh-certificates-trusted-by-every-other-member-in-every-sample" "$nsamples samples; $bad"; fi
+    for p in before TrustBoth SignWithNew Overlap DropOld after; do
+        k=$(awk -v p="$p" '$2==p && $3=="fresh"' "$S" | wc -l)
+        if [ "$k" -gt 0 ]; then pass "$name/trust/sampled-in-$p"; else fail "$name/trust/sampled-in-$p" "no sample in phase $p"; fi
+    done
+    bad=$(awk '$3=="old" && $5=="FAIL" && $2!="DropOld" && $2!="after"' "$S" | head -n 3)
+    if [ -z "$bad" ]; then pass "$name/trust/certificates-from-before-trusted-until-DropOld"; else
+        fail "$name/trust/certificates-from-before-trusted-until-DropOld" "$bad"; fi
+    bad=$(awk '$2=="after" && $3=="old" && $5=="ok"' "$S" | head -n 3)
+    if [ -z "$bad" ]; then pass "$name/trust/certificates-from-before-untrusted-after"; else
+        fail "$name/trust/certificates-from-before-untrusted-after" "the old root is still trusted: $bad"; fi
+    # Both roots published at some point by every istiod, the new one alone at the end.
+    new_fp=$(status_field .sha256Fingerprint)
+    for c in "${members[@]}"; do
+        both=$(awk -v c="$c" -v o="$old_root_fp" -v n="$new_fp" '$3=="bundle" && $4==c && index($5,o) && index($5,n)' "$S" | wc -l)
+        last=$(awk -v c="$c" '$3=="bundle" && $4==c {b=$5} END{print b}' "$S")
+        if [ "$both" -gt 0 ] && [ "$last" = "$new_fp" ]; then pass "$name/trust/$c-istiod-published-both-then-new-alone"; else
+            fail "$name/trust/$c-istiod-published-both-then-new-alone" "samples with both: $both; last bundle: $last (new $new_fp)"; fi
+        inters=$(awk -v c="$c" '$3=="inter" && $4==c && $5!="" {print $5}' "$S" | uniq | sort -u | wc -l)
+        if [ "$inters" = 2 ]; then pass "$name/once/$c-one-new-intermediate"; else
+            fail "$name/once/$c-one-new-intermediate" "$inters distinct intermediates issued from in the samples"; fi
+    done
+    if [ "$old_root_fp" != "$new_fp" ] && [ "$(wc -w <<<"$new_fps")" = 1 ] && [ "${new_fps# }" = "$new_fp" ]; then
+        pass "$name/once/one-new-root"
+    else fail "$name/once/one-new-root" "old $old_root_fp, new in status:$new_fps, now $new_fp"; fi
+    retired=$(status_field .lastRotation.retiredSha256Fingerprint)
+    if [ "$retired" = "$old_root_fp" ]; then pass "$name/rotation/status-records-retired-root"; else
+        fail "$name/rotation/status-records-retired-root" "retired '$retired', old $old_root_fp"; fi
+    # The overlap, from the first sample in it to the first after it: the configured time,
+    # counted from the recorded start although the operator was killed in the middle.
+    ov=$(awk '$3=="fresh" && $2=="Overlap" && !a {a=$1} $3=="fresh" && $2=="DropOld" && !b {b=$1} END{printf "%.0f", b-a}' "$S")
+    if [ "$ov" -ge $((overlap - 2)) ] && [ "$ov" -le $((overlap + 6)) ]; then pass "$name/rotation/overlap-waited-from-its-recorded-start"
+    else fail "$name/rotation/overlap-waited-from-its-recorded-start" "about ${ov}s, want ${overlap}s"; fi
+    if [ "$(events RootRotated)" = "$nth" ] && [ "$(events RootRetired)" = "$nth" ]; then pass "$name/once/one-RootRotated-one-RootRetired-event"
+    else fail "$name/once/one-RootRotated-one-RootRetired-event" "RootRotated $(events RootRotated), RootRetired $(events RootRetired), want $nth each"; fi
+    # istiod took every step as a root change it supports.
+    for c in "${members[@]}"; do
+        log="$dir/$c/logs/pilot-discovery.log"
+        if grep -q "Updating new ROOT-CA" "$log" && ! grep -qE "ROOT-CA not supported|Failed to update new Plug-in CA" "$log"; then
+            pass "$name/istiod/$c-accepted-every-step"
+        else fail "$name/istiod/$c-accepted-every-step" "$(grep -E 'ROOT-CA|Plug-in CA' "$log" | tail -n 3)"; fi
+    done
+    # Settled: the members' cacerts are not written again.
+    a=$(rvs)
+    sleep 5
+    b=$(rvs)
+    if [ "$a" = "$b" ]; then pass "$name/rotation/no-write-after-the-end"; else fail "$name/rotation/no-write-after-the-end" "$a -> $b"; fi
+}
 uid=$(kc us get meshnetwork "$mesh" -o jsonpath='{.metadata.uid}')
 events() {
     kc us get events -A --field-selector "reason=$1,involvedObject.uid=$uid" -o json |
         jq '[.items[] | .count // 1] | add // 0'
 }
-if [ "$(events RootRotated)" = 1 ] && [ "$(events RootRetired)" = 1 ]; then pass once/one-RootRotated-one-RootRetired-event
-else fail once/one-RootRotated-one-RootRetired-event "RootRotated $(events RootRotated), RootRetired $(events RootRetired)"; fi
-# istiod took every step as a root change it supports.
-for c in "${members[@]}"; do
-    log="$dir/$c/logs/pilot-discovery.log"
-    if grep -q "Updating new ROOT-CA" "$log" && ! grep -qE "ROOT-CA not supported|Failed to update new Plug-in CA" "$log"; then
-        pass "istiod/$c-accepted-every-step"
-    else fail "istiod/$c-accepted-every-step" "$(grep -E 'ROOT-CA|Plug-in CA' "$log" | tail -n 3)"; fi
-done
-# Settled: the members' cacerts are not written again.
 rvs() { for c in "${members[@]}"; do kc "$c" -n istio-system get secret cacerts -o jsonpath='{.metadata.resourceVersion} '; done; }
-a=$(rvs)
-sleep 5
-b=$(rvs)
-if [ "$a" = "$b" ]; then pass rotation/no-write-after-the-end; else fail rotation/no-write-after-the-end "$a -> $b"; fi
+
+# ---- 1: a generated root, rotated by request ------------------------------------------------
+request_rotation() {
+    kc us patch meshnetwork "$mesh" --type=merge -p '{"spec":{"certificateAuthority":{"rotationRequest":"r1"}}}' >/dev/null
+}
+prove_rotation request 1 request_rotation
+if [ "${triggers# }" = RotationRequest ]; then pass request/trigger-RotationRequest; else
+    fail request/trigger-RotationRequest "triggers seen:$triggers"; fi
+
+# ---- 2: from the generated root to one of the user's (rootSecretRef) -------------------------
+# The user's root, made with openssl as a platform team would; eastwest never writes it.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 365 \
+    -keyout "$tmp/corp.key" -out "$tmp/corp.crt" -subj "/O=corp/CN=corp mesh root" \
+    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
+kc us -n "$ns" create secret tls corp-root --cert="$tmp/corp.crt" --key="$tmp/corp.key" >/dev/null
+corp_rv=$(kc us -n "$ns" get secret corp-root -o jsonpath='{.metadata.resourceVersion}')
+corp_fp=$(pem_fps "$tmp/corp.crt")
+own_root() {
+    kc us patch meshnetwork "$mesh" --type=merge -p '{"spec":{"certificateAuthority":{"rootSecretRef":{"name":"corp-root"}}}}' >/dev/null
+}
+prove_rotation own-root 2 own_root
+if [ "${triggers# }" = RootSecretRefChanged ] && [ "$(status_field .sha256Fingerprint)" = "$corp_fp" ]; then
+    pass own-root/trigger-RootSecretRefChanged-to-the-users-root
+else fail own-root/trigger-RootSecretRefChanged-to-the-users-root "triggers seen:$triggers; root $(status_field .sha256Fingerprint), want $corp_fp"; fi
+if [ "$keys" = 0 ]; then pass own-root/users-key-never-copied; else
+    fail own-root/users-key-never-copied "the -next Secret held tls.key in $keys looks"; fi
+if [ "$(kc us -n "$ns" get secret corp-root -o jsonpath='{.metadata.resourceVersion}')" = "$corp_rv" ]; then
+    pass own-root/users-secret-not-written
+else fail own-root/users-secret-not-written "Secret corp-root was written"; fi
+if ! kc us -n "$ns" get secret "$mesh-root-ca" >/dev/null 2>&1; then pass own-root/generated-key-deleted; else
+    fail own-root/generated-key-deleted "Secret $mesh-root-ca (the old key) is still there"; fi
 
 # ---- leave the clusters as found -----------------------------------------------------------
 kc us delete meshnetwork "$mesh" --timeout=60s >/dev/null 2>&1
@@ -293,6 +343,6 @@ for c in "${members[@]}"; do
     cluster_sh stop-istiod "$c" >/dev/null 2>&1
     kc "$c" -n istio-system delete secret cacerts --ignore-not-found >/dev/null 2>&1
 done
-kc us -n "$ns" delete secret "$mesh-root-ca" --ignore-not-found >/dev/null 2>&1
+kc us -n "$ns" delete secret "$mesh-root-ca" corp-root --ignore-not-found >/dev/null 2>&1
 cluster_sh down ap >/dev/null 2>&1
 finish
