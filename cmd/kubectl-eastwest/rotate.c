@@ -6,9 +6,10 @@
  * a concurrent change to the MeshNetwork fails instead of being overwritten. The
  * operator does the rest, phase by phase.
  *
- * It refuses a mesh whose root is the user's own (rootSecretRef: eastwest does not
- * rotate it) and a mesh whose rotation is still running (a request made during one
- * would start a second rotation as soon as the first ends).
+ * It refuses a mesh whose root is the user's own (rootSecretRef: eastwest makes no root
+ * for it; pointing rootSecretRef at a new root's Secret rotates it) and a mesh whose
+ * rotation is still running (a request made during one would start a second rotation
+ * as soon as the first ends).
  */
 #include "plugin.h"
 #include "connect.h"
@@ -37,8 +38,8 @@ static int check_rotatable(const char *name, const cJSON *mesh)
     if (cJSON_GetObjectItemCaseSensitive(ca, "rootSecretRef")) {
         fprintf(stderr,
                 "kubectl-eastwest: meshnetwork %s: spec.certificateAuthority.rootSecretRef "
-                "names a root of your own, which eastwest does not rotate "
-                "(docs/certificates.md)\n",
+                "names a root of your own: eastwest makes no new one; to rotate it, put the new "
+                "root in another Secret and point rootSecretRef at it (docs/certificates.md)\n",
                 name);
         return 1;
     }
