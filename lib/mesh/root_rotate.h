@@ -57,6 +57,13 @@ void rotation_release(struct mesh_rotation_run *r);
  * (if any): a mesh created with one set does not rotate its brand-new root. */
 void rotation_mark_new_root(const struct mesh_network *net, cJSON *root_secret);
 
+/* A member's cacerts with eastwest's labels and owner annotation for this mesh (the
+ * root it holds is the third mark: cacerts.h). */
+int rotation_cacerts_labelled(const struct mesh_ctx *ctx, const cJSON *live);
+/* The marker line before the roots in SignWithNew and Overlap; the new root's
+ * fingerprint follows it. */
+#define ROTATION_MARKER_PREFIX "eastwest: signing with root sha256:"
+
 /* "<mesh>-root-ca-next". Caller frees. */
 char *rotation_next_secret_name(const struct mesh_network *net);
 
