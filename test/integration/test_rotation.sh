@@ -18,8 +18,10 @@
 # intermediate per member, the overlap waited from the phase's recorded start, one
 # RootRotated Event, and no write afterwards.
 #
-# Twice: (1) the generated root, rotated by request; (2) then the mesh moves to a root
-# of the user's, made with openssl (rootSecretRef, trigger RootSecretRefChanged): the same
+# Three times: (1) the generated root, rotated by request; (2) the root, with under 2h
+# left, put inside rootRenewBefore by a change of policy: it rotates on its own (trigger
+# RootRenewal), once, and nothing is written after; (3) the mesh moves to a root of the
+# user's, made with openssl (rootSecretRef, trigger RootSecretRefChanged): the same
 # proof, and the user's key never copied into eastwest's Secrets, the user's Secret never
 # written, the generated root's Secret (the old key) deleted.
 #
@@ -164,7 +166,7 @@ metadata: {name: $mesh}
 spec:
   meshID: $mesh
   trustDomain: corp.local
-  certificateAuthority: {rotationOverlap: ${overlap}s}
+  certificateAuthority: {rotationOverlap: ${overlap}s, rootValidity: 2h, intermediateValidity: 1h, renewBefore: 10m}
   clusters:
   - {name: us, network: us-net, locality: us-east-1}
   - {name: eu, network: eu-net, locality: eu-west-1, kubeconfigSecretRef: {name: eu-kubeconfig}}
@@ -314,7 +316,23 @@ prove_rotation request 1 request_rotation
 if [ "${triggers# }" = RotationRequest ]; then pass request/trigger-RotationRequest; else
     fail request/trigger-RotationRequest "triggers seen:$triggers"; fi
 
-# ---- 2: from the generated root to one of the user's (rootSecretRef) -------------------------
+# ---- 2: the root near its end: a policy puts it inside rootRenewBefore -----------------------
+# The root has under 2h left (rootValidity 2h); rootRenewBefore 2h with rootValidity 4h puts
+# it inside the window: it rotates on its own, once, to a root with 4h left, outside it.
+renewal() {
+    kc us patch meshnetwork "$mesh" --type=merge \
+        -p '{"spec":{"certificateAuthority":{"rootValidity":"4h","rootRenewBefore":"2h"}}}' >/dev/null
+}
+prove_rotation renewal 2 renewal
+left=$(($(date -d "$(status_field .notAfter)" +%s) - $(date +%s)))
+if [ "${triggers# }" = RootRenewal ] && [ "$left" -gt 13000 ]; then pass renewal/trigger-RootRenewal-new-root-outside-the-window; else
+    fail renewal/trigger-RootRenewal-new-root-outside-the-window "triggers seen:$triggers; the new root has ${left}s left"; fi
+a=$(rvs)
+sleep 10
+if [ "$a" = "$(rvs)" ] && [ "$(events RootRotated)" = 2 ]; then pass renewal/no-second-rotation-no-write-in-10s; else
+    fail renewal/no-second-rotation-no-write-in-10s "cacerts $a -> $(rvs); RootRotated $(events RootRotated)"; fi
+
+# ---- 3: from the generated root to one of the user's (rootSecretRef) -------------------------
 # The user's root, made with openssl as a platform team would; eastwest never writes it.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 365 \
     -keyout "$tmp/corp.key" -out "$tmp/corp.crt" -subj "/O=corp/CN=corp mesh root" \
@@ -325,7 +343,7 @@ corp_fp=$(pem_fps "$tmp/corp.crt")
 own_root() {
     kc us patch meshnetwork "$mesh" --type=merge -p '{"spec":{"certificateAuthority":{"rootSecretRef":{"name":"corp-root"}}}}' >/dev/null
 }
-prove_rotation own-root 2 own_root
+prove_rotation own-root 3 own_root
 if [ "${triggers# }" = RootSecretRefChanged ] && [ "$(status_field .sha256Fingerprint)" = "$corp_fp" ]; then
     pass own-root/trigger-RootSecretRefChanged-to-the-users-root
 else fail own-root/trigger-RootSecretRefChanged-to-the-users-root "triggers seen:$triggers; root $(status_field .sha256Fingerprint), want $corp_fp"; fi
