@@ -10,8 +10,10 @@
 #      docker.io/library/debian:12 in a buildah store of its own;
 #   2. buildah builds the Dockerfile (--isolation chroot, vfs storage, --layers: an
 #      unchanged step is taken from the cache) and writes the image as an OCI archive.
-# The store is $EW_CACHE/buildah (kept between runs: the base and the cached steps); the
-# base is made again only when it is missing or with EW_IMAGE_REBASE=1.
+# The store is $EW_CACHE/buildah (kept between runs: the base and the cached steps; vfs
+# copies the tree per step, so past EW_IMAGE_STORE_GB, 12 by default, the cached steps
+# are removed after the build); the base is made again only when it is missing or with
+# EW_IMAGE_REBASE=1. Here: cold 2 min 30 s, warm 40 s, 70 s after a change to the sources.
 # Exits 77 (and says why) when buildah cannot run on this machine.
 #
 # With Docker, `docker build -t ghcr.io/eastwest/eastwest-operator:VERSION .` builds the
@@ -82,6 +84,12 @@ if ! bh build --isolation chroot --layers --pull=never -f "$EW_ROOT/Dockerfile" 
     -t "$IMAGE:$version" "$EW_ROOT" >"$log" 2>&1; then
     tail -n 40 "$log" >&2
     ew_die "buildah could not build the Dockerfile (the whole log: $log)"
+fi
+# vfs keeps a full copy of the tree per cached step: past EW_IMAGE_STORE_GB (default 12)
+# the cached steps go (the base stays); the next build runs every step again.
+if [ "$(du -sm "$store/storage" | cut -f1)" -gt $((${EW_IMAGE_STORE_GB:-12} * 1024)) ]; then
+    ew_log "the buildah store is over ${EW_IMAGE_STORE_GB:-12} GB: removing the cached steps"
+    bh rmi --prune >/dev/null 2>&1 || true
 fi
 rm -f "$out"
 bh push --quiet "$IMAGE:$version" "oci-archive:$out:$IMAGE:$version" ||
