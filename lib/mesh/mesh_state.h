@@ -55,9 +55,12 @@ struct mesh_state {
     char *root_rv;
     struct mesh_keypair root;
     struct mesh_cert_info root_info;
-    /* the new root of the rotation that finished last: its -next Secret, deleted, may
-     * still be in the cache for a moment (root_rotate.h) */
+    /* the rotation that finished last: its new root and the root it retired, and when.
+     * Its -next Secret, deleted, may still be in the cache for a moment, and so may the
+     * MeshNetwork's status from before it finished (root_rotate.h) */
     char rotated_next[65];
+    char rotated_old[65];
+    char rotated_at[32];
 };
 
 /* A root rotation as one reconcile carries it out (root_rotate.h). */

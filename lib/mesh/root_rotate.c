@@ -333,9 +333,12 @@ static int delete_next(struct mesh_ctx *ctx)
     if (rc != KUBE_OK && rc != KUBE_E_NOT_FOUND)
         return home_write_failed(ctx, "deleting the new root's Secret", &err);
     kube_error_clear(&err);
-    if (ctx->state)
-        snprintf(ctx->state->rotated_next, sizeof(ctx->state->rotated_next), "%s",
-                 ctx->rot.next_info.sha256);
+    if (ctx->state) {
+        struct mesh_state *st = ctx->state;
+        snprintf(st->rotated_next, sizeof(st->rotated_next), "%s", ctx->rot.next_info.sha256);
+        snprintf(st->rotated_old, sizeof(st->rotated_old), "%s", ctx->rot.old_sha256);
+        ew_time_format_rfc3339(time(NULL), st->rotated_at, sizeof(st->rotated_at));
+    }
     return 0;
 }
 
@@ -507,8 +510,16 @@ static void describe_last(struct mesh_ctx *ctx, const cJSON *root_secret)
 {
     const char *retired = annotation(root_secret, ANN_RETIRED);
     const char *at = annotation(root_secret, ANN_RETIRED_AT);
+    if ((!retired || !at) && ctx->net->ca.root_secret && ctx->state && ctx->state->rotated_old[0]) {
+        /* the user's root Secret is never written: what this process saw finish, as the
+         * MeshNetwork in the cache may not have its status yet */
+        cJSON *l = ctx->rot.last = cJSON_CreateObject();
+        cJSON_AddStringToObject(l, "retiredSha256Fingerprint", ctx->state->rotated_old);
+        cJSON_AddStringToObject(l, "retiredAt", ctx->state->rotated_at);
+        return;
+    }
     if ((!retired || !at) && ctx->net->ca.root_secret) {
-        /* the user's root Secret is never written: the status keeps what it recorded */
+        /* and after a restart, what the status recorded */
         const cJSON *last = mesh_json_get(ctx->obj, "status", "rootCA");
         last = cJSON_GetObjectItemCaseSensitive(last, "lastRotation");
         if (cJSON_IsObject(last))
@@ -562,10 +573,9 @@ void rotation_run(struct mesh_ctx *ctx, struct member_result *res, size_t n)
             r->requeue_after = (double)(f.root_not_after - now) - f.root_renew_before;
         return;
     }
-    if (next && ctx->state && ctx->state->rotated_next[0] &&
-        strcmp(annotation(next, ANN_OLD_ROOT) ? annotation(next, ANN_OLD_ROOT) : "",
-               annotation(root_secret, ANN_RETIRED) ? annotation(root_secret, ANN_RETIRED) : "") ==
-            0 &&
+    const char *next_old = annotation(next, ANN_OLD_ROOT);
+    if (next && ctx->state && ctx->state->rotated_next[0] && next_old &&
+        strcmp(next_old, ctx->state->rotated_old) == 0 &&
         strcmp(ctx->root_info.sha256, ctx->state->rotated_next) == 0) {
         cJSON_Delete(next); /* deleted when the rotation finished; the cache lags */
         next = NULL;
