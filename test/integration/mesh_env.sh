@@ -48,6 +48,50 @@ check() { # check NAME SECONDS COMMAND...
     if wait_for "$name" "$@"; then pass "$name"; else fail "$name" "$(cat "$tmp/why")"; fi
 }
 
+# not_found CLUSTER KUBECTL-GET-ARGS...: true only when the API server answers NotFound
+# (a connection refused, a Forbidden or an unknown kind is not absence).
+not_found() {
+    local c=$1 out
+    shift
+    if out=$(kc "$c" get "$@" -o name 2>&1); then return 1; fi
+    grep -q '(NotFound)' <<<"$out"
+}
+# none_listed CLUSTER KUBECTL-GET-ARGS...: the list succeeds and is empty (for selectors).
+none_listed() {
+    local c=$1 out
+    shift
+    out=$(kc "$c" get "$@" -o name 2>/dev/null) || return 1
+    [ -z "$out" ]
+}
+# metrics_page PORT: the operator's /metrics, or a failure (never an empty page that a
+# reader would take for zeros).
+metrics_page() {
+    local page
+    page=$(curl -sf --max-time 5 "http://127.0.0.1:$1/metrics") || {
+        echo "metrics on :$1 unreadable" >&2
+        return 1
+    }
+    [ -n "$page" ] || { echo "metrics on :$1 empty" >&2; return 1; }
+    printf '%s\n' "$page"
+}
+# metric_sum PORT AWK-PATTERN: the sum of the samples whose line matches the pattern; fails
+# (prints nothing) when the page cannot be read.
+metric_sum() {
+    local page
+    page=$(metrics_page "$1") || return 1
+    awk "$2"' { s += $NF } END { print s + 0 }' <<<"$page"
+}
+# member_write_count PORT: write requests (create/update/patch/delete) to member clusters.
+member_write_count() {
+    metric_sum "$1" '/^eastwest_api_requests_total\{/ && !/cluster="home"/ && /verb="(create|update|patch|delete)"/'
+}
+# is_leader PORT: the process on PORT holds the lease (eastwest_leader 1).
+is_leader() {
+    local page
+    page=$(metrics_page "$1" 2>/dev/null) || return 1
+    grep -qE '^eastwest_leader(\{[^}]*\})? 1$' <<<"$page"
+}
+
 # start_operator: run it against us (the home cluster); sets port and op_pid.
 start_operator() {
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

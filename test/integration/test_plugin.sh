@@ -10,7 +10,7 @@ set -uo pipefail
 suite=test_plugin
 # shellcheck source=test/integration/mesh_env.sh
 source "$(dirname "${BASH_SOURCE[0]}")/mesh_env.sh"
-plugin="$root/build-asan/cmd/kubectl-eastwest/kubectl-eastwest"
+plugin="${EW_PLUGIN:-$root/build-asan/cmd/kubectl-eastwest/kubectl-eastwest}"
 [ -x "$plugin" ] || plugin="$root/build/cmd/kubectl-eastwest/kubectl-eastwest"
 export KUBECONFIG="$dir/us/kubeconfig:$dir/eu/kubeconfig" # contexts us and eu
 
