@@ -5,7 +5,9 @@
  *
  * Like the test harness it prints one "PASS corpus/<target> (replayed N inputs)" or
  * "FAIL corpus/<target>: why" line (target: this binary's name without _replay),
- * which hack/test.sh counts; a crash prints none, and the exit status says so.
+ * which hack/test.sh counts, then the closing line "# <target>_corpus: N passed, N failed"
+ * that hack/test.sh requires of every test that exits 0; a crash prints neither, and the
+ * exit status says so.
  */
 #include <dirent.h>
 #include <stdint.h>
@@ -58,6 +60,7 @@ static void target_name(const char *argv0, char *out, size_t size)
 static int failed(const char *name, const char *why, const char *path)
 {
     printf("FAIL corpus/%s: %s %s\n", name, why, path);
+    printf("# %s_corpus: 0 passed, 1 failed\n", name);
     return 1;
 }
 
@@ -95,5 +98,6 @@ int main(int argc, char **argv)
     if (count == 0)
         return failed(name, "no inputs in", argc > 1 ? argv[1] : "(no corpus named)");
     printf("PASS corpus/%s (replayed %d inputs)\n", name, count);
+    printf("# %s_corpus: 1 passed, 0 failed\n", name);
     return 0;
 }
