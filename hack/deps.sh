@@ -72,10 +72,12 @@ build_tools() {
     rm -rf "$out"/.build.*
     tmp=$(mktemp -d "$out/.build.XXXXXX")
     TMP_DIRS+=("$tmp")
+    local t0=$SECONDS
     ew_log "building $(basename "$out") (a few minutes the first time)"
     (cd "$EW_ROOT/$mod" && go build -mod=readonly -buildvcs=false -trimpath \
         -ldflags="-s -w $ldflags" -o "$tmp/" "$@")
     for f in "$tmp"/*; do mv -f "$f" "$out/"; done
+    ew_log "built $(basename "$out") in $((SECONDS - t0)) s"
 }
 
 kube_is_built() {
