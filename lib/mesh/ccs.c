@@ -887,21 +887,29 @@ static void keep_known_sans(struct ccs_ctx *x)
 
 /* ---- what one reconcile changed: one Event for all of it ---- */
 
-#define CHANGES_MAX 900 /* an Event's note is at most 1 kB */
+/* The note up to " (and N more)": an Event's note is at most 1 kB (1024 bytes), and the
+ * count must fit after it. */
+#define CHANGES_MAX 900
 
 static const char *const change_verb[] = {"created", "updated", "deleted"};
 
-/* One written object, for the reconcile's Event (flush_changes). */
+/* One written object, for the reconcile's Event (flush_changes). Named while the note,
+ * "<ns>/<name>: " and whole entries, stays within CHANGES_MAX; counted after that. */
 static void note_change(struct ccs_ctx *x, enum change_kind k, const char *kind,
                         const char *cluster)
 {
     x->nchanges[k]++;
-    if (x->changes.len > CHANGES_MAX) {
+    if (!kind)
+        kind = "object";
+    size_t prefix = strlen(x->ccs->namespace_) + 1 + strlen(x->ccs->name) + 2;
+    size_t entry =
+        (x->changes.len ? 2 : 0) + strlen(change_verb[k]) + 1 + strlen(kind) + 4 + strlen(cluster);
+    if (x->changes_left_out || prefix + x->changes.len + entry > CHANGES_MAX) {
         x->changes_left_out++;
         return;
     }
-    strbuf_addf(&x->changes, "%s%s %s in %s", x->changes.len ? ", " : "", change_verb[k],
-                kind ? kind : "object", cluster);
+    strbuf_addf(&x->changes, "%s%s %s in %s", x->changes.len ? ", " : "", change_verb[k], kind,
+                cluster);
 }
 
 /* One Normal Event naming what this reconcile wrote (errors have their own, Warning):
