@@ -1318,6 +1318,22 @@ done:
     return out;
 }
 
+/* A CrossClusterService whose range was full (AddressRangeExhausted) is done until
+ * something queues it: queue it when another one goes and its address comes free. */
+static void requeue_exhausted(void *ud, const char *key, const cJSON *obj)
+{
+    struct mesh_ccs_controller *cc = ud;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, mesh_json_get(obj, "status", "conditions"))
+    {
+        const char *type = mesh_json_str(c, "type", NULL);
+        const char *reason = mesh_json_str(c, "reason", NULL);
+        if (type && reason && strcmp(type, "Ready") == 0 &&
+            strcmp(reason, "AddressRangeExhausted") == 0)
+            rt_controller_enqueue(cc->ctl, key);
+    }
+}
+
 static struct rt_result reconcile(void *ud, const char *key, double queued_for)
 {
     struct mesh_ccs_controller *cc = ud;
@@ -1327,6 +1343,7 @@ static struct rt_result reconcile(void *ud, const char *key, double queued_for)
         mesh_vip_table_lock(cc->vips);
         mesh_vip_table_release(cc->vips, key);
         mesh_vip_table_unlock(cc->vips);
+        rt_store_foreach(rt_reflector_store(cc->ccs), requeue_exhausted, cc);
         return (struct rt_result){RT_DONE, 0};
     }
     struct mesh_ccs c;
