@@ -11,7 +11,8 @@
  *     CleanupAbandoned when the removed member's kubeconfig Secret is deleted (while the
  *     operator runs, and across a restart);
  *   - CredentialsUpdated, CertificateReissued, ApplyFailed (both controllers);
- *   - AddressRangeExhausted;
+ *   - AddressRangeExhausted (the network and broadcast addresses never given), and the
+ *     blocked service taking an address that comes free;
  *   - a CrossClusterService's Event truncated past 900 bytes with the number left out;
  *   - the recorder's rate limit (burst 25 per object, one more every 5 minutes) and
  *     series folding.
