@@ -887,21 +887,29 @@ static void keep_known_sans(struct ccs_ctx *x)
 
 /* ---- what one reconcile changed: one Event for all of it ---- */
 
-#define CHANGES_MAX 900 /* an Event's note is at most 1 kB */
+/* The note up to " (and N more)": an Event's note is at most 1 kB (1024 bytes), and the
+ * count must fit after it. */
+#define CHANGES_MAX 900
 
 static const char *const change_verb[] = {"created", "updated", "deleted"};
 
-/* One written object, for the reconcile's Event (flush_changes). */
+/* One written object, for the reconcile's Event (flush_changes). Named while the note,
+ * "<ns>/<name>: " and whole entries, stays within CHANGES_MAX; counted after that. */
 static void note_change(struct ccs_ctx *x, enum change_kind k, const char *kind,
                         const char *cluster)
 {
     x->nchanges[k]++;
-    if (x->changes.len > CHANGES_MAX) {
+    if (!kind)
+        kind = "object";
+    size_t prefix = strlen(x->ccs->namespace_) + 1 + strlen(x->ccs->name) + 2;
+    size_t entry =
+        (x->changes.len ? 2 : 0) + strlen(change_verb[k]) + 1 + strlen(kind) + 4 + strlen(cluster);
+    if (x->changes_left_out || prefix + x->changes.len + entry > CHANGES_MAX) {
         x->changes_left_out++;
         return;
     }
-    strbuf_addf(&x->changes, "%s%s %s in %s", x->changes.len ? ", " : "", change_verb[k],
-                kind ? kind : "object", cluster);
+    strbuf_addf(&x->changes, "%s%s %s in %s", x->changes.len ? ", " : "", change_verb[k], kind,
+                cluster);
 }
 
 /* One Normal Event naming what this reconcile wrote (errors have their own, Warning):
@@ -1310,6 +1318,22 @@ done:
     return out;
 }
 
+/* A CrossClusterService whose range was full (AddressRangeExhausted) is done until
+ * something queues it: queue it when another one goes and its address comes free. */
+static void requeue_exhausted(void *ud, const char *key, const cJSON *obj)
+{
+    struct mesh_ccs_controller *cc = ud;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, mesh_json_get(obj, "status", "conditions"))
+    {
+        const char *type = mesh_json_str(c, "type", NULL);
+        const char *reason = mesh_json_str(c, "reason", NULL);
+        if (type && reason && strcmp(type, "Ready") == 0 &&
+            strcmp(reason, "AddressRangeExhausted") == 0)
+            rt_controller_enqueue(cc->ctl, key);
+    }
+}
+
 static struct rt_result reconcile(void *ud, const char *key, double queued_for)
 {
     struct mesh_ccs_controller *cc = ud;
@@ -1319,6 +1343,7 @@ static struct rt_result reconcile(void *ud, const char *key, double queued_for)
         mesh_vip_table_lock(cc->vips);
         mesh_vip_table_release(cc->vips, key);
         mesh_vip_table_unlock(cc->vips);
+        rt_store_foreach(rt_reflector_store(cc->ccs), requeue_exhausted, cc);
         return (struct rt_result){RT_DONE, 0};
     }
     struct mesh_ccs c;

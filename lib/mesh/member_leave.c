@@ -66,6 +66,38 @@ static int removed_has(const struct removed_set *rm, const char *name)
     return 0;
 }
 
+/* The cleanup of a removed member is given up: its kubeconfig Secret is gone. */
+static void record_abandoned(struct mesh_ctx *ctx, const struct removed_member *r)
+{
+    rt_record(&ctx->events, "Warning", "CleanupAbandoned", "Delete",
+              "cluster %s left the mesh and its kubeconfig Secret %s/%s is gone: what eastwest "
+              "wrote there is left as it is (the objects labelled %s=%s)",
+              r->spec.name, ctx->mc->namespace_, r->spec.secret_name ? r->spec.secret_name : "",
+              MESH_LABEL_MESH, ctx->net->name);
+}
+
+static int secret_gone(struct mesh_ctx *ctx, const char *name)
+{
+    struct strbuf key = STRBUF_INIT;
+    strbuf_addf(&key, "%s/%s", ctx->mc->namespace_, name);
+    cJSON *secret = rt_store_get_copy(rt_reflector_store(ctx->mc->secrets), key.buf);
+    strbuf_release(&key);
+    cJSON_Delete(secret);
+    return secret == NULL;
+}
+
+static int recorded_pending(const cJSON *recorded, const char *name)
+{
+    const cJSON *e;
+    cJSON_ArrayForEach(e, recorded)
+    {
+        const char *n = mesh_json_str(e, "name", NULL);
+        if (n && strcmp(n, name) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 /* A member recorded in status.removedClusters that this process has not connected (it
  * restarted): connect it again from the recorded kubeconfigSecretRef. */
 static void reconnect_recorded(struct mesh_ctx *ctx, struct removed_set *rm, const cJSON *e)
@@ -80,10 +112,7 @@ static void reconnect_recorded(struct mesh_ctx *ctx, struct removed_set *rm, con
     member_connect(ctx, &r->res);
     if (!r->res.member && strcmp(r->res.reach.reason, "KubeconfigSecretNotFound") == 0) {
         r->abandoned = 1;
-        rt_record(&ctx->events, "Warning", "CleanupAbandoned", "Delete",
-                  "cluster %s left the mesh and its kubeconfig Secret is gone: what eastwest "
-                  "wrote there is left as it is",
-                  name);
+        record_abandoned(ctx, r);
     }
 }
 
@@ -101,6 +130,17 @@ void removed_collect(struct mesh_ctx *ctx, struct removed_set *rm)
             continue;
         struct removed_member *r = removed_add(rm, m->cluster, m->secret_name, m->secret_key);
         r->res.member = m;
+        if (m->secret_name && recorded_pending(recorded, m->cluster) &&
+            secret_gone(ctx, m->secret_name)) {
+            /* a pending cleanup given up while this process holds the connection: close
+             * the write gate, disconnect, and clean nothing (a member removed together
+             * with its Secret is still cleaned while the connection lasts) */
+            rt_clusterset_leave(ctx->mc->clusters, ctx->net->name, m->cluster);
+            state_drop_member(ctx->mc, ctx->state, i--);
+            r->res.member = NULL;
+            r->abandoned = 1;
+            record_abandoned(ctx, r);
+        }
     }
 }
 
