@@ -578,6 +578,10 @@ static void test_controller_backoff_and_burst(struct test_ctx *t)
      * the gaps longer), and not much later: without doubling the gaps would be 0.1 s each,
      * without backoff shorter, tripling would make the fourth 2.7 s. The 1 s allowance is
      * for a loaded machine (the worker's wake-up after the delay). */
+    printf("# backoff: retries after");
+    for (int i = 1; i < f.calls_fail_key && i <= 4; i++)
+        printf(" %.3f", f.times[i] - f.times[i - 1]);
+    printf(" s (want 0.1, 0.2, 0.4, 0.8)\n");
     for (int i = 1; i < f.calls_fail_key && i <= 4; i++) {
         double gap = f.times[i] - f.times[i - 1], want = 0.1 * (double)(1 << (i - 1));
         CHECKF(t, gap >= want - 0.002 && gap < want + 1.0,
