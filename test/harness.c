@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stdlib.h>
+#include <time.h>
 
 void test_fail(struct test_ctx *t, const char *file, int line, const char *fmt, ...)
 {
@@ -32,6 +33,37 @@ _Noreturn void test_skip(struct test_ctx *t, const char *why)
     printf("SKIP %s: %s\n", t->name, why);
     t->skipped = 1;
     longjmp(t->abort_to, 1);
+}
+
+double test_time_scale(void)
+{
+    const char *s = getenv("EW_TEST_TIME_SCALE");
+    if (s && *s) {
+        char *end;
+        double v = strtod(s, &end);
+        if (*end == '\0' && v >= 1)
+            return v;
+    }
+    s = getenv("EW_TEST_UNDER_VALGRIND");
+    return s && strcmp(s, "1") == 0 ? 10 : 1;
+}
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int test_wait_until(int (*cond)(void *ud), void *ud, double timeout)
+{
+    double end = mono_now() + timeout * test_time_scale();
+    while (mono_now() < end) {
+        if (cond(ud))
+            return 1;
+        nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
+    }
+    return cond(ud) ? 1 : 0;
 }
 
 /* setjmp lives in its own frame so the runner's locals are never clobbered */

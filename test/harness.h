@@ -12,6 +12,13 @@
  * "# suite: N passed, N failed, N skipped", which hack/test.sh adds up. A test
  * stops at its first failed REQUIRE; CHECK records the failure and goes on.
  * argv[1], when given, runs only the tests whose name contains it.
+ *
+ * Time. Tests synchronise on conditions (test_wait_until: poll the product's own
+ * observable state with a generous deadline that fails clearly rather than hangs), not on
+ * sleeps. A bound that is itself the check (a delay, a grace) is multiplied by
+ * test_time_scale(), which is 1 except under valgrind (EW_TEST_UNDER_VALGRIND=1, set by
+ * the test command for its valgrind stage) or when EW_TEST_TIME_SCALE says otherwise;
+ * such a bound must stay below what the failure it guards against would take.
  */
 #ifndef EW_TEST_HARNESS_H
 #define EW_TEST_HARNESS_H
@@ -36,6 +43,11 @@ void test_fail(struct test_ctx *t, const char *file, int line, const char *fmt, 
     __attribute__((format(printf, 4, 5)));
 _Noreturn void test_abort(struct test_ctx *t);
 _Noreturn void test_skip(struct test_ctx *t, const char *why);
+/* 1, or 10 under valgrind (EW_TEST_UNDER_VALGRIND=1); EW_TEST_TIME_SCALE=N (N >= 1) wins. */
+double test_time_scale(void);
+/* Call cond(ud) every 5 ms until it returns nonzero (then 1) or timeout seconds (times
+ * test_time_scale()) passed (then 0, after one last try). */
+int test_wait_until(int (*cond)(void *ud), void *ud, double timeout);
 int test_main(const char *suite, const struct test_case *cases, size_t n, int argc, char **argv);
 
 #define TEST_MAIN(cases, argc, argv)                                                               \

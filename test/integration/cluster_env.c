@@ -19,8 +19,15 @@ const char *cluster_dir(struct test_ctx *t, const char *name, char *buf, size_t 
     snprintf(buf, size, "%s/%s", base ? base : "/tmp/eastwest-clusters", name);
     char kc[4096];
     snprintf(kc, sizeof(kc), "%s/kubeconfig", buf);
-    if (stat(kc, &st) != 0)
-        test_skip(t, "test cluster not running (start it with: bash hack/cluster.sh up)");
+    /* a missing cluster is a failure, not a skip: a run without its clusters must not
+     * pass (issue 30) */
+    if (stat(kc, &st) != 0) {
+        test_fail(t, __FILE__, __LINE__,
+                  "test cluster %s not running: no %s (EW_CLUSTERS_DIR=%s; start it with: "
+                  "bash hack/cluster.sh up)",
+                  name, kc, base ? base : "unset, default /tmp/eastwest-clusters");
+        test_abort(t);
+    }
     return buf;
 }
 

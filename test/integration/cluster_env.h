@@ -12,7 +12,7 @@
 
 #include <sys/wait.h>
 
-/* $EW_CLUSTERS_DIR/<name>, or skip the test when the cluster is not up. */
+/* $EW_CLUSTERS_DIR/<name>; the test fails (and stops) when the cluster is not up. */
 const char *cluster_dir(struct test_ctx *t, const char *name, char *buf, size_t size);
 /* Admin client of a cluster (from its kubeconfig); the test owns it. */
 struct kube_client *cluster_admin(struct test_ctx *t, const char *name);

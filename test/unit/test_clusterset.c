@@ -11,7 +11,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 static struct kube_rest_config config(void)
 {
@@ -77,7 +76,7 @@ static void test_gate_open_only_while_joined(struct test_ctx *t)
 
 struct leaver {
     struct rt_clusterset *cs;
-    volatile int returned;
+    int returned; /* atomic */
 };
 
 static void *leave_thread(void *arg)
@@ -88,6 +87,23 @@ static void *leave_thread(void *arg)
     return NULL;
 }
 
+static int leave_began(void *ud)
+{
+    struct leaver *l = ud;
+    /* leave takes the member out of the group first, then waits for its writers */
+    return !rt_clusterset_joined(l->cs, "mesh-a", "eu") ||
+           __atomic_load_n(&l->returned, __ATOMIC_SEQ_CST);
+}
+
+static int leave_returned(void *ud)
+{
+    return __atomic_load_n(&((struct leaver *)ud)->returned, __ATOMIC_SEQ_CST);
+}
+
+/* Synchronised on the set's own state, not on a sleep: the check runs once leave has
+ * begun (the member is no longer joined), whatever the load. A leave that does not wait
+ * for the writer returns within the window below (it has nothing to wait for); one that
+ * does never returns before end_write, so the window cannot make it fail. */
 static void test_leave_waits_for_writes_in_flight(struct test_ctx *t)
 {
     struct rt_clusterset *cs = set_with("eu");
@@ -98,14 +114,19 @@ static void test_leave_waits_for_writes_in_flight(struct test_ctx *t)
     struct leaver l = {cs, 0};
     pthread_t th;
     REQUIRE(t, pthread_create(&th, NULL, leave_thread, &l) == 0);
-    usleep(200 * 1000);
-    CHECKF(t, !__atomic_load_n(&l.returned, __ATOMIC_SEQ_CST),
-           "leave returned while a write was in flight");
-    CHECKF(t, !rt_clusterset_begin_write(cs, "mesh-a", "eu"),
-           "a new writer got through while leaving");
+    /* on failure below the thread may still be blocked in leave: cs is left allocated */
+    REQUIREF(t, test_wait_until(leave_began, &l, 10),
+             "leave did not take eu out of mesh-a within 10 s");
+    test_wait_until(leave_returned, &l, 0.2);
+    CHECKF(t, !leave_returned(&l), "leave returned while a write was in flight");
+    struct kube_client *w2 = rt_clusterset_begin_write(cs, "mesh-a", "eu");
+    CHECKF(t, !w2, "a new writer got through while leaving");
+    if (w2)
+        rt_clusterset_end_write(cs, w2); /* else leave would wait for it for ever */
     rt_clusterset_end_write(cs, w);
+    REQUIREF(t, test_wait_until(leave_returned, &l, 10),
+             "leave still waiting 10 s after the last writer ended");
     pthread_join(th, NULL);
-    CHECK(t, __atomic_load_n(&l.returned, __ATOMIC_SEQ_CST));
     rt_clusterset_free(cs);
 }
 
