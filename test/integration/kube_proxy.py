@@ -13,7 +13,7 @@ is one it can see. A control server (plain HTTP on loopback) programs it:
                every matching request), delay (seconds held before answering or forwarding)}
                a rule with a status answers the request itself with a Status body; one with
                only a delay forwards it late. The first matching rule with times left wins.
-  POST /clear  forget the rules
+  POST /clear[?id=ID]  forget the rules (those with that "id")
   POST /down   answer nothing: every open stream is cut, every new connection is accepted,
                counted and closed after the TLS handshake (an API server that is gone)
   POST /up     forward again
@@ -257,7 +257,7 @@ class Control(http.server.BaseHTTPRequestHandler):
             self._reply("ok\n")
         elif u.path == "/clear":
             with lock:
-                rules.clear()
+                rules[:] = [r for r in rules if "id" in q and r.get("id") != q["id"]]
             self._reply("ok\n")
         elif u.path == "/down":
             state["down"] = True

@@ -179,7 +179,12 @@ if [ "${cut:-0}" -ge 1 ] && [ -n "$rel1" ] && [ $((rel1 - rel0)) -eq "$cut" ]; t
 else fail metrics/relists-total "eastwest_relists_total went $rel0 -> $rel1 for ${cut:-0} watches answered 410"; fi
 ctl us POST /clear >/dev/null
 
-# ---- a mesh with eu behind its proxy ----
+# ---- a mesh with eu behind its proxy; eu's Services cannot be listed for a while ----
+# A CrossClusterService exporting from a member whose caches have not listed writes nothing
+# for 60 s after those caches started, then says "caches are syncing" in its status. The
+# proxy answers 503 to eu's Service list (the CrossClusterService controller's cache) until
+# that has been seen; the MeshNetwork's member caches list Services in istio-system only.
+rule eu '{"method": "GET", "path": "^/api/v1/services$", "status": 503}'
 kc us apply -f - >/dev/null <<EOF
 apiVersion: eastwest.io/v1alpha1
 kind: MeshNetwork
@@ -191,6 +196,7 @@ spec:
   - {name: us, network: us-net}
   - {name: eu, network: eu-net, kubeconfigSecretRef: {name: prod-eu-west-1, key: kubeconfig}}
 EOF
+hs_wait=$(seqno us) t_created=$EPOCHREALTIME
 for i in $(seq 1 "$n"); do ccs_yaml "s$i" "$mesh"; echo ---; done | kc us apply -f - >/dev/null
 check mesh/gateway-and-cacerts-in-eu $((60 * scale)) sh -c "$EW_KUBECTL --kubeconfig $dir/eu/kubeconfig -n istio-system get deployment/istio-eastwestgateway secret/cacerts && $EW_KUBECTL --kubeconfig $dir/us/kubeconfig -n istio-system get secret/cacerts"
 
@@ -210,7 +216,7 @@ if [ -n "$root_na" ] && [ "$got" = "$root_na" ]; then pass "metrics/expiry-root 
 # ---- 422 on every apply of eu's gateway Deployment: the merge patch repairs it ----
 dep_path="/apis/apps/v1/namespaces/istio-system/deployments/istio-eastwestgateway\$"
 s=$(seqno eu)
-rule eu "{\"method\": \"PATCH\", \"path\": \"$dep_path\", \"ctype\": \"apply-patch\", \"status\": 422}"
+rule eu "{\"id\": \"422\", \"method\": \"PATCH\", \"path\": \"$dep_path\", \"ctype\": \"apply-patch\", \"status\": 422}"
 kc eu -n istio-system scale deployment istio-eastwestgateway --replicas=5 >/dev/null
 repaired() {
     [ "$(kc eu -n istio-system get deployment istio-eastwestgateway -o jsonpath='{.spec.replicas}')" = 2 ] &&
@@ -221,6 +227,23 @@ if wait_for "the repair" $((30 * scale)) repaired; then
     if [ "$refused" -ge 1 ]; then pass "patch/422-repaired-by-merge-patch ($refused applies refused)"; else
         fail patch/422-repaired-by-merge-patch "repaired, but no apply was refused: the test proves nothing"; fi
 else fail patch/422-repaired-by-merge-patch "replicas $(kc eu -n istio-system get deployment istio-eastwestgateway -o jsonpath='{.spec.replicas}') (want 2); PATCHes seen: $(plog eu "$s" "method=PATCH&path=$(urlq "$dep_path")" | awk '{print $4, $6}' | sort | uniq -c | paste -sd ';')"; fi
+ctl eu POST '/clear?id=422' >/dev/null
+
+# ---- the 60 s wait, seen from the home cluster: s1's first status write ----
+syncing() {
+    kc us -n "$ns" get ccs s1 -o jsonpath='{.status.conditions}' 2>/dev/null | grep -q 'caches are syncing'
+}
+if wait_for "s1 syncing" $((60 + 30 * scale)) syncing; then
+    first=$(plog us "$hs_wait" "path=$(urlq "crossclusterservices/s1/status")" | awk '$3 != "GET"' | head -n 1)
+    after=$(awk -v a="$t_created" -v b="${first:+$(cut -d' ' -f2 <<<"$first")}" 'BEGIN {if (b == "") print -1; else printf "%.1f", b - a}')
+    se=$(plog us "$hs_wait" "path=serviceentries" | awk '$3 != "GET"' | wc -l)
+    if le 55 "$after" && le "$after" $((60 + 30 * scale)) && [ "$se" = 0 ]; then
+        pass "member-caches/60s-wait (first status write ${after}s after creation, then: caches are syncing)"
+    else fail member-caches/60s-wait "first status write of s1 ${after}s after creation (want 55-$((60 + 30 * scale))), $se ServiceEntry writes in us meanwhile"; fi
+else fail member-caches/60s-wait "s1 never said 'caches are syncing': $(kc us -n "$ns" get ccs s1 -o jsonpath='{.status.conditions}' 2>&1)"; fi
+eu_lists=$(plog eu 0 "method=GET&path=$(urlq '^/api/v1/services(\?|$)')" | awk '$4 == 503' | wc -l)
+if [ "$eu_lists" -ge 1 ]; then pass "member-caches/services-list-refused ($eu_lists times)"; else
+    fail member-caches/services-list-refused "the proxy never refused eu's Service list: the wait test proves nothing"; fi
 ctl eu POST /clear >/dev/null
 
 # ---- eu gone: cluster_reachable 0, and no storm toward eu or home ----
