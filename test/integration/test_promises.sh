@@ -99,16 +99,16 @@ spec:
   ports: [{name: http, port: 80, targetPort: 8080}]
 EOF
 
-start_proxied_operator() { # the operator with its home cluster behind the us proxy
+start_proxied_operator() { # start_proxied_operator NAME: the operator, its home cluster behind the us proxy
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     "$operator" --kubeconfig "$tmp/us-proxied.kubeconfig" --namespace eastwest-system \
         --leader-election-id "$lease" --metrics-bind-address "127.0.0.1:$port" \
         --workers 1 --log-format json 2>>"$oplog" &
     op_pid=$! op_stopped=0
-    check operator-ready 60 curl -sf "http://127.0.0.1:$port/readyz"
-    check operator-leads 30 is_leader "$port"
+    check "$1/operator-ready" 60 curl -sf "http://127.0.0.1:$port/readyz"
+    check "$1/operator-leads" 30 is_leader "$port"
 }
-start_proxied_operator
+start_proxied_operator run1
 
 # ---- the retry loop: 429 with Retry-After 3 s, twice, on the Lease's GET ----
 # The renewal runs every 2 s: a retry that ignored Retry-After comes 0.2 s later, and no
@@ -147,14 +147,14 @@ qd() { metric "/^eastwest_workqueue_queue_duration_seconds_bucket\\{/ && /contro
 ccs_yaml() { # ccs_yaml NAME MESH
     printf 'apiVersion: eastwest.io/v1alpha1\nkind: CrossClusterService\nmetadata: {name: %s, namespace: %s}\nspec:\n  meshNetwork: %s\n  exportFrom: [{cluster: eu, service: echo}]\n  importTo: [us]\n  ports: [{number: 80, name: http, protocol: HTTP}]\n' "$1" "$ns" "$2"
 }
-slow0=$(qd 2.5) all0=$(qd +Inf)
+slow0=$(qd 2.5) all0=$(qd "[+]Inf")
 s=$(seqno us)
 rule us "{\"method\": \"PATCH\", \"path\": \"/namespaces/$ns/crossclusterservices/q1\", \"delay\": 4, \"times\": 1}"
 ccs_yaml q1 no-such-mesh | kc us apply -f - >/dev/null
 wait_for "q1's held write" $((20 * scale)) sh -c "curl -sf 'http://127.0.0.1:${pctl[us]}/log?since=$s&method=PATCH&path=crossclusterservices/q1' | grep -q ."
 ccs_yaml q2 no-such-mesh | kc us apply -f - >/dev/null
 wait_for "q2's status" $((30 * scale)) sh -c "$EW_KUBECTL --kubeconfig $dir/us/kubeconfig -n $ns get ccs q2 -o jsonpath='{.status.conditions}' | grep -q Ready"
-slow1=$(qd 2.5) all1=$(qd +Inf)
+slow1=$(qd 2.5) all1=$(qd "[+]Inf")
 if [ -n "$slow0" ] && [ -n "$slow1" ] && [ -n "$all0" ] && [ -n "$all1" ] &&
     [ $(((all1 - all0) - (slow1 - slow0))) -ge 1 ]; then
     pass "metrics/queue-duration ($((all1 - all0)) keys taken, $(((all1 - all0) - (slow1 - slow0))) after more than 2.5 s)"
@@ -168,9 +168,13 @@ nstreams=$(ctl us GET "/streams?path=crossclusterservices\$")
 rule us "{\"method\": \"GET\", \"path\": \"/crossclusterservices\$\", \"query\": \"watch=(1|true)\", \"status\": 410, \"times\": ${nstreams:-0}}"
 cut=$(ctl us POST "/cut?path=crossclusterservices\$")
 wait_for "relists" $((20 * scale)) sh -c "[ \$(curl -sf 'http://127.0.0.1:${pctl[us]}/log?method=GET&path=crossclusterservices' | awk '\$4 == 410' | wc -l) -ge ${cut:-1} ]"
-sleep 1 # the relist after the last 410 is at once
-werr1=$(metric '/^eastwest_watch_errors_total\{/ && /resource="crossclusterservices"/')
-rel1=$(metric '/^eastwest_relists_total\{/ && /resource="crossclusterservices"/')
+counted() { # both counters moved by as many as were cut (a miss is seen as a timeout)
+    werr1=$(metric '/^eastwest_watch_errors_total\{/ && /resource="crossclusterservices"/')
+    rel1=$(metric '/^eastwest_relists_total\{/ && /resource="crossclusterservices"/')
+    [ $((werr1 - werr0)) -ge "${cut:-1}" ] && [ $((rel1 - rel0)) -ge "${cut:-1}" ]
+}
+wait_for "the counters" $((10 * scale)) counted
+counted
 if [ "${cut:-0}" -ge 1 ] && [ -n "$werr1" ] && [ $((werr1 - werr0)) -eq "$cut" ]; then
     pass "metrics/watch-errors-total (+$cut for $cut streams cut)"
 else fail metrics/watch-errors-total "eastwest_watch_errors_total went $werr0 -> $werr1 for ${cut:-0} streams cut (of $nstreams)"; fi
@@ -196,6 +200,8 @@ spec:
   - {name: us, network: us-net}
   - {name: eu, network: eu-net, kubeconfigSecretRef: {name: prod-eu-west-1, key: kubeconfig}}
 EOF
+# the services after the operator has seen the mesh (its status): not MeshNetworkNotFound
+wait_for "the mesh's status" $((30 * scale)) sh -c "$EW_KUBECTL --kubeconfig $dir/us/kubeconfig get meshnetwork $mesh -o jsonpath='{.status.conditions}' | grep -q ClustersReachable"
 hs_wait=$(seqno us) t_created=$EPOCHREALTIME
 for i in $(seq 1 "$n"); do ccs_yaml "s$i" "$mesh"; echo ---; done | kc us apply -f - >/dev/null
 check mesh/gateway-and-cacerts-in-eu $((60 * scale)) sh -c "$EW_KUBECTL --kubeconfig $dir/eu/kubeconfig -n istio-system get deployment/istio-eastwestgateway secret/cacerts && $EW_KUBECTL --kubeconfig $dir/us/kubeconfig -n istio-system get secret/cacerts"
@@ -283,7 +289,11 @@ rule us "{\"method\": \"PATCH\", \"path\": \"/namespaces/$ns/crossclusterservice
 ccs_yaml r1 no-such-mesh | kc us apply -f - >/dev/null
 wait_for "r1's held write" $((20 * scale)) sh -c "curl -sf 'http://127.0.0.1:${pctl[us]}/log?since=$s&method=PATCH&path=crossclusterservices/r1' | grep -q ."
 kill -TERM "$op_pid"
-code=$(curl -s -o "$tmp/readyz" -w '%{http_code}' --max-time 2 "http://127.0.0.1:$port/readyz")
+readyz_503() {
+    code=$(curl -s -o "$tmp/readyz" -w '%{http_code}' --max-time 2 "http://127.0.0.1:$port/readyz")
+    [ "$code" = 503 ]
+}
+wait_for "readyz 503" 4 readyz_503
 alive=$(kill -0 "$op_pid" 2>/dev/null && echo yes || echo no)
 if [ "$code" = 503 ] && grep -q 'shutting down' "$tmp/readyz" && [ "$alive" = yes ]; then
     pass "shutdown/readyz-503 ($(tr -d '\n' <"$tmp/readyz"))"
@@ -297,7 +307,7 @@ ctl us POST /clear >/dev/null
 # ---- a leader that cannot renew exits 1; each renewal tries at most 6 times ----
 # Every GET of the Lease answered 503 with Retry-After: 1: a renewal is a burst of attempts
 # 1 s apart; the next renewal comes 2 s after a failed one.
-start_proxied_operator
+start_proxied_operator run2
 s=$(seqno us)
 rule us "{\"method\": \"GET\", \"path\": \"$lease_path\", \"status\": 503, \"headers\": {\"Retry-After\": 1}}"
 t0=$SECONDS
