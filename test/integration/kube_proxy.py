@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """A loopback HTTPS proxy in front of a real kube-apiserver, for tests that need to see
-and shape what the operator sends (test_promises.sh).
+and shape what the operator sends (test_runtime_promises.sh).
 
 It terminates TLS with a serving certificate for 127.0.0.1 (the suite mints one with the
 cluster's CA key, so a kubeconfig with the cluster's CA trusts it), forwards every request

@@ -12,11 +12,11 @@
 # CA key) that logs every request and can answer some itself (a status, a Retry-After, a
 # delay), cut watch streams, or play an API server that is gone.
 #
-#   bash test/integration/test_promises.sh
+#   bash test/integration/test_runtime_promises.sh
 #
-# Prints PASS/FAIL lines and a "# test_promises: ..." total, like the other suites.
+# Prints PASS/FAIL lines and a "# test_runtime_promises: ..." total, like the other suites.
 set -uo pipefail
-suite=test_promises
+suite=test_runtime_promises
 # shellcheck source=test/integration/mesh_env.sh
 source "$(dirname "${BASH_SOURCE[0]}")/mesh_env.sh"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}"
