@@ -18,7 +18,8 @@ is one it can see. A control server (plain HTTP on loopback) programs it:
                counted and closed after the TLS handshake (an API server that is gone)
   POST /up     forward again
   POST /cut?path=REGEX   cut the open streams (watches) whose path matches, mid-stream
-  GET  /log?since=SEQ&method=M&path=REGEX&ctype=REGEX   one line per request seen:
+  GET  /log?since=SEQ&method=M&path=REGEX&ctype=REGEX   one line per request seen (path:
+               the regex is matched against the path without the query string):
                "seq time method status injected ctype path?query" (status 0 while in flight)
   GET  /downconns?since=TIME   connections closed unanswered (down mode) since TIME
   GET  /streams?path=REGEX     open streams whose path matches: their count
@@ -281,7 +282,7 @@ class Control(http.server.BaseHTTPRequestHandler):
             for e in entries:
                 if q.get("method") and e[2] != q["method"]:
                     continue
-                if q.get("path") and not re.search(q["path"], e[6]):
+                if q.get("path") and not re.search(q["path"], e[6].split("?")[0]):
                     continue
                 if q.get("ctype") and not re.search(q["ctype"], e[5]):
                     continue
