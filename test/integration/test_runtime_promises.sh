@@ -242,10 +242,11 @@ syncing() {
 if wait_for "s1 syncing" $((60 + 30 * scale)) syncing; then
     first=$(plog us "$hs_wait" "path=$(urlq "crossclusterservices/s1/status")" | awk '$3 != "GET"' | head -n 1)
     after=$(awk -v a="$t_created" -v b="${first:+$(cut -d' ' -f2 <<<"$first")}" 'BEGIN {if (b == "") print -1; else printf "%.1f", b - a}')
-    se=$(plog us "$hs_wait" "path=serviceentries" | awk -v t="${first:+$(cut -d' ' -f2 <<<"$first")}" '$3 != "GET" && $2 < t' | wc -l)
+    # past the 60 s it goes on: then the importer's ServiceEntries may be written
+    se=$(plog us "$hs_wait" "path=serviceentries" | awk -v t="$t_created" '$3 != "GET" && $2 < t + 55' | wc -l)
     if le 55 "$after" && le "$after" $((60 + 30 * scale)) && [ "$se" = 0 ]; then
         pass "member-caches/60s-wait (first status write ${after}s after creation, then: caches are syncing)"
-    else fail member-caches/60s-wait "first status write of s1 ${after}s after creation (want 55-$((60 + 30 * scale))), $se ServiceEntry writes in us before it: $(plog us "$hs_wait" "path=serviceentries" | awk '$3 != "GET" {print $3, $4, $7}' | head -n 3 | paste -sd ';')"; fi
+    else fail member-caches/60s-wait "first status write of s1 ${after}s after creation (want 55-$((60 + 30 * scale))), $se ServiceEntry writes in us within 55 s: $(plog us "$hs_wait" "path=serviceentries" | awk -v t="$t_created" '$3 != "GET" {printf "%s %s %.1fs %s\n", $3, $4, $2 - t, $7}' | head -n 3 | paste -sd ';')"; fi
 else fail member-caches/60s-wait "s1 never said 'caches are syncing': $(kc us -n "$ns" get ccs s1 -o jsonpath='{.status.conditions}' 2>&1)"; fi
 eu_lists=$(plog eu 0 "method=GET&path=$(urlq '^/api/v1/services(\?|$)')" | awk '$4 == 503' | wc -l)
 if [ "$eu_lists" -ge 1 ]; then pass "member-caches/services-list-refused ($eu_lists times)"; else
