@@ -263,8 +263,10 @@ ctl eu POST /down >/dev/null
 check metrics/cluster-reachable-0 $((15 * scale)) reach_is eu 0
 sleep $((10 * scale)) # past the reconnect ramp (0.8 s doubling to 8 s) and the status writes
 window=30
-t0=$(date +%s.%N) hs=$(seqno us)
+ccs_errors() { metric '/^eastwest_reconcile_total\{/ && /controller="crossclusterservice"/ && /result="error"/'; }
+t0=$(date +%s.%N) hs=$(seqno us) err0=$(ccs_errors)
 sleep "$window"
+err1=$(ccs_errors)
 attempts=$(ctl eu GET "/downconns?since=$t0")
 home_writes=$(plog us "$hs" "" | awk '$3 != "GET" && $7 !~ /\/leases\//' | wc -l)
 # each watch at most every 6.4 s (8 s jittered -20%), plus a probe per MeshNetwork reconcile
@@ -275,6 +277,10 @@ else fail outage/no-storm-toward-eu "$attempts attempts in ${window}s, bound $eu
 if [ "$home_writes" -le 4 ]; then
     pass "outage/no-storm-toward-home ($home_writes writes in ${window}s besides the Lease, $n services)"
 else fail outage/no-storm-toward-home "$home_writes writes in ${window}s to the home cluster besides the Lease ($n services): $(plog us "$hs" "" | awk '$3 != "GET" && $7 !~ /\/leases\//' | awk '{print $3, $7}' | sed 's/?.*//' | sort | uniq -c | sort -rn | head -n 5 | paste -sd ';')"; fi
+# not a failure to retry with backoff: queued again when the mesh's status says eu is back
+if [ -n "$err0" ] && [ -n "$err1" ] && [ "$err1" = "$err0" ]; then
+    pass "outage/services-not-retried (0 failed reconciles in ${window}s)"
+else fail outage/services-not-retried "$((err1 - err0)) CrossClusterService reconciles failed (retried with backoff) in ${window}s of eu's outage"; fi
 ctl eu POST /up >/dev/null
 check metrics/cluster-reachable-back-to-1 $((40 * scale)) reach_is eu 1
 
