@@ -140,8 +140,8 @@ if [ "$answers" = "500,200" ] && [ -n "$g" ] && le 1.5 "$g"; then
     pass "retry/500-not-retried (next GET ${g}s later: the next renewal)"
 else fail retry/500-not-retried "answers $answers, gap '$g' s (want 500,200 and >= 1.5 s)"; fi
 
-# ---- the queue-duration histogram: a key queued while the one worker is held 4 s ----
-# q1's first write is held 4 s by the proxy; q2 is created once that write is in flight, so
+# ---- the queue-duration histogram: a key queued while the one worker is held 6 s ----
+# q1's first write is held 6 s by the proxy; q2 is created once that write is in flight, so
 # it waits in the queue about that long.
 qd() { metric "/^eastwest_workqueue_queue_duration_seconds_bucket\\{/ && /controller=\"crossclusterservice\"/ && /le=\"$1\"/"; }
 ccs_yaml() { # ccs_yaml NAME MESH
@@ -149,7 +149,7 @@ ccs_yaml() { # ccs_yaml NAME MESH
 }
 slow0=$(qd 2.5) all0=$(qd "[+]Inf")
 s=$(seqno us)
-rule us "{\"method\": \"PATCH\", \"path\": \"/namespaces/$ns/crossclusterservices/q1\", \"delay\": 4, \"times\": 1}"
+rule us "{\"method\": \"PATCH\", \"path\": \"/namespaces/$ns/crossclusterservices/q1\", \"delay\": 6, \"times\": 1}"
 ccs_yaml q1 no-such-mesh | kc us apply -f - >/dev/null
 wait_for "q1's held write" $((20 * scale)) sh -c "curl -sf 'http://127.0.0.1:${pctl[us]}/log?since=$s&method=PATCH&path=crossclusterservices/q1' | grep -q ."
 ccs_yaml q2 no-such-mesh | kc us apply -f - >/dev/null
@@ -158,7 +158,7 @@ slow1=$(qd 2.5) all1=$(qd "[+]Inf")
 if [ -n "$slow0" ] && [ -n "$slow1" ] && [ -n "$all0" ] && [ -n "$all1" ] &&
     [ $(((all1 - all0) - (slow1 - slow0))) -ge 1 ]; then
     pass "metrics/queue-duration ($((all1 - all0)) keys taken, $(((all1 - all0) - (slow1 - slow0))) after more than 2.5 s)"
-else fail metrics/queue-duration "bucket le=2.5 ${slow0}->${slow1}, +Inf ${all0}->${all1}: no key waited more than 2.5 s, yet q2 waited for q1's 4 s write"; fi
+else fail metrics/queue-duration "bucket le=2.5 ${slow0}->${slow1}, +Inf ${all0}->${all1}: no key waited more than 2.5 s, yet q2 waited for q1's 6 s write"; fi
 ctl us POST /clear >/dev/null
 
 # ---- watch errors and relists: the CrossClusterService watches cut, then answered 410 ----
