@@ -160,7 +160,11 @@ kube_code kube_transport_new(struct kube_transport **out, struct kube_error *err
         return kube_error_set(err, KUBE_E_ARG, "curl_multi_init failed");
     }
     curl_multi_setopt(t->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
-    curl_multi_setopt(t->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 8L);
+    /* Over HTTP/2 everything shares one connection (PIPEWAIT). Over HTTP/1.1 (a server, or
+     * a proxy in front of it, that does not speak h2) every watch holds a connection of its
+     * own: a member has 13 watches, and a cap of 8 left its other requests queued until
+     * they timed out ("timed out after 0 ms"), found by test_runtime_promises' proxy. */
+    curl_multi_setopt(t->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 64L);
     /* the API server allows 100+ streams per h2 connection; watches are long-lived */
     curl_multi_setopt(t->multi, CURLMOPT_MAX_CONCURRENT_STREAMS, 1000L);
     pthread_mutex_init(&t->mu, NULL);

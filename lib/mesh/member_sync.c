@@ -46,6 +46,7 @@ int member_check_reachable(struct mesh_ctx *ctx, struct member_result *res)
     struct mesh_member *m = res->member;
     if (mesh_member_healthy(m, &why)) {
         res->reachable = 1;
+        rt_clusterset_set_reachable(ctx->mc->clusters, m->cluster, 1, NULL);
         return 1;
     }
     /* A cache may be failing for a reason of its own (Istio's CRDs missing) while the
@@ -64,6 +65,9 @@ int member_check_reachable(struct mesh_ctx *ctx, struct member_result *res)
                          "cluster %s: %s", m->cluster, err.message);
         res->reachable = 0;
     }
+    /* what eastwest_cluster_reachable{cluster} reports (it stayed 1 before: nothing set it) */
+    rt_clusterset_set_reachable(ctx->mc->clusters, m->cluster, res->reachable,
+                                res->reachable ? NULL : err.message);
     kube_error_clear(&err);
     free(why);
     return res->reachable;
