@@ -141,15 +141,18 @@ static struct baseline clean;
 
 /* Clean runs: the baseline objects, and K, the fewest calls any of them made (the planned
  * calls are 1..K, so that every planned call comes in every run, as far as these runs
- * tell; a run that ends sooner is run again). */
-#define CLEAN_RUNS 5
+ * tell; a run that ends sooner is run again). Under valgrind, where every tenth N is
+ * run and the last is several calls short of K, two. */
+#define CLEAN_RUNS          5
+#define CLEAN_RUNS_VALGRIND 2
 
 static void test_clean_run(struct test_ctx *t)
 {
     if (clean.objects)
         return;
     unsigned long most = 0;
-    for (int i = 0; i < CLEAN_RUNS; i++) {
+    int runs = getenv("EW_TEST_UNDER_VALGRIND") ? CLEAN_RUNS_VALGRIND : CLEAN_RUNS;
+    for (int i = 0; i < runs; i++) {
         struct strbuf why = STRBUF_INIT;
         char *what = NULL;
         int fired = 0;
@@ -164,7 +167,7 @@ static void test_clean_run(struct test_ctx *t)
     }
     printf("# the tutorial's reconcile from start to Ready: %lu..%lu API calls in %d clean runs "
            "(the same objects each time)\n",
-           clean.calls, most, CLEAN_RUNS);
+           clean.calls, most, runs);
     REQUIRE(t, clean.calls > 10);
 }
 
