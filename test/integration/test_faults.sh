@@ -389,8 +389,10 @@ for k in $(seq 1 "$kills"); do
     applying=$!
     r=$((1 + RANDOM % (to - from + 1)))
     until_writes "$port" $((w0 + r)) 30 || echo "kill $k: pid $op_pid made fewer than $r member writes in 30 s" >&2
-    kill_operator "during the rollout of s$from..s$to" && hits=$((hits + 1))
-    [ "$(ready_count)" -lt "$to" ] && mid=$((mid + 1))
+    if kill_operator "during the rollout of s$from..s$to"; then
+        hits=$((hits + 1))
+        [ "$(ready_count)" -lt "$to" ] && mid=$((mid + 1))
+    fi
     wait "$applying" || echo "kill $k: kubectl apply of s$from..s$to failed" >&2
     release_lease "$hit_holder"
     run_operator
