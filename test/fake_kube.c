@@ -58,7 +58,8 @@ struct fake_faults {
     unsigned long nth;
     enum fake_fault kind;
     unsigned long calls;
-    int fired;
+    int reached; /* the armed call came: its fault was handed to the verb */
+    int fired;   /* and the verb answered with the fault's error (fake_fault_fail) */
     char *what;
 };
 
@@ -104,6 +105,7 @@ void fake_faults_arm(struct fake_faults *f, unsigned long nth, enum fake_fault k
     f->nth = kind == FAKE_FAULT_NONE ? 0 : nth;
     f->kind = kind;
     f->calls = 0;
+    f->reached = 0;
     f->fired = 0;
     free(f->what);
     f->what = NULL;
@@ -140,8 +142,8 @@ static enum fake_fault fake_faults_count(struct fake_faults *f, const char *what
     enum fake_fault kind = FAKE_FAULT_NONE;
     pthread_mutex_lock(&f->mu);
     f->calls++;
-    if (f->nth && f->calls == f->nth && !f->fired) {
-        f->fired = 1;
+    if (f->nth && f->calls == f->nth && !f->reached) {
+        f->reached = 1;
         kind = f->kind;
         free(f->what);
         f->what = ew_strdup(what);
@@ -245,6 +247,7 @@ struct fake_call {
     const char *ns;     /* "" for a cluster-scoped resource or every namespace */
     const char *name;   /* NULL for collections */
     struct kube_error *err;
+    int armed; /* fake_fault_check gave this call the armed fault */
 };
 
 static struct fake_call fake_call_make(struct fake_cluster *fc, const struct kube_resource *r,
@@ -328,6 +331,11 @@ static kube_code fake_fault_fail(const struct fake_call *c, enum fake_fault kind
 {
     struct strbuf what = STRBUF_INIT;
     kube_code rc;
+    if (c->armed && c->fc->faults) { /* the armed fault's error is answered: it fired */
+        pthread_mutex_lock(&c->fc->faults->mu);
+        c->fc->faults->fired = 1;
+        pthread_mutex_unlock(&c->fc->faults->mu);
+    }
     switch (kind) {
     case FAKE_FAULT_CONFLICT:
         return fake_fail(c, 409, "Conflict", "the object has been modified (injected fault)");
@@ -352,7 +360,7 @@ static kube_code fake_fault_fail(const struct fake_call *c, enum fake_fault kind
 }
 
 /* Count the call; the fault it gets (NONE when the cluster has no faults). */
-static enum fake_fault fake_fault_check(const struct fake_call *c)
+static enum fake_fault fake_fault_check(struct fake_call *c)
 {
     if (atomic_load(&c->fc->down))
         return FAKE_FAULT_RESET; /* not counted: the server is not there */
@@ -362,6 +370,7 @@ static enum fake_fault fake_fault_check(const struct fake_call *c)
     fake_call_what(&what, c);
     enum fake_fault kind = fake_faults_count(c->fc->faults, what.buf);
     strbuf_release(&what);
+    c->armed = kind != FAKE_FAULT_NONE;
     return kind;
 }
 

@@ -107,7 +107,8 @@ void fake_faults_free(struct fake_faults *f);
 void fake_faults_arm(struct fake_faults *f, unsigned long nth, enum fake_fault kind);
 /* Calls counted since the last arm (or since new). */
 unsigned long fake_faults_calls(struct fake_faults *f);
-/* 1 once the armed call has failed. */
+/* 1 once the armed call has failed: its verb answered with the fault's error (so a
+ * fault that was counted but never handed back does not pass for one that fired). */
 int fake_faults_fired(struct fake_faults *f);
 /* What the failed call was: "PATCH us serviceentries ns/name" (valid until the next arm). */
 const char *fake_faults_what(struct fake_faults *f);
