@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# kubectl-eastwest against real clusters: "member-rbac" matches deploy/member/rbac.yaml;
+# kubectl-eastwest against real clusters: "member-rbac" grants every call the operator
+# makes in a member (a table from lib/mesh) and little more, and is deploy/member/rbac.yaml;
 # "plan" prints objects the API server (with Istio's CRDs) accepts; "link" creates the
 # member's least-privilege identity and the kubeconfig Secret, and the operator then
 # drives the tutorial in eu with nothing but that identity (so the RBAC suffices),
