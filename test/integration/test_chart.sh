@@ -192,7 +192,7 @@ if [ -n "$uid" ] &&
     grep -qxF "MeshNetwork/training-mesh Created: created Deployment istio-system/istio-eastwestgateway in cluster us" <<<"$out" &&
     grep -qxF "MeshNetwork/training-mesh Created: created Deployment istio-system/istio-eastwestgateway in cluster eu" <<<"$out"; then
     pass in-cluster/events
-else fail in-cluster/events "uid '$uid': $(head -c 1000 <<<"$out")"; fi
+else fail in-cluster/events "uid '$uid': $(head -c 1000 <<<"$out" | tr '\n' '|')"; fi
 
 # ---- not too broad: the identity is refused what it does not need ----
 can() { kc us auth can-i --as="$me" "$@" 2>/dev/null; }
