@@ -49,7 +49,8 @@ check() { # check NAME SECONDS COMMAND...
 }
 
 # not_found CLUSTER KUBECTL-GET-ARGS...: true only when the API server answers NotFound
-# (a connection refused, a Forbidden or an unknown kind is not absence).
+# (a connection refused, a Forbidden or an unknown kind is not absence). One object per
+# call: a get of several fails, with a NotFound, when only one of them is missing.
 not_found() {
     local c=$1 out
     shift
@@ -203,12 +204,17 @@ tutorial_converge() {
     else fail "$1/home-member-written" "no gateway Deployment by eastwest-operator in us, or no root Secret"; fi
 }
 tutorial_clean_up() {
+    local o left=""
     kc us -n echo delete ccs echo --timeout=60s >/dev/null 2>&1
     kc us delete meshnetwork training-mesh --timeout=60s >/dev/null 2>&1
-    if ! kc us get meshnetwork training-mesh >/dev/null 2>&1 && ! kc us -n echo get ccs echo >/dev/null 2>&1 &&
-        ! kc us -n istio-system get deployment istio-eastwestgateway >/dev/null 2>&1 &&
-        ! kc eu -n istio-system get deployment istio-eastwestgateway >/dev/null 2>&1 &&
-        ! kc us -n echo get serviceentries.networking.istio.io echo >/dev/null 2>&1; then
-        pass "$1/cleanup"
-    else fail "$1/cleanup" "$(kc us get meshnetwork training-mesh -o jsonpath='{.status.conditions}' 2>&1)"; fi
+    for o in "us meshnetwork training-mesh" "us -n echo ccs echo" \
+        "us -n istio-system deployment istio-eastwestgateway" \
+        "eu -n istio-system deployment istio-eastwestgateway" \
+        "us -n echo serviceentries.networking.istio.io echo" \
+        "eu -n echo serviceentries.networking.istio.io echo"; do
+        # shellcheck disable=SC2086 # one word per argument
+        not_found $o || left="$left; $o"
+    done
+    if [ -z "$left" ]; then pass "$1/cleanup"; else
+        fail "$1/cleanup" "not NotFound:${left#;} ($(kc us get meshnetwork training-mesh -o jsonpath='{.status.conditions}' 2>&1))"; fi
 }

@@ -15,16 +15,19 @@ cond() { # cond MESH TYPE -> status/reason
 }
 cond_is() { [ "$(cond "$1" "$2")" = "$3" ]; }
 exists() { kc "$1" -n istio-system get "$2" "$3" >/dev/null 2>&1; }
-gone() { ! exists "$@"; }
-writes() { # writes: API write requests the operator made so far to member clusters
-    curl -sf "http://127.0.0.1:$port/metrics" |
-        awk '/^eastwest_api_requests_total\{/ && !/cluster="home"/ && /verb="(create|update|patch|delete)"/ {s += $NF} END {print s + 0}'
-}
+gone() { not_found "$1" -n istio-system "$2" "$3"; } # the API server says NotFound
 home_state() { # what the operator writes in the home cluster: the MeshNetwork (status,
-    # finalizer), Events, the root Secret. (The leader Lease is renewed every 2 s.)
-    kc us get meshnetwork training-mesh -o jsonpath='{.metadata.resourceVersion}'
-    kc us get events.events.k8s.io -A -o jsonpath='{range .items[*]}{.metadata.resourceVersion} {end}'
-    kc us -n eastwest-system get secret training-mesh-root-ca -o jsonpath='{.metadata.resourceVersion}'
+    # finalizer), Events, the root Secret (fails when one cannot be read). (The leader
+    # Lease is renewed every 2 s.)
+    kc us get meshnetwork training-mesh -o jsonpath='{.metadata.resourceVersion}' &&
+        kc us get events.events.k8s.io -A -o jsonpath='{range .items[*]}{.metadata.resourceVersion} {end}' &&
+        kc us -n eastwest-system get secret training-mesh-root-ca -o jsonpath='{.metadata.resourceVersion}'
+}
+# not_after_epoch PEM-FILE: the certificate's notAfter as a Unix time
+not_after_epoch() { date -u -d "$(openssl x509 -enddate -noout -in "$1" | cut -d= -f2)" +%s; }
+# expiry_gauge PAGE LABELS: the value of eastwest_certificate_expiry_timestamp_seconds{LABELS}
+expiry_gauge() {
+    awk -v want="eastwest_certificate_expiry_timestamp_seconds{$2}" '$1 == want { printf "%d\n", $2 }' <<<"$1"
 }
 
 # ---- set-up ----
@@ -47,7 +50,7 @@ out=$(kc eu -n istio-system get gateways.networking.istio.io cross-network-gatew
 if [ "$out" = '15443 AUTO_PASSTHROUGH ["echo.eu.mesh.local"]' ]; then pass eu/istio-gateway-spec; else
     fail eu/istio-gateway-spec "got '$out'"; fi
 if gone us gateways.networking.istio.io cross-network-gateway; then pass us/no-istio-gateway; else
-    fail us/no-istio-gateway "us exports nothing, yet has a Gateway"; fi
+    fail us/no-istio-gateway "us exports nothing, yet has a Gateway (or it cannot be read): $(kc us -n istio-system get gateways.networking.istio.io cross-network-gateway -o name 2>&1)"; fi
 out=$(kc eu -n istio-system get deployment istio-eastwestgateway -o jsonpath='{.spec.replicas} {.spec.template.spec.containers[0].image} {.spec.template.spec.containers[0].env[0].value} {.spec.template.metadata.annotations.inject\.istio\.io/templates} {.spec.template.spec.containers[0].securityContext.readOnlyRootFilesystem}')
 if [ "$out" = "2 auto eu-net gateway true" ]; then pass eu/deployment-spec; else
     fail eu/deployment-spec "got '$out'"; fi
@@ -96,16 +99,30 @@ if [ "$out" = "$want" ]; then pass status/root-fingerprint; else fail status/roo
 out=$(kc us get meshnetwork training-mesh 2>&1)
 if grep -q 'training-mesh *training-mesh *2/2 *True *AllClustersReady' <<<"$out"; then pass status/printer-columns; else
     fail status/printer-columns "$out"; fi
-# Read the whole page first: grep -q stops at the first match and, under pipefail, curl's
-# SIGPIPE would fail the pipeline although the line is there.
-metrics=$(curl -sf "http://127.0.0.1:$port/metrics")
-if grep -q 'eastwest_certificate_expiry_timestamp_seconds{mesh="training-mesh",cluster="eu",kind="intermediate"}' <<<"$metrics"; then
+# The gauges are the certificates' own notAfter: eu's intermediate (its cacerts'
+# ca-cert.pem) and the mesh root.
+metrics=$(metrics_page "$port")
+got_eu=$(expiry_gauge "$metrics" 'mesh="training-mesh",cluster="eu",kind="intermediate"')
+got_root=$(expiry_gauge "$metrics" 'mesh="training-mesh",cluster="",kind="root"')
+want_eu=$(not_after_epoch "$tmp/eu-ca-cert.pem") want_root=$(not_after_epoch "$tmp/us-root-cert.pem")
+if [ -n "$want_eu" ] && [ "$got_eu" = "$want_eu" ] && [ -n "$want_root" ] && [ "$got_root" = "$want_root" ]; then
     pass metrics/cert-expiry
-else fail metrics/cert-expiry "no eastwest_certificate_expiry_timestamp_seconds for eu"; fi
-out=$(kc us get events.events.k8s.io -n default --field-selector regarding.name=training-mesh -o jsonpath='{.items[*].reason}')
-if grep -q Created <<<"$out" && grep -q CertificateIssued <<<"$out" && grep -q RootGenerated <<<"$out"; then
-    pass events/recorded
-else fail events/recorded "reasons: $out"; fi
+else fail metrics/cert-expiry "eu intermediate '$got_eu' (want notAfter $want_eu), root '$got_root' (want $want_root)"; fi
+# Events: about this MeshNetwork (kind, name, uid), each naming what and where.
+uid=$(kc us get meshnetwork training-mesh -o jsonpath='{.metadata.uid}')
+fingerprint=$(kc us get meshnetwork training-mesh -o jsonpath='{.status.rootCA.sha256Fingerprint}')
+kc us get events.events.k8s.io -n default --field-selector "regarding.uid=$uid" -o json 2>&1 |
+    jq -r '.items[] | "\(.regarding.kind)/\(.regarding.name) \(.reason): \(.note)"' >"$tmp/events" 2>&1
+missing=""
+for want in "MeshNetwork/training-mesh Created: created Deployment istio-system/istio-eastwestgateway in cluster eu" \
+    "MeshNetwork/training-mesh Created: created Deployment istio-system/istio-eastwestgateway in cluster us" \
+    "MeshNetwork/training-mesh CertificateIssued: issued the intermediate CA of cluster eu " \
+    "MeshNetwork/training-mesh CertificateIssued: issued the intermediate CA of cluster us " \
+    "MeshNetwork/training-mesh RootGenerated: generated the mesh root CA (sha256 $fingerprint)"; do
+    grep -qF -- "$want" "$tmp/events" || missing="$missing; $want"
+done
+if [ -n "$uid" ] && [ -n "$fingerprint" ] && [ -z "$missing" ]; then pass events/recorded; else
+    fail events/recorded "uid '$uid'; missing${missing:-: nothing}; have: $(head -c 1500 "$tmp/events" | tr '\n' '|')"; fi
 
 # ---- drift is put back; a steady state writes nothing ----
 # The edit must have been made (the patched object shows 16443 where the tls port 15443
@@ -122,10 +139,12 @@ check drift/service-delete-reverted 15 exists us service istio-eastwestgateway
 play_cloud us 203.0.113.10
 check drift/ready-again 30 cond_is training-mesh Ready True/AllClustersReady
 sleep 3 # let the last events settle
-before=$(writes) home_before=$(home_state)
+before=$(member_write_count "$port") && home_before=$(home_state) || before=""
 sleep 60
-after=$(writes) home_after=$(home_state)
-if [ "$before" = "$after" ] && [ "$home_before" = "$home_after" ]; then
+after=$(member_write_count "$port") && home_after=$(home_state) || after=""
+if [ -z "$before" ] || [ -z "$after" ]; then
+    fail steady-state/zero-writes-in-60s "the operator's metrics or the home objects could not be read (before '$before', after '$after')"
+elif [ "$before" = "$after" ] && [ "$home_before" = "$home_after" ]; then
     pass steady-state/zero-writes-in-60s
 else
     fail steady-state/zero-writes-in-60s "member write requests went from $before to $after; home objects changed: $home_before -> $home_after"
@@ -142,14 +161,20 @@ play_istiod eu corp.local training-mesh
 check istio/fixed 15 cond_is training-mesh Ready True/AllClustersReady
 
 # ---- a member's API server goes away, and comes back ----
-us_rv=$(kc us -n istio-system get deployment,service,secret/cacerts -l eastwest.io/mesh=training-mesh -o jsonpath='{.items[*].metadata.resourceVersion}')
+# us's gateway objects and cacerts, by resourceVersion (a failed read is not "unchanged")
+us_objects() {
+    kc us -n istio-system get deployment,service,serviceaccount,role,rolebinding,secret \
+        -l eastwest.io/mesh=training-mesh -o jsonpath='{range .items[*]}{.kind}/{.metadata.name}={.metadata.resourceVersion} {end}'
+}
+us_rv=$(us_objects) || us_rv="unreadable: $(us_objects 2>&1)"
 bash "$root/hack/cluster.sh" stop-apiserver eu >/dev/null 2>&1
 check partition/eu-unreachable 40 cond_is training-mesh ClustersReachable False/ClusterUnreachable
 out=$(kc us get meshnetwork training-mesh -o jsonpath='{.status.clusters[?(@.name=="eu")].reachable} {.status.clusters[?(@.name=="us")].reachable} {.status.clusters[?(@.name=="eu")].gatewayAddresses}')
 if [ "$out" = 'false true ["203.0.113.20","203.0.113.21"]' ]; then pass partition/last-known-kept; else
     fail partition/last-known-kept "got '$out'"; fi
-now_rv=$(kc us -n istio-system get deployment,service,secret/cacerts -l eastwest.io/mesh=training-mesh -o jsonpath='{.items[*].metadata.resourceVersion}')
-if [ "$us_rv" = "$now_rv" ]; then pass partition/us-untouched; else
+now_rv=$(us_objects) || now_rv="unreadable: $(us_objects 2>&1)"
+if [[ $us_rv == *Deployment/istio-eastwestgateway=*Secret/cacerts=* ]] && [ "$us_rv" = "$now_rv" ]; then
+    pass partition/us-untouched; else
     fail partition/us-untouched "resourceVersions $us_rv -> $now_rv"; fi
 bash "$root/hack/cluster.sh" start-apiserver eu >/dev/null 2>&1
 check partition/ready-after-return 60 cond_is training-mesh Ready True/AllClustersReady
@@ -157,15 +182,16 @@ check partition/ready-after-return 60 cond_is training-mesh Ready True/AllCluste
 # ---- deletion: gateways go, cacerts stay (onDelete: Retain) ----
 kc us -n echo delete crossclusterservice echo --timeout=60s >/dev/null 2>&1 # test_ccs's part
 kc us delete meshnetwork training-mesh --timeout=60s >/dev/null 2>&1
-check delete/meshnetwork-gone 60 sh -c "! $EW_KUBECTL --kubeconfig $dir/us/kubeconfig get meshnetwork training-mesh"
+check delete/meshnetwork-gone 60 not_found us meshnetwork training-mesh
 for c in us eu; do
     left=$(kc "$c" -n istio-system get deployment,service,serviceaccount,role,rolebinding,gateways.networking.istio.io -l eastwest.io/mesh=training-mesh -o name 2>&1)
     if [ -z "$left" ]; then pass "delete/$c-gateways-removed"; else fail "delete/$c-gateways-removed" "$left"; fi
     if exists "$c" secret cacerts; then pass "delete/$c-cacerts-retained"; else
         fail "delete/$c-cacerts-retained" "cacerts was deleted"; fi
 done
-out=$(kc eu get namespace istio-system -o jsonpath='{.metadata.labels.topology\.istio\.io/network}')
-if [ -z "$out" ]; then pass delete/network-label-removed; else fail delete/network-label-removed "still '$out'"; fi
+if out=$(kc eu get namespace istio-system -o jsonpath='{.metadata.name} {.metadata.labels.topology\.istio\.io/network}' 2>&1) &&
+    [ "$out" = "istio-system " ]; then pass delete/network-label-removed; else
+    fail delete/network-label-removed "still '$out'"; fi
 
 # ---- three members; a foreign cacerts is left alone until adopted ----
 if bash "$root/hack/cluster.sh" up ap >"$tmp/ap.out" 2>&1; then
@@ -204,10 +230,10 @@ EOF
     kc us patch meshnetwork tri-mesh --type=merge -p '{"spec":{"certificateAuthority":{"adoptExisting":true}}}' >/dev/null
     check three/adopted 30 sh -c "$EW_KUBECTL --kubeconfig $dir/ap/kubeconfig -n istio-system get secret cacerts -o jsonpath='{.metadata.labels.eastwest\.io/mesh}' | grep -qx tri-mesh"
     kc us delete meshnetwork tri-mesh --timeout=60s >/dev/null 2>&1
-    check three/deleted 60 sh -c "! $EW_KUBECTL --kubeconfig $dir/us/kubeconfig get meshnetwork tri-mesh"
+    check three/deleted 60 not_found us meshnetwork tri-mesh
     left=""
-    for c in us eu ap; do exists "$c" secret cacerts && left="$left $c"; done
-    if [ -z "$left" ] && ! kc us -n eastwest-system get secret tri-mesh-root-ca >/dev/null 2>&1; then
+    for c in us eu ap; do gone "$c" secret cacerts || left="$left $c"; done
+    if [ -z "$left" ] && not_found us -n eastwest-system secret tri-mesh-root-ca; then
         pass three/on-delete-delete-removes-cacerts-and-root
     else fail three/on-delete-delete-removes-cacerts-and-root "cacerts left in:$left (or the root Secret)"; fi
     bash "$root/hack/cluster.sh" down ap >/dev/null 2>&1

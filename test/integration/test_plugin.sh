@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# kubectl-eastwest against real clusters: "member-rbac" matches deploy/member/rbac.yaml;
+# kubectl-eastwest against real clusters: "member-rbac" grants every call the operator
+# makes in a member (a table from lib/mesh) and little more, and is deploy/member/rbac.yaml;
 # "plan" prints objects the API server (with Istio's CRDs) accepts; "link" creates the
 # member's least-privilege identity and the kubeconfig Secret, and the operator then
 # drives the tutorial in eu with nothing but that identity (so the RBAC suffices),
@@ -14,12 +15,68 @@ plugin="${EW_PLUGIN:-$root/build-asan/cmd/kubectl-eastwest/kubectl-eastwest}"
 [ -x "$plugin" ] || plugin="$root/build/cmd/kubectl-eastwest/kubectl-eastwest"
 export KUBECONFIG="$dir/us/kubeconfig:$dir/eu/kubeconfig" # contexts us and eu
 
-# ---- member-rbac: the manifest in deploy/member/ is its output ----
-if "$plugin" member-rbac >"$tmp/rbac.yaml" && cmp -s "$tmp/rbac.yaml" "$root/deploy/member/rbac.yaml"; then
-    pass member-rbac/matches-deploy
+# ---- member-rbac: what the operator's calls in a member need, and little more ----
+# Every call the operator makes in a member (lib/mesh), as "SCOPE GROUP RESOURCE VERB...";
+# SCOPE cluster is every namespace (or a cluster-scoped resource), istio-system the Istio
+# namespace only:
+#   members.c: a cache (list, watch) of each gateway kind, cacerts and istiod's ConfigMaps
+#     in the Istio namespace, and of that Namespace (a field selector, so cluster-wide);
+#   member_sync.c: kube_get of the Istio Namespace (reachability), server-side apply
+#     (patch; create when missing) of its network label, the gateway objects and cacerts,
+#     merge patch (patch), deletes of stale objects and member_cleanup's list + delete
+#     (ServiceEntries and DestinationRules in every namespace, the rest in the Istio one);
+#   root_rotate_member.c: cacerts applied (patch);
+#   ccs.c: caches of Services, Pods, ServiceEntries and DestinationRules in every
+#     namespace; apply and delete of ServiceEntries and DestinationRules; kube_create of a
+#     missing namespace;
+#   objects.c: the gateway's Role grants secrets get, list, watch, which its writer must
+#     hold (RBAC's escalation check).
+member_needs='cluster core namespaces get list watch create patch
+cluster core services list watch
+cluster core pods list watch
+cluster networking.istio.io serviceentries list watch create patch delete
+cluster networking.istio.io destinationrules list watch create patch delete
+istio-system core serviceaccounts list watch create patch delete
+istio-system core services list watch create patch delete
+istio-system core secrets get list watch create patch delete
+istio-system core configmaps list watch
+istio-system apps deployments list watch create patch delete
+istio-system rbac.authorization.k8s.io roles list watch create patch delete
+istio-system rbac.authorization.k8s.io rolebindings list watch create patch delete
+istio-system networking.istio.io gateways list watch create patch delete'
+needed=$(while read -r scope group res verbs; do
+    for v in $verbs; do echo "$scope $group $res $v"; done
+done <<<"$member_needs")
+# granted FILE: "SCOPE GROUP RESOURCE VERB[ names]" for every rule of member-rbac's output
+granted() {
+    grep -vE '^(#|---)' "$1" | jq -r 'select(.kind == "ClusterRole" or .kind == "Role") |
+        (if .kind == "ClusterRole" then "cluster" else .metadata.namespace end) as $s | .rules[] |
+        (if .resourceNames then " names" else "" end) as $n | .apiGroups[] as $g |
+        (.resources // ["nonResourceURLs"])[] as $r | .verbs[] as $v |
+        "\($s) \(if $g == "" then "core" else $g end) \($r) \($v)\($n)"'
+}
+if "$plugin" member-rbac >"$tmp/rbac.yaml" && have=$(granted "$tmp/rbac.yaml") && [ -n "$have" ]; then
+    lacking="" extra=""
+    while read -r scope group res verb; do # a cluster-wide grant serves the namespace too
+        grep -qxF "$scope $group $res $verb" <<<"$have" || grep -qxF "cluster $group $res $verb" <<<"$have" ||
+            lacking="$lacking, $scope $group/$res $verb"
+    done <<<"$needed"
+    while read -r scope group res verb names; do # beyond the calls: get and update of a kind it uses, there
+        grep -qxF "$scope $group $res $verb" <<<"$needed" && [ -z "$names" ] && continue
+        case $verb in get | update) grep -q "^$scope $group $res " <<<"$needed" && [ -z "$names" ] && continue ;; esac
+        extra="$extra, $scope $group/$res $verb${names:+ (resourceNames)}"
+    done <<<"$have"
+    if [ -z "$lacking" ]; then pass member-rbac/grants-the-operators-calls; else
+        fail member-rbac/grants-the-operators-calls "not granted:${lacking#,}"; fi
+    if [ -z "$extra" ]; then pass member-rbac/grants-nothing-more; else
+        fail member-rbac/grants-nothing-more "granted beyond the operator's calls:${extra#,}"; fi
 else
-    fail member-rbac/matches-deploy "deploy/member/rbac.yaml differs from 'kubectl eastwest member-rbac' (regenerate it)"
+    fail member-rbac/grants-the-operators-calls "no rules in 'kubectl eastwest member-rbac': $(head -c 300 "$tmp/rbac.yaml")"
+    fail member-rbac/grants-nothing-more "no rules to check"
 fi
+# deploy/member/rbac.yaml is that output, regenerated
+if cmp -s "$tmp/rbac.yaml" "$root/deploy/member/rbac.yaml"; then pass member-rbac/deploy-file-is-its-output; else
+    fail member-rbac/deploy-file-is-its-output "deploy/member/rbac.yaml differs from 'kubectl eastwest member-rbac' (regenerate it)"; fi
 
 # ---- plan: valid objects, written nowhere ----
 # plan must be able to write for "writes nothing" to mean anything: the namespaces of
@@ -134,17 +191,23 @@ who=$("$EW_KUBECTL" --kubeconfig "$tmp/eu-linked" auth whoami -o jsonpath='{.sta
 if [ "$who" = system:serviceaccount:eastwest-system:eastwest-member ]; then pass link/kubeconfig-works; else
     fail link/kubeconfig-works "whoami: $who"; fi
 can() { "$EW_KUBECTL" --kubeconfig "$tmp/eu-linked" auth can-i "$@" 2>/dev/null; }
-if can create serviceentries.networking.istio.io -n payments >/dev/null && can get secrets -n istio-system >/dev/null &&
-    can create deployments -n istio-system >/dev/null && can watch services -A >/dev/null &&
-    can list pods -A >/dev/null && can watch pods -A >/dev/null; then
-    pass rbac/member-can-what-it-needs
-else fail rbac/member-can-what-it-needs "a needed permission is missing"; fi
+# every call in the table above, asked of eu's API server with the linked identity
+refused=""
+while read -r scope group res verb; do
+    kind=$res
+    [ "$group" = core ] || kind="$res.$group"
+    if [ "$scope" = cluster ]; then where=-A; else where="--namespace=$scope"; fi
+    [ "$(can "$verb" "$kind" "$where")" = yes ] || refused="$refused, $verb $kind $where"
+done <<<"$needed"
+if [ -n "$needed" ] && [ -z "$refused" ]; then pass rbac/member-can-what-it-needs; else
+    fail rbac/member-can-what-it-needs "refused:${refused#,}"; fi
 refused=""
 for q in "get secrets -n kube-system" "get secrets -n eastwest-system" "list secrets -A" \
     "delete namespaces" "create clusterroles" "create deployments -n kube-system" \
     "get configmaps -n kube-system" "create pods -n istio-system"; do
     # shellcheck disable=SC2086
-    if [ "$(can $q)" = yes ]; then refused="$refused; allowed: $q"; fi
+    a=$(can $q) # "no", not an error that prints nothing
+    [[ $a == no* ]] || refused="$refused; not refused: $q (${a:-no answer})"
 done
 if [ -z "$refused" ]; then pass rbac/member-refused-the-rest; else fail rbac/member-refused-the-rest "${refused#; }"; fi
 
@@ -226,7 +289,7 @@ else fail finalizer/warns-without-force "rc $rc: $out"; fi
 if out=$("$plugin" remove-finalizer meshnetwork training-mesh --home-context us --force 2>&1); then
     pass finalizer/removed-with-force
 else fail finalizer/removed-with-force "$out"; fi
-check finalizer/meshnetwork-gone 20 sh -c "! $EW_KUBECTL --kubeconfig $dir/us/kubeconfig get meshnetwork training-mesh"
+check finalizer/meshnetwork-gone 20 not_found us meshnetwork training-mesh
 out=$("$plugin" remove-finalizer ccs echo --home-context us 2>&1)
 if [ $? -eq 2 ] && grep -q -- '-n NAMESPACE is required' <<<"$out"; then pass finalizer/ccs-needs-namespace; else
     fail finalizer/ccs-needs-namespace "$out"; fi
