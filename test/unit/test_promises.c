@@ -37,10 +37,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A deadline in seconds, longer under valgrind. */
+/* A deadline in seconds, longer under valgrind (test_time_scale()). */
 static double T(double s)
 {
-    return getenv("EW_TEST_UNDER_VALGRIND") ? s * 5 : s;
+    return s * test_time_scale();
 }
 
 /* ---- a world with more members ---- */
@@ -254,7 +254,8 @@ static int pw_settle(struct pworld *p, pw_cond done, void *ud, double timeout)
         unsigned long before = extra_writes(p);
         pw_play(p);
         double left = deadline - ew_now_mono();
-        int ok = world_settle(&p->w, settle_done, &a, left < 1 ? (left > 0.05 ? left : 0.05) : 1);
+        double step = left < 1 ? (left > 0.05 ? left : 0.05) : 1; /* of a scaled deadline */
+        int ok = world_settle_by(&p->w, settle_done, &a, ew_now_mono() + step);
         pw_play(p);
         if (ok && extra_writes(p) == before)
             return 1;
@@ -268,7 +269,8 @@ static int pw_wait(struct pworld *p, pw_cond cond, void *ud, double timeout)
     double deadline = ew_now_mono() + timeout;
     while (ew_now_mono() < deadline) {
         pw_play(p);
-        world_settle(&p->w, NULL, NULL, 0.02); /* one step of us's and eu's cloud and istiod */
+        /* one step of us's and eu's cloud and istiod */
+        world_settle_by(&p->w, NULL, NULL, ew_now_mono() + 0.02);
         if (cond(p, ud))
             return 1;
     }

@@ -140,12 +140,15 @@ static void request_rotation(struct world *w, const char *request, const char *o
     cJSON_Delete(mn);
 }
 
-/* Writes to both clusters in 1.5 s and a settle after it (-1ul: it did not settle). */
+/* Writes to both clusters while each controller looks twice more at the tutorial's
+ * objects and the world settles Ready after (-1ul: the looks did not happen or it did not
+ * settle). A converged world writes nothing at a look; a loop, or a rotation started again,
+ * writes at the first. (It was a 1.5 s sleep and a settle on quiet alone: under valgrind
+ * quiet did not come within 10 s while a rotation's looks kept the queue busy.) */
 static unsigned long writes_after_a_while(struct world *w)
 {
     unsigned long before = fake_cluster_writes(w->us) + fake_cluster_writes(w->eu);
-    ew_sleep(1.5);
-    if (!world_settle(w, NULL, NULL, 10))
+    if (!world_look_again(w, 2) || !world_settle(w, world_tutorial_ready, NULL, 10))
         return (unsigned long)-1;
     return fake_cluster_writes(w->us) + fake_cluster_writes(w->eu) - before;
 }
@@ -269,8 +272,9 @@ static void test_mesh_created_with_request_does_not_rotate(struct test_ctx *t)
     world_start(&w);
     REQUIREF(t, world_settle(&w, world_tutorial_ready, NULL, 20),
              "the tutorial did not converge in 20 s: %s", world_describe(&w));
-    ew_sleep(1.5); /* a rotation's first phase would have begun by now */
-    REQUIRE(t, world_settle(&w, NULL, NULL, 10));
+    /* a rotation's first phase would begin at a look: two more of them */
+    REQUIREF(t, world_look_again(&w, 2), "the controllers did not look again: %s",
+             world_describe(&w));
     CHECKF(t, !*next_phase(&w), "a rotation runs (phase %s)", next_phase(&w));
     CHECKF(t, event_with(&w, "RootRotationPhase", "TrustBoth") == 0,
            "%d RootRotationPhase TrustBoth Events",
@@ -322,6 +326,16 @@ static void test_root_near_expiry_rotates_once(struct test_ctx *t)
 }
 
 /* ---- a change of root: rootSecretRef set or changed ---- */
+
+/* The rotation has begun and its status says it waits for what ud (a string) names. */
+static int rotation_waiting(struct world *w, void *ud)
+{
+    cJSON *mn = fake_cluster_get(w->us, &MESH_RES_MESHNETWORKS, NULL, "training-mesh");
+    const char *waiting = world_str_at(mn, "status.rootCA.rotation.waiting");
+    int ok = waiting && strstr(waiting, (const char *)ud) && *next_phase(w);
+    cJSON_Delete(mn);
+    return ok;
+}
 
 /* certificateAuthority.rootSecretRef.name = name (NULL: removed), rotationOverlap 1s. */
 static void set_root_ref(struct world *w, const char *name)
@@ -496,8 +510,13 @@ static void test_root_change_with_foreign_cacerts_waits(struct test_ctx *t)
     char b[65];
     REQUIRE(t, put_root_secret(&w, "corp-root-b", 2 * 365 * 86400.0, b));
     set_root_ref(&w, "corp-root-b");
-    ew_sleep(1.5);
-    REQUIRE(t, world_settle(&w, NULL, NULL, 10));
+    /* the rotation begun and its wait reported, then two more looks in which it must stay
+     * (it was a 1.5 s sleep and a settle on quiet, which under valgrind did not come within
+     * 10 s: the waiting rotation looks again every second) */
+    REQUIREF(t, world_wait(&w, rotation_waiting, "eu", 20), "no rotation waiting for eu: %s",
+             world_describe(&w));
+    REQUIREF(t, world_look_again(&w, 2), "the controllers did not look again: %s",
+             world_describe(&w));
     CHECK_STR(t, next_phase(&w), "TrustBoth");
     mn = fake_cluster_get(w.us, &MESH_RES_MESHNETWORKS, NULL, "training-mesh");
     const char *reason = NULL, *msg = NULL;
@@ -536,8 +555,13 @@ static void test_root_change_waits_for_a_member_away(struct test_ctx *t)
     fake_cluster_set_down(w.eu, 1);
     REQUIRE(t, put_root_secret(&w, "corp-root-b", 2 * 365 * 86400.0, b));
     set_root_ref(&w, "corp-root-b");
-    ew_sleep(2);
-    world_settle(&w, NULL, NULL, 5); /* eu's retries keep the queue busy: no settling */
+    /* eu's retries keep the queue busy: no settling; the wait reported, then two more
+     * looks in which the rotation must stay (it was a 2 s sleep and 5 s of trying to
+     * settle, after which under valgrind the wait was not always reported yet) */
+    REQUIREF(t, world_wait(&w, rotation_waiting, "eu: unreachable", 20),
+             "no rotation waiting for eu unreachable: %s", world_describe(&w));
+    REQUIREF(t, world_look_again(&w, 2), "the controllers did not look again: %s",
+             world_describe(&w));
     CHECK_STR(t, next_phase(&w), "TrustBoth");
     cJSON *mn = fake_cluster_get(w.us, &MESH_RES_MESHNETWORKS, NULL, "training-mesh");
     CHECK_CONTAINS(t, world_str_at(mn, "status.rootCA.rotation.waiting"), "eu: unreachable");
