@@ -526,7 +526,7 @@ static void test_root_change_with_foreign_cacerts_waits(struct test_ctx *t)
     CHECK_CONTAINS(t, world_str_at(mn, "status.rootCA.rotation.waiting"), "eu");
     cJSON_Delete(mn);
     char *eu_root = secret_text(w.eu, "istio-system", "cacerts", "root-cert.pem");
-    CHECK_STR(t, eu_root, "foreign");
+    CHECK_SECRET_STR(t, eu_root, "foreign");
     free(eu_root);
     char *us_bundle = secret_text(w.us, "istio-system", "cacerts", "root-cert.pem");
     CHECKF(t, us_bundle && mesh_ca_pem_contains(us_bundle, rw.old_fp),
