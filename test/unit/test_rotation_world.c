@@ -153,6 +153,16 @@ static unsigned long writes_after_a_while(struct world *w)
     return fake_cluster_writes(w->us) + fake_cluster_writes(w->eu) - before;
 }
 
+/* What writes_after_a_while's answer says, in buf. */
+static const char *writes_said(unsigned long writes, char buf[80])
+{
+    if (writes == (unsigned long)-1)
+        snprintf(buf, 80, "no two looks, or no settling Ready, within 10 s (scaled)");
+    else
+        snprintf(buf, 80, "%lu writes at two looks", writes);
+    return buf;
+}
+
 static void test_root_rotation_by_request(struct test_ctx *t)
 {
     struct world w;
@@ -201,8 +211,10 @@ static void test_root_rotation_by_request(struct test_ctx *t)
     }
     CHECK(t, home && !mesh_ca_pem_contains(home, rw.old_fp));
     /* the request is handled: no second rotation, no write loop */
+    char says[80];
     unsigned long writes = writes_after_a_while(&w);
-    CHECKF(t, writes == 0, "%lu writes after the rotation finished", writes);
+    CHECKF(t, writes == 0, "%s after the rotation finished: %s", writes_said(writes, says),
+           world_describe(&w));
     CHECK(t, event_with(&w, "RootRotationPhase", "TrustBoth") == 1);
     /* the phase gauge is back at 0 (which phases a look catches depends on the machine's
      * speed: under valgrind even the 1 s Overlap passed between two looks) */
@@ -318,8 +330,10 @@ static void test_root_near_expiry_rotates_once(struct test_ctx *t)
     CHECKF(t, ni.not_after - time(NULL) > 3600 + 3000,
            "the new root expires in %ld s, want about 2h", (long)(ni.not_after - time(NULL)));
     /* no loop: a second look writes nothing and starts no second rotation */
+    char says[80];
     unsigned long writes = writes_after_a_while(&w);
-    CHECKF(t, writes == 0, "%lu writes after the rotation finished", writes);
+    CHECKF(t, writes == 0, "%s after the rotation finished: %s", writes_said(writes, says),
+           world_describe(&w));
     CHECK(t, event_with(&w, "RootRotationPhase", "TrustBoth") == 1);
     free(home);
     world_free(&w);
@@ -445,8 +459,10 @@ static void test_own_root_changed_rotates(struct test_ctx *t)
         fake_cluster_get(w.us, &KUBE_RES_SECRETS, WORLD_NAMESPACE, "training-mesh-root-ca");
     CHECKF(t, !gen, "a root was generated for a mesh with its own");
     cJSON_Delete(gen);
+    char says[80];
     unsigned long writes = writes_after_a_while(&w);
-    CHECKF(t, writes == 0, "%lu writes after the rotation finished", writes);
+    CHECKF(t, writes == 0, "%s after the rotation finished: %s", writes_said(writes, says),
+           world_describe(&w));
     cJSON *mn = fake_cluster_get(w.us, &MESH_RES_MESHNETWORKS, NULL, "training-mesh");
     CHECK_STR(t, world_str_at(mn, "status.rootCA.sha256Fingerprint"), b);
     CHECK_STR(t, world_str_at(mn, "status.rootCA.lastRotation.retiredSha256Fingerprint"), a);
@@ -483,8 +499,10 @@ static void test_generated_to_own_root_rotates_and_deletes_old_key(struct test_c
         fake_cluster_get(w.us, &KUBE_RES_SECRETS, WORLD_NAMESPACE, "training-mesh-root-ca");
     CHECKF(t, !gen, "the generated root's Secret (the old key) is still there");
     cJSON_Delete(gen);
+    char says[80];
     unsigned long writes = writes_after_a_while(&w);
-    CHECKF(t, writes == 0, "%lu writes after the rotation finished", writes);
+    CHECKF(t, writes == 0, "%s after the rotation finished: %s", writes_said(writes, says),
+           world_describe(&w));
     free(rw.old_inter[0]);
     free(rw.old_inter[1]);
     world_free(&w);
