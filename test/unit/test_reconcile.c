@@ -25,7 +25,7 @@ static double num_at(const cJSON *obj, const char *path)
 
 static void start_tutorial(struct test_ctx *t, struct world *w)
 {
-    REQUIREF(t, world_start_tutorial(w), "the tutorial did not converge in 20 s: %s",
+    REQUIREF(t, world_start_tutorial(w), "the tutorial did not converge in 20 s (scaled): %s",
              world_describe(w));
 }
 

@@ -109,7 +109,7 @@ static int run_once(unsigned long nth, enum fake_fault kind, struct baseline *ba
     int ok = world_settle(&w, world_tutorial_ready, NULL, 30);
     *what = ew_strdup(nth ? fake_faults_what(w.faults) : "");
     if (!ok) {
-        strbuf_adds(why, "did not converge in 30 s");
+        strbuf_addf(why, "did not converge in %g s", 30 * test_time_scale());
     } else {
         if (nth && !fake_faults_fired(w.faults))
             ok = 2;

@@ -283,7 +283,7 @@ static void test_mesh_created_with_request_does_not_rotate(struct test_ctx *t)
     set_ca(&w, kv, 4);
     world_start(&w);
     REQUIREF(t, world_settle(&w, world_tutorial_ready, NULL, 20),
-             "the tutorial did not converge in 20 s: %s", world_describe(&w));
+             "the tutorial did not converge in 20 s (scaled): %s", world_describe(&w));
     /* a rotation's first phase would begin at a look: two more of them */
     REQUIREF(t, world_look_again(&w, 2), "the controllers did not look again: %s",
              world_describe(&w));
@@ -434,7 +434,7 @@ static void test_own_root_changed_rotates(struct test_ctx *t)
     set_root_ref(&w, "corp-root-a");
     world_start(&w);
     REQUIREF(t, world_settle(&w, world_tutorial_ready, NULL, 20),
-             "the tutorial did not converge in 20 s: %s", world_describe(&w));
+             "the tutorial did not converge in 20 s (scaled): %s", world_describe(&w));
     struct rotation_watch rw = {.keyless = 1};
     REQUIRE(t, watch_from_now(&w, &rw));
     CHECK_STR(t, rw.old_fp, a);
@@ -566,7 +566,7 @@ static void test_root_change_waits_for_a_member_away(struct test_ctx *t)
     set_root_ref(&w, "corp-root-a");
     world_start(&w);
     REQUIREF(t, world_settle(&w, world_tutorial_ready, NULL, 20),
-             "the tutorial did not converge in 20 s: %s", world_describe(&w));
+             "the tutorial did not converge in 20 s (scaled): %s", world_describe(&w));
     struct rotation_watch rw = {.keyless = 1};
     REQUIRE(t, watch_from_now(&w, &rw));
     char *eu_before = secret_text(w.eu, "istio-system", "cacerts", "root-cert.pem");
