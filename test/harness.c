@@ -3,6 +3,7 @@
  */
 #include "harness.h"
 
+#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <time.h>
@@ -46,6 +47,21 @@ double test_time_scale(void)
     }
     s = getenv("EW_TEST_UNDER_VALGRIND");
     return s && strcmp(s, "1") == 0 ? 10 : 1;
+}
+
+const char *test_describe_secret(const char *s, char buf[64])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    if (!s)
+        return "(null)";
+    if (!EVP_Digest(s, strlen(s), md, &n, EVP_sha256(), NULL) || n < 6) {
+        snprintf(buf, 64, "<%zu bytes>", strlen(s));
+        return buf;
+    }
+    snprintf(buf, 64, "<%zu bytes, sha256 %02x%02x%02x%02x%02x%02x>", strlen(s), md[0], md[1],
+             md[2], md[3], md[4], md[5]);
+    return buf;
 }
 
 static double mono_now(void)

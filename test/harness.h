@@ -48,6 +48,9 @@ double test_time_scale(void);
 /* Call cond(ud) every 5 ms until it returns nonzero (then 1) or timeout seconds (times
  * test_time_scale()) passed (then 0, after one last try). */
 int test_wait_until(int (*cond)(void *ud), void *ud, double timeout);
+/* What a failure may say of key, token or certificate material s, never s itself:
+ * "(null)" or "<N bytes, sha256 0123456789ab>" (of the text as given), in buf. */
+const char *test_describe_secret(const char *s, char buf[64]);
 int test_main(const char *suite, const struct test_case *cases, size_t n, int argc, char **argv);
 
 #define TEST_MAIN(cases, argc, argv)                                                               \
@@ -83,6 +86,25 @@ int test_main(const char *suite, const struct test_case *cases, size_t n, int ar
         if (!a_ || !b_ || strcmp(a_, b_) != 0)                                                     \
             test_fail(t, __FILE__, __LINE__, "%s == \"%s\", want \"%s\"", #a, a_ ? a_ : "(null)",  \
                       b_ ? b_ : "(null)");                                                         \
+    } while (0)
+/* CHECK_STR and CHECK_CONTAINS for key, token or certificate material: a failure names
+ * it by length and sha256 prefix (test_describe_secret), never prints it; the needle is
+ * a marker ("BEGIN PRIVATE KEY"), printed. */
+#define CHECK_SECRET_STR(t, a, b)                                                                  \
+    do {                                                                                           \
+        const char *a_ = (a), *b_ = (b);                                                           \
+        char da_[64], db_[64];                                                                     \
+        if (!a_ || !b_ || strcmp(a_, b_) != 0)                                                     \
+            test_fail(t, __FILE__, __LINE__, "%s is %s, want %s", #a,                              \
+                      test_describe_secret(a_, da_), test_describe_secret(b_, db_));               \
+    } while (0)
+#define CHECK_SECRET_CONTAINS(t, hay, needle)                                                      \
+    do {                                                                                           \
+        const char *h_ = (hay), *n_ = (needle);                                                    \
+        char dh_[64];                                                                              \
+        if (!h_ || !strstr(h_, n_))                                                                \
+            test_fail(t, __FILE__, __LINE__, "%s (%s) lacks \"%s\"", #hay,                         \
+                      test_describe_secret(h_, dh_), n_);                                          \
     } while (0)
 #define CHECK_CONTAINS(t, hay, needle)                                                             \
     do {                                                                                           \

@@ -57,10 +57,30 @@ void world_start(struct world *w);
 void world_stop(struct world *w);
 void world_free(struct world *w);
 
-/* Play the load balancer and istiod until done(w, ud) holds and nothing was written for
- * three steps of 10 ms with both work queues idle, or timeout seconds passed. 1 when
- * settled. */
+/* Play the load balancer and istiod until both controllers' caches have synced, done(w,
+ * ud) holds and nothing was written for three steps of 10 ms with both work queues idle,
+ * or timeout seconds (times test_time_scale()) passed. 1 when settled. Quiet alone says
+ * little (a change not yet seen by a watch, a reconcile due later, the start before the
+ * first list all look quiet): give the condition the checks read as done. */
 int world_settle(struct world *w, int (*done)(struct world *w, void *ud), void *ud, double timeout);
+/* The same with an absolute deadline (ew_now_mono() seconds), not scaled: for a caller
+ * that shares its own deadline out. */
+int world_settle_by(struct world *w, int (*done)(struct world *w, void *ud), void *ud,
+                    double deadline);
+/* Play the load balancer and istiod until cond(w, ud) holds (no quiet needed: for states
+ * in which the operator keeps retrying), or timeout seconds (times test_time_scale())
+ * passed. 1 when it held. */
+int world_wait(struct world *w, int (*cond)(struct world *w, void *ud), void *ud, double timeout);
+/* eastwest_reconcile_total of one controller ("meshnetwork", "crossclusterservice"),
+ * every result. */
+double world_reconciles(struct world *w, const char *controller);
+/* Make the MeshNetwork controller look at training-mesh and the CrossClusterService
+ * controller at echo/echo `looks` times, each look a whole reconcile that began after the
+ * call (a reconcile in flight at the call does not count), and play the load balancer
+ * and istiod meanwhile: what a periodic resync would do, without waiting for one. For
+ * checks of what a reconcile does not do (start a rotation, write). 1 when done within
+ * 10 s (times test_time_scale()) per look. */
+int world_look_again(struct world *w, int looks);
 /* Both CRs of the tutorial Ready=True for their current generation. */
 int world_tutorial_ready(struct world *w, void *ud);
 
@@ -73,7 +93,7 @@ const char *world_condition(const cJSON *obj, const char *type, const char **rea
  * trees. */
 cJSON *world_normalized(struct world *w);
 
-/* The tutorial put, the controllers started, settled Ready: 1, or 0 after 20 s. */
+/* The tutorial put, the controllers started, settled Ready: 1, or 0 after 20 s (scaled). */
 int world_start_tutorial(struct world *w);
 /* obj at a dotted path, "spec.endpoints.0.address" (numbers index arrays), or NULL. */
 const cJSON *world_at(const cJSON *obj, const char *path);

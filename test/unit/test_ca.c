@@ -105,7 +105,7 @@ static void test_rsa_and_capped_validity(struct test_ctx *t)
     CHECK(t, mesh_ca_inspect(in.cert_pem, NULL, &ii, &p) == MESH_OK);
     CHECK(t, ii.not_after == ri.not_after);
     CHECK(t, mesh_ca_verify_chain(in.cert_pem, root.cert_pem, &p) == MESH_OK);
-    CHECK_CONTAINS(t, root.key_pem, "BEGIN PRIVATE KEY");
+    CHECK_SECRET_CONTAINS(t, root.key_pem, "BEGIN PRIVATE KEY");
     mesh_keypair_release(&root);
     mesh_keypair_release(&in);
     mesh_problem_release(&p);

@@ -106,7 +106,7 @@ static void test_token_and_exec(struct test_ctx *t)
     struct kube_rest_config cfg;
     struct kube_error err = KUBE_ERROR_INIT;
     REQUIREF(t, from_mem(doc, "t", &cfg, &err) == KUBE_OK, "%s", err.message);
-    CHECK_STR(t, cfg.token, "abc.def");
+    CHECK_SECRET_STR(t, cfg.token, "abc.def");
     CHECK(t, cfg.insecure_skip_tls_verify == 1);
     kube_rest_config_free(&cfg);
     REQUIREF(t, from_mem(doc, "e", &cfg, &err) == KUBE_OK, "%s", err.message);
@@ -138,7 +138,7 @@ static void test_kubeconfig_env_merge(struct test_ctx *t)
     REQUIREF(t, kube_config_load(&o, &cfg, &err) == KUBE_OK, "%s", err.message);
     CHECK_STR(t, cfg.context_name, "ctx-b");
     CHECK_STR(t, cfg.server, "https://only-b.example");
-    CHECK_STR(t, cfg.token, "token-from-a");
+    CHECK_SECRET_STR(t, cfg.token, "token-from-a");
     kube_rest_config_free(&cfg);
     o.context = "ctx-a";
     REQUIREF(t, kube_config_load(&o, &cfg, &err) == KUBE_OK, "%s", err.message);

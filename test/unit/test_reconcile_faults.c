@@ -116,7 +116,7 @@ static int run_once(unsigned long nth, enum fake_fault kind, struct baseline *ba
     *fired = fake_faults_fired(w.faults);
     *calls = fake_faults_calls(w.faults);
     if (!ok) {
-        strbuf_adds(why, "did not converge in 30 s");
+        strbuf_addf(why, "did not converge in %g s", 30 * test_time_scale());
     } else {
         const char *root = one_root(&w);
         cJSON *objects = world_normalized(&w);

@@ -140,14 +140,27 @@ static void request_rotation(struct world *w, const char *request, const char *o
     cJSON_Delete(mn);
 }
 
-/* Writes to both clusters in 1.5 s and a settle after it (-1ul: it did not settle). */
+/* Writes to both clusters while each controller looks twice more at the tutorial's
+ * objects and the world settles Ready after (-1ul: the looks did not happen or it did not
+ * settle). A converged world writes nothing at a look; a loop, or a rotation started again,
+ * writes at the first. (It was a 1.5 s sleep and a settle on quiet alone: under valgrind
+ * quiet did not come within 10 s while a rotation's looks kept the queue busy.) */
 static unsigned long writes_after_a_while(struct world *w)
 {
     unsigned long before = fake_cluster_writes(w->us) + fake_cluster_writes(w->eu);
-    ew_sleep(1.5);
-    if (!world_settle(w, NULL, NULL, 10))
+    if (!world_look_again(w, 2) || !world_settle(w, world_tutorial_ready, NULL, 10))
         return (unsigned long)-1;
     return fake_cluster_writes(w->us) + fake_cluster_writes(w->eu) - before;
+}
+
+/* What writes_after_a_while's answer says, in buf. */
+static const char *writes_said(unsigned long writes, char buf[80])
+{
+    if (writes == (unsigned long)-1)
+        snprintf(buf, 80, "no two looks, or no settling Ready, within 10 s (scaled)");
+    else
+        snprintf(buf, 80, "%lu writes at two looks", writes);
+    return buf;
 }
 
 static void test_root_rotation_by_request(struct test_ctx *t)
@@ -198,8 +211,10 @@ static void test_root_rotation_by_request(struct test_ctx *t)
     }
     CHECK(t, home && !mesh_ca_pem_contains(home, rw.old_fp));
     /* the request is handled: no second rotation, no write loop */
+    char says[80];
     unsigned long writes = writes_after_a_while(&w);
-    CHECKF(t, writes == 0, "%lu writes after the rotation finished", writes);
+    CHECKF(t, writes == 0, "%s after the rotation finished: %s", writes_said(writes, says),
+           world_describe(&w));
     CHECK(t, event_with(&w, "RootRotationPhase", "TrustBoth") == 1);
     /* the phase gauge is back at 0 (which phases a look catches depends on the machine's
      * speed: under valgrind even the 1 s Overlap passed between two looks) */
@@ -268,9 +283,10 @@ static void test_mesh_created_with_request_does_not_rotate(struct test_ctx *t)
     set_ca(&w, kv, 4);
     world_start(&w);
     REQUIREF(t, world_settle(&w, world_tutorial_ready, NULL, 20),
-             "the tutorial did not converge in 20 s: %s", world_describe(&w));
-    ew_sleep(1.5); /* a rotation's first phase would have begun by now */
-    REQUIRE(t, world_settle(&w, NULL, NULL, 10));
+             "the tutorial did not converge in 20 s (scaled): %s", world_describe(&w));
+    /* a rotation's first phase would begin at a look: two more of them */
+    REQUIREF(t, world_look_again(&w, 2), "the controllers did not look again: %s",
+             world_describe(&w));
     CHECKF(t, !*next_phase(&w), "a rotation runs (phase %s)", next_phase(&w));
     CHECKF(t, event_with(&w, "RootRotationPhase", "TrustBoth") == 0,
            "%d RootRotationPhase TrustBoth Events",
@@ -314,14 +330,26 @@ static void test_root_near_expiry_rotates_once(struct test_ctx *t)
     CHECKF(t, ni.not_after - time(NULL) > 3600 + 3000,
            "the new root expires in %ld s, want about 2h", (long)(ni.not_after - time(NULL)));
     /* no loop: a second look writes nothing and starts no second rotation */
+    char says[80];
     unsigned long writes = writes_after_a_while(&w);
-    CHECKF(t, writes == 0, "%lu writes after the rotation finished", writes);
+    CHECKF(t, writes == 0, "%s after the rotation finished: %s", writes_said(writes, says),
+           world_describe(&w));
     CHECK(t, event_with(&w, "RootRotationPhase", "TrustBoth") == 1);
     free(home);
     world_free(&w);
 }
 
 /* ---- a change of root: rootSecretRef set or changed ---- */
+
+/* The rotation has begun and its status says it waits for what ud (a string) names. */
+static int rotation_waiting(struct world *w, void *ud)
+{
+    cJSON *mn = fake_cluster_get(w->us, &MESH_RES_MESHNETWORKS, NULL, "training-mesh");
+    const char *waiting = world_str_at(mn, "status.rootCA.rotation.waiting");
+    int ok = waiting && strstr(waiting, (const char *)ud) && *next_phase(w);
+    cJSON_Delete(mn);
+    return ok;
+}
 
 /* certificateAuthority.rootSecretRef.name = name (NULL: removed), rotationOverlap 1s. */
 static void set_root_ref(struct world *w, const char *name)
@@ -406,7 +434,7 @@ static void test_own_root_changed_rotates(struct test_ctx *t)
     set_root_ref(&w, "corp-root-a");
     world_start(&w);
     REQUIREF(t, world_settle(&w, world_tutorial_ready, NULL, 20),
-             "the tutorial did not converge in 20 s: %s", world_describe(&w));
+             "the tutorial did not converge in 20 s (scaled): %s", world_describe(&w));
     struct rotation_watch rw = {.keyless = 1};
     REQUIRE(t, watch_from_now(&w, &rw));
     CHECK_STR(t, rw.old_fp, a);
@@ -431,8 +459,10 @@ static void test_own_root_changed_rotates(struct test_ctx *t)
         fake_cluster_get(w.us, &KUBE_RES_SECRETS, WORLD_NAMESPACE, "training-mesh-root-ca");
     CHECKF(t, !gen, "a root was generated for a mesh with its own");
     cJSON_Delete(gen);
+    char says[80];
     unsigned long writes = writes_after_a_while(&w);
-    CHECKF(t, writes == 0, "%lu writes after the rotation finished", writes);
+    CHECKF(t, writes == 0, "%s after the rotation finished: %s", writes_said(writes, says),
+           world_describe(&w));
     cJSON *mn = fake_cluster_get(w.us, &MESH_RES_MESHNETWORKS, NULL, "training-mesh");
     CHECK_STR(t, world_str_at(mn, "status.rootCA.sha256Fingerprint"), b);
     CHECK_STR(t, world_str_at(mn, "status.rootCA.lastRotation.retiredSha256Fingerprint"), a);
@@ -469,8 +499,10 @@ static void test_generated_to_own_root_rotates_and_deletes_old_key(struct test_c
         fake_cluster_get(w.us, &KUBE_RES_SECRETS, WORLD_NAMESPACE, "training-mesh-root-ca");
     CHECKF(t, !gen, "the generated root's Secret (the old key) is still there");
     cJSON_Delete(gen);
+    char says[80];
     unsigned long writes = writes_after_a_while(&w);
-    CHECKF(t, writes == 0, "%lu writes after the rotation finished", writes);
+    CHECKF(t, writes == 0, "%s after the rotation finished: %s", writes_said(writes, says),
+           world_describe(&w));
     free(rw.old_inter[0]);
     free(rw.old_inter[1]);
     world_free(&w);
@@ -496,8 +528,13 @@ static void test_root_change_with_foreign_cacerts_waits(struct test_ctx *t)
     char b[65];
     REQUIRE(t, put_root_secret(&w, "corp-root-b", 2 * 365 * 86400.0, b));
     set_root_ref(&w, "corp-root-b");
-    ew_sleep(1.5);
-    REQUIRE(t, world_settle(&w, NULL, NULL, 10));
+    /* the rotation begun and its wait reported, then two more looks in which it must stay
+     * (it was a 1.5 s sleep and a settle on quiet, which under valgrind did not come within
+     * 10 s: the waiting rotation looks again every second) */
+    REQUIREF(t, world_wait(&w, rotation_waiting, "eu", 20), "no rotation waiting for eu: %s",
+             world_describe(&w));
+    REQUIREF(t, world_look_again(&w, 2), "the controllers did not look again: %s",
+             world_describe(&w));
     CHECK_STR(t, next_phase(&w), "TrustBoth");
     mn = fake_cluster_get(w.us, &MESH_RES_MESHNETWORKS, NULL, "training-mesh");
     const char *reason = NULL, *msg = NULL;
@@ -507,7 +544,7 @@ static void test_root_change_with_foreign_cacerts_waits(struct test_ctx *t)
     CHECK_CONTAINS(t, world_str_at(mn, "status.rootCA.rotation.waiting"), "eu");
     cJSON_Delete(mn);
     char *eu_root = secret_text(w.eu, "istio-system", "cacerts", "root-cert.pem");
-    CHECK_STR(t, eu_root, "foreign");
+    CHECK_SECRET_STR(t, eu_root, "foreign");
     free(eu_root);
     char *us_bundle = secret_text(w.us, "istio-system", "cacerts", "root-cert.pem");
     CHECKF(t, us_bundle && mesh_ca_pem_contains(us_bundle, rw.old_fp),
@@ -529,15 +566,20 @@ static void test_root_change_waits_for_a_member_away(struct test_ctx *t)
     set_root_ref(&w, "corp-root-a");
     world_start(&w);
     REQUIREF(t, world_settle(&w, world_tutorial_ready, NULL, 20),
-             "the tutorial did not converge in 20 s: %s", world_describe(&w));
+             "the tutorial did not converge in 20 s (scaled): %s", world_describe(&w));
     struct rotation_watch rw = {.keyless = 1};
     REQUIRE(t, watch_from_now(&w, &rw));
     char *eu_before = secret_text(w.eu, "istio-system", "cacerts", "root-cert.pem");
     fake_cluster_set_down(w.eu, 1);
     REQUIRE(t, put_root_secret(&w, "corp-root-b", 2 * 365 * 86400.0, b));
     set_root_ref(&w, "corp-root-b");
-    ew_sleep(2);
-    world_settle(&w, NULL, NULL, 5); /* eu's retries keep the queue busy: no settling */
+    /* eu's retries keep the queue busy: no settling; the wait reported, then two more
+     * looks in which the rotation must stay (it was a 2 s sleep and 5 s of trying to
+     * settle, after which under valgrind the wait was not always reported yet) */
+    REQUIREF(t, world_wait(&w, rotation_waiting, "eu: unreachable", 20),
+             "no rotation waiting for eu unreachable: %s", world_describe(&w));
+    REQUIREF(t, world_look_again(&w, 2), "the controllers did not look again: %s",
+             world_describe(&w));
     CHECK_STR(t, next_phase(&w), "TrustBoth");
     cJSON *mn = fake_cluster_get(w.us, &MESH_RES_MESHNETWORKS, NULL, "training-mesh");
     CHECK_CONTAINS(t, world_str_at(mn, "status.rootCA.rotation.waiting"), "eu: unreachable");
