@@ -124,7 +124,7 @@ if bash hack/check-style.sh >"$results/style.out" 2>&1; then pass style/clang-fo
     head -n 40 "$results/style.out" >&2
 fi
 
-if shellcheck -x hack/*.sh test/integration/*.sh test/bench/*.sh .ci/run >"$results/shellcheck.out" 2>&1; then pass style/shellcheck; else
+if shellcheck -x hack/*.sh test/integration/*.sh test/bench/*.sh test/runner/*.sh .ci/run >"$results/shellcheck.out" 2>&1; then pass style/shellcheck; else
     fail style/shellcheck "see below"
     head -n 40 "$results/shellcheck.out" >&2
 fi
