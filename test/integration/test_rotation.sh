@@ -17,7 +17,8 @@
 # Overlap ends only when every istiod loaded that phase's cacerts, and the played kubelets
 # load a version of cacerts only once the phase read after it (so the version's phase or a
 # later one) has had a complete sample and its SIGKILL. The operator killed in Overlap is
-# restarted once Overlap has had its sample (dead, it cannot leave the phase). The overlap's
+# restarted half an overlap later, once Overlap has had its sample (dead, it cannot leave
+# the phase), so a test that sees Overlap once, at any time in it, kills in it. The overlap's
 # length is bracketed by every read of the phase, each logged with when it started and
 # ended, so its bounds hold however the reads happen to be spaced.
 #
@@ -98,27 +99,32 @@ verify() {
     [[ $out == *": OK" ]]
 }
 published() { kc "$1" -n istio-system get configmap istio-ca-root-cert -o jsonpath='{.data.root-cert\.pem}' 2>/dev/null; }
+declare -A ca_port # CLUSTER: its istiod's CA port
 issue() { # issue CLUSTER ROOTS OUT: a workload certificate from CLUSTER's istiod
-    "$EW_XDSPROBE" csr --ca "127.0.0.1:$(cluster_sh istiod-port "$1" ca)" --root "$2" \
+    [ -n "${ca_port[$1]:-}" ] || ca_port[$1]=$(cluster_sh istiod-port "$1" ca)
+    "$EW_XDSPROBE" csr --ca "127.0.0.1:${ca_port[$1]}" --root "$2" \
         --token-file "$tmp/token-$1" --cluster-id "$1" --spiffe "$spiffe" --timeout 5s >"$3" 2>"$3.err"
 }
-# phase_now: the phase recorded at home (the -next Secret's annotation); "" when no
-# rotation runs (the Secret is NotFound). Fails when it cannot be read: another error, or
-# a -next Secret without a phase. Each read is logged "START END PHASE|-" in
-# $tmp/phases: the phase was PHASE at some moment between START and END.
+# phase_now [--key]: the phase recorded at home (the -next Secret's annotation); "" when
+# no rotation runs (the Secret is NotFound). With --key, " key" after it when the Secret
+# holds a tls.key. Fails when it cannot be read: another error, or a -next Secret without
+# a phase. Each read is logged "START END PHASE|-" in $tmp/phases: the phase was PHASE at
+# some moment between START and END.
 phase_now() {
-    local s e out err="$tmp/phase.err.$BASHPID"
+    local s e out key err="$tmp/phase.err.$BASHPID"
     s=$(date +%s.%N)
     if out=$(kc us -n "$ns" get secret "$mesh-root-ca-next" \
-        -o jsonpath='{.metadata.name}/{.metadata.annotations.eastwest\.io/rotation-phase}' 2>"$err"); then
+        -o jsonpath='{.metadata.name}/{.metadata.annotations.eastwest\.io/rotation-phase}/{.data.tls\.key}' 2>"$err"); then
         out=${out#*/}
+        key=${out#*/}
+        out=${out%%/*}
         [ -n "$out" ] || { rm -f "$err"; return 1; }
-    elif grep -q '(NotFound)' "$err"; then out=""
+    elif grep -q '(NotFound)' "$err"; then out="" key=""
     else rm -f "$err"; return 1; fi
     rm -f "$err"
     e=$(date +%s.%N)
     echo "$s $e ${out:--}" >>"$tmp/phases"
-    printf '%s\n' "$out"
+    if [ "${1:-}" = --key ] && [ -n "$key" ]; then printf '%s key\n' "$out"; else printf '%s\n' "$out"; fi
 }
 # phase_done PHASE: PHASE had a complete sample and its SIGKILL (no rotation: nothing to wait for).
 phase_done() { [ -z "$1" ] || { [ -e "$tmp/sampled.$1" ] && [ -e "$tmp/killed.$1" ]; }; }
@@ -130,13 +136,15 @@ status_field() { kc us get meshnetwork "$mesh" -o jsonpath="{.status.rootCA$1}";
 # version of cacerts, read before the phase: that version was written for the phase read
 # or an earlier one (eastwest records a phase before it writes any member for it), and it
 # is loaded only when that phase had its sample and its kill. A sync whose version was
-# replaced meanwhile loads nothing (sync-cacerts --resource-version) and waits its turn.
+# replaced meanwhile loads nothing (sync-cacerts --resource-version) and waits its turn;
+# a version loaded already is not read again.
 kubelet_loop() {
-    local rv p
+    local rv p synced=""
     until [ -e "$tmp/stop" ]; do
         if rv=$(kc "$1" -n istio-system get secret cacerts -o jsonpath='{.metadata.resourceVersion}' 2>/dev/null) &&
-            [ -n "$rv" ] && p=$(phase_now) && phase_done "$p"; then
-            cluster_sh sync-cacerts --resource-version "$rv" "$1" >/dev/null 2>&1
+            [ -n "$rv" ] && [ "$rv" != "$synced" ] && p=$(phase_now) && phase_done "$p" &&
+            cluster_sh sync-cacerts --resource-version "$rv" "$1" >/dev/null 2>&1; then
+            synced=$rv
         fi
         sleep "$2"
     done
@@ -240,7 +248,7 @@ check setup/members-certificates-issued 60 certs_issued
 # the sampler started, START run (what starts the rotation), a SIGKILL in every phase;
 # then the checks, named NAME/..., the NTH rotation of the mesh (Events count from 1).
 prove_rotation() {
-    local name=$1 nth=$2 c m p fp nx
+    local name=$1 nth=$2 c m p fp
     shift 2
     # The old root as every istiod publishes it, which the status must report: the checks
     # below compare the operator's records with what the istiods did, not with themselves.
@@ -269,35 +277,32 @@ prove_rotation() {
     "$@"
     killed="" new_fps="" triggers="" t_end=$((SECONDS + 300)) finished=0 overlap_seen="" keys=0 looks=0 overlap_up=0
     while [ "$SECONDS" -lt "$t_end" ]; do
-        if ! phase=$(phase_now); then
+        # The -next Secret as read (NotFound or an error is no look): never a key in it.
+        if ! phase=$(phase_now --key); then
             sleep 0.3
             continue
         fi
-        fp=$(status_field .rotation.newSha256Fingerprint 2>/dev/null)
-        [ -n "$fp" ] && [[ $new_fps != *"$fp"* ]] && new_fps="$new_fps $fp"
-        fp=$(status_field .rotation.trigger 2>/dev/null)
-        [ -n "$fp" ] && [[ $triggers != *"$fp"* ]] && triggers="$triggers $fp"
-        # The -next Secret as read (NotFound or an error is no look): never a key in it.
-        if nx=$(kc us -n "$ns" get secret "$mesh-root-ca-next" -o jsonpath='{.metadata.name} {.data.tls\.key}' 2>/dev/null) &&
-            [ -n "$nx" ]; then
-            looks=$((looks + 1))
-            [ -n "${nx#* }" ] && keys=$((keys + 1))
-        fi
+        [ -n "$phase" ] && looks=$((looks + 1))
+        [[ $phase == *" key" ]] && keys=$((keys + 1))
+        phase=${phase% key}
+        fp=$(kc us get meshnetwork "$mesh" -o jsonpath='{.status.rootCA.rotation.newSha256Fingerprint}/{.status.rootCA.rotation.trigger}' 2>/dev/null)
+        [ -n "${fp%/*}" ] && [[ $new_fps != *"${fp%/*}"* ]] && new_fps="$new_fps ${fp%/*}"
+        [ -n "${fp#*/}" ] && [[ $triggers != *"${fp#*/}"* ]] && triggers="$triggers ${fp#*/}"
         if [ -n "$phase" ] && [[ $killed != *" $phase"* ]]; then
-            # In the overlap, well into it: a restart that started the wait again would show.
-            if [ "$phase" = Overlap ] && [ -z "$overlap_seen" ]; then overlap_seen=$SECONDS; fi
-            if [ "$phase" != Overlap ] || [ $((SECONDS - overlap_seen)) -ge $((overlap / 2)) ]; then
-                kill9
-                echo "killed in $phase at $(date +%s.%N)" >>"$tmp/kills"
-                killed="$killed $phase"
-                touch "$tmp/killed.$phase"
-                # The phase cannot change while the operator is down: Overlap (which no
-                # kubelet holds) gets its sample now.
-                [ "$phase" = Overlap ] && wait_for "a sample in Overlap" 300 test -e "$tmp/sampled.Overlap"
-                run_operator || fail "$name/kill/restart-in-$phase" "not ready after the restart"
-                # when the restarted operator was up, at the latest
-                [ "$phase" = Overlap ] && overlap_up=$(date +%s.%N)
+            kill9
+            echo "killed in $phase at $(date +%s.%N)" >>"$tmp/kills"
+            killed="$killed $phase"
+            touch "$tmp/killed.$phase"
+            if [ "$phase" = Overlap ]; then
+                # Dead, the operator cannot leave Overlap (which no kubelet holds): it is
+                # restarted well into the overlap, where a restart that waited it again
+                # would show, and once Overlap had its sample.
+                overlap_seen=$SECONDS
+                wait_for "the middle of the overlap, sampled" 300 overlap_restart_due
             fi
+            run_operator || fail "$name/kill/restart-in-$phase" "not ready after the restart"
+            # when the restarted operator was up, at the latest
+            [ "$phase" = Overlap ] && overlap_up=$(date +%s.%N)
         fi
         if [ -z "$phase" ] && [ "$(status_field .lastRotation.retiredSha256Fingerprint)" = "$old_root_fp" ] &&
             [ -z "$(status_field .rotation.phase)" ]; then
@@ -316,6 +321,8 @@ prove_rotation() {
     stop_background
     check_samples "$name" "$nth"
 }
+
+overlap_restart_due() { [ $((SECONDS - overlap_seen)) -ge $((overlap / 2)) ] && [ -e "$tmp/sampled.Overlap" ]; }
 
 check_samples() {
     local name=$1 nth=$2 S="$tmp/samples" nsamples ndiscarded maxgap bad p k c both last inters new_fp retired lo hi log
