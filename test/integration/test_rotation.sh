@@ -205,7 +205,7 @@ if ! cluster_sh up "${members[@]}" >"$tmp/up.out" 2>&1; then
     finish
 fi
 set_up_home
-# A fresh mesh root: an earlier run's root Secret (kept: onDelete Retain) has handled r1.
+# A fresh mesh root: an earlier run's root Secret (kept: onDelete Retain) is not this run's.
 kc us -n "$ns" delete secret "$mesh-root-ca" "$mesh-root-ca-next" --ignore-not-found >/dev/null 2>&1
 for c in "${members[@]}"; do
     play_istiod "$c" corp.local "$mesh"
@@ -217,7 +217,10 @@ for c in "${members[@]}"; do
         --dry-run=client -o yaml | kc us apply -f - >/dev/null
 done
 run_operator || fail setup/operator "not ready"
-kc us apply -f - >/dev/null <<EOF
+# Replaced whole when a run that stopped early left it (with its rotationRequest, policy
+# or rootSecretRef patched in).
+if kc us get meshnetwork "$mesh" >/dev/null 2>&1; then verb=replace; else verb=create; fi
+kc us "$verb" -f - >/dev/null <<EOF
 apiVersion: eastwest.io/v1alpha1
 kind: MeshNetwork
 metadata: {name: $mesh}
@@ -423,8 +426,8 @@ rvs() {
 }
 
 # ---- 1: a generated root, rotated by request ------------------------------------------------
-request_rotation() {
-    kc us patch meshnetwork "$mesh" --type=merge -p '{"spec":{"certificateAuthority":{"rotationRequest":"r1"}}}' >/dev/null
+request_rotation() { # a value no earlier run handled
+    kc us patch meshnetwork "$mesh" --type=merge -p '{"spec":{"certificateAuthority":{"rotationRequest":"r-'"$(date +%s%N)"'"}}}' >/dev/null
 }
 prove_rotation request 1 request_rotation
 if [ "${triggers# }" = RotationRequest ]; then pass request/trigger-RotationRequest; else
@@ -449,6 +452,7 @@ no_write_for renewal/no-second-rotation-no-write-in-10s 10 rotated_twice
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 365 \
     -keyout "$tmp/corp.key" -out "$tmp/corp.crt" -subj "/O=corp/CN=corp mesh root" \
     -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
+kc us -n "$ns" delete secret corp-root --ignore-not-found >/dev/null 2>&1
 kc us -n "$ns" create secret tls corp-root --cert="$tmp/corp.crt" --key="$tmp/corp.key" >/dev/null
 corp_rv=$(kc us -n "$ns" get secret corp-root -o jsonpath='{.metadata.resourceVersion}')
 corp_fp=$(pem_fps "$tmp/corp.crt")
