@@ -280,7 +280,7 @@ prove_rotation() {
     wait_for "samples before the rotation" 300 samples_at_least 3 before
     rotated0=$(events RootRotated) retired0=$(events RootRetired)
     "$@"
-    killed="" new_fps="" triggers="" t_end=$((SECONDS + 300)) finished=0 overlap_seen="" keys=0 looks=0 overlap_up=0
+    killed="" new_fps="" triggers="" t_end=$((SECONDS + 600)) finished=0 overlap_seen="" keys=0 looks=0 overlap_up=0
     while [ "$SECONDS" -lt "$t_end" ]; do
         # The -next Secret as read (NotFound or an error is no look): never a key in it.
         if ! phase=$(phase_now --key); then
@@ -317,7 +317,7 @@ prove_rotation() {
         sleep 0.3
     done
     if [ "$finished" = 1 ]; then pass "$name/rotation/finished"; else
-        fail "$name/rotation/finished" "phase $(status_field .rotation.phase) after 300 s: $(status_field .rotation.waiting)"; fi
+        fail "$name/rotation/finished" "phase $(status_field .rotation.phase) after 600 s: $(status_field .rotation.waiting)"; fi
     for p in TrustBoth SignWithNew Overlap DropOld; do
         if [[ $killed == *" $p"* ]]; then pass "$name/kill/in-$p-resumed"; else
             fail "$name/kill/in-$p-resumed" "phase $p not seen by the test (killed in:$killed)"; fi
