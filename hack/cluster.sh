@@ -15,6 +15,8 @@
 #   hack/cluster.sh {stop,start,restart}-{apiserver,etcd,istiod} NAME
 #   hack/cluster.sh istiod-port NAME http|xds|ca|webhook|monitoring
 #   hack/cluster.sh sync-cacerts NAME...  the kubelet's refresh of istiod's cacerts volume
+#   hack/cluster.sh sync-cacerts --resource-version RV NAME  the same, only if the Secret
+#                                         is still at RV (else exit 3, the volume untouched)
 #
 # State: ${EW_CLUSTERS_DIR:-/tmp/eastwest-clusters}/NAME/: kubeconfig, ca.crt, ca.key
 # (tests mint client certificates with it), sa.key, sa.pub, apiserver.port, etcd.port,
@@ -342,14 +344,24 @@ write_istiod_cmd() {
 # update a new directory swapped in by renaming ..data_tmp over ..data. So a running
 # istiod's watch on the directory sees what it sees in a pod: a Create of ..data, then
 # every file changed at once. Unchanged content: nothing is touched.
+# mount_cacerts DIR [RV]: with RV, only the Secret at that resourceVersion is mounted (a
+# test that decides what istiod may load next reads the Secret's version, then decides,
+# then syncs exactly that version); another version, or none: exit 3, nothing touched.
 mount_cacerts() {
-    local dir=$1 vol="$1/istiod/cacerts" json key ts link
+    local dir=$1 want_rv=${2:-} vol="$1/istiod/cacerts" json="" key ts link
+    if [ -n "$want_rv" ]; then
+        json=$(kubectl_c "$dir" -n istio-system get secret cacerts -o json 2>/dev/null) || json=""
+        if [ -z "$json" ] || [ "$(jq -r '.metadata.resourceVersion' <<<"$json")" != "$want_rv" ]; then
+            ew_log "cluster $(basename "$dir"): Secret cacerts is not at resourceVersion $want_rv; nothing synced"
+            exit 3
+        fi
+    fi
     [ -L "$vol/..data" ] || rm -rf "$vol"
     mkdir -p "$vol"
     chmod 700 "$vol"
     ts="..$(date +%Y_%m_%d_%H_%M_%S.%N)"
     mkdir -m 700 "$vol/$ts"
-    if json=$(kubectl_c "$dir" -n istio-system get secret cacerts -o json 2>/dev/null); then
+    if [ -n "$want_rv" ] || json=$(kubectl_c "$dir" -n istio-system get secret cacerts -o json 2>/dev/null); then
         for key in $(jq -r '.data // {} | keys[]' <<<"$json"); do
             [[ $key =~ ^[a-z0-9][a-z0-9.-]*$ ]] || continue
             jq -r --arg k "$key" '.data[$k]' <<<"$json" | base64 -d >"$vol/$ts/$key"
@@ -375,14 +387,20 @@ mount_cacerts() {
     done
 }
 
-# cmd_sync_cacerts NAME...: one pass of the kubelet's Secret volume sync for istiod's
-# cacerts (a test runs it in a loop while istiod runs; the real kubelet does it about
-# once a minute).
+# cmd_sync_cacerts [--resource-version RV] NAME...: one pass of the kubelet's Secret
+# volume sync for istiod's cacerts (a test runs it in a loop while istiod runs; the real
+# kubelet does it about once a minute). With RV (one NAME): only that version of the
+# Secret, else exit 3 with the volume untouched.
 cmd_sync_cacerts() {
-    local name dir
+    local name dir rv=""
+    if [ "${1:-}" = --resource-version ]; then
+        [ $# -eq 3 ] || ew_die "sync-cacerts --resource-version RV takes one cluster"
+        rv=$2
+        shift 2
+    fi
     for name in "$@"; do
         dir=$(need_cluster "$name")
-        mount_cacerts "$dir"
+        mount_cacerts "$dir" "$rv"
     done
 }
 
