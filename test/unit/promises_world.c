@@ -92,44 +92,7 @@ struct fake_cluster *pw_add(struct pworld *p, const char *name)
 /* world_start, with a cluster set that also reaches the extras. */
 void pw_start(struct pworld *p)
 {
-    struct world *w = &p->w;
-    const struct rt_clusterset_options co = {
-        .log = &w->log, .connect = pw_connect, .connect_ud = p};
-    w->clusters = rt_clusterset_new(&co);
-    const struct rt_recorder_options ro = {.client = w->home,
-                                           .controller = "eastwest.io/eastwest-operator",
-                                           .instance = "test",
-                                           .burst = 1000,
-                                           .log = &w->log};
-    w->events = rt_recorder_new(&ro);
-    w->metrics = rt_metrics_new();
-    const struct mesh_network_controller_options mo = {
-        .metrics = w->metrics,
-        .home = w->home,
-        .home_cfg = &w->home_cfg,
-        .namespace_ = WORLD_NAMESPACE,
-        .clusters = w->clusters,
-        .events = w->events,
-        .log = &w->log,
-        .workers = 2,
-        .retry_initial = 0.01,
-        .retry_max = 0.2,
-    };
-    w->meshes = mesh_network_controller_new(&mo);
-    const struct mesh_ccs_controller_options so = {
-        .metrics = w->metrics,
-        .home = w->home,
-        .clusters = w->clusters,
-        .events = w->events,
-        .log = &w->log,
-        .workers = 2,
-        .retry_initial = 0.01,
-        .retry_max = 0.2,
-    };
-    w->services = mesh_ccs_controller_new(&so);
-    rt_controller_run(mesh_network_controller_runtime(w->meshes));
-    rt_controller_run(mesh_ccs_controller_runtime(w->services));
-    w->running = 1;
+    world_start_connect(&p->w, pw_connect, p);
 }
 
 void pw_free(struct pworld *p)

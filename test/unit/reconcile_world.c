@@ -148,8 +148,13 @@ static kube_code connect_fake(void *ud, const char *name, const struct kube_rest
 
 void world_start(struct world *w)
 {
+    world_start_connect(w, connect_fake, w);
+}
+
+void world_start_connect(struct world *w, rt_cluster_connect_fn connect, void *connect_ud)
+{
     const struct rt_clusterset_options co = {
-        .log = &w->log, .connect = connect_fake, .connect_ud = w};
+        .log = &w->log, .connect = connect, .connect_ud = connect_ud};
     w->clusters = rt_clusterset_new(&co);
     const struct rt_recorder_options ro = {.client = w->home,
                                            .controller = "eastwest.io/eastwest-operator",

@@ -51,6 +51,9 @@ void world_apply_tutorial(struct world *w);
 void world_put_json(struct fake_cluster *fc, const struct kube_resource *r, const char *json);
 /* Start both controllers (their watches, then their workers). */
 void world_start(struct world *w);
+/* world_start with a cluster set whose members are made by connect (connect_ud its
+ * argument): for worlds with more fake clusters than the tutorial's two. */
+void world_start_connect(struct world *w, rt_cluster_connect_fn connect, void *connect_ud);
 /* Stop the controllers, free everything. */
 /* Stop the controllers as a process exit would, keeping the clusters (world_start
  * again is the operator's restart). */
