@@ -132,7 +132,10 @@ fi
 stage "build"
 builds_ok=1
 if build build; then pass build/plain; else fail build/plain; builds_ok=0; fi
-if build build-asan -Db_sanitize=address,undefined -Db_lundef=false; then pass build/asan-ubsan; else
+# GCC leaves float-cast-overflow out of -fsanitize=undefined: a double past an integer's
+# range is undefined behaviour all the same (reflector.c's seed was one).
+if build build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dc_args=-fsanitize=float-cast-overflow; then
+    pass build/asan-ubsan; else
     fail build/asan-ubsan; builds_ok=0; fi
 if CC=clang build build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false; then
     pass build/fuzz; else fail build/fuzz; builds_ok=0; fi

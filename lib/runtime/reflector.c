@@ -346,7 +346,9 @@ struct rt_reflector *rt_reflector_start(const struct rt_reflector_options *opts)
         r->o.backoff_initial = 0.8;
     if (r->o.backoff_max <= 0)
         r->o.backoff_max = 30;
-    r->seed = (unsigned int)(ew_now_mono() * 1e6) ^ (unsigned int)(uintptr_t)r;
+    /* through uint64_t: past 71 minutes of uptime the microseconds exceed an unsigned int,
+     * and a double out of the target type's range is undefined behaviour */
+    r->seed = (unsigned int)(uint64_t)(ew_now_mono() * 1e6) ^ (unsigned int)(uintptr_t)r;
     r->store = rt_store_new(opts->index_labels, opts->nindex);
     register_cache_metrics(r);
     for (size_t i = 0; i < opts->nindexes; i++)
