@@ -317,6 +317,16 @@ static int abandoned(struct pworld *p, void *ud)
     return mesh_events(p, "CleanupAbandoned", NULL) > 0 && mesh_condition_is(p, &c);
 }
 
+/* The three members, then ap removed while it does not answer: its cleanup pending. */
+static void remove_ap_while_down(struct test_ctx *t, struct pworld *p)
+{
+    start_three(t, p);
+    fake_cluster_set_down(p->fc[0], 1);
+    set_members(p, NULL, 0);
+    REQUIREF(t, pw_wait(p, ap_pending, NULL, T(20)), "ap's cleanup not pending: %s",
+             world_describe(&p->w));
+}
+
 /* meshnetwork.md: a removed member that does not answer: CleanupPending=True, reason
  * ClustersLeaving, status.removedClusters names it with its kubeconfigSecretRef;
  * deleting that Secret gives up the cleanup (warning CleanupAbandoned says what was left
@@ -324,11 +334,7 @@ static int abandoned(struct pworld *p, void *ud)
 static void test_removed_member_down_abandoned_by_secret(struct test_ctx *t)
 {
     struct pworld p;
-    start_three(t, &p);
-    fake_cluster_set_down(p.fc[0], 1);
-    set_members(&p, NULL, 0);
-    REQUIREF(t, pw_wait(&p, ap_pending, NULL, T(20)), "ap's cleanup not pending: %s",
-             world_describe(&p.w));
+    remove_ap_while_down(t, &p);
     check_ap_pending(t, &p);
     CHECK(t, fake_cluster_delete(p.w.us, &KUBE_RES_SECRETS, WORLD_NAMESPACE, "ap-kubeconfig"));
     REQUIREF(t, pw_wait(&p, abandoned, NULL, T(20)), "not abandoned: %s", world_describe(&p.w));
@@ -351,11 +357,7 @@ static void test_removed_member_down_abandoned_by_secret(struct test_ctx *t)
 static void test_removed_member_abandoned_across_restart(struct test_ctx *t)
 {
     struct pworld p;
-    start_three(t, &p);
-    fake_cluster_set_down(p.fc[0], 1);
-    set_members(&p, NULL, 0);
-    REQUIREF(t, pw_wait(&p, ap_pending, NULL, T(20)), "ap's cleanup not pending: %s",
-             world_describe(&p.w));
+    remove_ap_while_down(t, &p);
     world_stop(&p.w);
     CHECK(t, fake_cluster_delete(p.w.us, &KUBE_RES_SECRETS, WORLD_NAMESPACE, "ap-kubeconfig"));
     pw_start(&p);
