@@ -17,12 +17,14 @@
 #   hack/cluster.sh sync-cacerts NAME...  the kubelet's refresh of istiod's cacerts volume
 #   hack/cluster.sh sync-cacerts --resource-version RV NAME  the same, only if the Secret
 #                                         is still at RV (else exit 3, the volume untouched)
+#   hack/cluster.sh seed-guide-gateway NAME...  Istio's guide's east-west gateway objects,
+#                                         written there by "the user" (hack/user-world/)
 #
 # State: ${EW_CLUSTERS_DIR:-/tmp/eastwest-clusters}/NAME/: kubeconfig, ca.crt, ca.key
 # (tests mint client certificates with it), sa.key, sa.pub, apiserver.port, etcd.port,
 # apiserver.cmd and etcd.cmd (the exact command lines, reused by start/restart),
-# kube-apiserver.pid, etcd.pid, logs/. Ports: the first free block of 10 from
-# ${EW_PORT_BASE:-26000} (apiserver +0, etcd client +1, etcd peer +2; istiod: http +3,
+# kube-apiserver.pid, etcd.pid, logs/, user-objects.txt (seed_user_world). Ports: the
+# first free block of 10 from ${EW_PORT_BASE:-26000} (apiserver +0, etcd client +1, etcd peer +2; istiod: http +3,
 # plaintext xDS +4, CA and TLS xDS +5, webhook +6, monitoring +7).
 #
 # istiod: istiod.cmd, working directory istiod/ (so no ./etc/istio/config/mesh file: it
@@ -475,6 +477,35 @@ install_istio_crds() {
     quiet kubectl_c "$dir" wait --for=condition=Established crd --all --timeout=60s
 }
 
+# The user's world (hack/user-world/): the clusters start as a user's do, with Istio
+# installed first (its namespace and istiod's own RBAC) and the user's own objects next
+# to where eastwest writes (an ingress Gateway and a Secret in istio-system, a tenant's
+# ServiceEntry and DestinationRule, tenants team-a and team-b who may write
+# CrossClusterServices in their own namespace only). Written by "the user" (kubectl
+# apply); each object's uid and fingerprint (hack/user-world/fingerprint.jq: everything
+# but status) go to DIR/user-objects.txt, which test_user_objects compares at the end of
+# the run: eastwest touched none of them.
+# seed_user_world DIR FILE...: apply FILEs (hack/user-world/*.yaml) and record them.
+seed_user_world() {
+    local dir=$1 ns f
+    shift
+    for ns in istio-system team-a team-b; do
+        kubectl_c "$dir" get namespace "$ns" >/dev/null 2>&1 || quiet kubectl_c "$dir" create namespace "$ns"
+    done
+    for f; do
+        quiet kubectl_c "$dir" apply -f "$f"
+        kubectl_c "$dir" get -f "$f" -o json | jq -r -f "$EW_ROOT/hack/user-world/fingerprint.jq" \
+            >>"$dir/user-objects.txt"
+    done
+}
+cmd_seed_guide_gateway() {
+    local name dir
+    for name; do
+        dir=$(need_cluster "$name")
+        seed_user_world "$dir" "$EW_ROOT/hack/user-world/eastwest-gateway.yaml"
+    done
+}
+
 start_cluster() {
     local name=$1 dir="$CLUSTERS_DIR/$1" t0=$SECONDS
     start_proc "$dir" etcd
@@ -483,6 +514,9 @@ start_cluster() {
     wait_apiserver "$dir"
     ensure_namespaces "$dir"
     install_istio_crds "$dir"
+    : >"$dir/user-objects.txt"
+    seed_user_world "$dir" "$EW_ROOT/hack/user-world/istiod-rbac.yaml" \
+        "$EW_ROOT/hack/user-world/user-objects.yaml"
     touch "$dir/up.ok"
     ew_log "cluster $name: up in $((SECONDS - t0))s"
 }
@@ -652,6 +686,7 @@ main() {
     etcd-delete) cmd_etcd_delete "$@" ;;
     istiod-port) cmd_istiod_port "$@" ;;
     sync-cacerts) cmd_sync_cacerts "$@" ;;
+    seed-guide-gateway) cmd_seed_guide_gateway "$@" ;;
     stop-apiserver | start-apiserver | restart-apiserver | stop-etcd | start-etcd | restart-etcd | \
         stop-istiod | start-istiod | restart-istiod)
         cmd_proc "${cmd%%-*}" "${cmd#*-}" "$@"

@@ -7,8 +7,9 @@
 #
 # Installs what is missing (hack/deps.sh), builds, starts clusters us and eu
 # (real etcd + kube-apiserver each, with Istio's CRDs, and a real istiod each),
-# installs the eastwest CRDs, runs eastwest-operator against us (the home cluster)
-# with eu's kubeconfig in a Secret, applies the example, plays what local clusters
+# installs the eastwest CRDs, runs eastwest-operator against us (the home cluster) as
+# the chart's ServiceAccount with the chart's RBAC, with eu linked by `kubectl eastwest
+# link` (a least-privilege identity in eu, its kubeconfig in a Secret), applies the example, plays what local clusters
 # lack (the kubelet's pod status and the cloud's load balancer addresses, see
 # hack/play.sh), restarts each istiod once cacerts is there (the real-world step),
 # waits for Ready, prints `kubectl get meshnet,ccs` and the ServiceEntry written in us,
@@ -55,10 +56,15 @@ kc us apply --server-side -f crds/ >/dev/null
 kc us wait --for=condition=Established crd/meshnetworks.eastwest.io \
     crd/crossclusterservices.eastwest.io --timeout=60s >/dev/null
 kc us create namespace eastwest-system --dry-run=client -o yaml | kc us apply -f - >/dev/null
-kc us -n eastwest-system create secret generic prod-eu-west-1 \
-    --from-file=kubeconfig="$EW_CLUSTERS_DIR/eu/kubeconfig" --dry-run=client -o yaml |
-    kc us apply -f - >/dev/null
 for c in us eu; do play_istiod "$c" corp.local training-mesh; done
+say "the operator's identity in us: the chart's ServiceAccount and RBAC (helm template)"
+"$EW_HELM" template eastwest charts/eastwest-operator -n eastwest-system \
+    --show-only templates/serviceaccount.yaml --show-only templates/role.yaml \
+    --show-only templates/clusterrole.yaml | kc us apply -f - >/dev/null
+say "eu linked: kubectl eastwest link eu (its least-privilege identity, Secret prod-eu-west-1)"
+KUBECONFIG="$EW_CLUSTERS_DIR/us/kubeconfig:$EW_CLUSTERS_DIR/eu/kubeconfig" \
+    build/cmd/kubectl-eastwest/kubectl-eastwest link eu --context eu --home-context us \
+    --secret-name prod-eu-west-1 >/dev/null
 # echo in eu: the Service the example exports, and a pod (no kubelet: it stays Pending)
 kc eu create namespace echo --dry-run=client -o yaml | kc eu apply -f - >/dev/null
 kc eu -n echo apply -f - >/dev/null <<'EOF'
@@ -90,7 +96,16 @@ kc us create namespace echo --dry-run=client -o yaml | kc us apply -f - >/dev/nu
 
 say "eastwest-operator (log: $EW_CLUSTERS_DIR/operator.log)"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-build/cmd/eastwest-operator/eastwest-operator --kubeconfig "$EW_CLUSTERS_DIR/us/kubeconfig" \
+# as a pod of the chart runs it: its ServiceAccount's token, us's CA and namespace where
+# the kubelet mounts them (EASTWEST_SERVICEACCOUNT_DIR stands in for that directory)
+sa="$EW_CLUSTERS_DIR/operator-serviceaccount"
+mkdir -p "$sa"
+kc us -n eastwest-system create token eastwest-operator --duration=24h >"$sa/token"
+cp "$EW_CLUSTERS_DIR/us/ca.crt" "$sa/ca.crt"
+printf eastwest-system >"$sa/namespace"
+env -u KUBECONFIG EASTWEST_SERVICEACCOUNT_DIR="$sa" KUBERNETES_SERVICE_HOST=127.0.0.1 \
+    KUBERNETES_SERVICE_PORT="$(cat "$EW_CLUSTERS_DIR/us/apiserver.port")" \
+    build/cmd/eastwest-operator/eastwest-operator \
     --namespace eastwest-system --metrics-bind-address "127.0.0.1:$port" \
     --log-format text 2>"$EW_CLUSTERS_DIR/operator.log" </dev/null &
 op_pid=$!

@@ -4,7 +4,9 @@ and shape what the operator sends (test_runtime_promises.sh).
 
 It terminates TLS with a serving certificate for 127.0.0.1 (the suite mints one with the
 cluster's CA key, so a kubeconfig with the cluster's CA trusts it), forwards every request
-to the real API server with the admin client certificate, and streams the answer back
+to the real API server with the client's own credentials (its Authorization header: a
+ServiceAccount's bearer token) or, with --client-cert, as that client certificate's user,
+and streams the answer back
 (watches included). It speaks HTTP/1.1 only (no ALPN), so every request the client makes
 is one it can see. A control server (plain HTTP on loopback) programs it:
 
@@ -24,8 +26,8 @@ is one it can see. A control server (plain HTTP on loopback) programs it:
   GET  /downconns?since=TIME   connections closed unanswered (down mode) since TIME
   GET  /streams?path=REGEX     open streams whose path matches: their count
 
-  kube_proxy.py --upstream https://127.0.0.1:PORT --upstream-ca CA --client-cert CRT
-      --client-key KEY --cert SERVING.crt --key SERVING.key --port-file F --control-port-file F
+  kube_proxy.py --upstream https://127.0.0.1:PORT --upstream-ca CA [--client-cert CRT
+      --client-key KEY] --cert SERVING.crt --key SERVING.key --port-file F --control-port-file F
 """
 import argparse
 import http.client
@@ -305,16 +307,19 @@ class Control(http.server.BaseHTTPRequestHandler):
 
 def main():
     ap = argparse.ArgumentParser()
-    for a in ("--upstream", "--upstream-ca", "--client-cert", "--client-key", "--cert", "--key",
-              "--port-file", "--control-port-file"):
+    for a in ("--upstream", "--upstream-ca", "--cert", "--key", "--port-file",
+              "--control-port-file"):
         ap.add_argument(a, required=True)
+    ap.add_argument("--client-cert")
+    ap.add_argument("--client-key")
     o = ap.parse_args()
     srv = Proxy(("127.0.0.1", 0), Handler)
     srv.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     srv.ctx.load_cert_chain(o.cert, o.key)
     srv.upstream = urllib.parse.urlsplit(o.upstream)
     srv.upctx = ssl.create_default_context(cafile=o.upstream_ca)
-    srv.upctx.load_cert_chain(o.client_cert, o.client_key)
+    if o.client_cert:
+        srv.upctx.load_cert_chain(o.client_cert, o.client_key)
     ctl = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Control)
     ctl.daemon_threads = True
     threading.Thread(target=ctl.serve_forever, daemon=True).start()

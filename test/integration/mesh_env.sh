@@ -5,6 +5,26 @@
 # EW_OPERATOR: the operator binary (default: the ASan build, else the plain one).
 # EW_OPERATOR_LOG: where to keep the operator's log (default: SUITE-operator.log in
 # EW_TEST_LOGS_DIR, hack/test.sh's logs directory, when set; else a temporary file).
+#
+# The world every suite runs in is a user's (issue 31):
+# - The operator runs as the chart's ServiceAccount with exactly the chart's rendered RBAC
+#   (chart_rbac, operator_token, start_operator, spawn_operator): a request the chart does
+#   not grant is a 403 here as for users. A suite that needs more says so and why.
+# - Member kubeconfig Secrets are made by `kubectl eastwest link` (link_member): the
+#   member's least-privilege identity, never the admin kubeconfig.
+# - hack/cluster.sh starts every cluster with Istio's namespace, istiod's own RBAC and the
+#   user's objects (hack/user-world/: a Gateway and a Secret in istio-system, a tenant's
+#   ServiceEntry and DestinationRule, tenants team-a and team-b whose ServiceAccount tenant
+#   may write CrossClusterServices in its own namespace only); test_user_objects, the last
+#   suite, checks that none of them was touched.
+# - Istio's guide's east-west gateway (istio-eastwestgateway, cross-network-gateway,
+#   written by the user: hack/user-world/eastwest-gateway.yaml) is in NO standard cluster:
+#   us and eu are meshed by nearly every suite and ap by test_ccs, test_istio and
+#   test_lifecycle, all of which need eastwest's own gateway written there, which it must
+#   refuse over a user's objects. The hostile suite (test_hostile.sh) decides where: it
+#   starts a cluster of its own (e.g. `hack/cluster.sh up user` then
+#   `hack/cluster.sh seed-guide-gateway user`), meshes it, and takes it down; the seeding
+#   records the objects, so test_user_objects checks them too while that cluster is up.
 # shellcheck shell=bash disable=SC2154
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=hack/lib.sh
@@ -93,13 +113,90 @@ is_leader() {
     grep -qE '^eastwest_leader(\{[^}]*\})? 1$' <<<"$page"
 }
 
-# start_operator: run it against us (the home cluster); sets port and op_pid.
+# ---- the operator's identity: the chart's ServiceAccount and RBAC, as a user installs it ----
+# chart_rbac [LEASE [NAMESPACE]]: render charts/eastwest-operator as a user would for these
+# clusters (release eastwest in NAMESPACE, default eastwest-system; us is a mesh member in
+# every suite, so rbac.homeClusterIsMember=true, the default; operator.leaderElectionID
+# LEASE, default ew-SUITE, the Lease the suite's operator is started with) and apply to us
+# only what an install gives the operator's identity: the namespace, the ServiceAccount,
+# the Roles, the ClusterRole and their bindings (no Deployment: the suite runs the
+# binary). Nothing else is granted: a request the chart does not allow is a 403 here as
+# it is for users. A suite's later chart_rbac with another LEASE replaces the Role's
+# resourceNames, as a helm upgrade would. The objects carry Helm's ownership annotations
+# (release eastwest), so test_chart's helm install adopts them as it would its own.
+chart_rbac() {
+    local lease=${1:-ew-${suite//_/-}} ns=${2:-eastwest-system}
+    kc us create namespace "$ns" >/dev/null 2>&1
+    "$EW_HELM" template eastwest "$root/charts/eastwest-operator" -n "$ns" \
+        --set "operator.leaderElectionID=$lease" --set rbac.homeClusterIsMember=true >"$tmp/chart.yaml" ||
+        return 1
+    python3 - "$tmp/chart.yaml" "$ns" >"$tmp/chart-rbac.yaml" <<'EOF' || return 1
+import sys
+keep = ("ServiceAccount", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding")
+owner = ("metadata:\n  annotations: {meta.helm.sh/release-name: eastwest, "
+         "meta.helm.sh/release-namespace: %s}\n" % sys.argv[2])
+docs = [d for d in open(sys.argv[1]).read().split("\n---")
+        if any("\nkind: %s\n" % k in "\n" + d + "\n" for k in keep)]
+assert docs and all("\nmetadata:\n" in d and "annotations:" not in d for d in docs)
+print("\n---".join(d.replace("metadata:\n", owner, 1) for d in docs))
+EOF
+    kc us apply --server-side --force-conflicts --field-manager=helm -f "$tmp/chart-rbac.yaml" >/dev/null
+}
+# operator_token [NAMESPACE [SERVICEACCOUNT]]: a token of the chart's ServiceAccount
+# (default eastwest-operator in eastwest-system)
+# (kubectl create token, as the kubelet's projected token), in $tmp/serviceaccount/ with
+# us's CA and NAMESPACE, the in-cluster layout (EASTWEST_SERVICEACCOUNT_DIR stands in for
+# /var/run/secrets/kubernetes.io/serviceaccount).
+operator_token() {
+    local ns=${1:-eastwest-system} sadir="$tmp/serviceaccount"
+    mkdir -p "$sadir"
+    kc us -n "$ns" create token "${2:-eastwest-operator}" --duration=4h >"$sadir/token" || return 1
+    cp "$dir/us/ca.crt" "$sadir/ca.crt"
+    printf '%s' "$ns" >"$sadir/namespace"
+}
+# operator_kubeconfig FILE [SERVER]: a kubeconfig (JSON) with that token (operator_token first)
+# for SERVER (default: us's API server), for a suite that must put something between the
+# operator and us (test_runtime_promises' proxy).
+operator_kubeconfig() {
+    local server=${2:-https://127.0.0.1:$(cat "$dir/us/apiserver.port")}
+    jq -n --arg server "$server" --arg ca "$(base64 -w0 <"$dir/us/ca.crt")" \
+        --rawfile token "$tmp/serviceaccount/token" '{apiVersion: "v1", kind: "Config",
+            clusters: [{name: "us", cluster: {server: $server, "certificate-authority-data": $ca}}],
+            users: [{name: "eastwest-operator", user: {token: ($token | rtrimstr("\n"))}}],
+            contexts: [{name: "us", context: {cluster: "us", user: "eastwest-operator"}}],
+            "current-context": "us"}' >"$1" || return 1
+    chmod 600 "$1"
+}
+# spawn_operator [FLAG...]: start the operator in the background as a pod of the chart
+# would run (in-cluster: the ServiceAccount token of operator_token, us's CA and
+# KUBERNETES_SERVICE_HOST/PORT, no kubeconfig, no HOME with one), FLAGs after
+# --leader-election-id ew-SUITE --log-format json, so they win; its stderr appended to
+# the log. Sets op_pid; the caller gives --metrics-bind-address. chart_rbac and
+# operator_token come first (start_operator does both).
+spawn_operator() {
+    local server
+    server="https://127.0.0.1:$(cat "$dir/us/apiserver.port")"
+    mkdir -p "$tmp/home"
+    env -u KUBECONFIG HOME="$tmp/home" EASTWEST_SERVICEACCOUNT_DIR="$tmp/serviceaccount" \
+        KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT="${server##*:}" \
+        "$operator" --leader-election-id "ew-${suite//_/-}" --log-format json "$@" 2>>"$oplog" &
+    op_pid=$! op_stopped=0
+}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# operator_identity [LEASE]: chart_rbac and operator_token, or a FAIL line naming them.
+operator_identity() {
+    chart_rbac "${1:-ew-${suite//_/-}}" && operator_token && return 0
+    fail operator-identity "the chart's RBAC (helm template) or its ServiceAccount's token"
+    return 1
+}
+# start_operator: the chart's RBAC (for the Lease ew-SUITE), its ServiceAccount's token,
+# and the operator run with it against us (the home cluster), --namespace
+# eastwest-system; sets port and op_pid. (A suite with flags of its own: operator_identity
+# LEASE, then spawn_operator FLAG....)
 start_operator() {
-    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    "$operator" --kubeconfig "$dir/us/kubeconfig" --namespace eastwest-system \
-        --leader-election-id "ew-${suite//_/-}" --metrics-bind-address "127.0.0.1:$port" \
-        --log-format json 2>>"$oplog" &
-    op_pid=$!
+    operator_identity "ew-${suite//_/-}" || return 1
+    port=$(free_port)
+    spawn_operator --namespace eastwest-system --metrics-bind-address "127.0.0.1:$port"
     check operator-ready 30 curl -sf "http://127.0.0.1:$port/readyz"
 }
 # start_operator_in_cluster NAMESPACE SERVICEACCOUNT [FLAG...]: run it as a pod would,
@@ -109,19 +206,9 @@ start_operator() {
 # pointing at us; no kubeconfig, no HOME with one. FLAGs (a Deployment's args, say) come
 # after the defaults, so they win; the metrics address is always a free loopback port.
 start_operator_in_cluster() {
-    local sadir="$tmp/serviceaccount" server
-    mkdir -p "$sadir"
-    kc us -n "$1" create token "$2" --duration=2h >"$sadir/token" || return 1
-    cp "$dir/us/ca.crt" "$sadir/ca.crt"
-    printf '%s' "$1" >"$sadir/namespace"
-    server=$(kc us config view --minify -o jsonpath='{.clusters[0].cluster.server}')
-    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    mkdir -p "$tmp/home"
-    env -u KUBECONFIG HOME="$tmp/home" EASTWEST_SERVICEACCOUNT_DIR="$sadir" \
-        KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT="${server##*:}" \
-        "$operator" --leader-election-id "ew-${suite//_/-}" --log-format json "${@:3}" \
-        --metrics-bind-address "127.0.0.1:$port" 2>"$oplog" &
-    op_pid=$!
+    operator_token "$1" "$2" || return 1
+    port=$(free_port)
+    spawn_operator "${@:3}" --metrics-bind-address "127.0.0.1:$port"
     check operator-ready-in-cluster 30 curl -sf "http://127.0.0.1:$port/readyz"
 }
 # stop_operator: SIGTERM, and it must exit 0 (finish does it unless a test did it first).
@@ -148,15 +235,31 @@ finish() {
     echo "# $suite: $passed passed, $failed failed"
     [ "$failed" -eq 0 ]
 }
-# set_up_home: CRDs, the operator namespace, the eu kubeconfig Secret.
+# link_member CLUSTER SECRET [NAMESPACE]: the member's kubeconfig Secret SECRET in us's
+# NAMESPACE (default eastwest-system), made as a user makes it: `kubectl eastwest link`
+# (the member's least-privilege ServiceAccount eastwest-member and its RBAC in CLUSTER, a
+# token of it in the Secret). EW_PLUGIN: the plugin binary (default: the ASan build's).
+plugin="${EW_PLUGIN:-$root/build-asan/cmd/kubectl-eastwest/kubectl-eastwest}"
+[ -x "$plugin" ] || plugin="$root/build/cmd/kubectl-eastwest/kubectl-eastwest"
+link_member() {
+    local out
+    out=$(KUBECONFIG="$dir/us/kubeconfig:$dir/$1/kubeconfig" "$plugin" link "$1" --context "$1" \
+        --home-context us --secret-name "$2" --namespace "${3:-eastwest-system}" 2>&1) || {
+        echo "kubectl eastwest link $1: $out" >&2
+        return 1
+    }
+}
+# linked_kubeconfig SECRET FILE [NAMESPACE]: the kubeconfig in a Secret link_member made.
+linked_kubeconfig() {
+    kc us -n "${3:-eastwest-system}" get secret "$1" -o jsonpath='{.data.kubeconfig}' | base64 -d >"$2"
+}
+# set_up_home: CRDs, the operator namespace, the eu kubeconfig Secret prod-eu-west-1.
 set_up_home() {
     kc us apply --server-side -f "$root/crds/" >/dev/null &&
         kc us wait --for=condition=Established crd/meshnetworks.eastwest.io \
             crd/crossclusterservices.eastwest.io --timeout=30s >/dev/null
     kc us create namespace eastwest-system >/dev/null 2>&1
-    kc us -n eastwest-system create secret generic prod-eu-west-1 \
-        --from-file=kubeconfig="$dir/eu/kubeconfig" --dry-run=client -o yaml |
-        kc us apply -f - >/dev/null
+    link_member eu prod-eu-west-1
 }
 
 # The tutorial (deploy/examples/tutorial.yaml) against an operator run in-cluster, as
@@ -167,8 +270,7 @@ set_up_home() {
 # ccs-ready, {us,eu}-serviceentry and home-member-written. tutorial_clean_up PREFIX:
 # deletes the resources and checks PREFIX/cleanup (the finalizers ran).
 tutorial_prepare() {
-    kc us -n "$1" create secret generic prod-eu-west-1 --from-file=kubeconfig="$dir/eu/kubeconfig" \
-        --dry-run=client -o yaml | kc us apply -f - >/dev/null
+    link_member eu prod-eu-west-1 "$1"
     kc us create namespace echo >/dev/null 2>&1
     kc eu create namespace echo >/dev/null 2>&1
     kc eu -n echo apply -f - >/dev/null <<'EOF'

@@ -242,8 +242,7 @@ if bash "$root/hack/cluster.sh" up ap >"$tmp/ap.out" 2>&1; then
     play_istiod ap corp.local training-mesh
     backing_service ap multi 9090
     backing_service eu multi 9090
-    kc us -n eastwest-system create secret generic ap-kubeconfig --from-file=kubeconfig="$dir/ap/kubeconfig" \
-        --dry-run=client -o yaml | kc us apply -f - >/dev/null
+    link_member ap ap-kubeconfig
     kc us patch meshnetwork training-mesh --type=json -p '[{"op":"add","path":"/spec/clusters/-","value":{"name":"ap","network":"ap-net","locality":"ap-south-1","kubeconfigSecretRef":{"name":"ap-kubeconfig"}}}]' >/dev/null
     wait_for "ap gateway" 30 sh -c "$EW_KUBECTL --kubeconfig $dir/ap/kubeconfig -n istio-system get svc istio-eastwestgateway"
     play_cloud ap 203.0.113.30

@@ -166,6 +166,36 @@ reject ccs-bad-interval 'spec.failover.outlierDetection.interval' "$(ccs a "$C_O
 reject ccs-no-exporters 'spec.exportFrom: Invalid value: 0' "$(ccs a '  meshNetwork: m
   exportFrom: []')"
 
+# ---- tenants (hack/cluster.sh seeds them): each team writes CrossClusterServices in its
+# own namespace only, with its own identity (a token of ServiceAccount tenant there) ----
+tenant_ccs() { # tenant_ccs TEAM NAMESPACE: create (server-side dry run) as TEAM's tenant
+    local token
+    token=$(k -n "$1" create token tenant --duration=10m 2>&1) || { echo "no token: $token"; return 1; }
+    "$EW_KUBECTL" --server "$(k config view --minify -o jsonpath='{.clusters[0].cluster.server}')" \
+        --certificate-authority "$(dirname "$kubeconfig")/ca.crt" --token "$token" \
+        create --dry-run=server -f - 2>&1 <<EOF
+apiVersion: eastwest.io/v1alpha1
+kind: CrossClusterService
+metadata: {name: tenant-probe, namespace: $2}
+spec:
+  meshNetwork: training-mesh
+  exportFrom: [{cluster: eu}]
+  ports: [{number: 80, name: http, protocol: HTTP}]
+EOF
+}
+for t in team-a:team-b team-b:team-a; do
+    own=${t%%:*} other=${t#*:}
+    if out=$(tenant_ccs "$own" "$own"); then pass "tenants/$own-creates-in-own-namespace"; else
+        fail "tenants/$own-creates-in-own-namespace" "$out"; fi
+    out=$(tenant_ccs "$own" "$other")
+    if grep -q "system:serviceaccount:$own:tenant\" cannot create resource \"crossclusterservices\" .* in the namespace \"$other\"" <<<"$out"; then
+        pass "tenants/$own-refused-in-$other"
+    else fail "tenants/$own-refused-in-$other" "${out:-created}"; fi
+done
+out=$(k auth can-i --list --as=system:serviceaccount:team-a:tenant -n team-b 2>&1)
+if ! grep -q crossclusterservices <<<"$out"; then pass tenants/nothing-in-other-namespace; else
+    fail tenants/nothing-in-other-namespace "$out"; fi
+
 k delete namespace "$ns" --wait=false >/dev/null 2>&1
 echo "# test_crds: $passed passed, $failed failed, 0 skipped"
 [ "$failed" -eq 0 ]

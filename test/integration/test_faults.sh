@@ -32,15 +32,14 @@ injected=0 recovered=0 compared=0
 fault() { injected=$((injected + 1)); }
 ok() { recovered=$((recovered + 1)); }
 
-# The operator, restartable: its log is appended to, never truncated. Fails when its
-# /healthz does not answer within 30 s.
+# The operator, restartable: its log is appended to, never truncated. It runs as the
+# chart's ServiceAccount with the chart's RBAC (mesh_env.sh chart_rbac, operator_token:
+# done once in the set-up). Fails when its /healthz does not answer within 30 s.
 lease=ew-faults
 run_operator() { # sets op_pid and port
-    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    "$operator" --kubeconfig "$dir/us/kubeconfig" --namespace eastwest-system \
-        --leader-election-id "$lease" --metrics-bind-address "127.0.0.1:$port" \
-        --log-format json --log-level debug 2>>"$oplog" &
-    op_pid=$!
+    port=$(free_port)
+    spawn_operator --namespace eastwest-system --leader-election-id "$lease" \
+        --metrics-bind-address "127.0.0.1:$port" --log-level debug
     wait_for "operator /healthz" 30 curl -sf "http://127.0.0.1:$port/healthz"
 }
 kill9() { kill -9 "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
@@ -331,8 +330,8 @@ for c in us eu; do
     # an earlier suite's mesh retained its cacerts (onDelete: Retain): start from none
     kc "$c" -n istio-system delete secret cacerts --ignore-not-found >/dev/null 2>&1
 done
-kc us -n eastwest-system create secret generic fault-eu --from-file=kubeconfig="$dir/eu/kubeconfig" \
-    --dry-run=client -o yaml | kc us apply -f - >/dev/null
+link_member eu fault-eu
+operator_identity "$lease"
 gen_services | kc eu apply --server-side --force-conflicts -f - >/dev/null
 # a pod of s1 (never scheduled: there is no kubelet) whose identity us must pin
 kc eu -n "$ns" apply -f - >/dev/null <<EOF

@@ -158,8 +158,7 @@ ap_clean() { [ -z "$(managed_left ap)" ]; }
 no_watches_on_ap() { [ "$(watches_on ap serviceentries)" = 0 ] && [ "$(watches_on ap destinationrules)" = 0 ]; }
 if bash "$root/hack/cluster.sh" up ap >"$tmp/ap.out" 2>&1; then
     play_istiod ap corp.local training-mesh
-    kc us -n eastwest-system create secret generic ap-kubeconfig --from-file=kubeconfig="$dir/ap/kubeconfig" \
-        --dry-run=client -o yaml | kc us apply -f - >/dev/null
+    link_member ap ap-kubeconfig
     tri_mesh ap
     for c in us eu ap; do # the gateway Services are new: the cloud gives them addresses again
         wait_for "$c gateway Service" 40 kc "$c" -n istio-system get svc istio-eastwestgateway
@@ -206,10 +205,11 @@ if bash "$root/hack/cluster.sh" up ap >"$tmp/ap.out" 2>&1; then
     operator_alive unreachable/operator-running
 
     # ---- removed, then added again under the same name with new credentials ----
-    kc ap -n default create serviceaccount old-operator >/dev/null
-    kc ap create clusterrolebinding old-operator --clusterrole=cluster-admin \
-        --serviceaccount=default:old-operator >/dev/null
-    token=$(kc ap -n default create token old-operator --duration=1h)
+    # the old credentials: a token of the linked member identity bound to Secret
+    # old-token in ap (deleting that Secret revokes the token at once)
+    kc ap -n eastwest-system create secret generic old-token >/dev/null
+    token=$(kc ap -n eastwest-system create token eastwest-member --bound-object-kind Secret \
+        --bound-object-name old-token --duration=1h)
     server=$(kc ap config view --minify -o jsonpath='{.clusters[0].cluster.server}')
     cat >"$tmp/ap-old.kubeconfig" <<EOF
 apiVersion: v1
@@ -226,9 +226,8 @@ EOF
     tri_mesh
     check readd/cleaned 60 ap_clean
     old_uid=$(kc ap -n echo get serviceentries.networking.istio.io echo -o jsonpath='{.metadata.uid}' 2>/dev/null)
-    kc ap -n default delete serviceaccount old-operator >/dev/null # its token stops working
-    kc us -n eastwest-system create secret generic ap-kubeconfig --from-file=kubeconfig="$dir/ap/kubeconfig" \
-        --dry-run=client -o yaml | kc us apply -f - >/dev/null
+    kc ap -n eastwest-system delete secret old-token >/dev/null # its token stops working
+    link_member ap ap-kubeconfig
     tri_mesh ap
     new_se() { local u; u=$(kc ap -n echo get serviceentries.networking.istio.io echo -o jsonpath='{.metadata.uid}') && [ -n "$u" ] && [ "$u" != "$old_uid" ]; }
     check readd/written-with-new-credentials 60 new_se

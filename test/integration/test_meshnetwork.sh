@@ -200,8 +200,7 @@ if bash "$root/hack/cluster.sh" up ap >"$tmp/ap.out" 2>&1; then
     printf 'not a certificate\n' >"$tmp/foreign"
     kc ap -n istio-system create secret generic cacerts --from-file=ca-cert.pem="$tmp/foreign" >/dev/null
     foreign_rv=$(kc ap -n istio-system get secret cacerts -o jsonpath='{.metadata.resourceVersion}')
-    kc us -n eastwest-system create secret generic ap-kubeconfig --from-file=kubeconfig="$dir/ap/kubeconfig" \
-        --dry-run=client -o yaml | kc us apply -f - >/dev/null
+    link_member ap ap-kubeconfig
     cat >"$tmp/tri.yaml" <<EOF
 apiVersion: eastwest.io/v1alpha1
 kind: MeshNetwork

@@ -40,18 +40,20 @@ proxy_start() { # proxy_start CLUSTER: a proxy in front of CLUSTER's kube-apiser
             -extfile <(printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n') 2>/dev/null ||
         return 1
     server=$(kc "$c" config view --minify -o jsonpath='{.clusters[0].cluster.server}')
+    # no client certificate: the proxy forwards the operator's own bearer token, so the
+    # API server sees the chart's ServiceAccount (us) and the linked member (eu)
     python3 "$root/test/integration/kube_proxy.py" --upstream "$server" \
-        --upstream-ca "$dir/$c/ca.crt" --client-cert "$dir/$c/admin.crt" \
-        --client-key "$dir/$c/admin.key" --cert "$d/tls.crt" --key "$d/tls.key" \
+        --upstream-ca "$dir/$c/ca.crt" --cert "$d/tls.crt" --key "$d/tls.key" \
         --port-file "$d/port" --control-port-file "$d/ctl" 2>"$d/stderr" &
     ppid[$c]=$!
     wait_for "proxy $c" 10 test -s "$d/ctl" || return 1
     pport[$c]=$(cat "$d/port") pctl[$c]=$(cat "$d/ctl")
-    sed "s#server: https://127.0.0.1:[0-9]*#server: https://127.0.0.1:${pport[$c]}#" \
-        "$dir/$c/kubeconfig" >"$tmp/$c-proxied.kubeconfig"
-    kc_proxied "$c" get --raw /readyz >/dev/null
+    curl -sf --max-time 5 --cacert "$dir/$c/ca.crt" "https://127.0.0.1:${pport[$c]}/readyz" >/dev/null
 }
-kc_proxied() { local c=$1; shift; "$EW_KUBECTL" --kubeconfig "$tmp/$c-proxied.kubeconfig" "$@"; }
+# proxied_kubeconfig FILE OUT CLUSTER: FILE with its server moved to CLUSTER's proxy
+proxied_kubeconfig() { # (JSON, as link and operator_kubeconfig write them)
+    jq --arg s "https://127.0.0.1:${pport[$3]}" '.clusters[0].cluster.server = $s' "$1" >"$2"
+}
 ctl() { # ctl CLUSTER METHOD PATH [BODY]
     curl -sf --max-time 10 -X "$2" ${4:+--data-binary "$4"} "http://127.0.0.1:${pctl[$1]}$3"
 }
@@ -80,10 +82,16 @@ for c in us eu; do
 done
 
 # ---- set-up: the eu Secret points at eu's proxy; istiod played in both ----
+# The operator's credentials as a user's: the chart's ServiceAccount token for us, the
+# linked member's token for eu, each in a kubeconfig whose server is the proxy.
 set_up_home
+linked_kubeconfig prod-eu-west-1 "$tmp/eu-linked.kubeconfig"
+proxied_kubeconfig "$tmp/eu-linked.kubeconfig" "$tmp/eu-proxied.kubeconfig" eu
 kc us -n eastwest-system create secret generic prod-eu-west-1 \
     --from-file=kubeconfig="$tmp/eu-proxied.kubeconfig" --dry-run=client -o yaml |
     kc us apply -f - >/dev/null
+operator_identity "$lease" && operator_kubeconfig "$tmp/us-direct.kubeconfig" &&
+    proxied_kubeconfig "$tmp/us-direct.kubeconfig" "$tmp/us-proxied.kubeconfig" us
 kc us -n eastwest-system delete lease "$lease" --ignore-not-found >/dev/null 2>&1
 kc us create namespace "$ns" >/dev/null 2>&1
 for c in us eu; do
@@ -340,6 +348,5 @@ else fail retry/at-most-5-retries "attempts per renewal: '$bursts' (want 6 each:
 kc us -n "$ns" patch ccs r1 --type=merge -p '{"metadata":{"finalizers":null}}' >/dev/null 2>&1
 kc us -n "$ns" delete ccs --all --wait=false >/dev/null 2>&1
 kc us -n eastwest-system delete lease "$lease" --ignore-not-found >/dev/null 2>&1
-kc us -n eastwest-system create secret generic prod-eu-west-1 \
-    --from-file=kubeconfig="$dir/eu/kubeconfig" --dry-run=client -o yaml | kc us apply -f - >/dev/null
+link_member eu prod-eu-west-1
 finish

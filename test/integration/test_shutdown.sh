@@ -97,11 +97,11 @@ gen_ccs >"$tmp/ccs.yaml"
 if kc us create -f "$tmp/ccs.yaml" >/dev/null; then pass "setup/$n-services-created"; else
     fail "setup/$n-services-created" "kubectl create failed"; fi
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$operator" --kubeconfig "$dir/us/kubeconfig" --namespace eastwest-system \
-    --leader-election-id "$lease" --metrics-bind-address "127.0.0.1:$port" \
-    --workers 1 --shutdown-grace "$grace" --log-format json 2>"$oplog" &
-op_pid=$!
+# as the chart's ServiceAccount with the chart's RBAC (mesh_env.sh)
+operator_identity "$lease"
+port=$(free_port)
+spawn_operator --namespace eastwest-system --leader-election-id "$lease" \
+    --metrics-bind-address "127.0.0.1:$port" --workers 1 --shutdown-grace "$grace"
 check operator-ready 60 curl -sf "http://127.0.0.1:$port/readyz"
 check operator-leads 30 is_leader
 hammer &
