@@ -128,8 +128,8 @@ chart_rbac() {
     local lease=${1:-ew-${suite//_/-}} ns=${2:-eastwest-system}
     kc us create namespace "$ns" >/dev/null 2>&1
     "$EW_HELM" template eastwest "$root/charts/eastwest-operator" -n "$ns" \
-        --set "operator.leaderElectionID=$lease" --set rbac.homeClusterIsMember=true >"$tmp/chart.yaml" ||
-        return 1
+        --set "operator.leaderElectionID=$lease" --set rbac.homeClusterIsMember=true \
+        >"$tmp/chart.yaml" 2>"$tmp/helm.err" || { cat "$tmp/helm.err" >&2; return 1; }
     python3 - "$tmp/chart.yaml" "$ns" >"$tmp/chart-rbac.yaml" <<'EOF' || return 1
 import sys
 keep = ("ServiceAccount", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding")

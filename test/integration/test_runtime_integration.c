@@ -795,6 +795,14 @@ static void test_operator_leader_election_and_shutdown(struct test_ctx *t)
     snprintf(kubeconfig, sizeof(kubeconfig), "%s/kubeconfig", cdir);
     REQUIRE(t, mkdtemp(dir) != NULL);
     install_crds(t, kubeconfig);
+    /* The replicas run as the chart's ServiceAccount with the chart's RBAC for this
+     * namespace and Lease (chart_identity.sh), not as admin. */
+    char cmd[4096];
+    snprintf(kubeconfig, sizeof(kubeconfig), "%s/operator.kubeconfig", dir);
+    snprintf(cmd, sizeof(cmd),
+             "bash %s/test/integration/chart_identity.sh us %s eastwest-test-leader %s",
+             TEST_SOURCE_ROOT, ns, kubeconfig);
+    REQUIREF(t, system(cmd) == 0, "the chart's identity: %s failed", cmd);
     struct candidate cs[3] = {{0}, {0}, {0}};
     spawn_operator(t, &cs[0], kubeconfig, ns, dir, "op-a");
     spawn_operator(t, &cs[1], kubeconfig, ns, dir, "op-b");
@@ -881,6 +889,9 @@ static void test_operator_leader_election_and_shutdown(struct test_ctx *t)
         }
     }
     kube_delete(c, &KUBE_RES_NAMESPACES, NULL, ns, NULL, NULL);
+    snprintf(cmd, sizeof(cmd), "bash %s/test/integration/chart_identity.sh --delete us %s",
+             TEST_SOURCE_ROOT, ns);
+    CHECKF(t, system(cmd) == 0, "%s failed", cmd);
     kube_client_free(c);
     remove_tree(dir);
 }
