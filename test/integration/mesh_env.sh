@@ -183,11 +183,21 @@ spawn_operator() {
     op_pid=$! op_stopped=0
 }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-# operator_identity [LEASE]: chart_rbac and operator_token, or a FAIL line naming them.
+# operator_identity [LEASE]: chart_rbac and operator_token, and the API server names the
+# token's user as the chart's ServiceAccount (not admin); a FAIL line otherwise.
 operator_identity() {
-    chart_rbac "${1:-ew-${suite//_/-}}" && operator_token && return 0
-    fail operator-identity "the chart's RBAC (helm template) or its ServiceAccount's token"
-    return 1
+    local who
+    if ! chart_rbac "${1:-ew-${suite//_/-}}" || ! operator_token; then
+        fail operator-identity "the chart's RBAC (helm template) or its ServiceAccount's token"
+        return 1
+    fi
+    who=$("$EW_KUBECTL" --server "https://127.0.0.1:$(cat "$dir/us/apiserver.port")" \
+        --certificate-authority "$tmp/serviceaccount/ca.crt" --token "$(cat "$tmp/serviceaccount/token")" \
+        auth whoami -o jsonpath='{.status.userInfo.username}' 2>&1)
+    if [ "$who" != system:serviceaccount:eastwest-system:eastwest-operator ]; then
+        fail operator-identity "the operator's token is '$who', not the chart's ServiceAccount"
+        return 1
+    fi
 }
 # start_operator: the chart's RBAC (for the Lease ew-SUITE), its ServiceAccount's token,
 # and the operator run with it against us (the home cluster), --namespace
