@@ -21,7 +21,8 @@
 # State: ${EW_CLUSTERS_DIR:-/tmp/eastwest-clusters}/NAME/: kubeconfig, ca.crt, ca.key
 # (tests mint client certificates with it), sa.key, sa.pub, apiserver.port, etcd.port,
 # apiserver.cmd and etcd.cmd (the exact command lines, reused by start/restart),
-# kube-apiserver.pid, etcd.pid, logs/. Ports: the first free block of 10 from
+# kube-apiserver.pid, etcd.pid, logs/ (logs/audit.log: the requests of eastwest's
+# ServiceAccounts, see write_audit_policy). Ports: the first free block of 10 from
 # ${EW_PORT_BASE:-26000} (apiserver +0, etcd client +1, etcd peer +2; istiod: http +3,
 # plaintext xDS +4, CA and TLS xDS +5, webhook +6, monitoring +7).
 #
@@ -304,7 +305,29 @@ write_commands() {
         "--service-account-key-file=$dir/sa.pub" "--service-account-signing-key-file=$dir/sa.key" \
         --api-audiences=https://kubernetes.default.svc \
         --service-cluster-ip-range=10.96.0.0/16 --allow-privileged=true \
-        --watch-cache-sizes=configmaps#0 --endpoint-reconciler-type=none
+        --watch-cache-sizes=configmaps#0 --endpoint-reconciler-type=none \
+        "--audit-policy-file=$dir/audit-policy.yaml" "--audit-log-path=$dir/logs/audit.log" \
+        --audit-log-format=json --audit-log-maxsize=200 --audit-log-maxbackup=5
+    write_audit_policy "$dir"
+}
+
+# The audit policy: Metadata (who, verb, object, response code; no bodies, so no Secret
+# data) for the requests of eastwest's two identities only -- the chart's ServiceAccount
+# and the member ServiceAccount "kubectl eastwest link" makes -- and nothing else, so the
+# log stays small. test_least_privilege reads logs/audit.log of every cluster: each RBAC
+# rule granted to those identities must have been needed by a request, and none refused.
+write_audit_policy() {
+    cat >"$1/audit-policy.yaml" <<'POLICY'
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: Metadata
+  users:
+  - system:serviceaccount:eastwest-system:eastwest-operator
+  - system:serviceaccount:eastwest-system:eastwest-member
+- level: None
+POLICY
 }
 
 # istiod_port DIR http|xds|ca|webhook|monitoring

@@ -6,11 +6,17 @@
  * Services), pods (list and watch: their service accounts pin subjectAltNames, and
  * the exporting clusters' pods are followed with a watch), Istio
  * ServiceEntries and DestinationRules (write). In the Istio namespace only: the
- * east-west gateway's objects, its Role and RoleBinding, cacerts (Secrets),
- * istiod's ConfigMaps (read). No Secret outside the Istio namespace.
+ * east-west gateway's objects, its Role and RoleBinding, istiod's ConfigMaps (read),
+ * and of the Secrets only cacerts, the one eastwest writes there (by name: list and
+ * watch with fieldSelector metadata.name=cacerts, server-side apply, delete at
+ * cleanup). Secrets may be created unrestricted because RBAC cannot restrict create
+ * by name (a POST names no object in its URL; a server-side apply that creates
+ * cacerts is also authorized as create): create alone reads nothing. No other
+ * Secret, in the Istio namespace (istiod's own, a user's) or anywhere else.
  */
 #include "plugin.h"
 #include "mesh/object_meta.h"
+#include "mesh/objects.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -23,15 +29,23 @@ static cJSON *strings(const char *const *v)
     return a;
 }
 
-static void add_rule(cJSON *rules, const char *group, const char *const *resources,
-                     const char *const *verbs)
+static void add_named_rule(cJSON *rules, const char *group, const char *const *resources,
+                           const char *const *names, const char *const *verbs)
 {
     cJSON *r = cJSON_CreateObject();
     const char *groups[] = {group, NULL};
     cJSON_AddItemToObject(r, "apiGroups", strings(groups));
     cJSON_AddItemToObject(r, "resources", strings(resources));
+    if (names)
+        cJSON_AddItemToObject(r, "resourceNames", strings(names));
     cJSON_AddItemToObject(r, "verbs", strings(verbs));
     cJSON_AddItemToArray(rules, r);
+}
+
+static void add_rule(cJSON *rules, const char *group, const char *const *resources,
+                     const char *const *verbs)
+{
+    add_named_rule(rules, group, resources, NULL, verbs);
 }
 
 /* The operator's object skeleton (object_meta.h), labelled as the plugin's. */
@@ -81,11 +95,16 @@ cJSON *plugin_member_rbac(const char *ns, const char *istio_ns)
 
     cJSON *role = object("rbac.authorization.k8s.io/v1", "Role", istio_ns, PLUGIN_MEMBER_SA);
     rules = cJSON_AddArrayToObject(role, "rules");
-    const char *const core[] = {"serviceaccounts", "services", "secrets", NULL};
+    const char *const core[] = {"serviceaccounts", "services", NULL};
+    const char *const secrets[] = {"secrets", NULL}, *const cacerts[] = {MESH_CACERTS_NAME, NULL};
+    const char *const create[] = {"create", NULL};
+    const char *const by_name[] = {"list", "watch", "patch", "delete", NULL};
     const char *const cms[] = {"configmaps", NULL}, *const deps[] = {"deployments", NULL};
     const char *const rbac[] = {"roles", "rolebindings", NULL};
     const char *const gws[] = {"gateways", NULL};
     add_rule(rules, "", core, write);
+    add_rule(rules, "", secrets, create);
+    add_named_rule(rules, "", secrets, cacerts, by_name);
     add_rule(rules, "", cms, read);
     add_rule(rules, "apps", deps, write);
     add_rule(rules, "rbac.authorization.k8s.io", rbac, write);
