@@ -22,7 +22,8 @@
 # (tests mint client certificates with it), sa.key, sa.pub, apiserver.port, etcd.port,
 # apiserver.cmd and etcd.cmd (the exact command lines, reused by start/restart),
 # kube-apiserver.pid, etcd.pid, logs/ (logs/audit.log: the requests of eastwest's
-# ServiceAccounts, see write_audit_policy). Ports: the first free block of 10 from
+# ServiceAccounts, see write_audit_policy; kept in $CLUSTERS_DIR.audit/ when the
+# cluster is removed, until "down" of all). Ports: the first free block of 10 from
 # ${EW_PORT_BASE:-26000} (apiserver +0, etcd client +1, etcd peer +2; istiod: http +3,
 # plaintext xDS +4, CA and TLS xDS +5, webhook +6, monitoring +7).
 #
@@ -455,11 +456,17 @@ start_istiod() {
 }
 
 # remove_cluster DIR: stop its processes (even if DIR is gone) and delete the state.
+# A removed cluster's audit log is kept in $CLUSTERS_DIR.audit/ (a suite that removes
+# ap must not erase what its requests prove); "down" of every cluster removes it too.
 remove_cluster() {
     local dir=$1
     stop_proc "$dir" istiod
     stop_proc "$dir" apiserver
     stop_proc "$dir" etcd
+    if [ -s "$dir/logs/audit.log" ]; then
+        mkdir -p "$CLUSTERS_DIR.audit"
+        mv "$dir/logs/audit.log" "$CLUSTERS_DIR.audit/$(basename "$dir").$(date +%s%N).log"
+    fi
     rm -rf "$dir"
 }
 
@@ -567,6 +574,7 @@ cmd_down() {
         pids+=($!)
     done
     for pid in "${pids[@]}"; do wait "$pid"; done
+    [ $# -gt 0 ] || rm -rf "$CLUSTERS_DIR.audit"
     rmdir "$CLUSTERS_DIR" 2>/dev/null || true
 }
 

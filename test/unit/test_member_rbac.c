@@ -93,11 +93,34 @@ static void test_cacerts_verbs(struct test_ctx *t)
     cJSON_Delete(all);
 }
 
+/* The operator reads members through caches and writes by server-side apply: it sends
+ * a get only for the Istio Namespace and never an update, so nothing else is granted. */
+static void test_no_get_or_update(struct test_ctx *t)
+{
+    cJSON *all = plugin_member_rbac("eastwest-system", "istio-system");
+    const cJSON *obj, *rule;
+    cJSON_ArrayForEach(obj, all)
+    {
+        cJSON_ArrayForEach(rule, cJSON_GetObjectItem(obj, "rules"))
+        {
+            const cJSON *verbs = cJSON_GetObjectItem(rule, "verbs");
+            const cJSON *res = cJSON_GetObjectItem(rule, "resources");
+            CHECKF(t, !has(verbs, "update"), "update on %s",
+                   cJSON_GetArrayItem(res, 0)->valuestring);
+            CHECKF(t,
+                   !has(verbs, "get") || (cJSON_GetArraySize(res) == 1 && has(res, "namespaces")),
+                   "get on %s", cJSON_GetArrayItem(res, 0)->valuestring);
+        }
+    }
+    cJSON_Delete(all);
+}
+
 int main(int argc, char **argv)
 {
     static const struct test_case cases[] = {
         {"secrets_only_cacerts", test_secrets_only_cacerts},
         {"cacerts_verbs", test_cacerts_verbs},
+        {"no_get_or_update", test_no_get_or_update},
     };
     return TEST_MAIN(cases, argc, argv);
 }
