@@ -60,6 +60,8 @@ on_exit() {
     stop_background
     [ -n "$op_pid" ] && kill -9 "$op_pid" 2>/dev/null
     op_pid=""
+    # the chart's RBAC, applied without Helm, would stop a later "helm install"
+    [ -s "$tmp/chart-rbac.yaml" ] && kc us delete -f "$tmp/chart-rbac.yaml" --ignore-not-found >/dev/null 2>&1
     cleanup
 }
 trap on_exit EXIT
