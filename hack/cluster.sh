@@ -131,6 +131,11 @@ start_proc() {
     proc=$(proc_name "$role")
     mkdir -p "$dir/logs"
     rm -f "$dir/$proc.pid"
+    # In the audit log, a line that marks the API server's (re)start: until its RBAC
+    # cache is filled, a fresh API server refuses requests (test_least_privilege).
+    [ "$role" != apiserver ] ||
+        printf '{"kind":"ApiserverStart","stageTimestamp":"%s"}\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)" \
+            >>"$dir/logs/audit.log"
     # shellcheck disable=SC2016 # expanded by the inner shell
     setsid bash -c 'echo $$ >"$1.tmp" && mv -f "$1.tmp" "$1" && eval "exec $(<"$2")"' \
         _ "$dir/$proc.pid" "$dir/$role.cmd" </dev/null >>"$dir/logs/$proc.log" 2>&1 &
