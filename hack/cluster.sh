@@ -23,8 +23,11 @@
 # State: ${EW_CLUSTERS_DIR:-/tmp/eastwest-clusters}/NAME/: kubeconfig, ca.crt, ca.key
 # (tests mint client certificates with it), sa.key, sa.pub, apiserver.port, etcd.port,
 # apiserver.cmd and etcd.cmd (the exact command lines, reused by start/restart),
-# kube-apiserver.pid, etcd.pid, logs/, user-objects.txt (seed_user_world). Ports: the
-# first free block of 10 from ${EW_PORT_BASE:-26000} (apiserver +0, etcd client +1, etcd peer +2; istiod: http +3,
+# kube-apiserver.pid, etcd.pid, user-objects.txt (seed_user_world), logs/
+# (logs/audit.log: the requests of eastwest's ServiceAccounts, see write_audit_policy;
+# kept in $CLUSTERS_DIR.audit/ when the cluster is removed, until "down" of all). Ports:
+# the first free block of 10 from ${EW_PORT_BASE:-26000} (apiserver +0, etcd client +1,
+# etcd peer +2; istiod: http +3,
 # plaintext xDS +4, CA and TLS xDS +5, webhook +6, monitoring +7).
 #
 # istiod: istiod.cmd, working directory istiod/ (so no ./etc/istio/config/mesh file: it
@@ -131,6 +134,11 @@ start_proc() {
     proc=$(proc_name "$role")
     mkdir -p "$dir/logs"
     rm -f "$dir/$proc.pid"
+    # In the audit log, a line that marks the API server's (re)start: until its RBAC
+    # cache is filled, a fresh API server refuses requests (test_least_privilege).
+    [ "$role" != apiserver ] ||
+        printf '{"kind":"ApiserverStart","stageTimestamp":"%s"}\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)" \
+            >>"$dir/logs/audit.log"
     # shellcheck disable=SC2016 # expanded by the inner shell
     setsid bash -c 'echo $$ >"$1.tmp" && mv -f "$1.tmp" "$1" && eval "exec $(<"$2")"' \
         _ "$dir/$proc.pid" "$dir/$role.cmd" </dev/null >>"$dir/logs/$proc.log" 2>&1 &
@@ -306,7 +314,29 @@ write_commands() {
         "--service-account-key-file=$dir/sa.pub" "--service-account-signing-key-file=$dir/sa.key" \
         --api-audiences=https://kubernetes.default.svc \
         --service-cluster-ip-range=10.96.0.0/16 --allow-privileged=true \
-        --watch-cache-sizes=configmaps#0 --endpoint-reconciler-type=none
+        --watch-cache-sizes=configmaps#0 --endpoint-reconciler-type=none \
+        "--audit-policy-file=$dir/audit-policy.yaml" "--audit-log-path=$dir/logs/audit.log" \
+        --audit-log-format=json --audit-log-maxsize=200 --audit-log-maxbackup=5
+    write_audit_policy "$dir"
+}
+
+# The audit policy: Metadata (who, verb, object, response code; no bodies, so no Secret
+# data) for the requests of eastwest's two identities only -- the chart's ServiceAccount
+# and the member ServiceAccount "kubectl eastwest link" makes -- and nothing else, so the
+# log stays small. test_least_privilege reads logs/audit.log of every cluster: each RBAC
+# rule granted to those identities must have been needed by a request, and none refused.
+write_audit_policy() {
+    cat >"$1/audit-policy.yaml" <<'POLICY'
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: Metadata
+  users:
+  - system:serviceaccount:eastwest-system:eastwest-operator
+  - system:serviceaccount:eastwest-system:eastwest-member
+- level: None
+POLICY
 }
 
 # istiod_port DIR http|xds|ca|webhook|monitoring
@@ -434,11 +464,17 @@ start_istiod() {
 }
 
 # remove_cluster DIR: stop its processes (even if DIR is gone) and delete the state.
+# A removed cluster's audit log is kept in $CLUSTERS_DIR.audit/ (a suite that removes
+# ap must not erase what its requests prove); "down" of every cluster removes it too.
 remove_cluster() {
     local dir=$1
     stop_proc "$dir" istiod
     stop_proc "$dir" apiserver
     stop_proc "$dir" etcd
+    if [ -s "$dir/logs/audit.log" ]; then
+        mkdir -p "$CLUSTERS_DIR.audit"
+        mv "$dir/logs/audit.log" "$CLUSTERS_DIR.audit/$(basename "$dir").$(date +%s%N).log"
+    fi
     rm -rf "$dir"
 }
 
@@ -578,6 +614,7 @@ cmd_down() {
         pids+=($!)
     done
     for pid in "${pids[@]}"; do wait "$pid"; done
+    [ $# -gt 0 ] || rm -rf "$CLUSTERS_DIR.audit"
     rmdir "$CLUSTERS_DIR" 2>/dev/null || true
 }
 

@@ -431,7 +431,12 @@ static int cleanup_kind(struct mesh_ctx *ctx, struct mesh_member *m, const struc
                         const char *ns, struct strbuf *why)
 {
     char *selector = mesh_selector_for_mesh(ctx->net->name);
-    const struct kube_list_options lo = {.label_selector = selector};
+    /* Secrets: only cacerts, named in a field selector, which is what a member's
+     * credentials may list (their rule has resourceNames: [cacerts]). */
+    const struct kube_list_options lo = {
+        .label_selector = selector,
+        .field_selector = r == &KUBE_RES_SECRETS ? "metadata.name=" MESH_CACERTS_NAME : NULL,
+    };
     cJSON *items = NULL;
     struct kube_error err = KUBE_ERROR_INIT;
     kube_code rc = kube_list(m->client, r, ns, &lo, &items, NULL, &err);

@@ -109,9 +109,12 @@ static int is_empty_container(const cJSON *v)
 
 int mesh_json_subset(const cJSON *want, const cJSON *have)
 {
+    /* an empty list or map is stored as nothing: the API server may return null */
+    if ((!have || cJSON_IsNull(have)) && is_empty_container(want))
+        return 1;
     if (cJSON_IsObject(want)) {
         if (!have)
-            return is_empty_container(want);
+            return 0;
         if (!cJSON_IsObject(have))
             return 0;
         for (const cJSON *w = want->child; w; w = w->next) {
@@ -125,7 +128,7 @@ int mesh_json_subset(const cJSON *want, const cJSON *have)
     }
     if (cJSON_IsArray(want)) {
         if (!have)
-            return is_empty_container(want);
+            return 0;
         if (!cJSON_IsArray(have) || cJSON_GetArraySize(want) != cJSON_GetArraySize(have))
             return 0;
         const cJSON *h = have->child;

@@ -43,18 +43,17 @@ static cJSON *gateway_object(const struct mesh_network *net, const char *api_ver
     return o;
 }
 
+/* The gateway's Role grants nothing. Istio's gateway chart gives a gateway get/list/watch
+ * on every Secret of its namespace so that istiod serves it the credentialName of a
+ * SIMPLE or MUTUAL server (istiod checks the gateway may read that Secret); the east-west
+ * gateway's only server is AUTO_PASSTHROUGH, which terminates no TLS and reads no Secret,
+ * and in the Istio namespace "every Secret" is cacerts with the intermediate CA's key.
+ * The Role is kept, empty, so that an upgrade replaces the old Secret-reading rules in
+ * place (an apply) instead of leaving them behind. */
 static cJSON *build_role(const struct mesh_network *net, const struct mesh_cluster *m)
 {
     cJSON *o = gateway_object(net, "rbac.authorization.k8s.io/v1", "Role", MESH_GATEWAY_NAME, m);
-    cJSON *rule = cJSON_CreateObject();
-    const char *groups[] = {""};
-    const char *resources[] = {"secrets"};
-    const char *verbs[] = {"get", "watch", "list"};
-    cJSON_AddItemToObject(rule, "apiGroups", cJSON_CreateStringArray(groups, 1));
-    cJSON_AddItemToObject(rule, "resources", cJSON_CreateStringArray(resources, 1));
-    cJSON_AddItemToObject(rule, "verbs", cJSON_CreateStringArray(verbs, 3));
-    cJSON *rules = cJSON_AddArrayToObject(o, "rules");
-    cJSON_AddItemToArray(rules, rule);
+    cJSON_AddArrayToObject(o, "rules");
     return o;
 }
 

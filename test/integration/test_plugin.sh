@@ -24,13 +24,15 @@ export KUBECONFIG="$dir/us/kubeconfig:$dir/eu/kubeconfig" # contexts us and eu
 #   member_sync.c: kube_get of the Istio Namespace (reachability), server-side apply
 #     (patch; create when missing) of its network label, the gateway objects and cacerts,
 #     merge patch (patch), deletes of stale objects and member_cleanup's list + delete
-#     (ServiceEntries and DestinationRules in every namespace, the rest in the Istio one);
+#     (ServiceEntries and DestinationRules in every namespace, the rest in the Istio one;
+#     Secrets: cacerts only, listed with fieldSelector metadata.name=cacerts);
 #   root_rotate_member.c: cacerts applied (patch);
 #   ccs.c: caches of Services, Pods, ServiceEntries and DestinationRules in every
 #     namespace; apply and delete of ServiceEntries and DestinationRules; kube_create of a
 #     missing namespace;
-#   objects.c: the gateway's Role grants secrets get, list, watch, which its writer must
-#     hold (RBAC's escalation check).
+#   objects.c: the gateway's Role grants nothing (it reads no Secret), so its writer
+#     needs no Secret read for RBAC's escalation check.
+# RES/NAME: only that object (a rule with resourceNames); create cannot be named.
 member_needs='cluster core namespaces get list watch create patch
 cluster core services list watch
 cluster core pods list watch
@@ -38,20 +40,24 @@ cluster networking.istio.io serviceentries list watch create patch delete
 cluster networking.istio.io destinationrules list watch create patch delete
 istio-system core serviceaccounts list watch create patch delete
 istio-system core services list watch create patch delete
-istio-system core secrets get list watch create patch delete
+istio-system core secrets create
+istio-system core secrets/cacerts list watch patch delete
 istio-system core configmaps list watch
 istio-system apps deployments list watch create patch delete
 istio-system rbac.authorization.k8s.io roles list watch create patch delete
 istio-system rbac.authorization.k8s.io rolebindings list watch create patch delete
 istio-system networking.istio.io gateways list watch create patch delete'
 needed=$(while read -r scope group res verbs; do
-    for v in $verbs; do echo "$scope $group $res $v"; done
+    for v in $verbs; do
+        if [[ $res == */* ]]; then echo "$scope $group ${res%%/*} $v names=${res#*/}"; else
+            echo "$scope $group $res $v"; fi
+    done
 done <<<"$member_needs")
-# granted FILE: "SCOPE GROUP RESOURCE VERB[ names]" for every rule of member-rbac's output
+# granted FILE: "SCOPE GROUP RESOURCE VERB[ names=A,B]" for every rule of member-rbac's output
 granted() {
     grep -vE '^(#|---)' "$1" | jq -r 'select(.kind == "ClusterRole" or .kind == "Role") |
         (if .kind == "ClusterRole" then "cluster" else .metadata.namespace end) as $s | .rules[] |
-        (if .resourceNames then " names" else "" end) as $n | .apiGroups[] as $g |
+        (if .resourceNames then " names=" + (.resourceNames | join(",")) else "" end) as $n | .apiGroups[] as $g |
         (.resources // ["nonResourceURLs"])[] as $r | .verbs[] as $v |
         "\($s) \(if $g == "" then "core" else $g end) \($r) \($v)\($n)"'
 }
@@ -61,9 +67,8 @@ if "$plugin" member-rbac >"$tmp/rbac.yaml" && have=$(granted "$tmp/rbac.yaml") &
         grep -qxF "$scope $group $res $verb" <<<"$have" || grep -qxF "cluster $group $res $verb" <<<"$have" ||
             lacking="$lacking, $scope $group/$res $verb"
     done <<<"$needed"
-    while read -r scope group res verb names; do # beyond the calls: get and update of a kind it uses, there
-        grep -qxF "$scope $group $res $verb" <<<"$needed" && [ -z "$names" ] && continue
-        case $verb in get | update) grep -q "^$scope $group $res " <<<"$needed" && [ -z "$names" ] && continue ;; esac
+    while read -r scope group res verb names; do # beyond the calls: nothing (not even get or update)
+        grep -qxF "$scope $group $res $verb${names:+ $names}" <<<"$needed" && continue
         extra="$extra, $scope $group/$res $verb${names:+ (resourceNames)}"
     done <<<"$have"
     if [ -z "$lacking" ]; then pass member-rbac/grants-the-operators-calls; else
@@ -193,9 +198,10 @@ if [ "$who" = system:serviceaccount:eastwest-system:eastwest-member ]; then pass
 can() { "$EW_KUBECTL" --kubeconfig "$tmp/eu-linked" auth can-i "$@" 2>/dev/null; }
 # every call in the table above, asked of eu's API server with the linked identity
 refused=""
-while read -r scope group res verb; do
+while read -r scope group res verb names; do
     kind=$res
     [ "$group" = core ] || kind="$res.$group"
+    [ -n "$names" ] && kind="$kind/${names#names=}"
     if [ "$scope" = cluster ]; then where=-A; else where="--namespace=$scope"; fi
     [ "$(can "$verb" "$kind" "$where")" = yes ] || refused="$refused, $verb $kind $where"
 done <<<"$needed"
@@ -204,12 +210,32 @@ if [ -n "$needed" ] && [ -z "$refused" ]; then pass rbac/member-can-what-it-need
 refused=""
 for q in "get secrets -n kube-system" "get secrets -n eastwest-system" "list secrets -A" \
     "delete namespaces" "create clusterroles" "create deployments -n kube-system" \
-    "get configmaps -n kube-system" "create pods -n istio-system"; do
+    "get configmaps -n kube-system" "create pods -n istio-system" \
+    "get secrets -n istio-system" "list secrets -n istio-system" "watch secrets -n istio-system" \
+    "get secrets/istio-ca-secret -n istio-system" "patch secrets/istio-ca-secret -n istio-system" \
+    "delete secrets/istio-ca-secret -n istio-system" "update secrets/cacerts -n istio-system"; do
     # shellcheck disable=SC2086
     a=$(can $q) # "no", not an error that prints nothing
     [[ $a == no* ]] || refused="$refused; not refused: $q (${a:-no answer})"
 done
 if [ -z "$refused" ]; then pass rbac/member-refused-the-rest; else fail rbac/member-refused-the-rest "${refused#; }"; fi
+# On the wire, with the linked kubeconfig: of the Istio namespace's Secrets only cacerts,
+# and a list of it only when it names it (fieldSelector metadata.name=cacerts, as the
+# operator's cache and cleanup do). These two Forbidden requests are deliberate
+# (test_least_privilege allows them by their user agent).
+linked() { "$EW_KUBECTL" --kubeconfig "$tmp/eu-linked" --namespace istio-system "$@" 2>&1; }
+kc eu -n istio-system create secret generic not-eastwests --from-literal=k=v >/dev/null 2>&1
+out=$(linked get secret not-eastwests)
+if grep -q 'Forbidden' <<<"$out" && grep -q 'cannot get resource "secrets"' <<<"$out"; then
+    pass rbac/member-reads-no-other-istio-secret
+else fail rbac/member-reads-no-other-istio-secret "$out"; fi
+out=$(linked get secrets -o name)
+if grep -q 'Forbidden' <<<"$out"; then pass rbac/member-lists-no-istio-secrets; else
+    fail rbac/member-lists-no-istio-secrets "$out"; fi
+if out=$(linked get secrets --field-selector metadata.name=cacerts -o name); then
+    pass rbac/member-lists-cacerts-by-name
+else fail rbac/member-lists-cacerts-by-name "$out"; fi
+kc eu -n istio-system delete secret not-eastwests >/dev/null 2>&1
 
 # ---- the operator drives eu with the linked identity only ----
 backing() {
@@ -234,6 +260,19 @@ for c in us eu; do restart_istiod "$c"; done
 if kc us wait --for=condition=Ready meshnetwork/training-mesh --timeout=60s >/dev/null 2>&1; then
     pass linked/mesh-ready
 else fail linked/mesh-ready "$(kc us get meshnetwork training-mesh -o jsonpath='{.status.conditions}')"; fi
+# The gateway's ServiceAccount reads no Secret (issue 31: it could read cacerts, the
+# intermediate CA's key): its Role, written by the operator, has no rule (the API
+# server returns the empty list as null).
+gw_sa=system:serviceaccount:istio-system:istio-eastwestgateway
+gw_can=""
+for q in "get secrets/cacerts" "list secrets" "watch secrets" "get secrets"; do
+    # shellcheck disable=SC2086
+    a=$(kc eu auth can-i $q -n istio-system --as "$gw_sa" 2>/dev/null)
+    [[ $a == no* ]] || gw_can="$gw_can; $q (${a:-no answer})"
+done
+rules=$(kc eu -n istio-system get role istio-eastwestgateway -o jsonpath='{.rules}' 2>&1)
+if [ -z "$gw_can" ] && { [ -z "$rules" ] || [ "$rules" = "[]" ] || [ "$rules" = null ]; }; then pass gateway/reads-no-secret; else
+    fail gateway/reads-no-secret "the gateway may:${gw_can#;}; its Role's rules: $rules"; fi
 if kc us -n echo wait --for=condition=Ready ccs/echo --timeout=60s >/dev/null 2>&1 &&
     kc eu -n echo get serviceentries.networking.istio.io echo >/dev/null 2>&1; then
     pass linked/ccs-ready

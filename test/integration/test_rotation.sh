@@ -60,15 +60,54 @@ on_exit() {
     stop_background
     [ -n "$op_pid" ] && kill -9 "$op_pid" 2>/dev/null
     op_pid=""
+    # the chart's RBAC, applied without Helm, would stop a later "helm install"
+    [ -s "$tmp/chart-rbac.yaml" ] && kc us delete -f "$tmp/chart-rbac.yaml" --ignore-not-found >/dev/null 2>&1
     cleanup
 }
 trap on_exit EXIT
 
-# The operator as the faults suite runs it: no Lease (a SIGKILLed leader's Lease would
-# hold its successor for the Lease's duration, which is not what is tested here).
+# The operator as users install it (issue 31): the chart's ServiceAccount with exactly
+# the chart's rendered RBAC in us (the home cluster, a member too), and in eu and ap the
+# kubeconfig Secrets "kubectl eastwest link" makes (ServiceAccount eastwest-member with
+# deploy/member/rbac.yaml). Run in-cluster with that ServiceAccount's token, as a pod
+# would (see start_operator_in_cluster); no admin credentials anywhere.
+chart="$root/charts/eastwest-operator"
+sa=eastwest-operator
+plugin="${EW_PLUGIN:-$root/build-asan/cmd/kubectl-eastwest/kubectl-eastwest}"
+[ -x "$plugin" ] || plugin="$root/build/cmd/kubectl-eastwest/kubectl-eastwest"
+export HELM_CONFIG_HOME="$tmp/helm/config" HELM_CACHE_HOME="$tmp/helm/cache" \
+    HELM_DATA_HOME="$tmp/helm/data"
+# install_chart_rbac: the chart's ServiceAccount, Roles, ClusterRole and bindings, as
+# "helm template" renders them, applied to us (a run that stopped early left them: the
+# apply replaces their rules).
+install_chart_rbac() {
+    "$EW_HELM" template eastwest "$chart" -n "$ns" --show-only templates/serviceaccount.yaml \
+        --show-only templates/role.yaml --show-only templates/clusterrole.yaml >"$tmp/chart-rbac.yaml" 2>"$tmp/helm.err" &&
+        kc us apply -f "$tmp/chart-rbac.yaml" >/dev/null
+}
+# link_members: "kubectl eastwest link" for eu and ap (Secrets eu-kubeconfig, ap-kubeconfig).
+link_members() {
+    local c
+    for c in eu ap; do
+        KUBECONFIG="$dir/us/kubeconfig:$dir/$c/kubeconfig" "$plugin" link "$c" --context "$c" \
+            --home-context us >"$tmp/link-$c.out" 2>&1 || return 1
+    done
+}
+# No Lease (a SIGKILLed leader's Lease would hold its successor for the Lease's duration,
+# which is not what is tested here).
 run_operator() {
+    local sadir="$tmp/serviceaccount" server
+    if [ ! -s "$sadir/token" ]; then
+        mkdir -p "$sadir" "$tmp/home"
+        kc us -n "$ns" create token "$sa" --duration=2h >"$sadir/token" || return 1
+        cp "$dir/us/ca.crt" "$sadir/ca.crt"
+        printf '%s' "$ns" >"$sadir/namespace"
+    fi
+    server=$(kc us config view --minify -o jsonpath='{.clusters[0].cluster.server}')
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    "$operator" --kubeconfig "$dir/us/kubeconfig" --namespace "$ns" --leader-elect=false \
+    env -u KUBECONFIG HOME="$tmp/home" EASTWEST_SERVICEACCOUNT_DIR="$sadir" \
+        KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT="${server##*:}" \
+        "$operator" --namespace "$ns" --leader-elect=false \
         --metrics-bind-address "127.0.0.1:$port" --log-format json 2>>"$oplog" &
     op_pid=$!
     wait_for "operator ready" 30 curl -sf "http://127.0.0.1:$port/readyz"
@@ -212,10 +251,9 @@ for c in "${members[@]}"; do
     kc "$c" -n istio-system delete secret cacerts istio-ca-secret --ignore-not-found >/dev/null 2>&1
     kc "$c" create namespace rot >/dev/null 2>&1
     kc "$c" -n rot create serviceaccount rot >/dev/null 2>&1
-    [ "$c" = us ] && continue
-    kc us -n "$ns" create secret generic "$c-kubeconfig" --from-file=kubeconfig="$dir/$c/kubeconfig" \
-        --dry-run=client -o yaml | kc us apply -f - >/dev/null
 done
+if install_chart_rbac; then pass setup/chart-rbac; else fail setup/chart-rbac "$(cat "$tmp/helm.err"; tail -n 5 "$tmp/chart-rbac.yaml")"; fi
+if link_members; then pass setup/linked; else fail setup/linked "$(cat "$tmp"/link-*.out)"; fi
 run_operator || fail setup/operator "not ready"
 # Replaced whole when a run that stopped early left it (with its rotationRequest, policy
 # or rootSecretRef patched in).
@@ -308,6 +346,11 @@ prove_rotation() {
             run_operator || fail "$name/kill/restart-in-$phase" "not ready after the restart"
             # when the restarted operator was up, at the latest
             [ "$phase" = Overlap ] && overlap_up=$(date +%s.%N)
+        fi
+        # refused by the chart's RBAC (a write it lacks): it would hold until the old root expires
+        if grep 'RootRotationWriteFailed' "$oplog" | grep -qi 'forbidden'; then
+            fail "$name/rotation/no-write-refused" "$(grep 'RootRotationWriteFailed' "$oplog" | grep -m 1 -i 'forbidden' | head -c 500)"
+            break
         fi
         if [ -z "$phase" ] && [ "$(status_field .lastRotation.retiredSha256Fingerprint)" = "$old_root_fp" ] &&
             [ -z "$(status_field .rotation.phase)" ]; then
@@ -475,6 +518,15 @@ if [ -n "$corp_rv" ] && [ "$rv" = "$corp_rv" ]; then
 else fail own-root/users-secret-not-written "Secret corp-root at '$rv', was '$corp_rv'"; fi
 if not_found us -n "$ns" secret "$mesh-root-ca"; then pass own-root/generated-key-deleted; else
     fail own-root/generated-key-deleted "Secret $mesh-root-ca (the old key) is still there, or unreadable: $(kc us -n "$ns" get secret "$mesh-root-ca" -o name 2>&1 | head -c 200)"; fi
+
+# ---- as the chart's ServiceAccount, with the linked members' identities: nothing refused ----
+who=$("$EW_KUBECTL" --server "https://127.0.0.1:$(cat "$dir/us/apiserver.port")" \
+    --certificate-authority "$tmp/serviceaccount/ca.crt" --token "$(cat "$tmp/serviceaccount/token")" \
+    auth whoami -o jsonpath='{.status.userInfo.username}' 2>&1)
+if [ "$who" = "system:serviceaccount:$ns:$sa" ]; then pass identity/chart-serviceaccount; else
+    fail identity/chart-serviceaccount "whoami: $who"; fi
+if grep -qiE 'forbidden' "$oplog"; then fail identity/no-forbidden "$(grep -m 3 -iE 'forbidden' "$oplog" | head -c 600)"; else
+    pass identity/no-forbidden; fi
 
 # ---- leave the clusters as found -----------------------------------------------------------
 kc us delete meshnetwork "$mesh" --timeout=60s >/dev/null 2>&1
