@@ -106,6 +106,13 @@ struct kube_response {
  * Status); resp (may be NULL) receives the body of a 2xx answer. */
 kube_code kube_request(struct kube_client *c, const struct kube_request *req,
                        struct kube_response *resp, struct kube_error *err);
+/* The same, ended by deadline (ew_now_mono() seconds; 0 = none) whatever happens: each
+ * attempt's timeout is the client's request timeout or the time left, whichever is
+ * shorter; no retry is made (nor waited for) past it; a call made past it fails at once
+ * with KUBE_E_TIMEOUT, sending nothing. For the leader elector, whose renewal must end
+ * within its renew deadline (client-go bounds it by a context). */
+kube_code kube_request_by(struct kube_client *c, const struct kube_request *req, double deadline,
+                          struct kube_response *resp, struct kube_error *err);
 void kube_response_release(struct kube_response *resp);
 
 /* ---- resources ---- */
@@ -137,6 +144,9 @@ void kube_resource_path(struct strbuf *out, const struct kube_resource *r, const
 
 kube_code kube_get(struct kube_client *c, const struct kube_resource *r, const char *ns,
                    const char *name, cJSON **out, struct kube_error *err);
+/* kube_get ended by deadline, as kube_request_by (a client with ops ignores it). */
+kube_code kube_get_by(struct kube_client *c, const struct kube_resource *r, const char *ns,
+                      const char *name, double deadline, cJSON **out, struct kube_error *err);
 
 struct kube_list_options {
     const char *label_selector;
@@ -167,6 +177,7 @@ struct kube_write_options {
     const char *field_manager; /* NULL = none (apply defaults it to "eastwest-operator") */
     int dry_run;               /* server-side dry run */
     const char *subresource;   /* "status", or NULL */
+    double deadline;           /* as kube_request_by's (0 = none); a client with ops ignores it */
 };
 
 kube_code kube_create(struct kube_client *c, const struct kube_resource *r, const char *ns,

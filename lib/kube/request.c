@@ -6,7 +6,8 @@
  * completes. A non-2xx answer becomes a typed error from the Status body.
  * Retries happen here and only here: 429 and retryable 5xx answers wait for
  * Retry-After (or a doubling backoff) and go again, bounded by max_retries and
- * max_retry_wait; a 401 with refreshable credentials (token file, exec plugin)
+ * max_retry_wait (and by the caller's deadline, kube_request_by: no attempt runs or
+ * waits past it); a 401 with refreshable credentials (token file, exec plugin)
  * refreshes them and goes again once. Transport errors (connection refused,
  * TLS failure) are returned at once: the caller's backoff decides.
  */
@@ -394,7 +395,7 @@ static void sync_done(struct kube_xfer *x, CURLcode rc)
 
 /* One attempt: fills call. Returns KUBE_OK when an HTTP answer arrived. */
 static kube_code attempt(struct kube_client *c, const struct kube_request *req,
-                         struct kube_conn *conn, const struct kube_creds *creds,
+                         struct kube_conn *conn, const struct kube_creds *creds, long timeout_ms,
                          struct sync_call *call, struct kube_error *err)
 {
     struct kube_easy_lists lists = {0};
@@ -408,7 +409,7 @@ static kube_code attempt(struct kube_client *c, const struct kube_request *req,
     if (!ctype && req->body)
         ctype = "application/json";
     kube_easy_setup(c, conn, creds, req->method, req->path, ctype, easy, &lists);
-    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, c->opts.request_timeout_ms);
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, sync_write);
     curl_easy_setopt(easy, CURLOPT_WRITEDATA, call);
     curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, sync_header);
@@ -450,8 +451,27 @@ static double retry_wait(const struct kube_client *c, const struct kube_error *e
     return w > c->opts.max_retry_wait ? c->opts.max_retry_wait : w;
 }
 
+/* The timeout of the next attempt: the client's, or what is left before deadline when
+ * that is shorter; 0 when the deadline has passed (nothing is to be sent). */
+static long attempt_timeout_ms(const struct kube_client *c, double deadline)
+{
+    if (deadline <= 0)
+        return c->opts.request_timeout_ms;
+    double left_ms = (deadline - ew_now_mono()) * 1000.0;
+    if (left_ms < 1)
+        return 0;
+    return left_ms < (double)c->opts.request_timeout_ms ? (long)left_ms
+                                                        : c->opts.request_timeout_ms;
+}
+
 kube_code kube_request(struct kube_client *c, const struct kube_request *req,
                        struct kube_response *resp, struct kube_error *err)
+{
+    return kube_request_by(c, req, 0, resp, err);
+}
+
+kube_code kube_request_by(struct kube_client *c, const struct kube_request *req, double deadline,
+                          struct kube_response *resp, struct kube_error *err)
 {
     struct kube_error local = KUBE_ERROR_INIT;
     struct kube_error *e = err ? err : &local;
@@ -462,12 +482,19 @@ kube_code kube_request(struct kube_client *c, const struct kube_request *req,
         return kube_error_set(err, KUBE_E_ARG, "%s %s: client %s takes typed verbs only",
                               req->method, req->path, c->name);
     for (;;) {
+        long timeout_ms = attempt_timeout_ms(c, deadline);
+        if (timeout_ms == 0) {
+            kube_code late = kube_error_set(e, KUBE_E_TIMEOUT, "%s %s: deadline passed, not sent",
+                                            req->method, req->path);
+            kube_error_clear(&local);
+            return late;
+        }
         struct kube_conn *conn = kube_client_conn_get(c);
         struct kube_creds creds;
         kube_code rc = kube_auth_get(conn->auth, &creds, e);
         struct sync_call call;
         if (rc == KUBE_OK)
-            rc = attempt(c, req, conn, &creds, &call, e);
+            rc = attempt(c, req, conn, &creds, timeout_ms, &call, e);
         unsigned long gen = creds.generation;
         kube_creds_release(&creds);
         if (rc != KUBE_OK) {
@@ -493,7 +520,8 @@ kube_code kube_request(struct kube_client *c, const struct kube_request *req,
         int again = 0;
         if (rc == KUBE_E_UNAUTHORIZED && !refreshed && kube_auth_invalidate(conn->auth, gen)) {
             refreshed = again = 1;
-        } else if (kube_error_retryable(e) && retries < c->opts.max_retries) {
+        } else if (kube_error_retryable(e) && retries < c->opts.max_retries &&
+                   (deadline <= 0 || ew_now_mono() + retry_wait(c, e, backoff) < deadline)) {
             double w = retry_wait(c, e, backoff);
             ew_log(c->log, EW_LOG_DEBUG, "retrying request", "cluster", c->name, "method",
                    req->method, "reason", e->reason ? e->reason : "", NULL);

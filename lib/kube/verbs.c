@@ -69,11 +69,11 @@ static kube_code parse_body(const char *body, size_t len, const char *what, cJSO
 }
 
 /* Send, and parse the answer into *out when out is not NULL. */
-static kube_code exchange(struct kube_client *c, struct kube_request *req, cJSON **out,
-                          struct kube_error *err)
+static kube_code exchange(struct kube_client *c, struct kube_request *req, double deadline,
+                          cJSON **out, struct kube_error *err)
 {
     struct kube_response resp = {0, STRBUF_INIT};
-    kube_code rc = kube_request(c, req, &resp, err);
+    kube_code rc = kube_request_by(c, req, deadline, &resp, err);
     if (rc == KUBE_OK && out)
         rc = parse_body(resp.body.buf, resp.body.len, req->path, out, err);
     kube_response_release(&resp);
@@ -83,6 +83,12 @@ static kube_code exchange(struct kube_client *c, struct kube_request *req, cJSON
 kube_code kube_get(struct kube_client *c, const struct kube_resource *r, const char *ns,
                    const char *name, cJSON **out, struct kube_error *err)
 {
+    return kube_get_by(c, r, ns, name, 0, out, err);
+}
+
+kube_code kube_get_by(struct kube_client *c, const struct kube_resource *r, const char *ns,
+                      const char *name, double deadline, cJSON **out, struct kube_error *err)
+{
     if (c->ops) {
         kube_code rc = c->ops->get(c->impl, r, ns, name, out, err);
         kube_client_count_ops_call(c, KUBE_VERB_GET, rc, err);
@@ -91,7 +97,7 @@ kube_code kube_get(struct kube_client *c, const struct kube_resource *r, const c
     struct strbuf path = STRBUF_INIT;
     kube_resource_path(&path, r, ns, name, NULL);
     struct kube_request req = {"GET", path.buf, NULL, NULL, 0, KUBE_VERB_GET};
-    kube_code rc = exchange(c, &req, out, err);
+    kube_code rc = exchange(c, &req, deadline, out, err);
     strbuf_release(&path);
     return rc;
 }
@@ -237,14 +243,14 @@ static void add_write_query(struct strbuf *path, const char *field_manager, int 
 }
 
 static kube_code send_object(struct kube_client *c, const char *method, enum kube_verb verb,
-                             const char *path, const cJSON *obj, cJSON **out,
+                             const char *path, const cJSON *obj, double deadline, cJSON **out,
                              struct kube_error *err)
 {
     char *body = cJSON_PrintUnformatted(obj);
     if (!body)
         return kube_error_set(err, KUBE_E_ARG, "%s %s: object cannot be serialised", method, path);
     struct kube_request req = {method, path, "application/json", body, strlen(body), verb};
-    kube_code rc = exchange(c, &req, out, err);
+    kube_code rc = exchange(c, &req, deadline, out, err);
     free(body);
     return rc;
 }
@@ -262,7 +268,8 @@ kube_code kube_create(struct kube_client *c, const struct kube_resource *r, cons
     kube_resource_path(&path, r, ns, NULL, NULL);
     if (opts)
         add_write_query(&path, opts->field_manager, opts->dry_run);
-    kube_code rc = send_object(c, "POST", KUBE_VERB_CREATE, path.buf, obj, out, err);
+    kube_code rc = send_object(c, "POST", KUBE_VERB_CREATE, path.buf, obj,
+                               opts ? opts->deadline : 0, out, err);
     strbuf_release(&path);
     return rc;
 }
@@ -280,7 +287,8 @@ kube_code kube_update(struct kube_client *c, const struct kube_resource *r, cons
     kube_resource_path(&path, r, ns, name, opts ? opts->subresource : NULL);
     if (opts)
         add_write_query(&path, opts->field_manager, opts->dry_run);
-    kube_code rc = send_object(c, "PUT", KUBE_VERB_UPDATE, path.buf, obj, out, err);
+    kube_code rc =
+        send_object(c, "PUT", KUBE_VERB_UPDATE, path.buf, obj, opts ? opts->deadline : 0, out, err);
     strbuf_release(&path);
     return rc;
 }
@@ -319,7 +327,7 @@ kube_code kube_patch(struct kube_client *c, const struct kube_resource *r, const
         add_query(&path, "force", "true");
     struct kube_request req = {"PATCH", path.buf, patch_content_type(o.type),
                                patch,   len,      KUBE_VERB_PATCH};
-    kube_code rc = exchange(c, &req, out, err);
+    kube_code rc = exchange(c, &req, 0, out, err);
     strbuf_release(&path);
     return rc;
 }
@@ -367,7 +375,7 @@ kube_code kube_delete(struct kube_client *c, const struct kube_resource *r, cons
     }
     if (opts && opts->propagation_policy)
         cJSON_AddStringToObject(body, "propagationPolicy", opts->propagation_policy);
-    kube_code rc = send_object(c, "DELETE", KUBE_VERB_DELETE, path.buf, body, NULL, err);
+    kube_code rc = send_object(c, "DELETE", KUBE_VERB_DELETE, path.buf, body, 0, NULL, err);
     cJSON_Delete(body);
     strbuf_release(&path);
     return rc;
@@ -401,7 +409,7 @@ kube_code kube_discover_group(struct kube_client *c, const char *group,
         strbuf_addf(&path, "/apis/%s", group);
     struct kube_request req = {"GET", path.buf, NULL, NULL, 0, KUBE_VERB_GET};
     cJSON *doc = NULL;
-    kube_code rc = exchange(c, &req, &doc, err);
+    kube_code rc = exchange(c, &req, 0, &doc, err);
     strbuf_release(&path);
     if (rc != KUBE_OK)
         return rc;

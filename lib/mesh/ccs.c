@@ -398,6 +398,8 @@ struct ccs_ctx {
     struct mesh_ccs_member_desired *desired; /* one per member, decided before any write */
     int failed, writes;
     int sans_unknown; /* an exporter's pods could not be read: keep the SANs in place */
+    int no_identity;  /* no identity known at all: importers get no ServiceEntry */
+    int waiting;      /* importers left without their entry for it (write_member) */
     int pods_syncing; /* an exporter's pod cache has not listed yet: look again soon */
     int write_errors, unreachable, empty; /* why Imported is False, by kind */
     struct strbuf exported, imported;
@@ -1091,6 +1093,8 @@ static void decide_members(struct ccs_ctx *x)
         .nports = x->nports,
         .sans = x->sans,
         .nsans = x->nsans,
+        .no_identity = x->no_identity,
+        .identity_unread = x->sans_unknown,
     };
     struct mesh_ccs_member_facts *facts = member_facts(x);
     x->desired = ew_calloc(x->nmembers ? x->nmembers : 1, sizeof(*x->desired));
@@ -1104,7 +1108,10 @@ static void decide_members(struct ccs_ctx *x)
 static void write_member(struct ccs_ctx *x, struct ccs_cluster *cl, size_t i, struct strbuf *why)
 {
     struct mesh_ccs_member_desired *d = &x->desired[i];
-    if ((d->role & MESH_ROLE_IMPORTS) && d->nendpoints == 0 && ++x->empty)
+    if (d->no_identity && ++x->waiting)
+        strbuf_addf(why, "%scluster %s: no ServiceEntry until an identity is known",
+                    why->len ? "; " : "", x->members[i].spec->name);
+    else if ((d->role & MESH_ROLE_IMPORTS) && d->nendpoints == 0 && ++x->empty)
         /* written anyway: the entry exists, traffic has nowhere to go */
         strbuf_addf(why, "%scluster %s: no endpoint yet (no exporter has a gateway address%s)",
                     why->len ? "; " : "", x->members[i].spec->name,
@@ -1118,6 +1125,30 @@ static void write_member(struct ccs_ctx *x, struct ccs_cluster *cl, size_t i, st
 }
 
 /* ---- status ---- */
+
+/* A Warning Event when importers start waiting for an identity (not on every reconcile
+ * while they wait: Ready says so meanwhile). */
+static void note_waiting(struct ccs_ctx *x)
+{
+    const cJSON *c;
+    cJSON_ArrayForEach(c, mesh_json_get(x->obj, "status", "conditions"))
+    {
+        const char *type = mesh_json_str(c, "type", NULL),
+                   *reason = mesh_json_str(c, "reason", NULL);
+        if (type && reason && strcmp(type, "Imported") == 0 &&
+            strcmp(reason, MESH_CCS_WAITING_FOR_IDENTITY) == 0)
+            return;
+    }
+    struct strbuf from = STRBUF_INIT;
+    for (size_t i = 0; i < x->nmembers; i++)
+        if (x->members[i].exporter)
+            strbuf_addf(&from, "%s%s", from.len ? "," : "", x->members[i].spec->name);
+    rt_record(&x->events, "Warning", MESH_CCS_WAITING_FOR_IDENTITY, MESH_CCS_WAITING_FOR_IDENTITY,
+              "%s/%s: no identity known for the workloads exported from %s: no importer "
+              "ServiceEntry is written until a pod the backing Service selects has one",
+              x->ccs->namespace_, x->ccs->name, from.buf);
+    strbuf_release(&from);
+}
 
 /* The status, when it changed; what the server answers goes into the cache at once, so
  * that a reconcile before the watch brings it does not write the same status again.
@@ -1280,8 +1311,12 @@ static struct rt_result work(struct ccs_ctx *x, const cJSON *mesh_obj, double qu
         goto done;
     }
     read_exporters(x);
-    if (x->sans_unknown)
+    /* The identities the pods give, when they give some; else (no pod read, or none with
+     * an identity) those the importers already pin: pods that come and go never leave an
+     * importer without subjectAltNames. */
+    if (x->sans_unknown || x->nsans == 0)
         keep_known_sans(x);
+    x->no_identity = x->nsans == 0;
     /* one order whatever the caches' (hash) order: no rewrite for a reordering */
     if (x->nsans > 1)
         qsort(x->sans, x->nsans, sizeof(char *), cmp_ids);
@@ -1303,8 +1338,11 @@ static struct rt_result work(struct ccs_ctx *x, const cJSON *mesh_obj, double qu
         .nmembers = x->nmembers,
         .write_errors = x->write_errors,
         .unreachable = x->unreachable,
+        .waiting_for_identity = x->waiting,
         .write_problem = why.buf,
     };
+    if (x->waiting)
+        note_waiting(x);
     if (write_status(x->cc, x->obj,
                      mesh_ccs_status(mesh_json_get(x->obj, "status", "conditions"), &outcome)))
         x->failed = 1;

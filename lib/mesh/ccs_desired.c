@@ -68,7 +68,11 @@ void mesh_ccs_desired_member(const struct mesh_ccs_facts *f,
     const struct mesh_ccs_member_facts *me = &members[i];
     out->role = mesh_ccs_role(f->ccs, me->spec->name);
     out->entry = out->rule = MESH_INTENT_REMOVE;
-    if (out->role & MESH_ROLE_IMPORTS) {
+    if ((out->role & MESH_ROLE_IMPORTS) && f->no_identity) {
+        out->no_identity = 1;
+        if (f->identity_unread)
+            out->entry = out->rule = MESH_INTENT_KEEP;
+    } else if (out->role & MESH_ROLE_IMPORTS) {
         struct mesh_endpoint *eps;
         int multi;
         out->nendpoints = mesh_ccs_importer_endpoints(f, members, n, i, &eps, &multi);

@@ -15,7 +15,14 @@
  *   - an exporter that does not import gets the workload-selecting ServiceEntry,
  *     and no DestinationRule; while its backing Service is not usable (no
  *     selector known), what it has is kept;
- *   - a member that neither exports nor imports holds nothing of it.
+ *   - a member that neither exports nor imports holds nothing of it;
+ *   - but an importer gets no ServiceEntry (nor DestinationRule) while no identity of
+ *     the exporters' workloads is known (f->no_identity): one without subjectAltNames
+ *     would accept any workload of the mesh. What it has is removed when every
+ *     exporter's pods were read and none has an identity, and kept when some could not
+ *     be read (f->identity_unread). The controller keeps the identities the importers
+ *     already pin when the pods it reads have none, so this holds only while no
+ *     identity was ever known.
  */
 #ifndef EW_MESH_CCS_DESIRED_H
 #define EW_MESH_CCS_DESIRED_H
@@ -45,6 +52,7 @@ struct mesh_ccs_member_desired {
     cJSON *service_entry;    /* owned; set when entry is WRITE */
     cJSON *destination_rule; /* owned; set when rule is WRITE */
     size_t nendpoints;       /* an importer's endpoints (0: the entry routes nowhere yet) */
+    int no_identity;         /* an importer left without its entry: f->no_identity */
 };
 
 /* Member i's objects. f: the CrossClusterService's host, VIP, ports and SANs; members: every

@@ -33,6 +33,11 @@ struct mesh_ccs_facts {
     size_t nports;
     char *const *sans; /* spiffe IDs of the exporters' workloads; may be empty */
     size_t nsans;
+    /* No identity of the exporters' workloads is known (ccs_desired.h): the importers
+     * get no ServiceEntry, removed when identity_unread is 0 (every exporter's pods were
+     * read), kept as they are when it is 1. 0 in `kubectl eastwest plan`, which has no
+     * pods to read. */
+    int no_identity, identity_unread;
 };
 
 /* The importer's ServiceEntry: endpoints at the exporters' gateways (and the local

@@ -64,9 +64,22 @@ cJSON *mesh_ccs_status(const cJSON *old, const struct mesh_ccs_outcome *x)
     int exported = exp.len == 0, imported = !write_problem || !*write_problem;
     mesh_condition_add(conds, old, "Exported", exported ? MESH_COND_TRUE : MESH_COND_FALSE,
                        exported ? "BackingServicesFound" : "BackingServiceNotReady", exp.buf, gen);
-    const char *why_not = x->write_errors  ? "NotWritten"
-                          : x->unreachable ? "ClusterUnreachable"
-                                           : "NoEndpoints";
+    const char *why_not = x->write_errors           ? "NotWritten"
+                          : x->waiting_for_identity ? MESH_CCS_WAITING_FOR_IDENTITY
+                          : x->unreachable          ? "ClusterUnreachable"
+                                                    : "NoEndpoints";
+    struct strbuf wait = STRBUF_INIT;
+    if (!x->write_errors && x->waiting_for_identity) {
+        strbuf_addf(&wait,
+                    "no identity known for the workloads exported from %s (no pod that the "
+                    "backing Service selects, or all terminating): %s get no ServiceEntry until "
+                    "one is, as one without subjectAltNames would accept any workload of the "
+                    "mesh",
+                    from.buf, to.buf);
+        if (write_problem && *write_problem)
+            strbuf_addf(&wait, "; %s", write_problem);
+        write_problem = wait.buf;
+    }
     mesh_condition_add(conds, old, "Imported", imported ? MESH_COND_TRUE : MESH_COND_FALSE,
                        imported ? "Written" : why_not, imported ? "" : write_problem, gen);
     mesh_condition_add(conds, old, "Conflict", MESH_COND_FALSE, "NoConflict", "", gen);
@@ -80,6 +93,7 @@ cJSON *mesh_ccs_status(const cJSON *old, const struct mesh_ccs_outcome *x)
                                    : write_problem,
                        gen);
     cJSON_AddItemToObject(st, "clusters", clusters);
+    strbuf_release(&wait);
     strbuf_release(&from);
     strbuf_release(&to);
     strbuf_release(&exp);

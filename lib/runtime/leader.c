@@ -73,7 +73,8 @@ static void observe(struct rt_leader *l, const char *holder, const char *renew)
     l->observed_at = ew_now_mono();
 }
 
-static kube_code create_lease(struct rt_leader *l, struct kube_error *err)
+static kube_code create_lease(struct rt_leader *l, double deadline, double *sent,
+                              struct kube_error *err)
 {
     cJSON *lease = cJSON_CreateObject();
     cJSON_AddStringToObject(lease, "apiVersion", "coordination.k8s.io/v1");
@@ -82,20 +83,26 @@ static kube_code create_lease(struct rt_leader *l, struct kube_error *err)
     cJSON_AddStringToObject(meta, "name", l->name);
     cJSON_AddStringToObject(meta, "namespace", l->ns);
     fill_spec(l, lease, 0, 1);
-    kube_code rc = kube_create(l->o.client, &KUBE_RES_LEASES, l->ns, lease, NULL, NULL, err);
+    const struct kube_write_options wo = {.deadline = deadline};
+    *sent = ew_now_mono();
+    kube_code rc = kube_create(l->o.client, &KUBE_RES_LEASES, l->ns, lease, &wo, NULL, err);
     cJSON_Delete(lease);
     return rc;
 }
 
-/* One attempt to acquire or renew. Returns 1 if we hold the lease after it. */
-static int try_acquire_or_renew(struct rt_leader *l)
+/* One attempt to acquire or renew, ended by deadline (its requests and their retries
+ * included: kube_request_by). Returns 1 if we hold the lease after it; then *sent is when
+ * the write that took or renewed it began (the server wrote renewTime after that). */
+static int try_acquire_or_renew(struct rt_leader *l, double deadline, double *sent)
 {
     struct kube_error err = KUBE_ERROR_INIT;
     cJSON *lease = NULL;
     int held = 0;
-    kube_code rc = kube_get(l->o.client, &KUBE_RES_LEASES, l->ns, l->name, &lease, &err);
+    const struct kube_write_options wo = {.deadline = deadline};
+    kube_code rc =
+        kube_get_by(l->o.client, &KUBE_RES_LEASES, l->ns, l->name, deadline, &lease, &err);
     if (rc == KUBE_E_NOT_FOUND) {
-        held = create_lease(l, &err) == KUBE_OK;
+        held = create_lease(l, deadline, sent, &err) == KUBE_OK;
     } else if (rc == KUBE_OK) {
         const char *holder = spec_str(lease, "holderIdentity");
         observe(l, holder, spec_str(lease, "renewTime"));
@@ -105,7 +112,8 @@ static int try_acquire_or_renew(struct rt_leader *l)
         if (mine || free_now || expired) {
             int transitions = spec_int(lease, "leaseTransitions") + (mine ? 0 : 1);
             fill_spec(l, lease, transitions, !mine);
-            held = kube_update(l->o.client, &KUBE_RES_LEASES, l->ns, l->name, lease, NULL, NULL,
+            *sent = ew_now_mono();
+            held = kube_update(l->o.client, &KUBE_RES_LEASES, l->ns, l->name, lease, &wo, NULL,
                                &err) == KUBE_OK;
         }
     }
@@ -138,38 +146,57 @@ static void set_leading(struct rt_leader *l, int leading)
     pthread_mutex_unlock(&l->mu);
 }
 
+/* Renew until stopped (0) or lost (1). The Lease is held from when the last successful
+ * write of it began (the server wrote renewTime after that; a standby counts its lease
+ * duration from when it saw that renewTime), and must be renewed by that time plus the
+ * renew deadline:
+ * every attempt, its requests and retries, ends by then, and so does every wait between
+ * attempts, so the loss is declared at the deadline even when the home connection hangs
+ * (an attempt checked only after it returned could outlive the lease, issue 31). */
+static int renew(struct rt_leader *l)
+{
+    for (;;) {
+        double deadline = l->last_renewed + l->o.renew_deadline;
+        double left = deadline - ew_now_mono(), wait = l->o.retry_period;
+        if (wait > left)
+            wait = left > 0 ? left : 0;
+        if (wait_or_stop(l, wait))
+            return 0;
+        double sent = 0;
+        if (ew_now_mono() < deadline && try_acquire_or_renew(l, deadline, &sent)) {
+            l->last_renewed = sent;
+            continue;
+        }
+        if (ew_now_mono() >= deadline)
+            return 1;
+    }
+}
+
 static void *elector_main(void *arg)
 {
     struct rt_leader *l = arg;
     /* campaign */
+    double sent = 0;
     while (!wait_or_stop(l, 0)) {
-        if (try_acquire_or_renew(l))
+        if (try_acquire_or_renew(l, ew_now_mono() + l->o.renew_deadline, &sent))
             break;
         if (wait_or_stop(l, l->o.retry_period * (1.0 + 0.2 * rand() / RAND_MAX)))
             return NULL;
     }
     if (wait_or_stop(l, 0))
         return NULL;
-    l->last_renewed = ew_now_mono();
+    l->last_renewed = sent;
     set_leading(l, 1);
     ew_log(l->o.log, EW_LOG_INFO, "became leader", "lease", l->name, "identity", l->identity, NULL);
     if (l->o.on_started)
         l->o.on_started(l->o.ud);
-    /* renew until stopped or lost */
-    while (!wait_or_stop(l, l->o.retry_period)) {
-        if (try_acquire_or_renew(l)) {
-            l->last_renewed = ew_now_mono();
-            continue;
-        }
-        if (ew_now_mono() - l->last_renewed > l->o.renew_deadline) {
-            set_leading(l, 0);
-            ew_log(l->o.log, EW_LOG_ERROR, "leadership lost: lease not renewed in time", "lease",
-                   l->name, "identity", l->identity, NULL);
-            if (l->o.on_stopped)
-                l->o.on_stopped(l->o.ud);
-            return NULL;
-        }
-    }
+    if (!renew(l))
+        return NULL;
+    set_leading(l, 0);
+    ew_log(l->o.log, EW_LOG_ERROR, "leadership lost: lease not renewed in time", "lease", l->name,
+           "identity", l->identity, NULL);
+    if (l->o.on_stopped)
+        l->o.on_stopped(l->o.ud);
     return NULL;
 }
 

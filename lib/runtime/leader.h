@@ -7,7 +7,11 @@
  * as observed on the candidate's own clock (clocks of different hosts are
  * never compared). The leader renews every retry period; if it cannot renew
  * within the renew deadline it has lost, and on_stopped is called (the
- * operator then exits, so no second writer can ever overlap). Writes use the
+ * operator then exits, so no second writer can ever overlap). The deadline bounds
+ * each attempt, as client-go's context does: a request's timeout and its retries
+ * end at it (kube_request_by), and it counts from when the last successful
+ * write of the Lease began, so a hung home connection loses the lease at the deadline,
+ * lease duration minus renew deadline (5 s) before a standby may take it. Writes use the
  * Lease's resourceVersion, so two candidates cannot both win a race.
  * rt_leader_release hands the Lease over at once on a clean shutdown.
  */

@@ -191,9 +191,12 @@ kc us wait --for=condition=Ready meshnetwork/bench-mesh --timeout=120s >/dev/nul
 
 exporters="[{cluster: eu}]"
 [ "$nclusters" = 3 ] && exporters="[{cluster: eu}, {cluster: ap}]"
-gen_services() { # gen_services NS N
+gen_services() { # gen_services NS N: each Service with a pod (never scheduled) as
+    # ServiceAccount backend: no importer entry is written before an identity is known
+    printf -- '---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {name: backend, namespace: %s}\n' "$1"
     for i in $(seq 1 "$2"); do
         printf -- '---\napiVersion: v1\nkind: Service\nmetadata: {name: s%d, namespace: %s}\nspec:\n  selector: {app: s%d}\n  ports: [{name: http, port: 80, targetPort: 8080}]\n' "$i" "$1" "$i"
+        printf -- '---\napiVersion: v1\nkind: Pod\nmetadata: {name: s%d-0, namespace: %s, labels: {app: s%d}}\nspec:\n  serviceAccountName: backend\n  containers: [{name: app, image: registry.invalid/app}]\n' "$i" "$1" "$i"
     done
 }
 gen_ccs() { # gen_ccs NS N

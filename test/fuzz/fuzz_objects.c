@@ -143,8 +143,12 @@ static void fuzz_backing_service(const struct fuzz_env *env, const cJSON *svc)
             !ports[i].protocol || ports[i].target_port < 0 || ports[i].target_port > 65535 ||
             (ports[i].target_name && (ports[i].target_port || !*ports[i].target_name)))
             abort();
-    struct mesh_ccs_facts f = {&env->ccs, &env->net, "echo.eu.mesh.local", "240.240.0.2", ports, n,
-                               NULL,      0};
+    struct mesh_ccs_facts f = {.ccs = &env->ccs,
+                               .net = &env->net,
+                               .host = "echo.eu.mesh.local",
+                               .address = "240.240.0.2",
+                               .ports = ports,
+                               .nports = n};
     cJSON *se = mesh_build_exporter_service_entry(&f, sel);
     unique_port_names(se);
     cJSON_Delete(se);

@@ -18,7 +18,10 @@ is one it can see. A control server (plain HTTP on loopback) programs it:
   POST /clear[?id=ID]  forget the rules (those with that "id")
   POST /down   answer nothing: every open stream is cut, every new connection is accepted,
                counted and closed after the TLS handshake (an API server that is gone)
-  POST /up     forward again
+  POST /up     forward again (and end /hang)
+  POST /hang   stop forwarding without closing anything (a connection that hangs): every
+               request is read, logged and held unanswered, open streams stop passing data;
+               on /up the held requests are cut, never forwarded late
   POST /cut?path=REGEX   cut the open streams (watches) whose path matches, mid-stream
   GET  /log?since=SEQ&method=M&path=REGEX&ctype=REGEX   one line per request seen (path:
                the regex is matched against the path without the query string):
@@ -49,6 +52,8 @@ log = []  # [seq, t, method, status, injected, ctype, target]
 streams = []  # [path, client socket, upstream connection]
 down_conns = []  # times
 state = {"down": False}
+flowing = threading.Event()  # cleared while hung (/hang)
+flowing.set()
 REASONS = {410: "Expired", 422: "Invalid", 429: "TooManyRequests", 500: "InternalError",
            503: "ServiceUnavailable", 504: "Timeout"}
 HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "accept-encoding",
@@ -124,6 +129,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(n) if n else None
         ctype = self.headers.get("Content-Type")
         e = self._entry(method, ctype, self.path)
+        if not flowing.is_set():
+            flowing.wait()  # held unanswered; then cut, as a request that never got through
+            self._status(e, 0, True)
+            self.close_connection = True
+            cut_socket(self.connection)
+            return
         rule = None
         with lock:
             for r in rules:
@@ -194,6 +205,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     chunk = resp.read1(65536)
                     if not chunk:
                         break
+                    if not flowing.is_set():  # hung: pass nothing more, then cut
+                        flowing.wait()
+                        raise OSError("hung")
                     self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
                     self.wfile.flush()
                 self.wfile.write(b"0\r\n\r\n")
@@ -267,6 +281,10 @@ class Control(http.server.BaseHTTPRequestHandler):
             self._reply("%d streams cut\n" % cut_streams(""))
         elif u.path == "/up":
             state["down"] = False
+            flowing.set()
+            self._reply("ok\n")
+        elif u.path == "/hang":
+            flowing.clear()
             self._reply("ok\n")
         elif u.path == "/cut":
             self._reply("%d\n" % cut_streams(q.get("path", "")))

@@ -283,6 +283,8 @@ tutorial_prepare() {
     link_member eu prod-eu-west-1 "$1"
     kc us create namespace echo >/dev/null 2>&1
     kc eu create namespace echo >/dev/null 2>&1
+    # and a pod (never scheduled) as ServiceAccount echo: no importer entry is written
+    # before an identity is known
     kc eu -n echo apply -f - >/dev/null <<'EOF'
 apiVersion: v1
 kind: Service
@@ -290,6 +292,17 @@ metadata: {name: echo}
 spec:
   selector: {app: echo}
   ports: [{name: http, port: 80, targetPort: 8080}]
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: echo}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: echo-0, labels: {app: echo}}
+spec:
+  serviceAccountName: echo
+  containers: [{name: app, image: example.invalid/echo:1}]
 EOF
 }
 tutorial_converge() {

@@ -129,6 +129,17 @@ metadata: {name: named}
 spec:
   selector: {app: named}
   ports: [{name: http, port: 80, targetPort: http-echo}, {name: http-alt, port: 8000, targetPort: 8080}]
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: named-sa}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: named-0, labels: {app: named}}
+spec:
+  serviceAccountName: named-sa
+  containers: [{name: app, image: example.invalid/named:1}]
 EOF
 kc us apply -f - >/dev/null <<EOF
 apiVersion: eastwest.io/v1alpha1
@@ -189,7 +200,21 @@ spec:
   meshNetwork: training-mesh
   exportFrom: [{cluster: eu}]
 EOF
-check sans/no-pods-no-pinning 30 se_is us pinned '{.spec.hosts} {.spec.subjectAltNames}' '["pinned.echo.training-mesh.global"] '
+# Issue 31: an importer entry without subjectAltNames would accept any workload of the
+# mesh. None is written while no identity was ever known (the Service selects no pod):
+# the CrossClusterService waits, saying so; the exporter's own entry is written. A watch
+# of us's entries records every version written, from here to the end of this part.
+kc us -n echo get serviceentries.networking.istio.io --field-selector metadata.name=pinned -w \
+    -o jsonpath='{.metadata.name}|{.spec.subjectAltNames}{"\n"}' >"$tmp/pinned-watch" 2>/dev/null &
+pinned_watch=$!
+check sans/no-pods-waits-for-identity 30 ccs_cond_is pinned Ready False/WaitingForIdentity
+check sans/no-pods-exporter-written 30 se_is eu pinned '{.spec.hosts}' '["pinned.echo.training-mesh.global"]'
+if not_found us -n echo serviceentries.networking.istio.io pinned; then pass sans/no-pods-no-importer-entry; else
+    fail sans/no-pods-no-importer-entry "us has it, subjectAltNames '$(se us pinned '{.spec.subjectAltNames}')'"; fi
+msg=$(kc us -n echo get ccs pinned -o jsonpath='{.status.conditions[?(@.type=="Ready")].message}')
+if grep -q 'exported from eu' <<<"$msg"; then pass sans/waiting-names-exporter; else fail sans/waiting-names-exporter "$msg"; fi
+if [ "$(kc us -n echo get events --field-selector reason=WaitingForIdentity -o name | wc -l)" -ge 1 ]; then
+    pass sans/waiting-event; else fail sans/waiting-event "no Event WaitingForIdentity in echo"; fi
 sleep 2 # the writes' own watch events have been reconciled: from here only pods change
 pinned_pod pinned-1 pinned-a
 check sans/pods-appear-pinned 10 sans_are "$id/pinned-a "
@@ -202,6 +227,17 @@ kc eu -n echo delete pod pinned-2 --wait=true >/dev/null
 pinned_pod pinned-3 pinned-a
 check sans/service-account-changed 10 sans_are "$id/pinned-a "
 check sans/endpoints-counted 10 sh -c "$EW_KUBECTL --kubeconfig $dir/us/kubeconfig -n echo get ccs pinned -o jsonpath='{.status.clusters[?(@.name==\"eu\")].endpoints}' | grep -qx 1"
+# every pod gone (a scale to zero): the last known identities stay pinned
+kc eu -n echo delete pod pinned-3 --wait=true >/dev/null
+check sans/no-pod-left-counted 10 sh -c "$EW_KUBECTL --kubeconfig $dir/us/kubeconfig -n echo get ccs pinned -o jsonpath='{.status.clusters[?(@.name==\"eu\")].endpoints}' | grep -qx 0"
+if sans_are "$id/pinned-a "; then pass sans/no-pod-left-keeps-last-known; else
+    fail sans/no-pod-left-keeps-last-known "subjectAltNames '$(se us pinned '{.spec.subjectAltNames}')'"; fi
+kill "$pinned_watch" 2>/dev/null
+wait "$pinned_watch" 2>/dev/null
+empty=$(grep -c '^pinned|$' "$tmp/pinned-watch")
+if [ "$(grep -c '^pinned|' "$tmp/pinned-watch")" -ge 1 ] && [ "$empty" = 0 ]; then
+    pass "sans/never-written-without-subjectaltnames ($(grep -c . "$tmp/pinned-watch") versions seen)"
+else fail sans/never-written-without-subjectaltnames "$empty of $(grep -c . "$tmp/pinned-watch") versions of us's entry had no subjectAltNames"; fi
 kc us -n echo delete ccs pinned --timeout=60s >/dev/null 2>&1
 
 # ---- conflicts: the newer claimant of a host writes nothing ----

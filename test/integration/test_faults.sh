@@ -101,10 +101,14 @@ gen_ccs() { # gen_ccs FROM TO: CrossClusterServices s<FROM>..s<TO>
         printf -- '---\napiVersion: eastwest.io/v1alpha1\nkind: CrossClusterService\nmetadata: {name: s%d, namespace: %s}\nspec:\n  meshNetwork: %s\n  exportFrom: [{cluster: eu}]\n  importTo: [us]\n  ports: [{number: 80, name: http, protocol: HTTP}]\n' "$i" "$ns" "$mesh"
     done
 }
-gen_services() { # backing Services s1..sN in eu
+gen_services() { # backing Services s1..sN in eu, each with a pod (never scheduled: there
+    # is no kubelet) as ServiceAccount s<i>-backend, the identity us pins (no importer entry
+    # is written before one is known)
     local i
     for i in $(seq 1 "$n"); do
         printf -- '---\napiVersion: v1\nkind: Service\nmetadata: {name: s%d, namespace: %s}\nspec:\n  selector: {app: s%d}\n  ports: [{name: http, port: 80, targetPort: 8080}]\n' "$i" "$ns" "$i"
+        printf -- '---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {name: s%d-backend, namespace: %s}\n' "$i" "$ns"
+        printf -- '---\napiVersion: v1\nkind: Pod\nmetadata: {name: s%d-0, namespace: %s, labels: {app: s%d}}\nspec:\n  serviceAccountName: s%d-backend\n  containers: [{name: app, image: registry.invalid/app}]\n' "$i" "$ns" "$i" "$i"
     done
 }
 names() { # names CLUSTER KIND: the generated objects' names, sorted
@@ -191,8 +195,8 @@ facts() {
 # domain corp.local, one gateway replica, eu's gateway at 203.0.113.20) and its CRs (s1..sN
 # exported from eu to us, port 80 named http, Services' port 80 to targetPort 8080), after
 # the changes the suite made (s1, s2: targetPort 9090; s3..s8: ports 8003..8008, which
-# no Service port has, so no targetPort: api.md spec.ports[].targetPort; a pod of s1 runs
-# as ServiceAccount s1-backend). One line per difference; nothing when it all matches.
+# no Service port has, so no targetPort: api.md spec.ports[].targetPort; a pod of each s<i>
+# runs as ServiceAccount s<i>-backend). One line per difference; nothing when it all matches.
 # Written from those values, not from the operator's code or a run of it.
 unexpected() {
     jq -r --argjson n "$n" --arg ns "$ns" --arg mesh "$mesh" --slurpfile facts "$2" '
@@ -262,8 +266,8 @@ unexpected() {
           | ($all[] as $i | ccs_object("us"; "ServiceEntry"; $i;
                 {hosts: [host($i)], addresses: [vip($i)], location: "MESH_INTERNAL", resolution: "STATIC",
                  ports: [{number: port($i), name: "http", protocol: "HTTP"}],
-                 endpoints: [{address: "203.0.113.20", ports: {http: 15443}, locality: "eu-west-1"}]}
-                + (if $i == 1 then {subjectAltNames: ["spiffe://corp.local/ns/\($ns)/sa/s1-backend"]} else {} end)),
+                 endpoints: [{address: "203.0.113.20", ports: {http: 15443}, locality: "eu-west-1"}],
+                 subjectAltNames: ["spiffe://corp.local/ns/\($ns)/sa/s\($i)-backend"]}),
              ccs_object("us"; "DestinationRule"; $i; {host: host($i), trafficPolicy: {tls: {mode: "ISTIO_MUTUAL"}}}),
           # eu exports s1..sN: a ServiceEntry that selects the backing pods
              ccs_object("eu"; "ServiceEntry"; $i;
@@ -333,19 +337,6 @@ done
 link_member eu fault-eu
 operator_identity "$lease"
 gen_services | kc eu apply --server-side --force-conflicts -f - >/dev/null
-# a pod of s1 (never scheduled: there is no kubelet) whose identity us must pin
-kc eu -n "$ns" apply -f - >/dev/null <<EOF
-apiVersion: v1
-kind: ServiceAccount
-metadata: {name: s1-backend}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: s1-0, labels: {app: s1}}
-spec:
-  serviceAccountName: s1-backend
-  containers: [{name: app, image: registry.invalid/app}]
-EOF
 run_operator
 kc us apply -f - >/dev/null <<EOF
 apiVersion: eastwest.io/v1alpha1
@@ -613,7 +604,8 @@ echo "faults: $injected injected, $recovered recoveries checked, ${compared:-no}
 # ---- clean-up ----
 kc us -n "$ns" delete ccs --all --timeout=120s >/dev/null 2>&1
 kc us delete meshnetwork "$mesh" --timeout=90s >/dev/null 2>&1
-kc eu -n "$ns" delete pod s1-0 --ignore-not-found --timeout=30s >/dev/null 2>&1
+gen_services | awk '/^kind: Pod$/ {p = 1} /^---$/ {p = 0} p && /^metadata:/ {sub(/.*name: /, ""); sub(/,.*/, ""); print}' |
+    xargs -r "$EW_KUBECTL" --kubeconfig "$dir/eu/kubeconfig" -n "$ns" delete pod --ignore-not-found --wait=false >/dev/null 2>&1
 # (The member RBAC stays in eu: test clusters have no namespace controller, so deleting
 # its namespace would leave it Terminating for the suites after this one.)
 finish

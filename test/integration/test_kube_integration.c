@@ -263,7 +263,7 @@ static void test_status_subresource(struct test_ctx *t)
     /* PUT to /status with the current object */
     cJSON_ReplaceItemInObject(cJSON_GetObjectItem(got, "status"), "loadBalancer",
                               cJSON_CreateObject());
-    struct kube_write_options wo = {NULL, 0, "status"};
+    struct kube_write_options wo = {.subresource = "status"};
     cJSON *updated = NULL;
     REQUIREF(t, kube_update(c, &KUBE_RES_SERVICES, ns, "gw", got, &wo, &updated, &err) == KUBE_OK,
              "%s", err.message);

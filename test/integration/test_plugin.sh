@@ -247,6 +247,17 @@ metadata: {name: echo}
 spec:
   selector: {app: echo}
   ports: [{name: http, port: 80, targetPort: 8080}]
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: echo}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: echo-0, labels: {app: echo}}
+spec:
+  serviceAccountName: echo
+  containers: [{name: app, image: example.invalid/echo:1}]
 EOF
 }
 backing

@@ -67,8 +67,14 @@ static void test_importer_entry(struct test_ctx *t)
     struct fixture f;
     setup(t, &f, "240.240.0.0/16");
     char *sans[] = {"spiffe://corp.local/ns/echo/sa/echo"};
-    struct mesh_ccs_facts facts = {&f.ccs, &f.net, "echo.eu.mesh.local", "240.0.0.2", f.ports, 2,
-                                   sans,   1};
+    struct mesh_ccs_facts facts = {.ccs = &f.ccs,
+                                   .net = &f.net,
+                                   .host = "echo.eu.mesh.local",
+                                   .address = "240.0.0.2",
+                                   .ports = f.ports,
+                                   .nports = 2,
+                                   .sans = sans,
+                                   .nsans = 1};
     struct mesh_endpoint eps[] = {{"203.0.113.20", "eu-west-1", 0},
                                   {"203.0.113.21", "eu-west-1", 0}};
     cJSON *se = mesh_build_importer_service_entry(&facts, eps, 2);
@@ -109,8 +115,14 @@ static void test_exporter_entry_and_rule(struct test_ctx *t)
 {
     struct fixture f;
     setup(t, &f, "240.240.0.0/16");
-    struct mesh_ccs_facts facts = {&f.ccs, &f.net, "echo.eu.mesh.local", "240.0.0.2", f.ports, 2,
-                                   NULL,   0};
+    struct mesh_ccs_facts facts = {.ccs = &f.ccs,
+                                   .net = &f.net,
+                                   .host = "echo.eu.mesh.local",
+                                   .address = "240.0.0.2",
+                                   .ports = f.ports,
+                                   .nports = 2,
+                                   .sans = NULL,
+                                   .nsans = 0};
     cJSON *sel = cJSON_Parse("{\"app\":\"echo\",\"tier\":\"web\"}");
     cJSON *se = mesh_build_exporter_service_entry(&facts, sel);
     CHECK(t, strcmp(str_at(se, "spec.resolution"), "STATIC") == 0);
@@ -170,8 +182,14 @@ static void test_exporter_named_target_port(struct test_ctx *t)
     struct mesh_port *ports = NULL;
     size_t n = mesh_service_ports(svc, NULL, 0, desc, &ports, &p);
     REQUIREF(t, n == 2, "%zu ports: %s", n, p.message.buf);
-    struct mesh_ccs_facts facts = {&f.ccs, &f.net, "echo.eu.mesh.local", "240.0.0.2", ports, n,
-                                   NULL,   0};
+    struct mesh_ccs_facts facts = {.ccs = &f.ccs,
+                                   .net = &f.net,
+                                   .host = "echo.eu.mesh.local",
+                                   .address = "240.0.0.2",
+                                   .ports = ports,
+                                   .nports = n,
+                                   .sans = NULL,
+                                   .nsans = 0};
     cJSON *se = mesh_build_exporter_service_entry(&facts, NULL);
     CHECK_STR(t, str_at(se, "spec.ports.0.name"), "http-echo");
     CHECK(t, cJSON_GetObjectItem(se_port(se, 0), "number")->valueint == 80);

@@ -404,6 +404,28 @@ static void test_desired_exporter_without_service_keeps(struct test_ctx *t)
     desired_env_release(&e);
 }
 
+/* No identity known (issue 31): the importer gets no entry and no rule, removed when
+ * the exporters' pods were read, kept when they could not be; the exporter is written. */
+static void test_desired_no_identity_no_importer_entry(struct test_ctx *t)
+{
+    struct desired_env e;
+    desired_env(t, &e, "[{\"cluster\":\"eu\"}]", "[\"us\"]", PORTS);
+    e.f.no_identity = 1;
+    struct mesh_ccs_member_desired us, eu;
+    mesh_ccs_desired_member(&e.f, e.m, 3, 0, &us);
+    mesh_ccs_desired_member(&e.f, e.m, 3, 1, &eu);
+    CHECK(t, us.no_identity && us.entry == MESH_INTENT_REMOVE && us.rule == MESH_INTENT_REMOVE);
+    CHECK(t, !us.service_entry && !us.destination_rule);
+    CHECK(t, !eu.no_identity && eu.entry == MESH_INTENT_WRITE);
+    mesh_ccs_member_desired_release(&us);
+    mesh_ccs_member_desired_release(&eu);
+    e.f.identity_unread = 1;
+    mesh_ccs_desired_member(&e.f, e.m, 3, 0, &us);
+    CHECK(t, us.no_identity && us.entry == MESH_INTENT_KEEP && us.rule == MESH_INTENT_KEEP);
+    mesh_ccs_member_desired_release(&us);
+    desired_env_release(&e);
+}
+
 static const char *cond_field(const cJSON *st, const char *type, const char *field)
 {
     const cJSON *c;
@@ -487,6 +509,7 @@ int main(int argc, char **argv)
         {"desired_active_active_local_first", test_desired_active_active_local_first},
         {"desired_partition_policy", test_desired_partition_policy},
         {"desired_exporter_without_service_keeps", test_desired_exporter_without_service_keeps},
+        {"desired_no_identity_no_importer_entry", test_desired_no_identity_no_importer_entry},
         {"ccs_status", test_ccs_status},
     };
     return TEST_MAIN(cases, argc, argv);

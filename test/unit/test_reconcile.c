@@ -14,6 +14,7 @@
 #include "base/base64.h"
 #include "runtime/metrics.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -678,6 +679,110 @@ static void test_pod_relabelled_out_leaves_the_pinning(struct test_ctx *t)
     world_free(&w);
 }
 
+/* The reason of echo/echo's condition type, or NULL. */
+static const char *ccs_reason(struct world *w, const char *type, char *buf, size_t size)
+{
+    cJSON *ccs = fake_cluster_get(w->us, &MESH_RES_CROSSCLUSTERSERVICES, "echo", "echo");
+    const char *reason = NULL, *msg = NULL;
+    world_condition(ccs, type, &reason, &msg);
+    snprintf(buf, size, "%s: %s", reason ? reason : "(none)", msg ? msg : "");
+    cJSON_Delete(ccs);
+    return reason ? buf : NULL;
+}
+
+static int waiting_for_identity(struct world *w, void *ud)
+{
+    char buf[1024];
+    (void)ud;
+    const char *r = ccs_reason(w, "Ready", buf, sizeof(buf));
+    return r && strncmp(r, "WaitingForIdentity:", 19) == 0;
+}
+
+/* Warning Events on echo/echo with this reason. */
+static int warnings(struct world *w, const char *reason, char *note, size_t size)
+{
+    cJSON *events = fake_cluster_list(w->us, &KUBE_RES_EVENTS, "echo");
+    int n = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, events)
+    {
+        if (strcmp(world_str_at(e, "regarding.kind"), "CrossClusterService") == 0 &&
+            strcmp(world_str_at(e, "type"), "Warning") == 0 &&
+            strcmp(world_str_at(e, "reason"), reason) == 0) {
+            n++;
+            snprintf(note, size, "%s", world_str_at(e, "note"));
+        }
+    }
+    cJSON_Delete(events);
+    return n;
+}
+
+/* Issue 31: an exporter with no pod gives no identity; an importer entry without
+ * subjectAltNames would accept any workload of the mesh. None is written: Ready and
+ * Imported say WaitingForIdentity, naming the exporting cluster, with one Warning Event;
+ * the entry comes with the first pod, pinned to it. */
+static void test_no_identity_no_importer_entry(struct test_ctx *t)
+{
+    struct world w;
+    world_init(&w);
+    fake_cluster_delete(w.eu, &KUBE_RES_PODS, "echo", "echo-1");
+    world_apply_tutorial(&w);
+    world_start(&w);
+    int ok = world_settle(&w, waiting_for_identity, NULL, 20);
+    char buf[1024];
+    CHECKF(t, ok, "Ready: %s", ccs_reason(&w, "Ready", buf, sizeof(buf)));
+    cJSON *se = fake_cluster_get(w.us, &MESH_RES_SERVICEENTRIES, "echo", "echo");
+    char *sans = se ? cJSON_PrintUnformatted(world_at(se, "spec.subjectAltNames")) : NULL;
+    CHECKF(t, se == NULL, "us has a ServiceEntry, subjectAltNames %s", sans ? sans : "(none)");
+    free(sans);
+    cJSON_Delete(se);
+    cJSON *dr = fake_cluster_get(w.us, &MESH_RES_DESTINATIONRULES, "echo", "echo");
+    CHECKF(t, dr == NULL, "us has a DestinationRule and no ServiceEntry");
+    cJSON_Delete(dr);
+    CHECK_CONTAINS(t, ccs_reason(&w, "Imported", buf, sizeof(buf)), "exported from eu");
+    cJSON *exp = fake_cluster_get(w.eu, &MESH_RES_SERVICEENTRIES, "echo", "echo");
+    CHECKF(t, exp != NULL, "the exporter's own entry is written all the same");
+    cJSON_Delete(exp);
+    CHECK(t, world_look_again(&w, 2));
+    char note[1024] = "";
+    int n = warnings(&w, "WaitingForIdentity", note, sizeof(note));
+    CHECKF(t, n == 1, "%d WaitingForIdentity Events (want one, not one per reconcile)", n);
+    CHECK_CONTAINS(t, note, "exported from eu");
+    put_canary_pod(&w, "echo");
+    ok = world_settle(&w, sans_are, (void *)"spiffe://corp.local/ns/echo/sa/canary", 10);
+    char *got = sans_in_us(&w);
+    CHECKF(t, ok, "after the first pod: SANs \"%s\"", got);
+    free(got);
+    CHECKF(t, world_settle(&w, world_tutorial_ready, NULL, 10), "not Ready: %s",
+           world_describe(&w));
+    world_free(&w);
+}
+
+/* Issue 31: the exporter's pods all go (a rollout, a scale to zero): the importers keep
+ * the identities they pin, never an entry without subjectAltNames, and the condition
+ * does not say WaitingForIdentity (an identity is known). */
+static void test_pods_gone_keep_last_identities(struct test_ctx *t)
+{
+    struct world w;
+    start_tutorial(t, &w);
+    static const char one[] = "spiffe://corp.local/ns/echo/sa/echo";
+    fake_cluster_delete(w.eu, &KUBE_RES_PODS, "echo", "echo-1");
+    CHECK(t, world_look_again(&w, 2));
+    char *got = sans_in_us(&w);
+    CHECKF(t, strcmp(got, one) == 0, "with no pod left: SANs \"%s\", want \"%s\"", got, one);
+    free(got);
+    char buf[1024];
+    const char *r = ccs_reason(&w, "Ready", buf, sizeof(buf));
+    CHECKF(t, r && strncmp(r, "WaitingForIdentity", 18) != 0, "Ready: %s", r);
+    /* a pod as another service account: the pinning follows it */
+    put_canary_pod(&w, "echo");
+    int ok = world_settle(&w, sans_are, (void *)"spiffe://corp.local/ns/echo/sa/canary", 10);
+    got = sans_in_us(&w);
+    CHECKF(t, ok, "a new pod: SANs \"%s\"", got);
+    free(got);
+    world_free(&w);
+}
+
 /* An operator restart rewrites nothing, also when a member's caches take a while to
  * list: a reconcile that runs before an exporter's caches have listed must not write
  * the importers from what it does not know yet (seen in the bench at 10,000: every
@@ -739,6 +844,8 @@ static const struct test_case cases[] = {
     {"unreachable-exporter-withdraw", test_unreachable_exporter_withdraw},
     {"pod-relabelled-out-leaves-the-pinning", test_pod_relabelled_out_leaves_the_pinning},
     {"restart-writes-nothing", test_restart_writes_nothing},
+    {"no-identity-no-importer-entry", test_no_identity_no_importer_entry},
+    {"pods-gone-keep-last-identities", test_pods_gone_keep_last_identities},
 };
 
 int main(int argc, char **argv)
