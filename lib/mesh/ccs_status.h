@@ -8,7 +8,7 @@
  * per member with a role: role, ready, an exporter's endpoints, an importer's
  * gateways (the other exporters' addresses, port 15443); the conditions Exported
  * (every exporter's backing Service usable), Imported (every importer written, with
- * an endpoint; else NotWritten, ClusterUnreachable or NoEndpoints), Conflict (False)
+ * an endpoint; else NotWritten, ForeignObject, ClusterUnreachable or NoEndpoints), Conflict (False)
  * and Ready. A CrossClusterService that cannot be worked on (a conflict, an invalid
  * spec, its MeshNetwork missing or deleting) gets Ready=False with the reason, and
  * keeps what its status last said of the members.
@@ -41,6 +41,7 @@ struct mesh_ccs_outcome {
     size_t nmembers;
     int write_errors, unreachable; /* why Imported is False, by kind */
     const char *write_problem;     /* "" or NULL: every importer written */
+    int foreign; /* members where a foreign object of its name was left alone (foreign.h) */
 };
 
 /* old: the status's conditions as last written (may be NULL). */
