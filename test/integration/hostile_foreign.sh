@@ -80,9 +80,12 @@ hf_eu_cond() { # hf_eu_cond TYPE FIELD
 hf_reported() {
     [ "$(hf_eu_cond ForeignObjects status)/$(hf_eu_cond ForeignObjects reason)" = True/ForeignObject ]
 }
-hf_events() { # the notes of the mesh's ForeignObject Events
-    kc us get events -A --field-selector reason=ForeignObject,involvedObject.name=foreign-mesh \
-        -o jsonpath='{range .items[*]}{.message}{"\n"}{end}'
+hf_events() { # hf_events REASON: the notes of this foreign-mesh's Events of REASON (by its
+    # uid: Events of an earlier run's foreign-mesh stay for an hour)
+    local uid
+    uid=$(kc us get meshnetwork foreign-mesh -o jsonpath='{.metadata.uid}') && [ -n "$uid" ] &&
+        kc us get events -A --field-selector "reason=$1,involvedObject.uid=$uid" \
+            -o jsonpath='{range .items[*]}{.message}{"\n"}{end}'
 }
 hf_names_all() { # hf_names_all TEXT: names each of the user's objects
     grep -q 'cluster eu' <<<"$1" &&
@@ -90,7 +93,7 @@ hf_names_all() { # hf_names_all TEXT: names each of the user's objects
         grep -q 'Service istio-system/istio-eastwestgateway' <<<"$1" &&
         grep -q 'Gateway istio-system/cross-network-gateway' <<<"$1"
 }
-hf_event_names_all() { hf_names_all "$(hf_events)"; }
+hf_event_names_all() { hf_names_all "$(hf_events ForeignObject)"; }
 hf_intact() { # hf_intact NAME: the user's objects have the uid and resourceVersion they had
     local now
     now=$(hf_identity 2>&1)
@@ -100,7 +103,7 @@ hf_intact() { # hf_intact NAME: the user's objects have the uid and resourceVers
 hf_eu_removed() {
     [ -z "$(kc us get meshnetwork foreign-mesh -o jsonpath='{.status.removedClusters[*].name}')" ] &&
         [ -z "$(kc us get meshnetwork foreign-mesh -o jsonpath='{.status.clusters[?(@.name=="eu")].name}')" ] &&
-        kc us get events -A --field-selector reason=ClusterRemoved,involvedObject.name=foreign-mesh -o name | grep -q .
+        hf_events ClusterRemoved | grep -q 'cluster eu left'
 }
 hf_adopted() {
     local o
@@ -148,8 +151,7 @@ hostile_foreign() {
     # adoption when asked: they become eastwest's, and its cleanup takes them
     hf_mesh true
     check foreign/adopted 40 hf_adopted
-    if kc us get events -A --field-selector reason=Adopted,involvedObject.name=foreign-mesh \
-        -o jsonpath='{.items[*].message}' | grep -q 'Deployment istio-system/istio-eastwestgateway'; then
+    if hf_events Adopted | grep -q 'Deployment istio-system/istio-eastwestgateway'; then
         pass foreign/adopted-event; else fail foreign/adopted-event "no Adopted Event naming the Deployment"; fi
     if hf_delete_mesh; then pass foreign/adopted-mesh-deleted; else
         fail foreign/adopted-mesh-deleted "$(cat "$tmp/why")"; fi
