@@ -1109,13 +1109,15 @@ static int find_object(struct ccs_ctx *x, struct ccs_cluster *cl, const struct k
     strbuf_addf(&key, "%s/%s", x->ccs->namespace_, x->ccs->name);
     *live = rt_store_get_copy(rt_reflector_store(cache), key.buf);
     strbuf_release(&key);
-    if (*live)
-        return 0;
     struct strbuf service = STRBUF_INIT;
     strbuf_addf(&service, "%s.%s", x->ccs->namespace_, x->ccs->name);
     struct kube_error err = KUBE_ERROR_INIT;
-    enum mesh_found f = mesh_object_lookup(cl->client, r, x->ccs->namespace_, x->ccs->name, NULL,
-                                           service.buf, live, &err);
+    /* the cache selects managed-by only: an entry with another service's label (copied
+     * labels) is not this service's either */
+    enum mesh_found f = *live ? (mesh_object_is_ours(*live, NULL, service.buf) ? MESH_FOUND_OURS
+                                                                               : MESH_FOUND_FOREIGN)
+                              : mesh_object_lookup(cl->client, r, x->ccs->namespace_, x->ccs->name,
+                                                   NULL, service.buf, live, &err);
     strbuf_release(&service);
     if (f == MESH_FOUND_ERROR) {
         strbuf_addf(why, "%scluster %s: writing %s %s/%s: reading it first: %s",

@@ -378,11 +378,39 @@ static void test_user_entry_adopted_when_asked(struct test_ctx *t)
     pw_free(&p);
 }
 
+/* eastwest's managed-by label copied onto a team's entry (kubectl get -o yaml | edit):
+ * the entry names another service, so it is not this one's, and stays as it is. */
+static void test_copied_label_entry_left_alone(struct test_ctx *t)
+{
+    struct user_object o[] = {
+        {&MESH_RES_SERVICEENTRIES, "echo", "echo",
+         "{\"apiVersion\":\"networking.istio.io/v1\",\"kind\":\"ServiceEntry\",\"metadata\":"
+         "{\"name\":\"echo\",\"namespace\":\"echo\",\"labels\":{\"app.kubernetes.io/"
+         "managed-by\":\"eastwest-operator\",\"eastwest.io/service\":\"payments.echo\"}},"
+         "\"spec\":{\"hosts\":[\"echo.payments.example\"],\"location\":\"MESH_EXTERNAL\","
+         "\"resolution\":\"DNS\",\"ports\":[{\"number\":443,\"name\":\"https\","
+         "\"protocol\":\"TLS\"}]}}",
+         NULL},
+    };
+    struct pworld p;
+    start_with_user_entry(&p, o, 1, 0);
+    int reported = pw_settle(&p, imported_foreign, NULL, T(30));
+    check_untouched(t, p.w.us, o, 1, "after the service's reconciles");
+    REQUIREF(t, reported, "us's entry not reported: %s", world_describe(&p.w));
+    CHECK(t, fake_cluster_delete(p.w.us, &MESH_RES_CROSSCLUSTERSERVICES, "echo", "echo") == 1);
+    REQUIREF(t, pw_settle(&p, ccs_gone, NULL, T(20)), "the CrossClusterService stayed: %s",
+             world_describe(&p.w));
+    check_untouched(t, p.w.us, o, 1, "after the service's deletion");
+    free_user_objects(o, 1);
+    pw_free(&p);
+}
+
 static const struct test_case cases[] = {
     {"user-gateway-left-alone", test_user_gateway_left_alone},
     {"user-gateway-adopted-when-asked", test_user_gateway_adopted_when_asked},
     {"user-entry-left-alone", test_user_entry_left_alone},
     {"user-entry-adopted-when-asked", test_user_entry_adopted_when_asked},
+    {"copied-label-entry-left-alone", test_copied_label_entry_left_alone},
 };
 
 int main(int argc, char **argv)
