@@ -373,6 +373,8 @@ mesh_code mesh_network_parse(const cJSON *obj, struct mesh_network *out, struct 
     read_gateway(&r, spec, out);
     read_ca(&r, spec, out);
     read_vip_range(&r, spec, out);
+    out->adopt_existing_objects =
+        get_bool(&r, spec, "adoptExistingObjects", "spec.adoptExistingObjects");
     if (!r.failed)
         return MESH_OK;
     mesh_network_release(out);

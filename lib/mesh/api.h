@@ -101,6 +101,8 @@ struct mesh_network {
     char *vip_range;
     uint32_t vip_base; /* network address, host order */
     int vip_prefix;
+    int adopt_existing_objects; /* spec.adoptExistingObjects: take over foreign objects
+                                   (foreign.h) of the names eastwest writes */
 };
 
 struct mesh_port {

@@ -7,6 +7,7 @@
 #include "ccs_status.h"
 #include "ccs_objects.h"
 #include "conditions.h"
+#include "foreign.h"
 #include "json_path.h"
 #include "objects.h"
 #include "roles.h"
@@ -402,6 +403,7 @@ struct ccs_ctx {
     int waiting;      /* importers left without their entry for it (write_member) */
     int pods_syncing; /* an exporter's pod cache has not listed yet: look again soon */
     int write_errors, unreachable, empty; /* why Imported is False, by kind */
+    int foreign;                          /* members with a foreign object of its name */
     struct strbuf exported, imported;
     struct strbuf changes; /* "created ServiceEntry in us, ...", for one Event */
     int nchanges[3];       /* by enum change_kind */
@@ -941,13 +943,11 @@ static void flush_changes(struct ccs_ctx *x)
     x->changes_left_out = 0;
 }
 
+/* Apply desired over live (the member's copy, NULL: none) when it differs. */
 static int apply_object(struct ccs_ctx *x, struct ccs_cluster *cl, const struct kube_resource *r,
-                        struct rt_reflector *cache, cJSON *desired, struct strbuf *why)
+                        struct rt_reflector *cache, cJSON *desired, const cJSON *live,
+                        struct strbuf *why)
 {
-    struct strbuf key = STRBUF_INIT;
-    strbuf_addf(&key, "%s/%s", x->ccs->namespace_, x->ccs->name);
-    cJSON *live = rt_store_get_copy(rt_reflector_store(cache), key.buf);
-    strbuf_release(&key);
     int rc = 0;
     if (mesh_object_needs_apply(desired, live)) {
         struct kube_error err = KUBE_ERROR_INIT;
@@ -982,7 +982,6 @@ static int apply_object(struct ccs_ctx *x, struct ccs_cluster *cl, const struct 
         cJSON_Delete(written);
         kube_error_clear(&err);
     }
-    cJSON_Delete(live);
     return rc;
 }
 
@@ -1054,10 +1053,10 @@ static void sync_member(struct ccs_ctx *x, size_t i, struct strbuf *why)
 /* Write, delete or keep one object as ccs_desired decided. */
 static int put_object(struct ccs_ctx *x, struct ccs_cluster *cl, const struct kube_resource *r,
                       struct rt_reflector *cache, enum mesh_ccs_intent intent, cJSON *obj,
-                      struct strbuf *why)
+                      const cJSON *live, struct strbuf *why)
 {
     if (intent == MESH_INTENT_WRITE)
-        return apply_object(x, cl, r, cache, obj, why);
+        return apply_object(x, cl, r, cache, obj, live, why);
     if (intent == MESH_INTENT_REMOVE)
         return delete_if_present(x, cl, r, cache, why);
     return 0;
@@ -1103,8 +1102,74 @@ static void decide_members(struct ccs_ctx *x)
     free(facts);
 }
 
+/* The object of kind r named like the CrossClusterService in cl, to be written: from the
+ * cache (label-selected), else asked by name (foreign.h). A foreign one goes into foreign
+ * (*adopt instead when the MeshNetwork adopts). -1 when it could not be read. */
+static int find_object(struct ccs_ctx *x, struct ccs_cluster *cl, const struct kube_resource *r,
+                       struct rt_reflector *cache, const char *kind, cJSON **live, int *adopt,
+                       struct strbuf *foreign, struct strbuf *why)
+{
+    struct strbuf key = STRBUF_INIT;
+    strbuf_addf(&key, "%s/%s", x->ccs->namespace_, x->ccs->name);
+    *live = rt_store_get_copy(rt_reflector_store(cache), key.buf);
+    strbuf_release(&key);
+    struct strbuf service = STRBUF_INIT;
+    strbuf_addf(&service, "%s.%s", x->ccs->namespace_, x->ccs->name);
+    struct kube_error err = KUBE_ERROR_INIT;
+    /* the cache selects managed-by only: an entry with another service's label (copied
+     * labels) is not this service's either */
+    enum mesh_found f = *live ? (mesh_object_is_ours(*live, NULL, service.buf) ? MESH_FOUND_OURS
+                                                                               : MESH_FOUND_FOREIGN)
+                              : mesh_object_lookup(cl->client, r, x->ccs->namespace_, x->ccs->name,
+                                                   NULL, service.buf, live, &err);
+    strbuf_release(&service);
+    if (f == MESH_FOUND_ERROR) {
+        strbuf_addf(why, "%scluster %s: writing %s %s/%s: reading it first: %s",
+                    why->len ? "; " : "", cl->name, kind, x->ccs->namespace_, x->ccs->name,
+                    err.message);
+        rt_record(&x->events, "Warning", "ApplyFailed", "ApplyFailed",
+                  "cluster %s: writing %s %s/%s: reading it first: %s", cl->name, kind,
+                  x->ccs->namespace_, x->ccs->name, err.message);
+        kube_error_clear(&err);
+        x->write_errors++;
+        return -1;
+    }
+    if (f == MESH_FOUND_FOREIGN && x->net->adopt_existing_objects)
+        *adopt = 1;
+    else if (f == MESH_FOUND_FOREIGN)
+        mesh_foreign_add(foreign, kind, x->ccs->namespace_, x->ccs->name);
+    return 0;
+}
+
+/* Foreign objects of its name in one member: neither is written there (an entry beside
+ * someone else's rule, or the reverse, would serve neither); Imported says so, and a
+ * Warning Event when its message does not say it yet. */
+static void report_foreign(struct ccs_ctx *x, struct ccs_cluster *cl, const char *list,
+                           struct strbuf *why)
+{
+    struct strbuf msg = STRBUF_INIT;
+    mesh_foreign_message(&msg, cl->name, list);
+    strbuf_addf(why, "%s%s", why->len ? "; " : "", msg.buf);
+    const cJSON *old =
+        mesh_json_find(mesh_json_get(x->obj, "status", "conditions"), "type", "Imported");
+    const char *was = mesh_json_str(old, "message", NULL);
+    if (!was || !strstr(was, msg.buf))
+        rt_record(&x->events, "Warning", "ForeignObject", "Skip", "%s", msg.buf);
+    strbuf_release(&msg);
+    x->foreign++;
+}
+
+static void note_adopted(struct ccs_ctx *x, struct ccs_cluster *cl, int adopted, const char *kind)
+{
+    if (adopted)
+        rt_record(&x->events, "Normal", "Adopted", "Adopt",
+                  "adopted %s %s/%s in cluster %s (spec.adoptExistingObjects of MeshNetwork %s)",
+                  kind, x->ccs->namespace_, x->ccs->name, cl->name, x->net->name);
+}
+
 /* One member: what was decided for it, where the member's copy differs. Both objects
- * are attempted even when the first fails (the reconcile is retried either way). */
+ * are attempted even when the first fails (the reconcile is retried either way); none
+ * when one of them is foreign. */
 static void write_member(struct ccs_ctx *x, struct ccs_cluster *cl, size_t i, struct strbuf *why)
 {
     struct mesh_ccs_member_desired *d = &x->desired[i];
@@ -1116,10 +1181,31 @@ static void write_member(struct ccs_ctx *x, struct ccs_cluster *cl, size_t i, st
         strbuf_addf(why, "%scluster %s: no endpoint yet (no exporter has a gateway address%s)",
                     why->len ? "; " : "", x->members[i].spec->name,
                     x->ccs->partition_policy == MESH_WITHDRAW ? " or is reachable" : "");
-    int failed =
-        put_object(x, cl, &MESH_RES_SERVICEENTRIES, cl->entries, d->entry, d->service_entry, why);
-    failed |=
-        put_object(x, cl, &MESH_RES_DESTINATIONRULES, cl->rules, d->rule, d->destination_rule, why);
+    cJSON *se = NULL, *dr = NULL;
+    int adopt_se = 0, adopt_dr = 0, failed = 0;
+    struct strbuf foreign = STRBUF_INIT;
+    if (d->entry == MESH_INTENT_WRITE)
+        failed |= find_object(x, cl, &MESH_RES_SERVICEENTRIES, cl->entries, "ServiceEntry", &se,
+                              &adopt_se, &foreign, why);
+    if (d->rule == MESH_INTENT_WRITE)
+        failed |= find_object(x, cl, &MESH_RES_DESTINATIONRULES, cl->rules, "DestinationRule", &dr,
+                              &adopt_dr, &foreign, why);
+    if (foreign.len) {
+        report_foreign(x, cl, foreign.buf, why);
+    } else if (!failed) {
+        int f = put_object(x, cl, &MESH_RES_SERVICEENTRIES, cl->entries, d->entry, d->service_entry,
+                           se, why);
+        if (!f)
+            note_adopted(x, cl, adopt_se, "ServiceEntry");
+        int g = put_object(x, cl, &MESH_RES_DESTINATIONRULES, cl->rules, d->rule,
+                           d->destination_rule, dr, why);
+        if (!g)
+            note_adopted(x, cl, adopt_dr, "DestinationRule");
+        failed = f || g;
+    }
+    strbuf_release(&foreign);
+    cJSON_Delete(se);
+    cJSON_Delete(dr);
     if (failed)
         x->failed = 1;
 }
@@ -1339,6 +1425,7 @@ static struct rt_result work(struct ccs_ctx *x, const cJSON *mesh_obj, double qu
         .write_errors = x->write_errors,
         .unreachable = x->unreachable,
         .waiting_for_identity = x->waiting,
+        .foreign = x->foreign,
         .write_problem = why.buf,
     };
     if (x->waiting)
@@ -1351,6 +1438,8 @@ static struct rt_result work(struct ccs_ctx *x, const cJSON *mesh_obj, double qu
         out = (struct rt_result){RT_ERROR, 0};
     else if (x->pods_syncing)
         out = (struct rt_result){RT_REQUEUE_AFTER, PODS_SYNC_RETRY};
+    else if (x->foreign) /* their removal wakes no cache (foreign.h) */
+        out = (struct rt_result){RT_REQUEUE_AFTER, MESH_FOREIGN_LOOK};
 done:
     mesh_problem_release(&p);
     return out;

@@ -65,6 +65,7 @@ cJSON *mesh_ccs_status(const cJSON *old, const struct mesh_ccs_outcome *x)
     mesh_condition_add(conds, old, "Exported", exported ? MESH_COND_TRUE : MESH_COND_FALSE,
                        exported ? "BackingServicesFound" : "BackingServiceNotReady", exp.buf, gen);
     const char *why_not = x->write_errors           ? "NotWritten"
+                          : x->foreign              ? "ForeignObject"
                           : x->waiting_for_identity ? MESH_CCS_WAITING_FOR_IDENTITY
                           : x->unreachable          ? "ClusterUnreachable"
                                                     : "NoEndpoints";

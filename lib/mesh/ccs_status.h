@@ -8,9 +8,9 @@
  * per member with a role: role, ready, an exporter's endpoints, an importer's
  * gateways (the other exporters' addresses, port 15443); the conditions Exported
  * (every exporter's backing Service usable), Imported (every importer written, with
- * an endpoint; else NotWritten, WaitingForIdentity (no identity of the exporters'
- * workloads known: no importer entry is written), ClusterUnreachable or NoEndpoints),
- * Conflict (False)
+ * an endpoint; else NotWritten, ForeignObject, WaitingForIdentity (no identity of the
+ * exporters' workloads known: no importer entry is written), ClusterUnreachable or
+ * NoEndpoints), Conflict (False)
  * and Ready. A CrossClusterService that cannot be worked on (a conflict, an invalid
  * spec, its MeshNetwork missing or deleting) gets Ready=False with the reason, and
  * keeps what its status last said of the members.
@@ -44,6 +44,7 @@ struct mesh_ccs_outcome {
     int write_errors, unreachable; /* why Imported is False, by kind */
     int waiting_for_identity;      /* importers left without their entry: no identity known */
     const char *write_problem;     /* "" or NULL: every importer written */
+    int foreign; /* members where a foreign object of its name was left alone (foreign.h) */
 };
 
 /* The reason of Imported and Ready while no identity is known (see above). */

@@ -8,6 +8,7 @@
 #include "member_sync.h"
 
 #include "cacerts.h"
+#include "foreign.h"
 #include "root_rotate.h"
 #include "network_desired.h"
 #include "json_path.h"
@@ -26,6 +27,7 @@ void member_result_init(struct member_result *res, const struct mesh_cluster *sp
     mesh_problem_init(&res->istio_problem);
     mesh_problem_init(&res->certs_problem);
     mesh_problem_init(&res->gateway_problem);
+    strbuf_init(&res->foreign, 0);
 }
 
 void member_result_release(struct member_result *res)
@@ -34,6 +36,7 @@ void member_result_release(struct member_result *res)
     mesh_problem_release(&res->istio_problem);
     mesh_problem_release(&res->certs_problem);
     mesh_problem_release(&res->gateway_problem);
+    strbuf_release(&res->foreign);
     mesh_istio_info_release(&res->istio);
     for (size_t i = 0; i < res->naddresses; i++)
         free(res->addresses[i]);
@@ -207,23 +210,98 @@ static void delete_unwanted(struct mesh_ctx *ctx, struct member_result *res,
     }
 }
 
+/* Did the last status already say message in this member's ForeignObjects condition? */
+static int foreign_reported(const struct mesh_ctx *ctx, const char *cluster, const char *message)
+{
+    const cJSON *member =
+        mesh_json_find(mesh_json_get(ctx->obj, "status", "clusters"), "name", cluster);
+    const cJSON *cond =
+        mesh_json_find(mesh_json_get(member, "conditions", NULL), "type", "ForeignObjects");
+    const char *was = mesh_json_str(cond, "message", NULL);
+    return was && strcmp(was, message) == 0;
+}
+
+/* The gateway object d, not in the member's (label-selected) cache: absent, ours and not
+ * seen yet (*live set), or foreign (*live set; listed in res->foreign unless the mesh
+ * adopts, then *adopt). -1 when it could not be read: the problem says so. */
+static int find_by_name(struct mesh_ctx *ctx, struct member_result *res,
+                        const struct mesh_desired *d, cJSON **live, int *adopt)
+{
+    struct mesh_member *m = res->member;
+    const char *ns = d->resource->namespaced ? obj_meta(d->obj, "namespace") : NULL;
+    const char *name = obj_meta(d->obj, "name"), *kind = obj_kind(d->obj);
+    struct kube_error err = KUBE_ERROR_INIT;
+    enum mesh_found f =
+        mesh_object_lookup(m->client, d->resource, ns, name, ctx->net->name, NULL, live, &err);
+    if (f == MESH_FOUND_ERROR) {
+        mesh_problem_set(&res->gateway_problem, "ApplyFailed",
+                         "cluster %s: writing %s %s%s%s: reading it first: %s", m->cluster, kind,
+                         ns ? ns : "", ns ? "/" : "", name, err.message);
+        rt_record(&ctx->events, "Warning", "ApplyFailed", "Apply", "%s",
+                  res->gateway_problem.message.buf);
+        kube_error_clear(&err);
+        ctx->failed = 1;
+        return -1;
+    }
+    if (f == MESH_FOUND_FOREIGN && ctx->net->adopt_existing_objects)
+        *adopt = 1;
+    else if (f == MESH_FOUND_FOREIGN)
+        mesh_foreign_add(&res->foreign, kind, ns, name);
+    return 0;
+}
+
+/* Foreign objects where the gateway goes: nothing of the gateway is written (half of one
+ * beside someone else's would serve neither), GatewayReady is False, one Warning Event
+ * each time the list changes, and a look again in MESH_FOREIGN_LOOK. */
+static void report_foreign(struct mesh_ctx *ctx, struct member_result *res)
+{
+    const char *cluster = res->member->cluster;
+    struct strbuf msg = STRBUF_INIT;
+    mesh_foreign_message(&msg, cluster, res->foreign.buf);
+    mesh_problem_set(&res->gateway_problem, "ForeignObject", "%s", msg.buf);
+    if (!foreign_reported(ctx, cluster, msg.buf))
+        rt_record(&ctx->events, "Warning", "ForeignObject", "Skip", "%s", msg.buf);
+    strbuf_release(&msg);
+}
+
 /* Apply the gateway's objects where the member's differ, and delete the gateway-kind
- * objects with the mesh's labels that are not among them. 0 when every write worked. */
+ * objects with the mesh's labels that are not among them. An object the cache does not
+ * hold is looked up by name first: a foreign one is never written (foreign.h). 0 when
+ * every write worked. */
 static int write_gateway(struct mesh_ctx *ctx, struct member_result *res,
                          const struct mesh_desired_set *want)
 {
     struct mesh_member *m = res->member;
     int ok = 1;
+    cJSON **live = ew_calloc(want->n ? want->n : 1, sizeof(*live));
+    int *adopt = ew_calloc(want->n ? want->n : 1, sizeof(*adopt));
     for (size_t i = 0; i < want->n; i++) {
         const struct mesh_desired *d = &want->items[i];
         enum mesh_watch w = MESH_W_SERVICES;
         while (w < MESH_W_GATEWAYS && mesh_watch_resource(w) != d->resource)
             w++;
-        cJSON *live = mesh_member_get(m, w, obj_meta(d->obj, "name"));
-        if (apply_if_needed(ctx, m, d->resource, d->obj, live, &res->gateway_problem) != 0)
+        live[i] = mesh_member_get(m, w, obj_meta(d->obj, "name"));
+        if (!live[i] && find_by_name(ctx, res, d, &live[i], &adopt[i]) != 0)
             ok = 0;
-        cJSON_Delete(live);
     }
+    if (res->foreign.len) {
+        report_foreign(ctx, res);
+        ok = 0;
+    }
+    for (size_t i = 0; ok && i < want->n; i++) {
+        const struct mesh_desired *d = &want->items[i];
+        if (apply_if_needed(ctx, m, d->resource, d->obj, live[i], &res->gateway_problem) != 0)
+            ok = 0;
+        else if (adopt[i])
+            rt_record(&ctx->events, "Normal", "Adopted", "Adopt",
+                      "adopted %s %s/%s in cluster %s (spec.adoptExistingObjects)",
+                      obj_kind(d->obj), obj_meta(d->obj, "namespace"), obj_meta(d->obj, "name"),
+                      m->cluster);
+    }
+    for (size_t i = 0; i < want->n; i++)
+        cJSON_Delete(live[i]);
+    free(live);
+    free(adopt);
     res->gateway_ok = ok;
     delete_unwanted(ctx, res, want);
     return res->gateway_ok ? 0 : -1;

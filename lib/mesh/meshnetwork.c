@@ -12,6 +12,7 @@
 #include "cacerts.h"
 #include "root_rotate.h"
 #include "conditions.h"
+#include "foreign.h"
 #include "json_path.h"
 #include "objects.h"
 #include "roles.h"
@@ -275,6 +276,9 @@ static double next_look(const struct mesh_ctx *ctx, const struct member_result *
         if (due < after)
             after = due < 1 ? 1 : due;
     }
+    for (size_t i = 0; i < n; i++) /* their removal wakes no cache (foreign.h) */
+        if (res[i].foreign.len && MESH_FOREIGN_LOOK < after)
+            after = MESH_FOREIGN_LOOK;
     return after;
 }
 

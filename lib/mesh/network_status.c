@@ -4,6 +4,7 @@
 #include "network_status.h"
 
 #include "conditions.h"
+#include "foreign.h"
 #include "json_path.h"
 #include "base/timeutil.h"
 
@@ -31,6 +32,12 @@ static void add_member_conditions(cJSON *arr, const cJSON *old, const struct mem
     mesh_condition_add(arr, old, "GatewayReady", r->gateway_ok ? MESH_COND_TRUE : MESH_COND_FALSE,
                        r->gateway_ok ? "HasAddress" : r->gateway_problem.reason,
                        r->gateway_ok ? "" : r->gateway_problem.message.buf, gen);
+    struct strbuf foreign = STRBUF_INIT;
+    if (r->foreign.len)
+        mesh_foreign_message(&foreign, r->spec->name, r->foreign.buf);
+    mesh_condition_add(arr, old, "ForeignObjects", foreign.len ? MESH_COND_TRUE : MESH_COND_FALSE,
+                       foreign.len ? "ForeignObject" : "NoForeignObjects", foreign.buf, gen);
+    strbuf_release(&foreign);
 }
 
 static const cJSON *old_member_status(const cJSON *old_clusters, const char *name)

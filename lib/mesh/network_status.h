@@ -39,6 +39,9 @@ struct member_result {
     char **addresses;
     size_t naddresses;
     int importing;
+    struct strbuf foreign; /* "Deployment istio-system/istio-eastwestgateway, ...": objects of
+                              the gateway's names eastwest did not write (foreign.h), left
+                              alone; condition ForeignObjects */
 };
 
 /* The status object. old: the MeshNetwork's status as last written (may be NULL);
