@@ -94,7 +94,9 @@ static void test_cacerts_verbs(struct test_ctx *t)
 }
 
 /* The operator reads members through caches and writes by server-side apply: it sends
- * a get only for the Istio Namespace and never an update, so nothing else is granted. */
+ * a get for the Istio Namespace and, before the first write of an object its cache does
+ * not hold, for that object (lib/mesh/foreign.h: is it someone else's?), so a get goes
+ * only with a write rule, never on Secrets, and it never updates. */
 static void test_no_get_or_update(struct test_ctx *t)
 {
     cJSON *all = plugin_member_rbac("eastwest-system", "istio-system");
@@ -108,7 +110,8 @@ static void test_no_get_or_update(struct test_ctx *t)
             CHECKF(t, !has(verbs, "update"), "update on %s",
                    cJSON_GetArrayItem(res, 0)->valuestring);
             CHECKF(t,
-                   !has(verbs, "get") || (cJSON_GetArraySize(res) == 1 && has(res, "namespaces")),
+                   !has(verbs, "get") || has(res, "namespaces") ||
+                       (has(verbs, "create") && !has(res, "secrets")),
                    "get on %s", cJSON_GetArrayItem(res, 0)->valuestring);
         }
     }
