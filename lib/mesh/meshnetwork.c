@@ -4,6 +4,7 @@
  * keeps are in mesh_state.c, the work inside one member in member_sync.c, a
  * member leaving in member_leave.c).
  */
+#include "member_claim.h"
 #include "member_leave.h"
 #include "member_sync.h"
 #include "mesh_state.h"
@@ -183,6 +184,9 @@ static struct rt_result finish_deletion(struct mesh_ctx *ctx, struct member_resu
     int syncing = 0;
     for (size_t i = 0; i < n; i++) {
         struct member_result *r = &res[i];
+        if (member_claim_is_refusal(&r->reach))
+            continue; /* another mesh's: never connected for this one (a connection it had
+                         is cleaned as a removed member's, in rm) */
         if (!r->member || !member_check_reachable(ctx, r)) {
             strbuf_addf(&why, "%s%s", why.len ? "; " : "", r->reach.message.buf);
             continue;
@@ -284,7 +288,11 @@ static struct rt_result reconcile_members(struct mesh_ctx *ctx)
     struct member_result *res = ew_calloc(n, sizeof(*res));
     for (size_t i = 0; i < n; i++) {
         member_result_init(&res[i], &ctx->net->clusters[i]);
-        member_connect(ctx, &res[i]);
+        if (member_claim_refused(ctx, res[i].spec->name, &res[i].reach))
+            rt_record(&ctx->events, "Warning", MESH_REASON_CLUSTER_IN_OTHER_MESH, "Connect", "%s",
+                      res[i].reach.message.buf);
+        else
+            member_connect(ctx, &res[i]);
     }
     struct removed_set rm;
     removed_collect(ctx, &rm);

@@ -1,0 +1,96 @@
+/*
+ * member_claim.c: a cluster listed by two MeshNetworks (see member_claim.h).
+ */
+#include "member_claim.h"
+
+#include "json_path.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct claim_scan {
+    const char *self, *self_ts, *cluster;
+    char *older, *older_ts; /* the oldest other mesh listing cluster, if older than self */
+};
+
+/* (ts, name) < (ts2, name2): created earlier, or at the same second with a smaller name.
+ * RFC 3339 times in UTC ("...Z", as the API server writes them) sort as strings. */
+static int before(const char *ts, const char *name, const char *ts2, const char *name2)
+{
+    int c = strcmp(ts ? ts : "", ts2 ? ts2 : "");
+    return c < 0 || (c == 0 && strcmp(name, name2) < 0);
+}
+
+static int lists_cluster(const cJSON *mesh, const char *cluster)
+{
+    const cJSON *c;
+    cJSON_ArrayForEach(c, mesh_json_get(mesh, "spec", "clusters"))
+    {
+        const char *n = mesh_json_str(c, "name", NULL);
+        if (n && strcmp(n, cluster) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static void scan_mesh(void *ud, const char *key, const cJSON *obj)
+{
+    struct claim_scan *s = ud;
+    const char *ts = mesh_json_str(obj, "metadata", "creationTimestamp");
+    if (strcmp(key, s->self) == 0 || !lists_cluster(obj, s->cluster) ||
+        !before(ts, key, s->self_ts, s->self))
+        return;
+    if (s->older && !before(ts, key, s->older_ts, s->older))
+        return;
+    free(s->older);
+    free(s->older_ts);
+    s->older = ew_strdup(key);
+    s->older_ts = ew_strdup(ts);
+}
+
+/* Another mesh whose state holds a member named cluster (caller frees), or NULL. */
+static char *holder(struct mesh_network_controller *mc, const char *self, const char *cluster)
+{
+    char *who = NULL;
+    const char *k;
+    void *v;
+    pthread_mutex_lock(&mc->mu);
+    for (size_t i = 0; !who && strmap_next(&mc->states, &i, &k, &v);)
+        if (strcmp(k, self) != 0 && state_member(v, cluster, NULL))
+            who = ew_strdup(k);
+    pthread_mutex_unlock(&mc->mu);
+    return who;
+}
+
+int member_claim_refused(struct mesh_ctx *ctx, const char *cluster, struct mesh_problem *p)
+{
+    struct mesh_network_controller *mc = ctx->mc;
+    struct claim_scan s = {
+        .self = ctx->net->name,
+        .self_ts = mesh_json_str(ctx->obj, "metadata", "creationTimestamp"),
+        .cluster = cluster,
+    };
+    rt_store_foreach(rt_reflector_store(mc->meshes), scan_mesh, &s);
+    char *held = s.older ? NULL : holder(mc, ctx->net->name, cluster);
+    if (s.older && p)
+        mesh_problem_set(p, MESH_REASON_CLUSTER_IN_OTHER_MESH,
+                         "cluster %s is listed by MeshNetwork %s too, which is older (created "
+                         "%s): a cluster belongs to one mesh, so MeshNetwork %s does nothing "
+                         "there; remove the cluster from one of them",
+                         cluster, s.older, s.older_ts ? s.older_ts : "?", ctx->net->name);
+    else if (held && p)
+        mesh_problem_set(p, MESH_REASON_CLUSTER_IN_OTHER_MESH,
+                         "cluster %s is still connected for MeshNetwork %s, which lists it too: "
+                         "waiting for it to let go before connecting it for MeshNetwork %s",
+                         cluster, held, ctx->net->name);
+    int refused = s.older || held;
+    free(s.older);
+    free(s.older_ts);
+    free(held);
+    return refused;
+}
+
+int member_claim_is_refusal(const struct mesh_problem *p)
+{
+    return p && strcmp(p->reason, MESH_REASON_CLUSTER_IN_OTHER_MESH) == 0;
+}
