@@ -187,6 +187,18 @@ static struct rt_result finish_deletion(struct mesh_ctx *ctx, struct member_resu
         if (member_claim_is_refusal(&r->reach))
             continue; /* another mesh's: never connected for this one (a connection it had
                          is cleaned as a removed member's, in rm) */
+        if (!r->member && strcmp(r->reach.reason, "KubeconfigSecretNotFound") == 0 &&
+            !state_member(ctx->state, r->spec->name, NULL)) {
+            /* as for a removed member: deleting its Secret is the way out without a
+             * cleanup (a Secret refused for its credentials is fixed or deleted) */
+            rt_record(&ctx->events, "Warning", "CleanupAbandoned", "Delete",
+                      "cluster %s: its kubeconfig Secret %s/%s is gone and no connection is "
+                      "held: what eastwest wrote there is left as it is (the objects labelled "
+                      "%s=%s)",
+                      r->spec->name, ctx->mc->namespace_, r->spec->secret_name,
+                      MESH_LABEL_MESH, ctx->net->name);
+            continue;
+        }
         if (!r->member || !member_check_reachable(ctx, r)) {
             strbuf_addf(&why, "%s%s", why.len ? "; " : "", r->reach.message.buf);
             continue;

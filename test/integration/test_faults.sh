@@ -39,7 +39,7 @@ run_operator() { # sets op_pid and port
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     "$operator" --kubeconfig "$dir/us/kubeconfig" --namespace eastwest-system \
         --leader-election-id "$lease" --metrics-bind-address "127.0.0.1:$port" \
-        --log-format json --log-level debug 2>>"$oplog" &
+        --log-format json --log-level debug --allow-member-exec 2>>"$oplog" &
     op_pid=$!
     wait_for "operator /healthz" 30 curl -sf "http://127.0.0.1:$port/healthz"
 }

@@ -162,6 +162,12 @@ static void put_kubeconfig(struct pworld *p, const char *name, const char *user)
     strbuf_release(&json);
 }
 
+static int mesh_gone(struct pworld *p, void *ud)
+{
+    (void)ud;
+    return !present(p->w.us, &MESH_RES_MESHNETWORKS, NULL, "training-mesh");
+}
+
 static void test_member_secret_refused(struct test_ctx *t)
 {
     struct pworld p;
@@ -190,6 +196,15 @@ static void test_member_secret_refused(struct test_ctx *t)
            "tokenFile and exec not refused naming the Secret and the field");
     CHECKF(t, mesh_events(&p, "KubeconfigRefused", NULL) >= 1, "no KubeconfigRefused Event");
     CHECKF(t, extra_writes(&p) == ap_writes, "a refused member was written to");
+    /* deleting the mesh: us and eu are cleaned; the refused members, never connected,
+     * wait until their Secrets are fixed or deleted (CleanupAbandoned) */
+    fake_cluster_delete(p.w.us, &MESH_RES_MESHNETWORKS, NULL, "training-mesh");
+    fake_cluster_delete(p.w.us, &KUBE_RES_SECRETS, WORLD_NAMESPACE, "tok-kubeconfig");
+    fake_cluster_delete(p.w.us, &KUBE_RES_SECRETS, WORLD_NAMESPACE, "exec-kubeconfig");
+    CHECKF(t, pw_wait(&p, mesh_gone, NULL, T(20)), "the mesh's deletion is stuck: %s",
+           world_describe(&p.w));
+    CHECKF(t, events_about(&p, NULL, "MeshNetwork", "training-mesh", "CleanupAbandoned", NULL) >= 2,
+           "no CleanupAbandoned Events for the two members without a Secret");
     pw_free(&p);
 }
 
