@@ -37,19 +37,20 @@ hc_cond_has() { # hc_cond_has MESH CLUSTER TEXT...: the condition holds every TE
     c=$(hc_cluster_cond "$1" "$2")
     for t in "${@:3}"; do [[ $c == *"$t"* ]] || return 1; done
 }
-hc_event() { # hc_event MESH REASON: an Event with that reason about the MeshNetwork
-    kc us get events -A --field-selector "involvedObject.kind=MeshNetwork,involvedObject.name=$1,reason=$2" \
-        -o name 2>/dev/null | grep -q . ||
-        kc us get events.events.k8s.io -A -o jsonpath="{range .items[?(@.reason==\"$2\")]}{.regarding.name}{\"\\n\"}{end}" \
-            2>/dev/null | grep -qx "$1"
+hc_event() { # hc_event MESH REASON: an Event with that reason about this MeshNetwork (its uid:
+    # Events of an earlier object of the same name do not count)
+    local uid
+    uid=$(kc us get meshnetwork "$1" -o jsonpath='{.metadata.uid}' 2>/dev/null) && [ -n "$uid" ] &&
+        kc us get events -A -o jsonpath='{range .items[*]}{.involvedObject.uid}/{.reason}{"\n"}{end}' \
+            2>/dev/null | grep -qx "$uid/$2"
 }
 # hc_nothing_labelled CLUSTER MESH: no object of the mesh's in the member (the mesh's own
 # root Secret in the operator's namespace at home is not a member's: it is left out)
 hc_nothing_labelled() {
     local out
     out=$(kc "$1" get deployments,services,serviceaccounts,roles,rolebindings,secrets,gateways.networking.istio.io,serviceentries.networking.istio.io,destinationrules.networking.istio.io \
-        -A -l "eastwest.io/mesh=$2" --no-headers -o custom-columns=NS:.metadata.namespace,NAME:.metadata.name 2>&1) ||
-        { echo "$out"; return 1; }
+        -A -l "eastwest.io/mesh=$2" --no-headers -o custom-columns=NS:.metadata.namespace,NAME:.metadata.name 2>"$tmp/hc-err") ||
+        { cat "$tmp/hc-err"; return 1; }
     out=$(grep -v '^eastwest-system ' <<<"$out")
     [ -z "$out" ] || { echo "$out"; return 1; }
 }
@@ -141,6 +142,10 @@ YAML
     kc us -n eastwest-system delete secret hc-token-kc hc-exec-kc hc-ap-kc >/dev/null 2>&1
     check creds/newer-mesh-deleted 60 hc_mesh_gone hc-newer
     check creds/refused-mesh-deleted 60 hc_mesh_gone hc-refused
+    # the newer mesh's deletion cleaned nothing of the older's (its eu is training-mesh's)
+    if [ "$(kc eu -n istio-system get deployment istio-eastwestgateway -o jsonpath='{.metadata.labels.eastwest\.io/mesh}' 2>&1)" = training-mesh ]; then
+        pass creds/older-mesh-objects-intact
+    else fail creds/older-mesh-objects-intact "eu's istio-eastwestgateway is gone or not training-mesh's"; fi
     # their roots, generated at home and kept (certificateAuthority.onDelete: Retain)
     kc us -n eastwest-system delete secret hc-newer-root-ca hc-refused-root-ca --ignore-not-found >/dev/null 2>&1
     for c in us eu ap; do
