@@ -37,8 +37,9 @@ static void scan_mesh(void *ud, const char *key, const cJSON *obj)
 {
     struct claim_scan *s = ud;
     const char *ts = mesh_json_str(obj, "metadata", "creationTimestamp");
-    if (strcmp(key, s->self) == 0 || !lists_cluster(obj, s->cluster) ||
-        !before(ts, key, s->self_ts, s->self))
+    /* a mesh being deleted claims nothing more: what it still holds, holder() sees */
+    if (strcmp(key, s->self) == 0 || mesh_json_get(obj, "metadata", "deletionTimestamp") ||
+        !lists_cluster(obj, s->cluster) || !before(ts, key, s->self_ts, s->self))
         return;
     if (s->older && !before(ts, key, s->older_ts, s->older))
         return;
@@ -93,4 +94,31 @@ int member_claim_refused(struct mesh_ctx *ctx, const char *cluster, struct mesh_
 int member_claim_is_refusal(const struct mesh_problem *p)
 {
     return p && strcmp(p->reason, MESH_REASON_CLUSTER_IN_OTHER_MESH) == 0;
+}
+
+struct wake_scan {
+    struct mesh_network_controller *mc;
+    const char *self;
+    char *const *clusters;
+    size_t n;
+};
+
+static void wake_mesh(void *ud, const char *key, const cJSON *obj)
+{
+    struct wake_scan *w = ud;
+    if (strcmp(key, w->self) == 0)
+        return;
+    for (size_t i = 0; i < w->n; i++)
+        if (lists_cluster(obj, w->clusters[i])) {
+            rt_controller_enqueue(w->mc->ctl, key);
+            return;
+        }
+}
+
+void member_claim_released(struct mesh_network_controller *mc, const char *self,
+                           char *const *clusters, size_t n)
+{
+    struct wake_scan w = {mc, self, clusters, n};
+    if (n)
+        rt_store_foreach(rt_reflector_store(mc->meshes), wake_mesh, &w);
 }

@@ -25,6 +25,10 @@
  * lists it too, or another mesh still holds a connection to it. p (may be NULL) then
  * says which. Takes ctx->mc->mu: never call it with that held. */
 int member_claim_refused(struct mesh_ctx *ctx, const char *cluster, struct mesh_problem *p);
+/* Mesh self let go of these clusters (it is gone, or they left it): the other meshes
+ * that list one of them look again now, not after their backoff. */
+void member_claim_released(struct mesh_network_controller *mc, const char *self,
+                           char *const *clusters, size_t n);
 /* 1 when p is such a refusal. */
 int member_claim_is_refusal(const struct mesh_problem *p);
 

@@ -170,6 +170,7 @@ void removed_clean(struct mesh_ctx *ctx, struct removed_set *rm)
         size_t idx = 0;
         if (state_member(ctx->state, r->spec.name, &idx))
             state_drop_member(ctx->mc, ctx->state, idx);
+        member_claim_released(ctx->mc, ctx->net->name, &r->spec.name, 1);
         r->res.member = NULL;
         rt_record(&ctx->events, "Normal", "ClusterRemoved", "Delete",
                   "cluster %s left the mesh: everything eastwest wrote there is removed",

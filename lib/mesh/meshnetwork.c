@@ -166,10 +166,18 @@ static void drop_state(struct mesh_network_controller *mc, const char *name)
     pthread_mutex_unlock(&mc->mu);
     if (!s)
         return;
-    for (size_t i = 0; i < s->nmembers; i++) /* no write for a mesh that is gone */
+    char **held = ew_calloc(s->nmembers + 1, sizeof(char *));
+    size_t nheld = s->nmembers;
+    for (size_t i = 0; i < s->nmembers; i++) { /* no write for a mesh that is gone */
         rt_clusterset_leave(mc->clusters, name, s->members[i]->cluster);
+        held[i] = ew_strdup(s->members[i]->cluster);
+    }
     while (s->nmembers)
         state_drop_member(mc, s, s->nmembers - 1);
+    member_claim_released(mc, name, held, nheld); /* a newer mesh waiting for them */
+    for (size_t i = 0; i < nheld; i++)
+        free(held[i]);
+    free(held);
     state_release_root(s);
     free(s->members);
     free(s);
@@ -195,8 +203,8 @@ static struct rt_result finish_deletion(struct mesh_ctx *ctx, struct member_resu
                       "cluster %s: its kubeconfig Secret %s/%s is gone and no connection is "
                       "held: what eastwest wrote there is left as it is (the objects labelled "
                       "%s=%s)",
-                      r->spec->name, ctx->mc->namespace_, r->spec->secret_name,
-                      MESH_LABEL_MESH, ctx->net->name);
+                      r->spec->name, ctx->mc->namespace_, r->spec->secret_name, MESH_LABEL_MESH,
+                      ctx->net->name);
             continue;
         }
         if (!r->member || !member_check_reachable(ctx, r)) {

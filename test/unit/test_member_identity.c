@@ -129,6 +129,52 @@ static void test_two_meshes_one_cluster_name(struct test_ctx *t)
     pw_free(&p);
 }
 
+/* ap's gateway is training-mesh's (another-mesh's cacerts stays: cacerts is retained when
+ * a member leaves, and training-mesh reports it as foreign) */
+static int ap_is_training_meshs(struct pworld *p, void *ud)
+{
+    (void)ud;
+    cJSON *d = fake_cluster_get(p->fc[0], &KUBE_RES_DEPLOYMENTS, "istio-system", MESH_GATEWAY_NAME);
+    const cJSON *mesh =
+        cJSON_GetObjectItemCaseSensitive(world_at(d, "metadata.labels"), MESH_LABEL_MESH);
+    int ok = cJSON_IsString(mesh) && strcmp(mesh->valuestring, "training-mesh") == 0;
+    cJSON_Delete(d);
+    return ok;
+}
+
+static int ap_is_another_meshs(struct pworld *p, void *ud)
+{
+    (void)ud;
+    return labelled_for(p->fc[0], "another-mesh") &&
+           present(p->fc[0], &KUBE_RES_DEPLOYMENTS, "istio-system", MESH_GATEWAY_NAME);
+}
+
+/* The newer mesh had ap first; then the older lists it too: the newer cleans what it wrote
+ * there with its own connection and lets go, and only then does the older connect it. */
+static void test_older_mesh_takes_over(struct test_ctx *t)
+{
+    struct pworld p;
+    start_tutorial(t, &p);
+    pw_add(&p, "ap");
+    pw_add(&p, "sg");
+    world_put_json(p.w.us, &MESH_RES_MESHNETWORKS,
+                   "{\"apiVersion\":\"eastwest.io/v1alpha1\",\"kind\":\"MeshNetwork\","
+                   "\"metadata\":{\"name\":\"another-mesh\","
+                   "\"creationTimestamp\":\"2999-01-01T00:00:00Z\"},"
+                   "\"spec\":{\"meshID\":\"another-mesh\",\"trustDomain\":\"corp.local\","
+                   "\"clusters\":[{\"name\":\"ap\",\"network\":\"ap-net\","
+                   "\"kubeconfigSecretRef\":{\"name\":\"ap-kubeconfig\","
+                   "\"key\":\"kubeconfig\"}},{\"name\":\"sg\",\"network\":\"sg-net\","
+                   "\"kubeconfigSecretRef\":{\"name\":\"sg-kubeconfig\","
+                   "\"key\":\"kubeconfig\"}}]}}");
+    REQUIREF(t, pw_wait(&p, ap_is_another_meshs, NULL, T(20)), "another-mesh never wrote in ap");
+    const char *extra[] = {"ap"};
+    set_members(&p, extra, 1);
+    CHECKF(t, pw_wait(&p, ap_is_training_meshs, NULL, T(30)),
+           "ap did not pass from the newer mesh to the older one: %s", world_describe(&p.w));
+    pw_free(&p);
+}
+
 static int refused_both(struct pworld *p, void *ud)
 {
     (void)ud;
@@ -212,6 +258,7 @@ static const struct test_case cases[] = {
     {"server_change_relists", test_server_change_relists},
     {"two_meshes_one_cluster_name", test_two_meshes_one_cluster_name},
     {"member_secret_refused", test_member_secret_refused},
+    {"older_mesh_takes_over", test_older_mesh_takes_over},
 };
 
 int main(int argc, char **argv)
