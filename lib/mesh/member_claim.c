@@ -91,6 +91,25 @@ int member_claim_refused(struct mesh_ctx *ctx, const char *cluster, struct mesh_
     return refused;
 }
 
+/* One API server under two names, in two meshes: names alone would not see it. Only the
+ * servers connected now are known (another mesh's Secrets are not parsed here), so the
+ * mesh that connected it first keeps it, whichever is older. */
+int member_claim_server_taken(struct mesh_ctx *ctx, const char *cluster, const char *server,
+                              struct mesh_problem *p)
+{
+    char *other = rt_clusterset_name_of_server(ctx->mc->clusters, server, cluster);
+    char *held = other ? holder(ctx->mc, ctx->net->name, other) : NULL;
+    if (held && p)
+        mesh_problem_set(p, MESH_REASON_CLUSTER_IN_OTHER_MESH,
+                         "cluster %s: its server %s is cluster %s of MeshNetwork %s: a cluster "
+                         "belongs to one mesh, so MeshNetwork %s does nothing there",
+                         cluster, server, other, held, ctx->net->name);
+    int taken = held != NULL;
+    free(other);
+    free(held);
+    return taken;
+}
+
 int member_claim_is_refusal(const struct mesh_problem *p)
 {
     return p && strcmp(p->reason, MESH_REASON_CLUSTER_IN_OTHER_MESH) == 0;

@@ -25,6 +25,11 @@
  * lists it too, or another mesh still holds a connection to it. p (may be NULL) then
  * says which. Takes ctx->mc->mu: never call it with that held. */
 int member_claim_refused(struct mesh_ctx *ctx, const char *cluster, struct mesh_problem *p);
+/* 1 when server (of cluster, a name in ctx's MeshNetwork) is held by another mesh under
+ * another name: the first to connect keeps it (see member_claim.c). p (may be NULL) then
+ * says which. Takes ctx->mc->mu. */
+int member_claim_server_taken(struct mesh_ctx *ctx, const char *cluster, const char *server,
+                              struct mesh_problem *p);
 /* Mesh self let go of these clusters (it is gone, or they left it): the other meshes
  * that list one of them look again now, not after their backoff. */
 void member_claim_released(struct mesh_network_controller *mc, const char *self,

@@ -3,6 +3,7 @@
  * credentials), find, drop (see mesh_state.h).
  */
 #include "mesh_state.h"
+#include "member_claim.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +107,13 @@ void member_connect(struct mesh_ctx *ctx, struct member_result *res)
             rt_record(&ctx->events, "Warning", "KubeconfigRefused", "Connect", "%s",
                       res->reach.message.buf);
         return; /* keep the member's watches: a Secret being rewritten is no reason to stop */
+    }
+    if (member_claim_server_taken(ctx, res->spec->name, cfg.server, &res->reach)) {
+        rt_record(&ctx->events, "Warning", MESH_REASON_CLUSTER_IN_OTHER_MESH, "Connect", "%s",
+                  res->reach.message.buf);
+        kube_rest_config_free(&cfg);
+        free(version);
+        return;
     }
     if (m && strcmp(m->istio_ns, ctx->net->istio_namespace) != 0) {
         state_drop_member(mc, ctx->state, idx);

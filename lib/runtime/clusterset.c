@@ -12,6 +12,7 @@
 struct member {
     char *name;
     char *identity; /* where the client talks to: identity_of() */
+    char *server;
     struct kube_client *client;
     struct rt_kube_metrics *km;
     int refs; /* the set's own reference counts as one while the member is in the set */
@@ -95,6 +96,7 @@ static void member_free(struct member *m)
     strmap_clear(&m->joined);
     free(m->name);
     free(m->identity);
+    free(m->server);
     free(m->last_error);
     free(m);
 }
@@ -124,6 +126,7 @@ static struct member *member_new(struct rt_clusterset *cs, const char *name,
     struct member *m = ew_calloc(1, sizeof(*m));
     m->name = ew_strdup(name);
     m->identity = identity_of(cfg);
+    m->server = ew_strdup(cfg->server);
     m->client = c;
     m->refs = 1;
     m->reachable = 1;
@@ -395,4 +398,19 @@ void rt_clusterset_end_write(struct rt_clusterset *cs, struct kube_client *c)
     pthread_mutex_unlock(&cs->mu);
     if (dead)
         member_free(dead);
+}
+
+char *rt_clusterset_name_of_server(struct rt_clusterset *cs, const char *server, const char *except)
+{
+    char *found = NULL;
+    const char *k;
+    void *v;
+    pthread_mutex_lock(&cs->mu);
+    for (size_t i = 0; !found && server && strmap_next(&cs->members, &i, &k, &v);) {
+        const struct member *m = v;
+        if ((!except || strcmp(k, except) != 0) && m->server && strcmp(m->server, server) == 0)
+            found = ew_strdup(k);
+    }
+    pthread_mutex_unlock(&cs->mu);
+    return found;
 }

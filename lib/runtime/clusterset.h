@@ -79,6 +79,11 @@ struct kube_client *rt_clusterset_begin_write(struct rt_clusterset *cs, const ch
                                               const char *name);
 void rt_clusterset_end_write(struct rt_clusterset *cs, struct kube_client *c);
 
+/* The name of a member other than except whose client talks to server (caller frees), or
+ * NULL: one API server listed under two names. */
+char *rt_clusterset_name_of_server(struct rt_clusterset *cs, const char *server,
+                                   const char *except);
+
 /* Names of the members (caller frees each and the array). */
 char **rt_clusterset_names(struct rt_clusterset *cs, size_t *n);
 

@@ -175,6 +175,41 @@ static void test_older_mesh_takes_over(struct test_ctx *t)
     pw_free(&p);
 }
 
+static int eu2_refused(struct pworld *p, void *ud)
+{
+    (void)ud;
+    cJSON *mn = fake_cluster_get(p->w.us, &MESH_RES_MESHNETWORKS, NULL, "another-mesh");
+    char *s = cJSON_PrintUnformatted(world_at(mn, "status"));
+    int ok = s && strstr(s, "ClusterInOtherMesh") &&
+             strstr(s, "is cluster eu of MeshNetwork training-mesh");
+    free(s);
+    cJSON_Delete(mn);
+    return ok;
+}
+
+/* One API server under another name in another mesh: refused too, nothing written there. */
+static void test_same_server_other_name(struct test_ctx *t)
+{
+    struct pworld p;
+    start_tutorial(t, &p);
+    pw_add(&p, "sg");
+    world_put_json(p.w.us, &MESH_RES_MESHNETWORKS,
+                   "{\"apiVersion\":\"eastwest.io/v1alpha1\",\"kind\":\"MeshNetwork\","
+                   "\"metadata\":{\"name\":\"another-mesh\"},"
+                   "\"spec\":{\"meshID\":\"another-mesh\",\"trustDomain\":\"corp.local\","
+                   "\"clusters\":[{\"name\":\"eu2\",\"network\":\"eu-net\","
+                   "\"kubeconfigSecretRef\":{\"name\":\"prod-eu-west-1\","
+                   "\"key\":\"kubeconfig\"}},{\"name\":\"sg\",\"network\":\"sg-net\","
+                   "\"kubeconfigSecretRef\":{\"name\":\"sg-kubeconfig\","
+                   "\"key\":\"kubeconfig\"}}]}}");
+    CHECKF(t, pw_wait(&p, eu2_refused, NULL, T(20)),
+           "eu's server under the name eu2 was not refused for another-mesh");
+    CHECKF(t, !labelled_for(p.w.eu, "another-mesh"), "another-mesh wrote in eu");
+    CHECKF(t, pw_settle(&p, tutorial_ready, NULL, T(20)), "training-mesh stopped working: %s",
+           world_describe(&p.w));
+    pw_free(&p);
+}
+
 static int refused_both(struct pworld *p, void *ud)
 {
     (void)ud;
@@ -259,6 +294,7 @@ static const struct test_case cases[] = {
     {"two_meshes_one_cluster_name", test_two_meshes_one_cluster_name},
     {"member_secret_refused", test_member_secret_refused},
     {"older_mesh_takes_over", test_older_mesh_takes_over},
+    {"same_server_other_name", test_same_server_other_name},
 };
 
 int main(int argc, char **argv)
