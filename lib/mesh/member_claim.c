@@ -97,6 +97,10 @@ int member_claim_refused(struct mesh_ctx *ctx, const char *cluster, struct mesh_
 int member_claim_server_taken(struct mesh_ctx *ctx, const char *cluster, const char *server,
                               struct mesh_problem *p)
 {
+    /* this mesh holds it on that server already: the first to connect keeps it */
+    if (state_member(ctx->state, cluster, NULL) &&
+        rt_clusterset_server_is(ctx->mc->clusters, cluster, server))
+        return 0;
     char *other = rt_clusterset_name_of_server(ctx->mc->clusters, server, cluster);
     char *held = other ? holder(ctx->mc, ctx->net->name, other) : NULL;
     if (held && p)

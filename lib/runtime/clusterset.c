@@ -414,3 +414,12 @@ char *rt_clusterset_name_of_server(struct rt_clusterset *cs, const char *server,
     pthread_mutex_unlock(&cs->mu);
     return found;
 }
+
+int rt_clusterset_server_is(struct rt_clusterset *cs, const char *name, const char *server)
+{
+    pthread_mutex_lock(&cs->mu);
+    const struct member *m = strmap_get(&cs->members, name);
+    int is = m && m->server && server && strcmp(m->server, server) == 0;
+    pthread_mutex_unlock(&cs->mu);
+    return is;
+}

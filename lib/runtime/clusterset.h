@@ -84,6 +84,9 @@ void rt_clusterset_end_write(struct rt_clusterset *cs, struct kube_client *c);
 char *rt_clusterset_name_of_server(struct rt_clusterset *cs, const char *server,
                                    const char *except);
 
+/* 1 when member name's client talks to server. */
+int rt_clusterset_server_is(struct rt_clusterset *cs, const char *name, const char *server);
+
 /* Names of the members (caller frees each and the array). */
 char **rt_clusterset_names(struct rt_clusterset *cs, size_t *n);
 
