@@ -39,10 +39,11 @@ hc_cond_has() { # hc_cond_has MESH CLUSTER TEXT...: the condition holds every TE
 }
 hc_event() { # hc_event MESH REASON: an Event with that reason about this MeshNetwork (its uid:
     # Events of an earlier object of the same name do not count)
-    local uid
+    # (read whole, then searched: grep -q stopping early would fail the pipe under pipefail)
+    local uid events
     uid=$(kc us get meshnetwork "$1" -o jsonpath='{.metadata.uid}' 2>/dev/null) && [ -n "$uid" ] &&
-        kc us get events -A -o jsonpath='{range .items[*]}{.involvedObject.uid}/{.reason}{"\n"}{end}' \
-            2>/dev/null | grep -qx "$uid/$2"
+        events=$(kc us get events -A -o jsonpath='{range .items[*]}{.involvedObject.uid}/{.reason}{"\n"}{end}' 2>/dev/null) &&
+        grep -qx "$uid/$2" <<<"$events"
 }
 # hc_nothing_labelled CLUSTER MESH: no object of the mesh's in the member (the mesh's own
 # root Secret in the operator's namespace at home is not a member's: it is left out)
