@@ -252,6 +252,8 @@ static void make_controllers(struct operator_state *st, const struct kube_rest_c
     const struct mesh_network_controller_options mo = {
         .home = st->home,
         .home_cfg = cfg,
+        .member_kubeconfig_allow = (st->opts.allow_member_files ? KUBE_CONFIG_ALLOW_FILES : 0u) |
+                                   (st->opts.allow_member_exec ? KUBE_CONFIG_ALLOW_EXEC : 0u),
         .namespace_ = st->namespace_,
         .clusters = st->clusters,
         .events = st->events,

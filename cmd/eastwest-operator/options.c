@@ -28,6 +28,12 @@ static const char usage[] =
     "  --log-level debug|info|warn|error  (default info)\n"
     "  --shutdown-grace SECONDS       in-flight reconciles get this long (default 20)\n"
     "  --workers N                    reconciles at once per controller (default 4)\n"
+    "  --allow-member-kubeconfig-files=true|false\n"
+    "                                 a member's kubeconfig Secret may use tokenFile,\n"
+    "                                 certificate-authority, client-certificate and\n"
+    "                                 client-key: files of the operator's (default false)\n"
+    "  --allow-member-exec=true|false a member's kubeconfig Secret may run an exec\n"
+    "                                 credential plugin here (default false)\n"
     "  --help\n";
 
 static int bad(const char *flag, const char *value, const char *what)
@@ -109,6 +115,12 @@ static int apply(struct operator_options *o, const char *name, const char *arg)
         if (parse_number(arg, 1, 64, &v) != 0 || v != (int)v)
             return bad(name, arg, "expected a whole number from 1 to 64");
         o->workers = (int)v;
+    } else if (strcmp(name, "allow-member-kubeconfig-files") == 0) {
+        if (parse_bool(arg, &o->allow_member_files) != 0)
+            return bad(name, arg, "expected true or false");
+    } else if (strcmp(name, "allow-member-exec") == 0) {
+        if (parse_bool(arg, &o->allow_member_exec) != 0)
+            return bad(name, arg, "expected true or false");
     }
     return 0;
 }
@@ -126,6 +138,8 @@ int operator_options_parse(struct operator_options *o, int argc, char **argv)
         {"log-level", required_argument, NULL, 0},
         {"shutdown-grace", required_argument, NULL, 0},
         {"workers", required_argument, NULL, 0},
+        {"allow-member-kubeconfig-files", optional_argument, NULL, 0},
+        {"allow-member-exec", optional_argument, NULL, 0},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };

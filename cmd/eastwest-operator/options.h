@@ -18,6 +18,9 @@ struct operator_options {
     enum ew_log_level log_level;
     double shutdown_grace;
     int workers;
+    /* a member's kubeconfig Secret may use tokenFile and file references (default no) */
+    int allow_member_files;
+    int allow_member_exec; /* ... and exec credential plugins (default no) */
 };
 
 /* Parse argv. Returns 0, 1 when --help was printed, or 2 after printing an error that

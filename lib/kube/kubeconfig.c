@@ -30,6 +30,8 @@ struct kc_file {
     char *source; /* "kubeconfig <path>" or the caller's source */
     char *dir;    /* for relative paths; NULL = file references refused */
     cJSON *doc;
+    int untrusted;  /* from kube_config_from_untrusted: allow below applies */
+    unsigned allow; /* KUBE_CONFIG_ALLOW_* */
 };
 
 struct kc_entry {
@@ -94,6 +96,24 @@ static kube_code get_bool(const cJSON *obj, const char *field, int *out, const c
                               field, json_type_name(v));
     *out = cJSON_IsTrue(v);
     return KUBE_OK;
+}
+
+/* A field the untrusted file's policy does not allow? Sets the refusal naming it as
+ * <section>["<entry>"].<inner>.<field>. */
+static kube_code check_allowed(const struct kc_file *f, unsigned need, const char *section,
+                               const char *entry, const char *field, struct kube_error *err)
+{
+    if (!f->untrusted || (f->allow & need))
+        return KUBE_OK;
+    const char *inner = strcmp(section, "clusters") == 0 ? "cluster" : "user";
+    kube_error_set(err, KUBE_E_CONFIG,
+                   "%s: %s[\"%s\"].%s.%s: refused: %s; use inline data (token, *-data) instead",
+                   f->source, section, entry, inner, field,
+                   need == KUBE_CONFIG_ALLOW_FILES
+                       ? "a file reference reads a file on the operator's host"
+                       : "it runs a program on the operator's host");
+    err->reason = ew_strdup(KUBE_CONFIG_REFUSED);
+    return KUBE_E_CONFIG;
 }
 
 static void files_release(struct kc_merged *m)
@@ -247,7 +267,7 @@ static kube_code read_ref(const struct kc_file *f, const char *where, const char
                           const char *path, struct strbuf *out, struct kube_error *err)
 {
     struct strbuf full = STRBUF_INIT;
-    if (!f->dir)
+    if (!f->dir && !(f->untrusted && path[0] == '/'))
         return kube_error_set(err, KUBE_E_CONFIG,
                               "%s: %s: %s: file references are not allowed here; use %s-data",
                               f->source, where, field, field);
@@ -269,9 +289,9 @@ static kube_code read_ref(const struct kc_file *f, const char *where, const char
 
 /* A PEM field given as <field>-data (base64) or <field> (a file). kind: "certificate" or
  * "private key", checked against the PEM header. */
-static kube_code get_pem(const struct kc_entry *e, const char *where, const char *field,
-                         const char *data_field, const char *kind, struct kube_blob *out,
-                         struct kube_error *err)
+static kube_code get_pem(const struct kc_entry *e, const char *section, const char *where,
+                         const char *field, const char *data_field, const char *kind,
+                         struct kube_blob *out, struct kube_error *err)
 {
     const char *data = NULL, *path = NULL;
     struct strbuf sb = STRBUF_INIT;
@@ -284,6 +304,9 @@ static kube_code get_pem(const struct kc_entry *e, const char *where, const char
                               field, data_field);
     if (!data && !path)
         return KUBE_OK;
+    if (path && (rc = check_allowed(e->file, KUBE_CONFIG_ALLOW_FILES, section, e->name, field,
+                                    err)) != KUBE_OK)
+        return rc;
     if (data) {
         if (base64_decode(&sb, data, strlen(data)) != 0) {
             strbuf_release(&sb);
@@ -332,8 +355,8 @@ static kube_code resolve_cluster(const struct kc_entry *e, struct kube_rest_conf
         rc = kube_error_set(err, KUBE_E_CONFIG, "%s: proxy-url: proxies are not supported",
                             where.buf);
     else
-        rc = get_pem(e, where.buf, "certificate-authority", "certificate-authority-data",
-                     "certificate", &cfg->ca, err);
+        rc = get_pem(e, "clusters", where.buf, "certificate-authority",
+                     "certificate-authority-data", "certificate", &cfg->ca, err);
     if (rc == KUBE_OK && cfg->insecure_skip_tls_verify && cfg->ca.len)
         rc = kube_error_set(err, KUBE_E_CONFIG,
                             "%s: insecure-skip-tls-verify cannot be combined with a "
@@ -445,6 +468,30 @@ out:
     return rc;
 }
 
+/* The user fields an untrusted file's policy refuses, in a fixed order, before anything
+ * else is looked at. auth-provider is never supported, and refused here first as such. */
+static kube_code check_user_fields(const struct kc_entry *e, struct kube_error *err)
+{
+    static const struct {
+        const char *field;
+        unsigned need;
+    } fields[] = {
+        {"exec", KUBE_CONFIG_ALLOW_EXEC},        {"auth-provider", 0},
+        {"tokenFile", KUBE_CONFIG_ALLOW_FILES},  {"client-certificate", KUBE_CONFIG_ALLOW_FILES},
+        {"client-key", KUBE_CONFIG_ALLOW_FILES},
+    };
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(e->body, fields[i].field);
+        if (!v || cJSON_IsNull(v) || (cJSON_IsString(v) && !*v->valuestring))
+            continue;
+        kube_code rc =
+            check_allowed(e->file, fields[i].need, "users", e->name, fields[i].field, err);
+        if (rc != KUBE_OK)
+            return rc;
+    }
+    return KUBE_OK;
+}
+
 static kube_code resolve_user(const struct kc_entry *e, struct kube_rest_config *cfg,
                               struct kube_error *err)
 {
@@ -453,7 +500,7 @@ static kube_code resolve_user(const struct kc_entry *e, struct kube_rest_config 
     kube_code rc = KUBE_OK;
     strbuf_addf(&where, "%s: users[\"%s\"]", e->file->source, e->name);
     cfg->user_name = ew_strdup(e->name);
-    if (!e->body)
+    if (!e->body || (rc = check_user_fields(e, err)) != KUBE_OK)
         goto out;
     if (cJSON_GetObjectItemCaseSensitive(e->body, "auth-provider")) {
         rc = kube_error_set(err, KUBE_E_CONFIG,
@@ -473,15 +520,23 @@ static kube_code resolve_user(const struct kc_entry *e, struct kube_rest_config 
     }
     if ((rc = get_str(e->body, "token", &token, where.buf, err)) != KUBE_OK ||
         (rc = get_str(e->body, "tokenFile", &token_file, where.buf, err)) != KUBE_OK ||
-        (rc = get_pem(e, where.buf, "client-certificate", "client-certificate-data", "certificate",
-                      &cfg->client_cert, err)) != KUBE_OK ||
-        (rc = get_pem(e, where.buf, "client-key", "client-key-data", "private key",
+        (rc = get_pem(e, "users", where.buf, "client-certificate", "client-certificate-data",
+                      "certificate", &cfg->client_cert, err)) != KUBE_OK ||
+        (rc = get_pem(e, "users", where.buf, "client-key", "client-key-data", "private key",
                       &cfg->client_key, err)) != KUBE_OK)
         goto out;
     if ((cfg->client_cert.len != 0) != (cfg->client_key.len != 0)) {
         rc = kube_error_set(err, KUBE_E_CONFIG, "%s: %s is set without %s", where.buf,
                             cfg->client_cert.len ? "client-certificate" : "client-key",
                             cfg->client_cert.len ? "client-key" : "client-certificate");
+        goto out;
+    }
+    const cJSON *ex = cJSON_GetObjectItemCaseSensitive(e->body, "exec");
+    if (token_file && *token_file && e->file->untrusted && token_file[0] != '/') {
+        rc = kube_error_set(err, KUBE_E_CONFIG,
+                            "%s: tokenFile: a relative path is not allowed here; use an absolute "
+                            "path or token",
+                            where.buf);
         goto out;
     }
     if (token && *token) {
@@ -495,7 +550,6 @@ static kube_code resolve_user(const struct kc_entry *e, struct kube_rest_config 
             cfg->token_file = strbuf_detach(&p, NULL);
         }
     }
-    const cJSON *ex = cJSON_GetObjectItemCaseSensitive(e->body, "exec");
     if (ex && !cJSON_IsNull(ex))
         rc = resolve_exec(ex, where.buf, cfg, err);
 out:
@@ -615,5 +669,22 @@ kube_code kube_config_from_memory(const char *data, size_t len, const char *sour
         files_release(&m);
         return rc;
     }
+    return finish(&m, context, out, err);
+}
+
+kube_code kube_config_from_untrusted(const char *data, size_t len, const char *source,
+                                     unsigned allow, const char *context,
+                                     struct kube_rest_config *out, struct kube_error *err)
+{
+    struct kc_merged m;
+    memset(&m, 0, sizeof(m));
+    memset(out, 0, sizeof(*out));
+    kube_code rc = add_document(&m, data, len, source ? source : "kubeconfig", NULL, err);
+    if (rc != KUBE_OK) {
+        files_release(&m);
+        return rc;
+    }
+    m.files[0].untrusted = 1;
+    m.files[0].allow = allow;
     return finish(&m, context, out, err);
 }

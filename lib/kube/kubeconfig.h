@@ -17,6 +17,17 @@
  * Every error names the source (file path or "secret ns/name"), the entry
  * (e.g. users["alice"]) and the field, and what is wrong with it, in a
  * struct kube_error with code KUBE_E_CONFIG (or KUBE_E_IO for unreadable files).
+ *
+ * A kubeconfig someone else wrote (a member cluster's kubeconfig Secret) is
+ * data, not code: kube_config_from_untrusted refuses, unless the caller's
+ * policy allows them, every field that reads a file of the operator's
+ * (tokenFile, certificate-authority, client-certificate, client-key) or runs
+ * a program (exec). Without that, a Secret with server: https://elsewhere and
+ * tokenFile: /var/run/secrets/kubernetes.io/serviceaccount/token sends the
+ * operator's own token there (Istio's remote secrets had the same hole,
+ * istio/istio#36307). Inline data (token, *-data) is always fine. A refusal
+ * is KUBE_E_CONFIG with err->reason KUBE_CONFIG_REFUSED, and the message names
+ * the field as a path: users["evil"].user.tokenFile.
  */
 #ifndef EW_KUBE_KUBECONFIG_H
 #define EW_KUBE_KUBECONFIG_H
@@ -43,5 +54,18 @@ kube_code kube_config_load(const struct kube_config_options *opts, struct kube_r
 kube_code kube_config_from_memory(const char *data, size_t len, const char *source,
                                   const char *base_dir, const char *context,
                                   struct kube_rest_config *out, struct kube_error *err);
+
+/* What an untrusted kubeconfig may use beyond inline data (bits). */
+#define KUBE_CONFIG_ALLOW_FILES 1u /* tokenFile and the PEM file fields (absolute paths) */
+#define KUBE_CONFIG_ALLOW_EXEC  2u /* exec credential plugins */
+/* err->reason of a field the policy refuses. */
+#define KUBE_CONFIG_REFUSED "KubeconfigRefused"
+
+/* Like kube_config_from_memory with no base directory, for a kubeconfig from someone the
+ * operator does not trust: fields outside allow (KUBE_CONFIG_ALLOW_*) are refused (see
+ * the top). Relative file paths are refused even when files are allowed. */
+kube_code kube_config_from_untrusted(const char *data, size_t len, const char *source,
+                                     unsigned allow, const char *context,
+                                     struct kube_rest_config *out, struct kube_error *err);
 
 #endif

@@ -24,6 +24,7 @@
 #include "member_leave.h"
 
 #include "json_path.h"
+#include "member_claim.h"
 #include "member_sync.h"
 #include "mesh_state.h"
 
@@ -126,7 +127,10 @@ void removed_collect(struct mesh_ctx *ctx, struct removed_set *rm)
     cJSON_ArrayForEach(e, recorded) reconnect_recorded(ctx, rm, e);
     for (size_t i = 0; i < ctx->state->nmembers; i++) {
         struct mesh_member *m = ctx->state->members[i];
-        if (mesh_network_cluster(ctx->net, m->cluster) || removed_has(rm, m->cluster))
+        /* in the spec, unless another mesh has it now: then cleaned as if removed */
+        if ((mesh_network_cluster(ctx->net, m->cluster) &&
+             !member_claim_refused(ctx, m->cluster, NULL)) ||
+            removed_has(rm, m->cluster))
             continue;
         struct removed_member *r = removed_add(rm, m->cluster, m->secret_name, m->secret_key);
         r->res.member = m;
@@ -166,6 +170,7 @@ void removed_clean(struct mesh_ctx *ctx, struct removed_set *rm)
         size_t idx = 0;
         if (state_member(ctx->state, r->spec.name, &idx))
             state_drop_member(ctx->mc, ctx->state, idx);
+        member_claim_released(ctx->mc, ctx->net->name, &r->spec.name, 1);
         r->res.member = NULL;
         rt_record(&ctx->events, "Normal", "ClusterRemoved", "Delete",
                   "cluster %s left the mesh: everything eastwest wrote there is removed",

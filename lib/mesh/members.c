@@ -36,6 +36,14 @@ mesh_code mesh_member_config_from_secret(const cJSON *secret, const char *desc,
                                          const struct mesh_cluster *c, struct kube_rest_config *cfg,
                                          char **version, struct mesh_problem *p)
 {
+    return mesh_member_config_from_secret_allow(secret, desc, c, 0, cfg, version, p);
+}
+
+mesh_code mesh_member_config_from_secret_allow(const cJSON *secret, const char *desc,
+                                               const struct mesh_cluster *c, unsigned allow,
+                                               struct kube_rest_config *cfg, char **version,
+                                               struct mesh_problem *p)
+{
     memset(cfg, 0, sizeof(*cfg));
     *version = NULL;
     if (!secret)
@@ -67,8 +75,17 @@ mesh_code mesh_member_config_from_secret(const cJSON *secret, const char *desc,
         struct strbuf source = STRBUF_INIT;
         struct kube_error err = KUBE_ERROR_INIT;
         strbuf_addf(&source, "%s key %s", desc, c->secret_key);
-        if (kube_config_from_memory(data.buf, data.len, source.buf, NULL, NULL, cfg, &err) !=
+        if (kube_config_from_untrusted(data.buf, data.len, source.buf, allow, NULL, cfg, &err) ==
             KUBE_OK)
+            ;
+        else if (err.reason && strcmp(err.reason, KUBE_CONFIG_REFUSED) == 0)
+            rc = mesh_problem_set(p, "KubeconfigRefused",
+                                  "cluster %s: %s (kubeconfigSecretRef); nothing is done in this "
+                                  "member until the Secret carries inline credentials, or the "
+                                  "operator runs with --allow-member-kubeconfig-files (file "
+                                  "fields) or --allow-member-exec (exec)",
+                                  c->name, err.message);
+        else
             rc = mesh_problem_set(p, "KubeconfigInvalid", "cluster %s: not a usable kubeconfig: %s",
                                   c->name, err.message);
         kube_error_clear(&err);

@@ -75,6 +75,15 @@ struct mesh_member_options {
 mesh_code mesh_member_config_from_secret(const cJSON *secret, const char *desc,
                                          const struct mesh_cluster *c, struct kube_rest_config *cfg,
                                          char **version, struct mesh_problem *p);
+/* The same with a policy: the kubeconfig is someone else's (kube_config_from_untrusted),
+ * and allow (KUBE_CONFIG_ALLOW_*, from the operator's --allow-member-kubeconfig-files and
+ * --allow-member-exec) says which of its file and exec fields may be used. A refused field
+ * is KubeconfigRefused, naming the Secret, its key, the field and the flag that would
+ * allow it. mesh_member_config_from_secret allows none. */
+mesh_code mesh_member_config_from_secret_allow(const cJSON *secret, const char *desc,
+                                               const struct mesh_cluster *c, unsigned allow,
+                                               struct kube_rest_config *cfg, char **version,
+                                               struct mesh_problem *p);
 
 /* Start watching a member whose client is already in the clusterset. NULL when the
  * clusterset has no such member. */

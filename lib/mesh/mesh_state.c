@@ -3,6 +3,7 @@
  * credentials), find, drop (see mesh_state.h).
  */
 #include "mesh_state.h"
+#include "member_claim.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,32 @@ struct mesh_member *state_member(struct mesh_state *s, const char *cluster, size
     return NULL;
 }
 
+/* Member i again on the cluster set's (new) client: new watches, new memo. */
+static void restart_member(struct mesh_network_controller *mc, struct mesh_state *s, size_t i,
+                           const char *mesh, const char *version)
+{
+    struct mesh_member *old = s->members[i];
+    struct mesh_member_options mo = {
+        .mesh = mesh,
+        .cluster = old->cluster,
+        .istio_ns = old->istio_ns,
+        .config_version = version,
+        .secret_name = old->secret_name,
+        .secret_key = old->secret_key,
+        .clusters = mc->clusters,
+        .controller = mc->ctl,
+        .log = mc->o.log,
+        .metrics = mc->o.metrics,
+    };
+    struct mesh_member *fresh = mesh_member_start(&mo);
+    if (!fresh)
+        return; /* cannot be: the member was just applied; the old one stays */
+    pthread_mutex_lock(&mc->mu);
+    s->members[i] = fresh;
+    pthread_mutex_unlock(&mc->mu);
+    mesh_member_stop(old, mc->clusters);
+}
+
 /* The connection settings of a member, and a string that changes when they do. */
 static mesh_code member_config(struct mesh_ctx *ctx, const struct mesh_cluster *c,
                                struct kube_rest_config *cfg, char **version, struct mesh_problem *p)
@@ -57,7 +84,8 @@ static mesh_code member_config(struct mesh_ctx *ctx, const struct mesh_cluster *
     strbuf_addf(&key, "%s/%s", mc->namespace_, c->secret_name);
     strbuf_addf(&desc, "Secret %s", key.buf);
     cJSON *secret = rt_store_get_copy(rt_reflector_store(mc->secrets), key.buf);
-    mesh_code rc = mesh_member_config_from_secret(secret, desc.buf, c, cfg, version, p);
+    mesh_code rc = mesh_member_config_from_secret_allow(
+        secret, desc.buf, c, mc->o.member_kubeconfig_allow, cfg, version, p);
     strbuf_release(&key);
     strbuf_release(&desc);
     cJSON_Delete(secret);
@@ -75,7 +103,17 @@ void member_connect(struct mesh_ctx *ctx, struct member_result *res)
     if (member_config(ctx, res->spec, &cfg, &version, &res->reach) != MESH_OK) {
         kube_rest_config_free(&cfg);
         free(version);
+        if (strcmp(res->reach.reason, "KubeconfigRefused") == 0)
+            rt_record(&ctx->events, "Warning", "KubeconfigRefused", "Connect", "%s",
+                      res->reach.message.buf);
         return; /* keep the member's watches: a Secret being rewritten is no reason to stop */
+    }
+    if (member_claim_server_taken(ctx, res->spec->name, cfg.server, &res->reach)) {
+        rt_record(&ctx->events, "Warning", MESH_REASON_CLUSTER_IN_OTHER_MESH, "Connect", "%s",
+                  res->reach.message.buf);
+        kube_rest_config_free(&cfg);
+        free(version);
+        return;
     }
     if (m && strcmp(m->istio_ns, ctx->net->istio_namespace) != 0) {
         state_drop_member(mc, ctx->state, idx);
@@ -83,12 +121,22 @@ void member_connect(struct mesh_ctx *ctx, struct member_result *res)
     }
     struct kube_error err = KUBE_ERROR_INIT;
     if (!m || strcmp(m->config_version, version) != 0) {
-        if (rt_clusterset_apply(mc->clusters, res->spec->name, &cfg, &err) < 0) {
+        int applied = rt_clusterset_apply(mc->clusters, res->spec->name, &cfg, &err);
+        if (applied < 0) {
             mesh_problem_set(&res->reach, "KubeconfigInvalid", "cluster %s: %s", res->spec->name,
                              err.message);
             goto out;
         }
-        if (m) {
+        if (m && applied == 2) {
+            /* another server or CA: what the caches hold is another cluster's; they start
+             * again on the new client, and nothing is written until they have listed */
+            restart_member(mc, ctx->state, idx, ctx->net->name, version);
+            m = ctx->state->members[idx];
+            rt_record(&ctx->events, "Normal", "ClusterChanged", "Connect",
+                      "cluster %s: its kubeconfig names another server or CA (%s): its caches "
+                      "are read again from there before anything is written",
+                      m->cluster, cfg.server);
+        } else if (m) {
             free(m->config_version);
             m->config_version = ew_strdup(version);
             rt_record(&ctx->events, "Normal", "CredentialsUpdated", "Connect",

@@ -4,6 +4,7 @@
  * keeps are in mesh_state.c, the work inside one member in member_sync.c, a
  * member leaving in member_leave.c).
  */
+#include "member_claim.h"
 #include "member_leave.h"
 #include "member_sync.h"
 #include "mesh_state.h"
@@ -166,10 +167,18 @@ static void drop_state(struct mesh_network_controller *mc, const char *name)
     pthread_mutex_unlock(&mc->mu);
     if (!s)
         return;
-    for (size_t i = 0; i < s->nmembers; i++) /* no write for a mesh that is gone */
+    char **held = ew_calloc(s->nmembers + 1, sizeof(char *));
+    size_t nheld = s->nmembers;
+    for (size_t i = 0; i < s->nmembers; i++) { /* no write for a mesh that is gone */
         rt_clusterset_leave(mc->clusters, name, s->members[i]->cluster);
+        held[i] = ew_strdup(s->members[i]->cluster);
+    }
     while (s->nmembers)
         state_drop_member(mc, s, s->nmembers - 1);
+    member_claim_released(mc, name, held, nheld); /* a newer mesh waiting for them */
+    for (size_t i = 0; i < nheld; i++)
+        free(held[i]);
+    free(held);
     state_release_root(s);
     free(s->members);
     free(s);
@@ -184,6 +193,21 @@ static struct rt_result finish_deletion(struct mesh_ctx *ctx, struct member_resu
     int syncing = 0;
     for (size_t i = 0; i < n; i++) {
         struct member_result *r = &res[i];
+        if (member_claim_is_refusal(&r->reach))
+            continue; /* another mesh's: never connected for this one (a connection it had
+                         is cleaned as a removed member's, in rm) */
+        if (!r->member && strcmp(r->reach.reason, "KubeconfigSecretNotFound") == 0 &&
+            !state_member(ctx->state, r->spec->name, NULL)) {
+            /* as for a removed member: deleting its Secret is the way out without a
+             * cleanup (a Secret refused for its credentials is fixed or deleted) */
+            rt_record(&ctx->events, "Warning", "CleanupAbandoned", "Delete",
+                      "cluster %s: its kubeconfig Secret %s/%s is gone and no connection is "
+                      "held: what eastwest wrote there is left as it is (the objects labelled "
+                      "%s=%s)",
+                      r->spec->name, ctx->mc->namespace_, r->spec->secret_name, MESH_LABEL_MESH,
+                      ctx->net->name);
+            continue;
+        }
         if (!r->member || !member_check_reachable(ctx, r)) {
             strbuf_addf(&why, "%s%s", why.len ? "; " : "", r->reach.message.buf);
             continue;
@@ -288,7 +312,11 @@ static struct rt_result reconcile_members(struct mesh_ctx *ctx)
     struct member_result *res = ew_calloc(n, sizeof(*res));
     for (size_t i = 0; i < n; i++) {
         member_result_init(&res[i], &ctx->net->clusters[i]);
-        member_connect(ctx, &res[i]);
+        if (member_claim_refused(ctx, res[i].spec->name, &res[i].reach))
+            rt_record(&ctx->events, "Warning", MESH_REASON_CLUSTER_IN_OTHER_MESH, "Connect", "%s",
+                      res[i].reach.message.buf);
+        else
+            member_connect(ctx, &res[i]);
     }
     struct removed_set rm;
     removed_collect(ctx, &rm);

@@ -40,6 +40,9 @@ struct mesh_network_controller_options {
     struct rt_metrics *metrics;
     struct ew_logger *log;
     int workers;
+    /* What a member's kubeconfig Secret may use beyond inline data: KUBE_CONFIG_ALLOW_FILES
+     * and KUBE_CONFIG_ALLOW_EXEC (kubeconfig.h); 0 refuses them (the operator's flags). */
+    unsigned member_kubeconfig_allow;
     /* Backoff of a failed reconcile: retry_initial doubling up to retry_max seconds;
      * 0 = 0.8 and 30 (docs/design.md, behaviour under faults). */
     double retry_initial, retry_max;

@@ -11,6 +11,8 @@
 
 struct member {
     char *name;
+    char *identity; /* where the client talks to: identity_of() */
+    char *server;
     struct kube_client *client;
     struct rt_kube_metrics *km;
     int refs; /* the set's own reference counts as one while the member is in the set */
@@ -75,12 +77,26 @@ struct rt_clusterset *rt_clusterset_new(const struct rt_clusterset_options *opts
     return cs;
 }
 
+/* What makes a client talk to one API server and not another: its URL, how its
+ * certificate is checked. Credentials are not in it (they rotate in place). */
+static char *identity_of(const struct kube_rest_config *cfg)
+{
+    struct strbuf sb = STRBUF_INIT;
+    strbuf_addf(&sb, "%s\n%s\n%d\n", cfg->server ? cfg->server : "",
+                cfg->tls_server_name ? cfg->tls_server_name : "", cfg->insecure_skip_tls_verify);
+    if (cfg->ca.len)
+        strbuf_add(&sb, (const char *)cfg->ca.data, cfg->ca.len);
+    return strbuf_detach(&sb, NULL);
+}
+
 static void member_free(struct member *m)
 {
     rt_kube_metrics_remove(m->km);
     kube_client_free(m->client);
     strmap_clear(&m->joined);
     free(m->name);
+    free(m->identity);
+    free(m->server);
     free(m->last_error);
     free(m);
 }
@@ -104,11 +120,73 @@ void rt_clusterset_free(struct rt_clusterset *cs)
     free(cs);
 }
 
+static struct member *member_new(struct rt_clusterset *cs, const char *name,
+                                 const struct kube_rest_config *cfg, struct kube_client *c)
+{
+    struct member *m = ew_calloc(1, sizeof(*m));
+    m->name = ew_strdup(name);
+    m->identity = identity_of(cfg);
+    m->server = ew_strdup(cfg->server);
+    m->client = c;
+    m->refs = 1;
+    m->reachable = 1;
+    strmap_init(&m->joined);
+    if (cs->metrics)
+        m->km = rt_kube_metrics_add(cs->metrics, c, name);
+    return m;
+}
+
+static struct member *unref_locked(struct rt_clusterset *cs, struct member *m);
+
+/* Must hold mu. Take m out of the set: freed once its last holder releases it. Returns it
+ * when that was the last reference (the caller frees it after unlocking). */
+static struct member *retire_locked(struct rt_clusterset *cs, struct member *m)
+{
+    strmap_remove(&cs->members, m->name);
+    cs->retired = ew_realloc(cs->retired, (cs->nretired + 1) * sizeof(*cs->retired));
+    cs->retired[cs->nretired++] = m;
+    return unref_locked(cs, m);
+}
+
+/* The member's cluster is another one now (identity_of changed): a new client in its
+ * place, the old one retired, the groups it had joined carried over. */
+static int replace(struct rt_clusterset *cs, const char *name, const struct kube_rest_config *cfg,
+                   struct kube_error *err)
+{
+    struct kube_client *c = NULL;
+    if (cs->connect(cs->connect_ud, name, cfg, &c, err) != KUBE_OK)
+        return -1;
+    struct member *fresh = member_new(cs, name, cfg, c), *dead = NULL;
+    pthread_mutex_lock(&cs->mu);
+    struct member *old = strmap_get(&cs->members, name);
+    if (old) {
+        const char *k;
+        for (size_t i = 0; strmap_next(&old->joined, &i, &k, NULL);)
+            strmap_put(&fresh->joined, k, fresh);
+        dead = retire_locked(cs, old);
+    }
+    strmap_put(&cs->members, name, fresh);
+    pthread_mutex_unlock(&cs->mu);
+    if (dead)
+        member_free(dead);
+    ew_log(cs->log, EW_LOG_INFO,
+           "member cluster has a new server or CA: new client, its caches start again", "cluster",
+           name, "server", cfg->server, NULL);
+    return 2;
+}
+
 int rt_clusterset_apply(struct rt_clusterset *cs, const char *name,
                         const struct kube_rest_config *cfg, struct kube_error *err)
 {
+    char *identity = identity_of(cfg);
     pthread_mutex_lock(&cs->mu);
     struct member *m = strmap_get(&cs->members, name);
+    if (m && strcmp(m->identity, identity) != 0) {
+        pthread_mutex_unlock(&cs->mu);
+        free(identity);
+        return replace(cs, name, cfg, err);
+    }
+    free(identity);
     if (m) {
         kube_code rc = kube_client_set_config(m->client, cfg, err);
         pthread_mutex_unlock(&cs->mu);
@@ -121,14 +199,7 @@ int rt_clusterset_apply(struct rt_clusterset *cs, const char *name,
     struct kube_client *c = NULL;
     if (cs->connect(cs->connect_ud, name, cfg, &c, err) != KUBE_OK)
         return -1;
-    m = ew_calloc(1, sizeof(*m));
-    m->name = ew_strdup(name);
-    m->client = c;
-    m->refs = 1;
-    m->reachable = 1;
-    strmap_init(&m->joined);
-    if (cs->metrics)
-        m->km = rt_kube_metrics_add(cs->metrics, c, name);
+    m = member_new(cs, name, cfg, c);
     pthread_mutex_lock(&cs->mu);
     struct member *raced = strmap_get(&cs->members, name);
     if (raced) { /* someone added it meanwhile: keep theirs, update its settings */
@@ -160,15 +231,13 @@ static struct member *unref_locked(struct rt_clusterset *cs, struct member *m)
 int rt_clusterset_remove(struct rt_clusterset *cs, const char *name)
 {
     pthread_mutex_lock(&cs->mu);
-    struct member *m = strmap_remove(&cs->members, name);
+    struct member *m = strmap_get(&cs->members, name);
     struct member *dead = NULL;
     if (m) {
         const char *k;
         for (size_t i = 0; strmap_next(&m->joined, &i, &k, NULL);)
             strmap_remove(&m->joined, k);
-        cs->retired = ew_realloc(cs->retired, (cs->nretired + 1) * sizeof(*cs->retired));
-        cs->retired[cs->nretired++] = m;
-        dead = unref_locked(cs, m);
+        dead = retire_locked(cs, m);
     }
     pthread_mutex_unlock(&cs->mu);
     if (m)
@@ -329,4 +398,28 @@ void rt_clusterset_end_write(struct rt_clusterset *cs, struct kube_client *c)
     pthread_mutex_unlock(&cs->mu);
     if (dead)
         member_free(dead);
+}
+
+char *rt_clusterset_name_of_server(struct rt_clusterset *cs, const char *server, const char *except)
+{
+    char *found = NULL;
+    const char *k;
+    void *v;
+    pthread_mutex_lock(&cs->mu);
+    for (size_t i = 0; !found && server && strmap_next(&cs->members, &i, &k, &v);) {
+        const struct member *m = v;
+        if ((!except || strcmp(k, except) != 0) && m->server && strcmp(m->server, server) == 0)
+            found = ew_strdup(k);
+    }
+    pthread_mutex_unlock(&cs->mu);
+    return found;
+}
+
+int rt_clusterset_server_is(struct rt_clusterset *cs, const char *name, const char *server)
+{
+    pthread_mutex_lock(&cs->mu);
+    const struct member *m = strmap_get(&cs->members, name);
+    int is = m && m->server && server && strcmp(m->server, server) == 0;
+    pthread_mutex_unlock(&cs->mu);
+    return is;
 }

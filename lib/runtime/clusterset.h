@@ -3,9 +3,14 @@
  *
  * Members come and go at runtime: a kubeconfig Secret is added (apply), its
  * credentials rotate (apply again: the same client switches to the new
- * server/credentials for its next requests, watches keep running), or it is
- * deleted (remove). Users of a member hold a reference (acquire/release), so
- * a member removed while a reconcile uses it is freed only after that
+ * credentials for its next requests, watches keep running), or it is
+ * deleted (remove). A new server, CA, TLS server name or insecure flag is
+ * another cluster (or a rebuilt one) as far as caches go: apply then makes a
+ * new client and retires the old one, so that rt_clusterset_is_current says
+ * the old one is stale and every cache made on it is dropped and listed again
+ * on the new one before anything is written from it (resourceVersions and
+ * objects of the old server mean nothing to the new one). Users of a member hold a reference
+ * (acquire/release), so a member removed while a reconcile uses it is freed only after that
  * reconcile is done. Each member carries its reachability, exported as
  * eastwest_cluster_reachable{cluster}, and its client's request counters.
  *
@@ -46,7 +51,8 @@ struct rt_clusterset *rt_clusterset_new(const struct rt_clusterset_options *opts
 void rt_clusterset_free(struct rt_clusterset *cs);
 
 /* Add the member, or give it new connection settings. Returns 1 if added, 0 if
- * updated, or a negative value with err set. */
+ * updated in place (new credentials), 2 if replaced by a new client (new server or CA:
+ * see the top; joined groups carry over), or a negative value with err set. */
 int rt_clusterset_apply(struct rt_clusterset *cs, const char *name,
                         const struct kube_rest_config *cfg, struct kube_error *err);
 /* Forget the member (freed once the last reference is released). Returns 1 if it existed. */
@@ -72,6 +78,14 @@ int rt_clusterset_joined(struct rt_clusterset *cs, const char *group, const char
 struct kube_client *rt_clusterset_begin_write(struct rt_clusterset *cs, const char *group,
                                               const char *name);
 void rt_clusterset_end_write(struct rt_clusterset *cs, struct kube_client *c);
+
+/* The name of a member other than except whose client talks to server (caller frees), or
+ * NULL: one API server listed under two names. */
+char *rt_clusterset_name_of_server(struct rt_clusterset *cs, const char *server,
+                                   const char *except);
+
+/* 1 when member name's client talks to server. */
+int rt_clusterset_server_is(struct rt_clusterset *cs, const char *name, const char *server);
 
 /* Names of the members (caller frees each and the array). */
 char **rt_clusterset_names(struct rt_clusterset *cs, size_t *n);

@@ -68,6 +68,8 @@ refused servicemonitor-interval "at '/metrics/serviceMonitor/interval'" \
 refused servicemonitor-timeout-order "at '/metrics/serviceMonitor/scrapeTimeout'" \
     --set metrics.serviceMonitor.scrapeTimeout=10s1m
 refused istio-namespace-pattern "at '/rbac/istioNamespace'" --set rbac.istioNamespace=Istio_System
+refused member-kubeconfig-bool "at '/operator/memberKubeconfig/allowExec': got string, want boolean" \
+    --set-string operator.memberKubeconfig.allowExec=yes
 if [ -z "$(hm list -A -q 2>&1)" ]; then pass schema/nothing-installed; else
     fail schema/nothing-installed "releases: $(hm list -A -q 2>&1)"; fi
 
@@ -82,6 +84,17 @@ if ! grep -q 'namespace: istio-system' <<<"$out" && ! grep -q 'serviceentries' <
     grep -q 'meshnetworks' <<<"$out"; then
     pass render/home-not-member
 else fail render/home-not-member "rbac.homeClusterIsMember=false still grants member rules"; fi
+
+# a member's kubeconfig Secret may not use files or exec unless the values say so
+out=$(hm template "$release" "$chart" -n "$ns" --show-only templates/deployment.yaml 2>/dev/null)
+out2=$(hm template "$release" "$chart" -n "$ns" --show-only templates/deployment.yaml \
+    --set operator.memberKubeconfig.allowFiles=true --set operator.memberKubeconfig.allowExec=true 2>/dev/null)
+if grep -qx -- '        - --allow-member-kubeconfig-files=false' <<<"$out" &&
+    grep -qx -- '        - --allow-member-exec=false' <<<"$out" &&
+    grep -qx -- '        - --allow-member-kubeconfig-files=true' <<<"$out2" &&
+    grep -qx -- '        - --allow-member-exec=true' <<<"$out2"; then
+    pass render/member-kubeconfig-flags
+else fail render/member-kubeconfig-flags "default: $(grep -- --allow <<<"$out"); allowed: $(grep -- --allow <<<"$out2")"; fi
 
 # ---- the ServiceMonitor against Prometheus Operator's own CRD ----
 # The CRD that controller-gen makes from Prometheus Operator's API types (hack/deps.sh);

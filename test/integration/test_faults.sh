@@ -39,7 +39,7 @@ lease=ew-faults
 run_operator() { # sets op_pid and port
     port=$(free_port)
     spawn_operator --namespace eastwest-system --leader-election-id "$lease" \
-        --metrics-bind-address "127.0.0.1:$port" --log-level debug
+        --metrics-bind-address "127.0.0.1:$port" --log-level debug --allow-member-exec
     wait_for "operator /healthz" 30 curl -sf "http://127.0.0.1:$port/healthz"
 }
 kill9() { kill -9 "$1" 2>/dev/null; wait "$1" 2>/dev/null; }

@@ -351,6 +351,33 @@ static void test_kubeconfig_secret(struct test_ctx *t)
     s = secret_with("kubeconfig", "\x01\x02\xff binary", 1);
     kubeconfig(t, s, "KubeconfigInvalid", "not a usable kubeconfig");
     cJSON_Delete(s);
+    /* issue 31: a member's Secret may not read the operator's files or run a program; the
+     * problem names the Secret, its key and the field */
+    static const struct {
+        const char *user, *field;
+    } refused[] = {
+        {"{tokenFile: /var/run/secrets/kubernetes.io/serviceaccount/token}",
+         "users[\"u\"].user.tokenFile"},
+        {"{exec: {apiVersion: client.authentication.k8s.io/v1, command: /bin/touch, args: [/tmp/"
+         "pwned]}}",
+         "users[\"u\"].user.exec"},
+        {"{client-certificate: /etc/ssl/c.pem, client-key: /etc/ssl/k.pem}",
+         "users[\"u\"].user.client-certificate"},
+    };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        struct strbuf doc = STRBUF_INIT;
+        strbuf_addf(&doc,
+                    "clusters: [{name: c, cluster: {server: \"https://elsewhere.example\"}}]\n"
+                    "users: [{name: u, user: %s}]\n"
+                    "contexts: [{name: x, context: {cluster: c, user: u}}]\n"
+                    "current-context: x\n",
+                    refused[i].user);
+        s = secret_with("kubeconfig", doc.buf, 1);
+        kubeconfig(t, s, "KubeconfigRefused", refused[i].field);
+        kubeconfig(t, s, "KubeconfigRefused", "key kubeconfig");
+        cJSON_Delete(s);
+        strbuf_release(&doc);
+    }
 }
 
 /* ---- certificates ---- */

@@ -144,11 +144,41 @@ static void test_writer_keeps_removed_member_alive(struct test_ctx *t)
     rt_clusterset_free(cs);
 }
 
+/* A kubeconfig that names another server (or CA) is another cluster for the caches: a
+ * new client, the old one stale (its caches are dropped and relisted), the groups kept;
+ * new credentials for the same server keep the client (issue 31). */
+static void test_new_server_is_a_new_client(struct test_ctx *t)
+{
+    struct rt_clusterset *cs = set_with("eu");
+    REQUIRE(t, cs);
+    CHECK(t, rt_clusterset_join(cs, "mesh-a", "eu") == 1);
+    struct kube_client *old = rt_clusterset_acquire(cs, "eu");
+    struct kube_rest_config cfg = config();
+    struct kube_error err = KUBE_ERROR_INIT;
+    cfg.token = "rotated";
+    CHECKF(t, rt_clusterset_apply(cs, "eu", &cfg, &err) == 0, "new credentials: in place");
+    CHECK(t, rt_clusterset_is_current(cs, "eu", old));
+    cfg.server = "https://127.0.0.1:2";
+    CHECKF(t, rt_clusterset_apply(cs, "eu", &cfg, &err) == 2, "new server: replaced");
+    CHECKF(t, !rt_clusterset_is_current(cs, "eu", old), "the old server's client is stale");
+    struct kube_client *now = rt_clusterset_acquire(cs, "eu");
+    CHECK(t, now && now != old);
+    CHECKF(t, rt_clusterset_joined(cs, "mesh-a", "eu"), "the groups carry over");
+    cfg.ca = (struct kube_blob){(unsigned char *)"-----BEGIN CERTIFICATE-----", 27};
+    CHECKF(t, rt_clusterset_apply(cs, "eu", &cfg, &err) == 2, "new CA: replaced");
+    CHECK(t, !rt_clusterset_is_current(cs, "eu", now));
+    kube_error_clear(&err);
+    rt_clusterset_release(cs, old);
+    rt_clusterset_release(cs, now);
+    rt_clusterset_free(cs);
+}
+
 static const struct test_case cases[] = {
     {"readded-member-is-a-new-client", test_readded_member_is_a_new_client},
     {"gate-open-only-while-joined", test_gate_open_only_while_joined},
     {"leave-waits-for-writes-in-flight", test_leave_waits_for_writes_in_flight},
     {"writer-keeps-removed-member-alive", test_writer_keeps_removed_member_alive},
+    {"new-server-is-a-new-client", test_new_server_is_a_new_client},
 };
 
 int main(int argc, char **argv)

@@ -356,6 +356,77 @@ static void test_secrets_not_in_messages(struct test_ctx *t)
     kube_error_clear(&err);
 }
 
+/* A member's kubeconfig Secret is data: every field that reads one of the operator's
+ * files or runs a program is refused unless allowed, the message names the Secret and
+ * the field, and inline data stays fine (issue 31). */
+static void test_untrusted_refusals(struct test_ctx *t)
+{
+    static const struct {
+        const char *user, *cluster_extra, *field;
+        unsigned allow; /* what allows it */
+    } cases[] = {
+        {"{tokenFile: /var/run/secrets/kubernetes.io/serviceaccount/token}", "",
+         "users[\"u\"].user.tokenFile", KUBE_CONFIG_ALLOW_FILES},
+        {"{exec: {apiVersion: client.authentication.k8s.io/v1, command: /tmp/x}}", "",
+         "users[\"u\"].user.exec", KUBE_CONFIG_ALLOW_EXEC},
+        {"{client-certificate: /etc/c.crt, client-key: /etc/c.key}", "",
+         "users[\"u\"].user.client-certificate", KUBE_CONFIG_ALLOW_FILES},
+        {"{client-certificate-data: eA==, client-key: /etc/c.key}", "",
+         "users[\"u\"].user.client-key", KUBE_CONFIG_ALLOW_FILES},
+        {"{token: abc}", ", certificate-authority: /etc/ca.crt",
+         "clusters[\"c\"].cluster.certificate-authority", KUBE_CONFIG_ALLOW_FILES},
+        {"{auth-provider: {name: gcp}}", "", "users[\"u\"].user.auth-provider", 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct strbuf doc = STRBUF_INIT;
+        strbuf_addf(&doc,
+                    HEAD "clusters:\n- name: c\n  cluster: {server: 'https://elsewhere'%s}\n"
+                         "users:\n- name: u\n  user: %s\n" CTX,
+                    cases[i].cluster_extra, cases[i].user);
+        struct kube_rest_config cfg;
+        struct kube_error err = KUBE_ERROR_INIT;
+        kube_code rc = kube_config_from_untrusted(
+            doc.buf, doc.len, "Secret eastwest-system/eu-kc key kubeconfig", 0, NULL, &cfg, &err);
+        CHECKF(t, rc == KUBE_E_CONFIG, "case %zu: refused by default (got %d)", i, rc);
+        CHECKF(t, err.reason && strcmp(err.reason, KUBE_CONFIG_REFUSED) == 0, "case %zu: reason %s",
+               i, err.reason ? err.reason : "(none)");
+        CHECK_CONTAINS(t, err.message, "Secret eastwest-system/eu-kc key kubeconfig");
+        CHECK_CONTAINS(t, err.message, cases[i].field);
+        CHECK(t, cfg.token_file == NULL && cfg.exec == NULL && cfg.server == NULL);
+        kube_error_clear(&err);
+        /* allowed by its flag: the file field is then read (and missing), or accepted */
+        rc = kube_config_from_untrusted(doc.buf, doc.len, "s", cases[i].allow, NULL, &cfg, &err);
+        if (cases[i].allow)
+            CHECKF(t, !err.reason || strcmp(err.reason, KUBE_CONFIG_REFUSED) != 0,
+                   "case %zu: allowed, not refused: %s", i, err.message);
+        kube_rest_config_free(&cfg);
+        kube_error_clear(&err);
+        strbuf_release(&doc);
+    }
+    /* allowed: the token file and the plugin are taken as before */
+    const char *tok = HEAD CL "users:\n- name: u\n  user: {tokenFile: /run/t}\n" CTX;
+    struct kube_rest_config cfg;
+    struct kube_error err = KUBE_ERROR_INIT;
+    REQUIREF(t,
+             kube_config_from_untrusted(tok, strlen(tok), "s", KUBE_CONFIG_ALLOW_FILES, NULL, &cfg,
+                                        &err) == KUBE_OK,
+             "%s", err.message);
+    CHECK_STR(t, cfg.token_file, "/run/t");
+    kube_rest_config_free(&cfg);
+    /* a relative path has no directory to be relative to */
+    const char *rel = HEAD CL "users:\n- name: u\n  user: {tokenFile: token}\n" CTX;
+    CHECK(t, kube_config_from_untrusted(rel, strlen(rel), "s", KUBE_CONFIG_ALLOW_FILES, NULL, &cfg,
+                                        &err) == KUBE_E_CONFIG);
+    CHECK_CONTAINS(t, err.message, "relative path");
+    kube_error_clear(&err);
+    /* inline data is always fine */
+    const char *inl = HEAD CL "users:\n- name: u\n  user: {token: abc}\n" CTX;
+    REQUIREF(t, kube_config_from_untrusted(inl, strlen(inl), "s", 0, NULL, &cfg, &err) == KUBE_OK,
+             "%s", err.message);
+    CHECK_SECRET_STR(t, cfg.token, "abc");
+    kube_rest_config_free(&cfg);
+}
+
 static const struct test_case cases[] = {
     {"data_fields", test_data_fields},
     {"file_fields_relative", test_file_fields_relative},
@@ -366,6 +437,7 @@ static const struct test_case cases[] = {
     {"malformed", test_malformed},
     {"missing_files", test_missing_files},
     {"secrets_not_in_messages", test_secrets_not_in_messages},
+    {"untrusted_refusals", test_untrusted_refusals},
 };
 
 int main(int argc, char **argv)
