@@ -9,7 +9,9 @@
 
 # The istiod chart's ConfigMap istio (mesh config), in namespace istio-system.
 play_istiod() { # play_istiod CLUSTER TRUST_DOMAIN MESH_ID
-    kc "$1" create namespace istio-system >/dev/null 2>&1
+    # (hack/cluster.sh starts clusters with Istio's namespace: "already exists" is fine,
+    # and must not end a caller under set -e, as hack/demo.sh is)
+    kc "$1" create namespace istio-system >/dev/null 2>&1 || true
     kc "$1" -n istio-system apply -f - >/dev/null <<EOF
 apiVersion: v1
 kind: ConfigMap

@@ -27,7 +27,7 @@ checked=0
 explain() {
     local now_uid now_fp
     read -r _ _ now_uid now_fp <<<"$3"
-    [ "$now_uid" = "$1" ] || { echo "was uid $1, now: ${3:0:200}"; return; }
+    [ "$now_uid" = "$1" ] || { echo "was uid $1, now: $(cut -d' ' -f3- <<<"$3" | head -c 300)"; return; }
     jq -nr --argjson a "$(base64 -d <<<"$2")" --argjson b "$(base64 -d <<<"$now_fp")" \
         '[($a | keys[]) as $k | select($a[$k] != $b[$k]) | "\($k) was \($a[$k] | tojson) now \($b[$k] | tojson)"] | join(", ") | .[0:600]'
 }
@@ -40,7 +40,9 @@ for record in "$dir"/*/user-objects.txt; do
         ns=${name%%/*} name=${name#*/}
         args=("${resource[$kind]:-$kind}" "$name")
         [ -n "$ns" ] && args=(-n "$ns" "${args[@]}")
-        now=$(kc "$c" get "${args[@]}" -o json 2>&1 | jq -r '{items: [.]} | '"$(cat "$root/hack/user-world/fingerprint.jq")" 2>&1)
+        if json=$(kc "$c" get "${args[@]}" -o json 2>&1); then
+            now=$(jq -r '{items: [.]} | '"$(cat "$root/hack/user-world/fingerprint.jq")" <<<"$json" 2>&1)
+        else now="$kind ${ns}/$name (unreadable) $json"; fi
         checked=$((checked + 1))
         [ "$now" = "$kind ${ns}/$name $uid $fp" ] ||
             changed="$changed; $kind ${ns:+$ns/}$name: $(explain "$uid" "$fp" "$now")"
