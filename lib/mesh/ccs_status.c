@@ -64,9 +64,10 @@ cJSON *mesh_ccs_status(const cJSON *old, const struct mesh_ccs_outcome *x)
     int exported = exp.len == 0, imported = !write_problem || !*write_problem;
     mesh_condition_add(conds, old, "Exported", exported ? MESH_COND_TRUE : MESH_COND_FALSE,
                        exported ? "BackingServicesFound" : "BackingServiceNotReady", exp.buf, gen);
-    const char *why_not = x->write_errors  ? "NotWritten"
-                          : x->unreachable ? "ClusterUnreachable"
-                                           : "NoEndpoints";
+    const char *why_not = x->namespace_missing ? "NamespaceMissing"
+                          : x->write_errors    ? "NotWritten"
+                          : x->unreachable     ? "ClusterUnreachable"
+                                               : "NoEndpoints";
     mesh_condition_add(conds, old, "Imported", imported ? MESH_COND_TRUE : MESH_COND_FALSE,
                        imported ? "Written" : why_not, imported ? "" : write_problem, gen);
     mesh_condition_add(conds, old, "Conflict", MESH_COND_FALSE, "NoConflict", "", gen);

@@ -40,6 +40,7 @@ struct mesh_ccs_outcome {
     const struct member_view *members; /* one per spec.clusters[] of the mesh */
     size_t nmembers;
     int write_errors, unreachable; /* why Imported is False, by kind */
+    int namespace_missing;         /* NamespaceMissing: not created (serviceClaims) */
     const char *write_problem;     /* "" or NULL: every importer written */
 };
 
