@@ -1352,6 +1352,30 @@ static int members_listing(struct ccs_ctx *x)
     return 0;
 }
 
+/* How soon a refused claim whose objects could not all be withdrawn looks again. */
+#define REFUSED_CLEANUP_RETRY 10.0
+
+/* A claim outside the MeshNetwork's serviceClaims: its status says why, and what it
+ * wrote before (the policy was tightened since) is withdrawn from every member of the
+ * mesh - a policy decision, not a failed read: only objects labelled as this service's. */
+static struct rt_result refuse_claim(struct ccs_ctx *x, const struct mesh_problem *p)
+{
+    struct strbuf why = STRBUF_INIT;
+    int pending = 0;
+    for (size_t i = 0; i < x->net->nclusters; i++)
+        if (cleanup_member(x, x->net->name, x->net->clusters[i].name, &why))
+            pending = 1;
+    flush_changes(x);
+    strbuf_release(&why);
+    int st = write_status(
+        x->cc, x->obj,
+        mesh_ccs_blocked_status(x->obj, x->ccs->generation, p->reason, p->message.buf, 0));
+    if (st != 0)
+        return (struct rt_result){RT_ERROR, 0};
+    return pending ? (struct rt_result){RT_REQUEUE_AFTER, REFUSED_CLEANUP_RETRY}
+                   : (struct rt_result){RT_DONE, 0};
+}
+
 static struct rt_result work(struct ccs_ctx *x, const cJSON *mesh_obj, double queued_for)
 {
     struct mesh_problem p;
@@ -1361,9 +1385,7 @@ static struct rt_result work(struct ccs_ctx *x, const cJSON *mesh_obj, double qu
     /* the MeshNetwork's serviceClaims (claims.h) first: a claim outside it writes nothing,
      * and takes no part in conflicts (scan_claims skips it) */
     if (mesh_claims_check(x->net, x->ccs->namespace_, x->host, x->ccs->address, &p) != MESH_OK) {
-        out = status_only(write_status(
-            x->cc, x->obj,
-            mesh_ccs_blocked_status(x->obj, x->ccs->generation, p.reason, p.message.buf, 0)));
+        out = refuse_claim(x, &p);
         goto done;
     }
     struct claim_scan cs = {.x = x, .host = x->host, .address = x->ccs->address};

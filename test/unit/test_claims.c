@@ -355,6 +355,42 @@ static void test_missing_namespace_created_when_allowed(struct test_ctx *t)
     world_free(&w);
 }
 
+static int echo_withdrawn(struct world *w, void *ud)
+{
+    (void)ud;
+    cJSON *se = fake_cluster_get(w->us, &MESH_RES_SERVICEENTRIES, "echo", "echo");
+    cJSON *dr = fake_cluster_get(w->us, &MESH_RES_DESTINATIONRULES, "echo", "echo");
+    cJSON *exp = fake_cluster_get(w->eu, &MESH_RES_SERVICEENTRIES, "echo", "echo");
+    int gone = !se && !dr && !exp;
+    cJSON_Delete(se);
+    cJSON_Delete(dr);
+    cJSON_Delete(exp);
+    return gone;
+}
+
+/* The owner tightens the policy: a service written before is refused, and what it wrote
+ * is withdrawn from every member. */
+static void test_tightened_policy_withdraws(struct test_ctx *t)
+{
+    struct world w;
+    world_init(&w);
+    start_tutorial(t, &w);
+    cJSON *mesh = fake_cluster_get(w.us, &MESH_RES_MESHNETWORKS, NULL, "training-mesh");
+    REQUIRE(t, mesh);
+    cJSON *spec = cJSON_GetObjectItem(mesh, "spec");
+    cJSON_DeleteItemFromObject(spec, "serviceClaims"); /* the default: echo.eu.mesh.local out */
+    cJSON *gen = cJSON_GetObjectItem(cJSON_GetObjectItem(mesh, "metadata"), "generation");
+    if (gen)
+        cJSON_SetNumberValue(gen, gen->valuedouble + 1);
+    fake_cluster_put(w.us, &MESH_RES_MESHNETWORKS, mesh);
+    cJSON_Delete(mesh);
+    REQUIREF(t, world_wait(&w, echo_withdrawn, NULL, 10), "echo's objects stay: %s",
+             world_describe(&w));
+    const char *const want[] = {"echo.eu.mesh.local", "spec.serviceClaims.hosts", NULL};
+    expect_refused(t, &w, "echo", "echo", "HostNotAllowed", want);
+    world_free(&w);
+}
+
 static const struct test_case cases[] = {
     {"default-policy", test_default_policy},
     {"owner-policy", test_owner_policy},
@@ -364,6 +400,7 @@ static const struct test_case cases[] = {
     {"objects-are-exported-to-their-namespace", test_objects_are_exported_to_their_namespace},
     {"missing-namespace-is-reported-not-created", test_missing_namespace_is_reported_not_created},
     {"missing-namespace-created-when-allowed", test_missing_namespace_created_when_allowed},
+    {"tightened-policy-withdraws", test_tightened_policy_withdraws},
 };
 
 int main(int argc, char **argv)
