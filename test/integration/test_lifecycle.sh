@@ -133,6 +133,7 @@ EOF
             echo "  - {name: $c, network: $c-net, kubeconfigSecretRef: {name: $c-kubeconfig}}"
         done
         cat <<EOF
+  serviceClaims: {hosts: ["*.{namespace}.{meshID}.global", "*.mesh.local"]}
 ---
 apiVersion: eastwest.io/v1alpha1
 kind: CrossClusterService
