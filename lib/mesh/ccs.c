@@ -1355,8 +1355,9 @@ static int members_listing(struct ccs_ctx *x)
 /* How soon a refused claim whose objects could not all be withdrawn looks again. */
 #define REFUSED_CLEANUP_RETRY 10.0
 
-/* A claim outside the MeshNetwork's serviceClaims: its status says why, and what it
- * wrote before (the policy was tightened since) is withdrawn from every member of the
+/* A claim outside the MeshNetwork's serviceClaims, or of an address an importer's
+ * Service has: its status says why, and what it wrote before (the policy was tightened,
+ * the Service came, since) is withdrawn from every member of the
  * mesh - a policy decision, not a failed read: only objects labelled as this service's. */
 static struct rt_result refuse_claim(struct ccs_ctx *x, const struct mesh_problem *p)
 {
@@ -1414,8 +1415,13 @@ static struct rt_result work(struct ccs_ctx *x, const cJSON *mesh_obj, double qu
         out = (struct rt_result){RT_REQUEUE_AFTER, MEMBER_SYNC_RETRY};
         goto done;
     }
-    /* after the members listed: an address used by an importer's Service is not free */
-    if (choose_address(x, &p) != 0) {
+    /* after the members listed: an address used by an importer's Service is not free;
+     * claiming it is refused like a claim outside the policy (what was written goes) */
+    int no_address = choose_address(x, &p) != 0;
+    if (no_address && strcmp(p.reason, "AddressInUse") == 0) {
+        out = refuse_claim(x, &p);
+        goto done;
+    } else if (no_address) {
         out = status_only(write_status(
             x->cc, x->obj,
             mesh_ccs_blocked_status(x->obj, x->ccs->generation, p.reason, p.message.buf, 0)));

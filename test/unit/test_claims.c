@@ -391,6 +391,26 @@ static void test_tightened_policy_withdraws(struct test_ctx *t)
     world_free(&w);
 }
 
+/* A Service in the importer gets the address a service already has: the next reconcile
+ * refuses the claim and withdraws what it wrote. */
+static void test_address_taken_later_withdraws(struct test_ctx *t)
+{
+    struct world w;
+    world_init(&w);
+    put_ns(w.us, "team-x");
+    start_tutorial(t, &w);
+    world_put_json(w.us, &KUBE_RES_SERVICES,
+                   "{\"metadata\":{\"name\":\"db\",\"namespace\":\"team-x\"},"
+                   "\"spec\":{\"clusterIP\":\"240.0.0.2\","
+                   "\"ports\":[{\"name\":\"pg\",\"port\":5432}]}}");
+    rt_controller_enqueue(mesh_ccs_controller_runtime(w.services), "echo/echo");
+    REQUIREF(t, world_wait(&w, echo_withdrawn, NULL, 10), "echo's objects stay: %s",
+             world_describe(&w));
+    const char *const want[] = {"240.0.0.2", "cluster us: Service team-x/db", NULL};
+    expect_refused(t, &w, "echo", "echo", "AddressInUse", want);
+    world_free(&w);
+}
+
 static const struct test_case cases[] = {
     {"default-policy", test_default_policy},
     {"owner-policy", test_owner_policy},
@@ -401,6 +421,7 @@ static const struct test_case cases[] = {
     {"missing-namespace-is-reported-not-created", test_missing_namespace_is_reported_not_created},
     {"missing-namespace-created-when-allowed", test_missing_namespace_created_when_allowed},
     {"tightened-policy-withdraws", test_tightened_policy_withdraws},
+    {"address-taken-later-withdraws", test_address_taken_later_withdraws},
 };
 
 int main(int argc, char **argv)
