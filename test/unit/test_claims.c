@@ -12,6 +12,7 @@
 #include "base/strbuf.h"
 #include "mesh/claims.h"
 #include "mesh/objects.h"
+#include "mesh/roles.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -122,6 +123,40 @@ static void test_bad_policy_is_invalid(struct test_ctx *t)
     CHECK(t, !mesh_cidr_contains("10.0.0.0/8", "fd00::1"));
     CHECK(t, mesh_cidr_contains("fd00::/8", "fd12::1"));
     CHECK(t, mesh_cidr_contains("0.0.0.0/0", "1.2.3.4"));
+}
+
+/* The exporter's gateway passes no traffic for a refused claim's host. */
+static void test_gateway_hosts_skip_refused_claims(struct test_ctx *t)
+{
+    cJSON *o = mesh_json(NULL);
+    struct mesh_network n;
+    struct mesh_problem p;
+    mesh_problem_init(&p);
+    REQUIRE(t, mesh_network_parse(o, &n, &p) == MESH_OK);
+    static const char *const ccs[] = {
+        "{\"metadata\":{\"name\":\"partner\",\"namespace\":\"team-b\"},\"spec\":{"
+        "\"meshNetwork\":\"m\",\"host\":\"api.partner.com\",\"exportFrom\":[{\"cluster\":\"eu\"}]}"
+        "}",
+        "{\"metadata\":{\"name\":\"web\",\"namespace\":\"team-a\"},\"spec\":{"
+        "\"meshNetwork\":\"m\",\"exportFrom\":[{\"cluster\":\"eu\"}]}}",
+    };
+    struct mesh_gateway_hosts g;
+    mesh_gateway_hosts_init(&g, &n);
+    for (size_t i = 0; i < 2; i++) {
+        cJSON *j = cJSON_Parse(ccs[i]);
+        struct mesh_ccs c;
+        REQUIRE(t, mesh_ccs_parse(j, &c, &p) == MESH_OK);
+        mesh_gateway_hosts_add(&g, &c);
+        mesh_ccs_release(&c);
+        cJSON_Delete(j);
+    }
+    CHECKF(t, g.members[1].n == 1, "eu's gateway has %zu hosts, want 1", g.members[1].n);
+    if (g.members[1].n)
+        CHECK_STR(t, g.members[1].hosts[0], "web.team-a.mesh1.global");
+    mesh_gateway_hosts_release(&g);
+    mesh_network_release(&n);
+    mesh_problem_release(&p);
+    cJSON_Delete(o);
 }
 
 /* ---- the controller ---- */
@@ -415,6 +450,7 @@ static const struct test_case cases[] = {
     {"default-policy", test_default_policy},
     {"owner-policy", test_owner_policy},
     {"bad-policy-is-invalid", test_bad_policy_is_invalid},
+    {"gateway-hosts-skip-refused-claims", test_gateway_hosts_skip_refused_claims},
     {"tenant-cannot-claim-outside-names", test_tenant_cannot_claim_outside_names},
     {"address-of-an-importers-service-is-refused", test_address_of_an_importers_service_is_refused},
     {"objects-are-exported-to-their-namespace", test_objects_are_exported_to_their_namespace},
