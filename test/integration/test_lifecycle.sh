@@ -159,6 +159,9 @@ ap_clean() { [ -z "$(managed_left ap)" ]; }
 no_watches_on_ap() { [ "$(watches_on ap serviceentries)" = 0 ] && [ "$(watches_on ap destinationrules)" = 0 ]; }
 if bash "$root/hack/cluster.sh" up ap >"$tmp/ap.out" 2>&1; then
     play_istiod ap corp.local training-mesh
+    # the importer's namespace for echo, made by its users: the mesh does not allow the
+    # operator to create it (spec.serviceClaims.createNamespaces)
+    kc ap create namespace echo >/dev/null 2>&1
     kc us -n eastwest-system create secret generic ap-kubeconfig --from-file=kubeconfig="$dir/ap/kubeconfig" \
         --dry-run=client -o yaml | kc us apply -f - >/dev/null
     tri_mesh ap
