@@ -6,7 +6,9 @@
  * printed), gateway addresses (from the MeshNetwork's status when the file has
  * it), ports and selectors of backing Services (CrossClusterServices without
  * spec.ports are skipped with a note; the exporter's workloadSelector shows
- * app=<service> as a stand-in).
+ * app=<service> as a stand-in). A CrossClusterService outside its MeshNetwork's
+ * spec.serviceClaims is refused as the operator refuses it (lib/mesh/claims.h): a note
+ * and no objects; an address already used in a member is only known there.
  * Output (-o yaml, the default): one YAML document per object, each opened by "---"
  * and a "# cluster: NAME" comment, in the members' order; --cluster NAME keeps one
  * member's, ready for kubectl --context NAME apply --dry-run=server -f -.
@@ -19,6 +21,7 @@
 #include "kube/yaml_json.h"
 #include "base/fileutil.h"
 #include "mesh/ccs_desired.h"
+#include "mesh/claims.h"
 #include "mesh/network_desired.h"
 #include "mesh/object_meta.h"
 #include "mesh/objects.h"
@@ -201,6 +204,15 @@ static void plan_ccs(struct plan *p, const cJSON *doc, const cJSON *docs)
                 c.namespace_, c.name, c.mesh_network, mesh_doc ? "invalid" : "not");
         p->problems++;
         goto out;
+    }
+    char *claimed = mesh_ccs_host(&c, &net);
+    mesh_code allowed = mesh_claims_check(&net, c.namespace_, claimed, c.address, &pr);
+    free(claimed);
+    if (allowed != MESH_OK) { /* as the operator would refuse it: nothing planned */
+        fprintf(stderr, "kubectl-eastwest: CrossClusterService %s/%s: refused (%s): %s\n",
+                c.namespace_, c.name, pr.reason, pr.message.buf);
+        p->problems++;
+        goto out_net;
     }
     if (!c.nports) {
         fprintf(stderr,

@@ -9,6 +9,8 @@
  */
 #include "api.h"
 
+#include "claims.h"
+
 #include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -375,6 +377,8 @@ mesh_code mesh_network_parse(const cJSON *obj, struct mesh_network *out, struct 
     read_vip_range(&r, spec, out);
     out->adopt_existing_objects =
         get_bool(&r, spec, "adoptExistingObjects", "spec.adoptExistingObjects");
+    if (!r.failed && mesh_claims_parse(item(spec, "serviceClaims"), &out->claims, p) != MESH_OK)
+        r.failed = 1;
     if (!r.failed)
         return MESH_OK;
     mesh_network_release(out);
@@ -409,6 +413,7 @@ void mesh_network_release(struct mesh_network *n)
     free(n->ca.root_secret);
     free(n->ca.rotation_request);
     free(n->vip_range);
+    mesh_claims_release(&n->claims);
     memset(n, 0, sizeof(*n));
 }
 
@@ -465,6 +470,23 @@ static void read_imports(struct reader *r, const cJSON *spec, struct mesh_ccs *c
     }
     if (c->nimport_to == 0)
         fail_field(r, "spec.importTo", "must name at least one cluster when set");
+}
+
+/* spec.exportTo: "." (its own namespace), "*" or namespace names; default ["."]. */
+static void read_export_to(struct reader *r, const cJSON *spec, struct mesh_ccs *c)
+{
+    const cJSON *arr = get_array(r, spec, "exportTo", "spec.exportTo"), *it;
+    c->export_to = ew_calloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof(char *));
+    cJSON_ArrayForEach(it, arr)
+    {
+        if (!cJSON_IsString(it) || !*it->valuestring) {
+            fail_field(r, "spec.exportTo", "expected namespace names, \".\" or \"*\"");
+            continue;
+        }
+        c->export_to[c->nexport_to++] = ew_strdup(it->valuestring);
+    }
+    if (!c->nexport_to)
+        c->export_to[c->nexport_to++] = ew_strdup(".");
 }
 
 static void read_ports(struct reader *r, const cJSON *spec, struct mesh_ccs *c)
@@ -534,6 +556,7 @@ mesh_code mesh_ccs_parse(const cJSON *obj, struct mesh_ccs *out, struct mesh_pro
         &r, od, "baseEjectionTime", "spec.failover.outlierDetection.baseEjectionTime", "30s");
     out->partition_policy = (enum mesh_partition_policy)get_enum(
         &r, spec, "partitionPolicy", "spec.partitionPolicy", policies, 2, 0);
+    read_export_to(&r, spec, out);
     if (!r.failed)
         return MESH_OK;
     mesh_ccs_release(out);
@@ -557,6 +580,9 @@ void mesh_ccs_release(struct mesh_ccs *c)
     for (size_t i = 0; i < c->nimport_to; i++)
         free(c->import_to[i]);
     free(c->import_to);
+    for (size_t i = 0; i < c->nexport_to; i++)
+        free(c->export_to[i]);
+    free(c->export_to);
     for (size_t i = 0; i < c->nports; i++) {
         free(c->ports[i].name);
         free(c->ports[i].protocol);

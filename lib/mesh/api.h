@@ -67,6 +67,18 @@ struct mesh_cluster {
     char *secret_key;  /* "kubeconfig" by default */
 };
 
+/* spec.serviceClaims: what the mesh's CrossClusterServices may claim (claims.h). */
+struct mesh_claims {
+    char **namespaces; /* NULL with nnamespaces 0: any namespace */
+    size_t nnamespaces;
+    int namespaces_set;
+    char **hosts; /* patterns; never empty after parsing (the default) */
+    size_t nhosts;
+    char **addresses; /* CIDRs for spec.address besides the vipRange */
+    size_t naddresses;
+    int create_namespaces;
+};
+
 struct mesh_network {
     char *name;
     char *uid;
@@ -103,6 +115,7 @@ struct mesh_network {
     int vip_prefix;
     int adopt_existing_objects; /* spec.adoptExistingObjects: take over foreign objects
                                    (foreign.h) of the names eastwest writes */
+    struct mesh_claims claims;
 };
 
 struct mesh_port {
@@ -142,6 +155,8 @@ struct mesh_ccs {
         double base_ejection_time;
     } outlier;
     enum mesh_partition_policy partition_policy;
+    char **export_to; /* spec.exportTo: namespaces that see its objects; default "." */
+    size_t nexport_to;
 };
 
 /* obj (may be NULL) into out; p (may be NULL) gets the first problem. On failure out is

@@ -6,6 +6,7 @@
 #include "ccs_desired.h"
 #include "ccs_status.h"
 #include "ccs_objects.h"
+#include "claims.h"
 #include "conditions.h"
 #include "foreign.h"
 #include "json_path.h"
@@ -72,6 +73,10 @@ struct mesh_ccs_controller {
 #define EXPORT_INDEX    "eastwest.io/exported-service"
 #define SELECTOR_INDEX  "eastwest.io/selector-pair"
 #define POD_LABEL_INDEX "eastwest.io/label-pair"
+/* On a member's Services: each of spec.clusterIPs (and spec.clusterIP), so that an
+ * address a CrossClusterService claims is checked against the importers' Services
+ * without a scan (issue 31). */
+#define CLUSTER_IP_INDEX "eastwest.io/cluster-ip"
 
 static void index_exports(const cJSON *obj, struct strbuf *values)
 {
@@ -113,6 +118,20 @@ static void index_selector(const cJSON *svc, struct strbuf *values)
 {
     index_pairs(mesh_json_str(svc, "metadata", "namespace"), mesh_json_get(svc, "spec", "selector"),
                 values);
+}
+
+static void index_cluster_ips(const cJSON *svc, struct strbuf *values)
+{
+    const char *ip = mesh_json_str(svc, "spec", "clusterIP");
+    if (ip && *ip && strcmp(ip, "None") != 0)
+        rt_index_value_add(values, ip);
+    const cJSON *it;
+    cJSON_ArrayForEach(it, mesh_json_get(svc, "spec", "clusterIPs"))
+    {
+        if (cJSON_IsString(it) && *it->valuestring && strcmp(it->valuestring, "None") != 0 &&
+            (!ip || strcmp(ip, it->valuestring) != 0))
+            rt_index_value_add(values, it->valuestring);
+    }
 }
 
 static void index_pod_labels(const cJSON *pod, struct strbuf *values)
@@ -237,11 +256,11 @@ static void on_written(void *ud, enum rt_change ch, const char *key, const cJSON
 static struct rt_reflector *start_cache(struct ccs_cluster *cl, const struct kube_resource *r,
                                         const char *selector, rt_change_fn fn,
                                         cJSON *(*transform)(cJSON *obj),
-                                        const struct rt_index *index)
+                                        const struct rt_index *index, size_t nindex)
 {
     struct rt_reflector_options ro = {
         .indexes = index,
-        .nindexes = index ? 1 : 0,
+        .nindexes = nindex,
         .client = cl->client,
         .resource = r,
         .label_selector = selector,
@@ -332,12 +351,15 @@ static struct ccs_cluster *cluster_get(struct mesh_ccs_controller *cc, const cha
             cl->refs = 1;
             pthread_mutex_init(&cl->pods_mu, NULL);
             strmap_init(&cl->pod_labels);
-            static const struct rt_index selectors = {.name = SELECTOR_INDEX,
-                                                      .values = index_selector};
-            cl->services = start_cache(cl, &KUBE_RES_SERVICES, NULL, on_service, NULL, &selectors);
+            static const struct rt_index svc_indexes[] = {
+                {.name = SELECTOR_INDEX, .values = index_selector},
+                {.name = CLUSTER_IP_INDEX, .values = index_cluster_ips},
+            };
+            cl->services =
+                start_cache(cl, &KUBE_RES_SERVICES, NULL, on_service, NULL, svc_indexes, 2);
             const char *sel = MESH_LABEL_MANAGED_BY "=" MESH_FIELD_MANAGER;
-            cl->entries = start_cache(cl, &MESH_RES_SERVICEENTRIES, sel, on_written, NULL, NULL);
-            cl->rules = start_cache(cl, &MESH_RES_DESTINATIONRULES, sel, on_written, NULL, NULL);
+            cl->entries = start_cache(cl, &MESH_RES_SERVICEENTRIES, sel, on_written, NULL, NULL, 0);
+            cl->rules = start_cache(cl, &MESH_RES_DESTINATIONRULES, sel, on_written, NULL, NULL, 0);
             strmap_put(&cc->caches, name, cl);
         }
     }
@@ -366,7 +388,7 @@ static struct rt_reflector *cluster_pods(struct mesh_ccs_controller *cc, struct 
     pthread_mutex_lock(&cc->mu);
     static const struct rt_index labels = {.name = POD_LABEL_INDEX, .values = index_pod_labels};
     if (!cl->pods)
-        cl->pods = start_cache(cl, &KUBE_RES_PODS, NULL, on_pod, mesh_pod_project, &labels);
+        cl->pods = start_cache(cl, &KUBE_RES_PODS, NULL, on_pod, mesh_pod_project, &labels, 1);
     struct rt_reflector *pods = cl->pods;
     pthread_mutex_unlock(&cc->mu);
     return pods;
@@ -404,6 +426,7 @@ struct ccs_ctx {
     int pods_syncing; /* an exporter's pod cache has not listed yet: look again soon */
     int write_errors, unreachable, empty; /* why Imported is False, by kind */
     int foreign;                          /* members with a foreign object of its name */
+    int namespace_missing; /* in an importer, and serviceClaims.createNamespaces is false */
     struct strbuf exported, imported;
     struct strbuf changes; /* "created ServiceEntry in us, ...", for one Event */
     int nchanges[3];       /* by enum change_kind */
@@ -495,6 +518,26 @@ static const char *claimed_address(const cJSON *o)
     return a ? a : mesh_json_str(o, "status", "address");
 }
 
+/* A claim outside the MeshNetwork's serviceClaims claims nothing: a squatter, older
+ * but refused, must not block the service the name or address is for. */
+static int within_claims(const struct ccs_ctx *x, const cJSON *obj)
+{
+    const char *ns = mesh_json_str(obj, "metadata", "namespace"),
+               *name = mesh_json_str(obj, "metadata", "name"),
+               *host = mesh_json_str(obj, "spec", "host");
+    if (!ns || !name)
+        return 0;
+    struct strbuf dflt = STRBUF_INIT;
+    if (!host) {
+        strbuf_addf(&dflt, "%s.%s.%s.global", name, ns, x->net->mesh_id);
+        host = dflt.buf;
+    }
+    int ok =
+        mesh_claims_check(x->net, ns, host, mesh_json_str(obj, "spec", "address"), NULL) == MESH_OK;
+    strbuf_release(&dflt);
+    return ok;
+}
+
 static void scan_claims(void *ud, const char *key, const cJSON *obj)
 {
     struct claim_scan *s = ud;
@@ -509,7 +552,7 @@ static void scan_claims(void *ud, const char *key, const cJSON *obj)
         return;
     if (s->probe) {
         const char *a = claimed_address(obj);
-        if (!a || strcmp(a, s->probe) != 0)
+        if (!a || strcmp(a, s->probe) != 0 || !within_claims(x, obj))
             return;
         s->probe_taken = 1;
         char mykey[600];
@@ -529,6 +572,10 @@ static void scan_claims(void *ud, const char *key, const cJSON *obj)
         strbuf_addf(&b, "%s.%s.%s.global", name, ns, x->net->mesh_id);
         dflt = strbuf_detach(&b, NULL);
         h = dflt;
+    }
+    if (!within_claims(x, obj)) {
+        free(dflt);
+        return;
     }
     const char *a = claimed_address(obj);
     const char *what = strcmp(h, s->host) == 0                           ? "host"
@@ -651,13 +698,46 @@ struct vip_probe {
     const char *me; /* "ns/name" */
 };
 
-/* Is ip reserved by, or in the status or spec of, another CrossClusterService? */
+/* Where an importing member already uses ip: "cluster C: Service ns/name has clusterIP
+ * ip" (caller frees), or NULL. A claim there would capture that Service's traffic in
+ * that cluster. Members whose Services have not listed are not asked (nothing is written
+ * to them until they have). */
+static char *address_used(struct ccs_ctx *x, const char *ip)
+{
+    char *where = NULL;
+    for (size_t i = 0; i < x->nmembers && !where; i++) {
+        if (!x->members[i].importer)
+            continue;
+        struct ccs_cluster *cl = cluster_get(x->cc, x->members[i].spec->name);
+        if (cl && rt_reflector_synced(cl->services)) {
+            size_t n = 0;
+            char **keys = rt_store_keys(rt_reflector_store(cl->services), CLUSTER_IP_INDEX, ip, &n);
+            if (n) {
+                struct strbuf w = STRBUF_INIT;
+                strbuf_addf(&w, "cluster %s: Service %s has clusterIP %s", cl->name, keys[0], ip);
+                where = strbuf_detach(&w, NULL);
+            }
+            for (size_t k = 0; k < n; k++)
+                free(keys[k]);
+            free(keys);
+        }
+        cluster_put(x->cc, cl);
+    }
+    return where;
+}
+
+/* Is ip reserved by, or in the status or spec of, another CrossClusterService, or a
+ * Service's clusterIP in an importing member? */
 static int address_taken(void *ud, const char *ip)
 {
     struct vip_probe *v = ud;
     struct claim_scan *s = &v->scan;
     const char *owner = mesh_vip_table_owner(s->x->cc->vips, s->x->net->name, ip);
     if (owner && strcmp(owner, v->me) != 0)
+        return 1;
+    char *used = address_used(s->x, ip);
+    free(used);
+    if (used)
         return 1;
     s->probe = ip;
     s->probe_taken = 0;
@@ -706,6 +786,15 @@ static int choose_address(struct ccs_ctx *x, struct mesh_problem *p)
         mesh_vip_table_lock(x->cc->vips);
         mesh_vip_table_release(x->cc->vips, me);
         mesh_vip_table_unlock(x->cc->vips);
+        char *used = address_used(x, x->ccs->address);
+        if (used) {
+            mesh_problem_set(p, "AddressInUse",
+                             "address %s (spec.address) is already used in an importing "
+                             "cluster: %s; this one writes nothing",
+                             x->ccs->address, used);
+            free(used);
+            return -1;
+        }
         x->address = ew_strdup(x->ccs->address);
         return 0;
     }
@@ -954,7 +1043,10 @@ static int apply_object(struct ccs_ctx *x, struct ccs_cluster *cl, const struct 
         cJSON *written = NULL;
         kube_code kc = kube_apply(cl->client, r, x->ccs->namespace_, desired, MESH_FIELD_MANAGER, 1,
                                   &written, &err);
-        if (kc == KUBE_E_NOT_FOUND) { /* the namespace is missing: create it, never delete */
+        if (kc == KUBE_E_NOT_FOUND && !x->net->claims.create_namespaces) {
+            /* the namespace is missing, and the MeshNetwork does not let us create it */
+            x->namespace_missing++;
+        } else if (kc == KUBE_E_NOT_FOUND) { /* missing: create it (allowed), never delete */
             cJSON *ns = mesh_object_new("v1", "Namespace", NULL, x->ccs->namespace_, NULL);
             struct kube_error e2 = KUBE_ERROR_INIT;
             kube_create(cl->client, &KUBE_RES_NAMESPACES, NULL, ns, NULL, NULL, &e2);
@@ -965,7 +1057,20 @@ static int apply_object(struct ccs_ctx *x, struct ccs_cluster *cl, const struct 
                             &written, &err);
         }
         const char *kind = mesh_json_str(desired, "kind", NULL);
-        if (kc != KUBE_OK) {
+        if (kc == KUBE_E_NOT_FOUND && !x->net->claims.create_namespaces) {
+            strbuf_addf(why,
+                        "%scluster %s: writing %s %s/%s: namespace %s not found there (%s), and "
+                        "MeshNetwork %s's spec.serviceClaims.createNamespaces is false: create "
+                        "the namespace in cluster %s",
+                        why->len ? "; " : "", cl->name, kind, x->ccs->namespace_, x->ccs->name,
+                        x->ccs->namespace_, err.message, x->net->name, cl->name);
+            rt_record(&x->events, "Warning", "NamespaceMissing", "NamespaceMissing",
+                      "cluster %s: namespace %s not found, and MeshNetwork %s does not allow "
+                      "creating it (spec.serviceClaims.createNamespaces)",
+                      cl->name, x->ccs->namespace_, x->net->name);
+            x->write_errors++;
+            rc = -1;
+        } else if (kc != KUBE_OK) {
             strbuf_addf(why, "%scluster %s: writing %s %s/%s: %s", why->len ? "; " : "", cl->name,
                         kind, x->ccs->namespace_, x->ccs->name, err.message);
             rt_record(&x->events, "Warning", "ApplyFailed", "ApplyFailed",
@@ -1364,12 +1469,43 @@ static int members_listing(struct ccs_ctx *x)
     return 0;
 }
 
+/* How soon a refused claim whose objects could not all be withdrawn looks again. */
+#define REFUSED_CLEANUP_RETRY 10.0
+
+/* A claim outside the MeshNetwork's serviceClaims, or of an address an importer's
+ * Service has: its status says why, and what it wrote before (the policy was tightened,
+ * the Service came, since) is withdrawn from every member of the
+ * mesh - a policy decision, not a failed read: only objects labelled as this service's. */
+static struct rt_result refuse_claim(struct ccs_ctx *x, const struct mesh_problem *p)
+{
+    struct strbuf why = STRBUF_INIT;
+    int pending = 0;
+    for (size_t i = 0; i < x->net->nclusters; i++)
+        if (cleanup_member(x, x->net->name, x->net->clusters[i].name, &why))
+            pending = 1;
+    flush_changes(x);
+    strbuf_release(&why);
+    int st = write_status(
+        x->cc, x->obj,
+        mesh_ccs_blocked_status(x->obj, x->ccs->generation, p->reason, p->message.buf, 0));
+    if (st != 0)
+        return (struct rt_result){RT_ERROR, 0};
+    return pending ? (struct rt_result){RT_REQUEUE_AFTER, REFUSED_CLEANUP_RETRY}
+                   : (struct rt_result){RT_DONE, 0};
+}
+
 static struct rt_result work(struct ccs_ctx *x, const cJSON *mesh_obj, double queued_for)
 {
     struct mesh_problem p;
     mesh_problem_init(&p);
     struct rt_result out = {RT_DONE, 0};
     x->host = mesh_ccs_host(x->ccs, x->net);
+    /* the MeshNetwork's serviceClaims (claims.h) first: a claim outside it writes nothing,
+     * and takes no part in conflicts (scan_claims skips it) */
+    if (mesh_claims_check(x->net, x->ccs->namespace_, x->host, x->ccs->address, &p) != MESH_OK) {
+        out = refuse_claim(x, &p);
+        goto done;
+    }
     struct claim_scan cs = {.x = x, .host = x->host, .address = x->ccs->address};
     scan_claimants(&cs, x->host, x->ccs->address);
     if (cs.winner) {
@@ -1385,7 +1521,7 @@ static struct rt_result work(struct ccs_ctx *x, const cJSON *mesh_obj, double qu
         free(cs.winner);
         goto done;
     }
-    if (mesh_ccs_check_members(x->ccs, x->net, &p) != MESH_OK || choose_address(x, &p) != 0) {
+    if (mesh_ccs_check_members(x->ccs, x->net, &p) != MESH_OK) {
         out = status_only(write_status(
             x->cc, x->obj,
             mesh_ccs_blocked_status(x->obj, x->ccs->generation, p.reason, p.message.buf, 0)));
@@ -1394,6 +1530,18 @@ static struct rt_result work(struct ccs_ctx *x, const cJSON *mesh_obj, double qu
     read_mesh_status(x, mesh_obj);
     if (members_listing(x)) {
         out = (struct rt_result){RT_REQUEUE_AFTER, MEMBER_SYNC_RETRY};
+        goto done;
+    }
+    /* after the members listed: an address used by an importer's Service is not free;
+     * claiming it is refused like a claim outside the policy (what was written goes) */
+    int no_address = choose_address(x, &p) != 0;
+    if (no_address && strcmp(p.reason, "AddressInUse") == 0) {
+        out = refuse_claim(x, &p);
+        goto done;
+    } else if (no_address) {
+        out = status_only(write_status(
+            x->cc, x->obj,
+            mesh_ccs_blocked_status(x->obj, x->ccs->generation, p.reason, p.message.buf, 0)));
         goto done;
     }
     read_exporters(x);
@@ -1423,6 +1571,7 @@ static struct rt_result work(struct ccs_ctx *x, const cJSON *mesh_obj, double qu
         .members = x->members,
         .nmembers = x->nmembers,
         .write_errors = x->write_errors,
+        .namespace_missing = x->namespace_missing,
         .unreachable = x->unreachable,
         .waiting_for_identity = x->waiting,
         .foreign = x->foreign,

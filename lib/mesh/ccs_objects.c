@@ -61,6 +61,33 @@ static int is_ip(const char *s)
     return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
 }
 
+/* spec.exportTo: the namespaces that see the object (issue 31). The service's own
+ * spec.exportTo ("." by default: its namespace only), and, where the east-west gateway
+ * must route the host to local workloads (gateway), the Istio namespace too: the
+ * gateway's proxy builds its SNI clusters from what is exported to its namespace. */
+static void add_export_to(cJSON *spec, const struct mesh_ccs_facts *f, int gateway)
+{
+    cJSON *to = cJSON_AddArrayToObject(spec, "exportTo");
+    int all = 0, has_gw = 0;
+    for (size_t i = 0; i < f->ccs->nexport_to; i++) {
+        const char *ns = f->ccs->export_to[i];
+        all |= strcmp(ns, "*") == 0;
+        has_gw |=
+            strcmp(ns, f->net->istio_namespace) == 0 ||
+            (strcmp(ns, ".") == 0 && strcmp(f->ccs->namespace_, f->net->istio_namespace) == 0);
+    }
+    if (all) {
+        cJSON_AddItemToArray(to, cJSON_CreateString("*"));
+        return;
+    }
+    for (size_t i = 0; i < f->ccs->nexport_to; i++)
+        cJSON_AddItemToArray(to, cJSON_CreateString(f->ccs->export_to[i]));
+    if (!f->ccs->nexport_to)
+        cJSON_AddItemToArray(to, cJSON_CreateString("."));
+    if (gateway && !has_gw)
+        cJSON_AddItemToArray(to, cJSON_CreateString(f->net->istio_namespace));
+}
+
 static cJSON *base_entry(const struct mesh_ccs_facts *f)
 {
     cJSON *o = ccs_object(f, "ServiceEntry");
@@ -97,6 +124,10 @@ cJSON *mesh_build_importer_service_entry(const struct mesh_ccs_facts *f,
     if (f->nsans)
         cJSON_AddItemToObject(spec, "subjectAltNames",
                               cJSON_CreateStringArray((const char *const *)f->sans, (int)f->nsans));
+    int local = 0; /* active-active: its gateway routes the host to the local Service too */
+    for (size_t i = 0; i < neps; i++)
+        local |= eps[i].local;
+    add_export_to(spec, f, local);
     mesh_object_stamp(o);
     return o;
 }
@@ -110,6 +141,7 @@ cJSON *mesh_build_exporter_service_entry(const struct mesh_ccs_facts *f, const c
     cJSON *ws = cJSON_AddObjectToObject(spec, "workloadSelector");
     cJSON_AddItemToObject(ws, "labels",
                           selector ? cJSON_Duplicate(selector, 1) : cJSON_CreateObject());
+    add_export_to(spec, f, 1);
     mesh_object_stamp(o);
     return o;
 }
@@ -137,6 +169,7 @@ cJSON *mesh_build_destination_rule(const struct mesh_ccs_facts *f, int multi_loc
         cJSON *lb = cJSON_AddObjectToObject(tp, "loadBalancer");
         cJSON_AddBoolToObject(cJSON_AddObjectToObject(lb, "localityLbSetting"), "enabled", 1);
     }
+    add_export_to(spec, f, 0);
     mesh_object_stamp(o);
     return o;
 }

@@ -64,7 +64,8 @@ cJSON *mesh_ccs_status(const cJSON *old, const struct mesh_ccs_outcome *x)
     int exported = exp.len == 0, imported = !write_problem || !*write_problem;
     mesh_condition_add(conds, old, "Exported", exported ? MESH_COND_TRUE : MESH_COND_FALSE,
                        exported ? "BackingServicesFound" : "BackingServiceNotReady", exp.buf, gen);
-    const char *why_not = x->write_errors           ? "NotWritten"
+    const char *why_not = x->namespace_missing      ? "NamespaceMissing"
+                          : x->write_errors         ? "NotWritten"
                           : x->foreign              ? "ForeignObject"
                           : x->waiting_for_identity ? MESH_CCS_WAITING_FOR_IDENTITY
                           : x->unreachable          ? "ClusterUnreachable"

@@ -43,6 +43,7 @@ struct mesh_ccs_outcome {
     size_t nmembers;
     int write_errors, unreachable; /* why Imported is False, by kind */
     int waiting_for_identity;      /* importers left without their entry: no identity known */
+    int namespace_missing;         /* NamespaceMissing: not created (serviceClaims) */
     const char *write_problem;     /* "" or NULL: every importer written */
     int foreign; /* members where a foreign object of its name was left alone (foreign.h) */
 };

@@ -6,6 +6,8 @@
  */
 #include "roles.h"
 
+#include "claims.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,6 +73,11 @@ static void host_list_insert(struct mesh_host_list *l, const char *host)
 void mesh_gateway_hosts_add(struct mesh_gateway_hosts *g, const struct mesh_ccs *c)
 {
     char *host = mesh_ccs_host(c, g->net);
+    /* a claim the MeshNetwork refuses (claims.h) opens no gateway to its host */
+    if (mesh_claims_check(g->net, c->namespace_, host, c->address, NULL) != MESH_OK) {
+        free(host);
+        return;
+    }
     for (size_t i = 0; i < g->net->nclusters; i++)
         if (mesh_ccs_role(c, g->net->clusters[i].name) & MESH_ROLE_EXPORTS)
             host_list_insert(&g->members[i], host);

@@ -52,7 +52,8 @@ struct mesh_gateway_hosts {
 };
 
 void mesh_gateway_hosts_init(struct mesh_gateway_hosts *g, const struct mesh_network *net);
-/* Adds the host of c (a CrossClusterService of g->net) to each member exporting it. */
+/* Adds the host of c (a CrossClusterService of g->net) to each member exporting it,
+ * unless the MeshNetwork's serviceClaims refuse c's claim (claims.h). */
 void mesh_gateway_hosts_add(struct mesh_gateway_hosts *g, const struct mesh_ccs *c);
 void mesh_gateway_hosts_release(struct mesh_gateway_hosts *g);
 

@@ -4,7 +4,7 @@
 # case is a function hostile_<name> in hostile_<name>.sh that leaves the clusters as it
 # found them. Order: hostile_foreign first, with no other mesh (its foreign-mesh lists us
 # and eu, which a second mesh may not also list); then the tutorial (training-mesh over us
-# and eu, Ready) for the cases that need a working mesh beside them. ap is brought up when
+# and eu, Ready) for the cases that play against a working mesh (creds, claims). ap is brought up when
 # it is not, and taken down again then; istiod is played in all three.
 #
 # Prints PASS/FAIL lines and a "# test_hostile: ..." total, like the C tests.
@@ -17,6 +17,8 @@ source "$here/mesh_env.sh"
 source "$here/hostile_foreign.sh"
 # shellcheck source=test/integration/hostile_creds.sh
 source "$here/hostile_creds.sh"
+# shellcheck source=test/integration/hostile_claims.sh
+source "$here/hostile_claims.sh"
 
 mesh_ready() { kc us get meshnetwork training-mesh -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' | grep -qx True; }
 
@@ -36,7 +38,8 @@ start_operator
 # ---- cases with no other mesh ----
 hostile_foreign
 
-# ---- the tutorial, with istiod and the cloud played ----
+# ---- the tutorial (echo exported from eu to us), with istiod and the cloud played ----
+tutorial_prepare eastwest-system
 kc us apply -f "$root/deploy/examples/tutorial.yaml" >/dev/null
 wait_for "gateway Services" 30 sh -c "$EW_KUBECTL --kubeconfig $dir/us/kubeconfig -n istio-system get svc istio-eastwestgateway && $EW_KUBECTL --kubeconfig $dir/eu/kubeconfig -n istio-system get svc istio-eastwestgateway"
 play_cloud us 203.0.113.10
@@ -47,6 +50,7 @@ check mesh-ready 60 mesh_ready
 
 # ---- cases beside a working mesh ----
 hostile_creds
+hostile_claims
 
 # ---- leave as found ----
 kc us -n echo delete ccs --all --timeout=60s >/dev/null 2>&1

@@ -133,6 +133,7 @@ EOF
             echo "  - {name: $c, network: $c-net, kubeconfigSecretRef: {name: $c-kubeconfig}}"
         done
         cat <<EOF
+  serviceClaims: {hosts: ["*.{namespace}.{meshID}.global", "*.mesh.local"]}
 ---
 apiVersion: eastwest.io/v1alpha1
 kind: CrossClusterService
@@ -158,6 +159,9 @@ ap_clean() { [ -z "$(managed_left ap)" ]; }
 no_watches_on_ap() { [ "$(watches_on ap serviceentries)" = 0 ] && [ "$(watches_on ap destinationrules)" = 0 ]; }
 if bash "$root/hack/cluster.sh" up ap >"$tmp/ap.out" 2>&1; then
     play_istiod ap corp.local training-mesh
+    # the importer's namespace for echo, made by its users: the mesh does not allow the
+    # operator to create it (spec.serviceClaims.createNamespaces)
+    kc ap create namespace echo >/dev/null 2>&1
     link_member ap ap-kubeconfig
     tri_mesh ap
     for c in us eu ap; do # the gateway Services are new: the cloud gives them addresses again

@@ -188,6 +188,27 @@ if [ $rc -eq 1 ] && grep -q 'MeshNetwork: spec.vipRange' "$tmp/bad.err" &&
     pass plan/invalid-objects-reported
 else fail plan/invalid-objects-reported "rc $rc: $(grep -E 'kubectl-eastwest|ERROR|SUMMARY' "$tmp/bad.err" | head -n 8)"; fi
 
+# a claim outside the MeshNetwork's serviceClaims (issue 31): refused as the operator
+# refuses it, nothing planned for it; the other service still planned, with exportTo
+sed -e 's/^  host: echo.eu.mesh.local$/  host: api.partner.com/' "$tutorial" >"$tmp/claim.yaml"
+cat >>"$tmp/claim.yaml" <<'EOF'
+---
+apiVersion: eastwest.io/v1alpha1
+kind: CrossClusterService
+metadata: {name: web, namespace: team-a}
+spec:
+  meshNetwork: training-mesh
+  exportFrom: [{cluster: eu}]
+  ports: [{number: 80, name: http, protocol: HTTP}]
+EOF
+"$plugin" plan -f "$tmp/claim.yaml" >"$tmp/claim.out" 2>"$tmp/claim.err"
+rc=$?
+if [ $rc -eq 1 ] && grep -q 'echo/echo: refused (HostNotAllowed): host api.partner.com' "$tmp/claim.err" &&
+    ! grep -q 'api.partner.com' "$tmp/claim.out" && grep -q 'web.team-a.training-mesh.global' "$tmp/claim.out" &&
+    grep -q '^  exportTo:' "$tmp/claim.out"; then
+    pass plan/claim-outside-policy-refused
+else fail plan/claim-outside-policy-refused "rc $rc: $(cat "$tmp/claim.err")"; fi
+
 # ---- link: the member identity and the Secret ----
 set_up_home
 for c in us eu; do play_istiod "$c" corp.local training-mesh; done

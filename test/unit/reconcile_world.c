@@ -120,7 +120,10 @@ void world_apply_tutorial(struct world *w)
         "\"spec\":{\"meshID\":\"training-mesh\",\"trustDomain\":\"corp.local\","
         "\"clusters\":[{\"name\":\"us\",\"network\":\"us-net\",\"locality\":\"us-east-1\"},"
         "{\"name\":\"eu\",\"network\":\"eu-net\",\"locality\":\"eu-west-1\","
-        "\"kubeconfigSecretRef\":{\"name\":\"prod-eu-west-1\",\"key\":\"kubeconfig\"}}]}}");
+        "\"kubeconfigSecretRef\":{\"name\":\"prod-eu-west-1\",\"key\":\"kubeconfig\"}}],"
+        /* as deploy/examples/tutorial.yaml allows them */
+        "\"serviceClaims\":{\"hosts\":[\"*.{namespace}.{meshID}.global\",\"*.mesh.local\"],"
+        "\"addresses\":[\"240.0.0.0/24\"]}}}");
     world_put_json(
         w->us, &MESH_RES_CROSSCLUSTERSERVICES,
         "{\"apiVersion\":\"eastwest.io/v1alpha1\",\"kind\":\"CrossClusterService\","

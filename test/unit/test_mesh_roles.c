@@ -21,7 +21,9 @@ static const char *MESH_JSON =
     "\"spec\":{\"meshID\":\"m\",\"trustDomain\":\"corp.local\",\"clusters\":["
     "{\"name\":\"us\",\"network\":\"us-net\"},"
     "{\"name\":\"eu\",\"network\":\"eu-net\",\"kubeconfigSecretRef\":{\"name\":\"eu\"}},"
-    "{\"name\":\"ap\",\"network\":\"ap-net\",\"kubeconfigSecretRef\":{\"name\":\"ap\"}}]}}";
+    "{\"name\":\"ap\",\"network\":\"ap-net\",\"kubeconfigSecretRef\":{\"name\":\"ap\"}}],"
+    /* the hosts the tests claim (claims.h: a refused claim opens no gateway) */
+    "\"serviceClaims\":{\"hosts\":[\"*.{namespace}.{meshID}.global\",\"*.example\"]}}}";
 
 static void parse_mesh(struct test_ctx *t, struct mesh_network *n)
 {

@@ -271,6 +271,10 @@ static void test_ccs_event_truncated_with_number_left_out(struct test_ctx *t)
         snprintf(name, sizeof(name), "member-%d-%.53s", i,
                  "with-a-name-as-long-as-a-dns-label-may-be-almost-xxxxxx");
         names[i] = pw_add(&p, name) ? p.name[i] : NULL;
+        /* the service's namespace, as its users make it (the MeshNetwork does not allow
+         * the operator to create it: spec.serviceClaims.createNamespaces) */
+        if (names[i])
+            world_put_json(p.fc[i], &KUBE_RES_NAMESPACES, "{\"metadata\":{\"name\":\"echo\"}}");
     }
     REQUIRE(t, strlen(names[0]) == 62);
     world_apply_tutorial(&p.w);
@@ -278,7 +282,7 @@ static void test_ccs_event_truncated_with_number_left_out(struct test_ctx *t)
     world_put_json(p.w.us, &MESH_RES_CROSSCLUSTERSERVICES,
                    "{\"apiVersion\":\"eastwest.io/v1alpha1\",\"kind\":\"CrossClusterService\","
                    "\"metadata\":{\"name\":\"" LONG_CCS "\",\"namespace\":\"echo\"},"
-                   "\"spec\":{\"meshNetwork\":\"training-mesh\",\"host\":\"long.example.test\","
+                   "\"spec\":{\"meshNetwork\":\"training-mesh\",\"host\":\"long.mesh.local\","
                    "\"address\":\"240.0.0.3\","
                    "\"exportFrom\":[{\"cluster\":\"eu\",\"service\":\"echo\"}],"
                    "\"importTo\":[\"us\"],"

@@ -374,7 +374,7 @@ static void put_ccs(struct pworld *p, const char *name)
     snprintf(json, sizeof(json),
              "{\"apiVersion\":\"eastwest.io/v1alpha1\",\"kind\":\"CrossClusterService\","
              "\"metadata\":{\"name\":\"%s\",\"namespace\":\"echo\"},"
-             "\"spec\":{\"meshNetwork\":\"training-mesh\",\"host\":\"%s.example.test\","
+             "\"spec\":{\"meshNetwork\":\"training-mesh\",\"host\":\"%s.mesh.local\","
              "\"exportFrom\":[{\"cluster\":\"eu\",\"service\":\"echo\"}],"
              "\"importTo\":[\"us\"],"
              "\"ports\":[{\"number\":80,\"name\":\"http\",\"protocol\":\"HTTP\"}]}}",

@@ -353,7 +353,7 @@ static void test_default_host_and_address_are_claimed(struct test_ctx *t)
     strbuf_addf(&json,
                 "{\"apiVersion\":\"eastwest.io/v1alpha1\",\"kind\":\"CrossClusterService\","
                 "\"metadata\":{\"name\":\"addr\",\"namespace\":\"echo\"},"
-                "\"spec\":{\"meshNetwork\":\"training-mesh\",\"host\":\"addr.example\","
+                "\"spec\":{\"meshNetwork\":\"training-mesh\",\"host\":\"addr.mesh.local\","
                 "\"address\":\"%s\","
                 "\"exportFrom\":[{\"cluster\":\"eu\",\"service\":\"echo\"}],"
                 "\"importTo\":[\"us\"],"
