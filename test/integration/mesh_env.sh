@@ -191,7 +191,10 @@ operator_identity() {
         fail operator-identity "the chart's RBAC (helm template) or its ServiceAccount's token"
         return 1
     fi
-    who=$("$EW_KUBECTL" --server "https://127.0.0.1:$(cat "$dir/us/apiserver.port")" \
+    # Only the token: no KUBECONFIG a suite exported (test_plugin's names admin client
+    # certificates, which the API server would authenticate first).
+    who=$(env -u KUBECONFIG "$EW_KUBECTL" --kubeconfig=/dev/null \
+        --server "https://127.0.0.1:$(cat "$dir/us/apiserver.port")" \
         --certificate-authority "$tmp/serviceaccount/ca.crt" --token "$(cat "$tmp/serviceaccount/token")" \
         auth whoami -o jsonpath='{.status.userInfo.username}' 2>&1)
     if [ "$who" != system:serviceaccount:eastwest-system:eastwest-operator ]; then
