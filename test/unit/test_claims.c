@@ -169,6 +169,32 @@ static void put_ns(struct fake_cluster *fc, const char *ns)
     strbuf_release(&b);
 }
 
+/* The backing Service echo in ns of fc, with a ready pod as ServiceAccount echo: an
+ * importer's entry pins the exporter's identities, so none is written before a pod. */
+static void put_backing(struct fake_cluster *fc, const char *ns)
+{
+    struct strbuf b = STRBUF_INIT;
+    put_ns(fc, ns);
+    strbuf_addf(&b,
+                "{\"metadata\":{\"name\":\"echo\",\"namespace\":\"%s\"},"
+                "\"spec\":{\"selector\":{\"app\":\"echo\"},\"clusterIP\":\"10.20.1.31\","
+                "\"ports\":[{\"name\":\"http\",\"port\":80,\"targetPort\":8080,"
+                "\"protocol\":\"TCP\"}]}}",
+                ns);
+    world_put_json(fc, &KUBE_RES_SERVICES, b.buf);
+    strbuf_reset(&b);
+    strbuf_addf(&b,
+                "{\"metadata\":{\"name\":\"echo-1\",\"namespace\":\"%s\","
+                "\"labels\":{\"app\":\"echo\"}},"
+                "\"spec\":{\"serviceAccountName\":\"echo\",\"containers\":[{\"name\":\"echo\","
+                "\"image\":\"echo\"}]},"
+                "\"status\":{\"phase\":\"Running\",\"podIP\":\"10.20.2.8\","
+                "\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}}",
+                ns);
+    world_put_json(fc, &KUBE_RES_PODS, b.buf);
+    strbuf_release(&b);
+}
+
 /* A CrossClusterService ns/name exporting echo from eu to us, with host (NULL: the
  * default) and address (NULL: allocated). */
 static void put_ccs(struct world *w, const char *ns, const char *name, const char *host,
@@ -255,6 +281,7 @@ static void test_tenant_cannot_claim_outside_names(struct test_ctx *t)
     world_init(&w);
     put_ns(w.us, "team-a");
     put_ns(w.us, "team-b");
+    put_backing(w.eu, "team-a");
     start_tutorial(t, &w);
     /* an outside name, and team-a's default host before team-a claims it (a squat) */
     put_ccs(&w, "team-b", "partner", "api.partner.com", NULL);
