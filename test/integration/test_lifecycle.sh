@@ -133,7 +133,7 @@ EOF
             echo "  - {name: $c, network: $c-net, kubeconfigSecretRef: {name: $c-kubeconfig}}"
         done
         cat <<EOF
-  serviceClaims: {hosts: ["*.{namespace}.{meshID}.global", "*.mesh.local"]}
+  serviceClaims: {hosts: ["*.{namespace}.{meshID}.global", "*.mesh.local"], createNamespaces: true}
 ---
 apiVersion: eastwest.io/v1alpha1
 kind: CrossClusterService
@@ -159,9 +159,11 @@ ap_clean() { [ -z "$(managed_left ap)" ]; }
 no_watches_on_ap() { [ "$(watches_on ap serviceentries)" = 0 ] && [ "$(watches_on ap destinationrules)" = 0 ]; }
 if bash "$root/hack/cluster.sh" up ap >"$tmp/ap.out" 2>&1; then
     play_istiod ap corp.local training-mesh
-    # the importer's namespace for echo, made by its users: the mesh does not allow the
-    # operator to create it (spec.serviceClaims.createNamespaces)
-    kc ap create namespace echo >/dev/null 2>&1
+    # ap has no namespace echo (a fresh ap: test_istio took the last one down): the mesh
+    # allows the operator to create it there (spec.serviceClaims.createNamespaces, below),
+    # with the member's linked credentials
+    ap_had_echo=0
+    kc ap get namespace echo >/dev/null 2>&1 && ap_had_echo=1
     link_member ap ap-kubeconfig
     tri_mesh ap
     for c in us eu ap; do # the gateway Services are new: the cloud gives them addresses again
@@ -173,6 +175,10 @@ if bash "$root/hack/cluster.sh" up ap >"$tmp/ap.out" 2>&1; then
     wait_for "ap cacerts" 30 kc ap -n istio-system get secret cacerts
     restart_istiod ap
     check remove/ap-imports 60 has_se ap
+    if [ "$ap_had_echo" = 1 ]; then
+        fail remove/ap-namespace-created-as-allowed "ap had namespace echo before the mesh: not a fresh ap"
+    elif kc ap get namespace echo >/dev/null 2>&1; then pass remove/ap-namespace-created-as-allowed
+    else fail remove/ap-namespace-created-as-allowed "no namespace echo in ap"; fi
     # istiod watches ServiceEntries and DestinationRules too: without it, the watches counted
     # below are the operator's alone.
     bash "$root/hack/cluster.sh" stop-istiod ap >/dev/null 2>&1
