@@ -263,18 +263,21 @@ unexpected() {
               want("\(c) cacerts"; $s[c].cacerts | {keys, root, mesh: .labels["eastwest.io/mesh"]};
                   {keys: ["ca-cert.pem", "ca-key.pem", "cert-chain.pem", "root-cert.pem"], root: $f.root, mesh: $mesh});
           [range(1; $n + 1)] as $all
-          # us imports s1..sN: a ServiceEntry to eu gateway, mutual TLS to it
+          # us imports s1..sN: a ServiceEntry to eu gateway, mutual TLS to it, both seen in
+          # the namespace of the service only (exportTo, docs/design.md Tenancy)
           | ($all[] as $i | ccs_object("us"; "ServiceEntry"; $i;
                 {hosts: [host($i)], addresses: [vip($i)], location: "MESH_INTERNAL", resolution: "STATIC",
                  ports: [{number: port($i), name: "http", protocol: "HTTP"}],
                  endpoints: [{address: "203.0.113.20", ports: {http: 15443}, locality: "eu-west-1"}],
-                 subjectAltNames: ["spiffe://corp.local/ns/\($ns)/sa/s\($i)-backend"]}),
-             ccs_object("us"; "DestinationRule"; $i; {host: host($i), trafficPolicy: {tls: {mode: "ISTIO_MUTUAL"}}}),
-          # eu exports s1..sN: a ServiceEntry that selects the backing pods
+                 subjectAltNames: ["spiffe://corp.local/ns/\($ns)/sa/s\($i)-backend"], exportTo: ["."]}),
+             ccs_object("us"; "DestinationRule"; $i; {host: host($i), trafficPolicy: {tls: {mode: "ISTIO_MUTUAL"}},
+                 exportTo: ["."]}),
+          # eu exports s1..sN: a ServiceEntry that selects the backing pods, seen by the
+          # east-west gateway too (the Istio namespace)
              ccs_object("eu"; "ServiceEntry"; $i;
                 {hosts: [host($i)], addresses: [vip($i)], location: "MESH_INTERNAL", resolution: "STATIC",
                  ports: [{number: port($i), name: "http", protocol: "HTTP"} + target($i)],
-                 workloadSelector: {labels: {app: "s\($i)"}}})),
+                 workloadSelector: {labels: {app: "s\($i)"}}, exportTo: [".", "istio-system"]})),
             want("the addresses"; [$all[] | vip(.) // "" | test("^240\\.240\\.[0-9]+\\.[0-9]+$")] | unique; [true]),
             want("distinct addresses"; [$all[] | vip(.)] | unique | length; $n),
             want("objects in us"; $s.us.objects | map(.kind) | group_by(.) | map({(.[0]): length}) | add;
