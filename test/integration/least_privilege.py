@@ -30,6 +30,10 @@ import sys
 OPERATOR_AGENT = "eastwest/"
 RETRY_SECONDS = 30
 
+# Answers of the resource's own handler, after authorization: NotFound, Conflict (an
+# AlreadyExists or a resourceVersion conflict), Invalid.
+HANDLER_CODES = (404, 409, 422)
+
 # (user, verb, resource, namespace, name, user agent prefix): a 403 a test provokes.
 ALLOWED_403 = [
     # test_chart rbac/token-refused-kube-system-secrets: the chart's token, on the wire,
@@ -137,9 +141,14 @@ def main():
                     if not ok and not fresh:
                         refused.append((key, t, ev.get("requestReceivedTimestamp")))
                     continue
-                if code < 400:
+                # answered by the resource's handler, so authorized first: a success, and the
+                # handler's refusals (a get of an object that is not there, say: the read by
+                # name before a first write, lib/mesh/foreign.c), not 401/403 or a 429 of
+                # priority and fairness, which come before authorization
+                handled = code < 400 or code in HANDLER_CODES
+                if handled:
                     authorized.setdefault(key, []).append(when(ev))
-                if not ref or code >= 400 or not agent.startswith(OPERATOR_AGENT):
+                if not ref or not handled or not agent.startswith(OPERATOR_AGENT):
                     continue
                 verbs = [verb] + (["create"] if verb == "patch" and code == 201 else [])
                 for v in verbs:

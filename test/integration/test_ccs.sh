@@ -300,6 +300,25 @@ else
     fail three/cluster-up "$(tail -n 5 "$tmp/ap.out")"
 fi
 
+# ---- the home cluster exports: us's gateway and us's pods (the chart's home rules) ----
+backing_service us homesvc 8080
+kc us apply -f - >/dev/null <<EOF
+apiVersion: eastwest.io/v1alpha1
+kind: CrossClusterService
+metadata: {name: homesvc, namespace: echo}
+spec:
+  meshNetwork: training-mesh
+  exportFrom: [{cluster: us}]
+  importTo: [eu]
+EOF
+check home/eu-imports-through-us-gateway 40 se_is eu homesvc '{.spec.endpoints[0].address} {.spec.subjectAltNames[0]}' \
+    '203.0.113.10 spiffe://corp.local/ns/echo/sa/homesvc-sa'
+check home/us-selects-its-pods 20 se_is us homesvc '{.spec.workloadSelector.labels.app}' homesvc
+check home/us-gateway-routes-host 30 sh -c "$EW_KUBECTL --kubeconfig $dir/us/kubeconfig -n istio-system get gateways.networking.istio.io cross-network-gateway -o jsonpath='{.spec.servers[0].hosts}' | grep -q homesvc.echo.training-mesh.global"
+kc us -n echo delete ccs homesvc --timeout=60s >/dev/null 2>&1
+check home/eu-import-gone 30 not_found eu -n echo serviceentries.networking.istio.io homesvc
+kc us -n echo delete pod/homesvc-0 service/homesvc serviceaccount/homesvc-sa --ignore-not-found >/dev/null 2>&1
+
 # ---- deletion removes its objects from every member ----
 kc us -n echo delete ccs echo --timeout=60s >/dev/null 2>&1
 us_gone() { not_found us -n echo serviceentries.networking.istio.io echo && not_found us -n echo destinationrules.networking.istio.io echo; }

@@ -180,8 +180,11 @@ covers() { # covers MEMBER-KIND INSTALLED-JSON: each member rule's verbs are gra
          "\($g)/\($r) \($v)\(if $n then " \($n)" else "" end)"] | join(", ")'
 }
 grep -vE '^(#|---)' "$root/deploy/member/rbac.yaml" >"$tmp/member.json"
+# but a namespace create: the home cluster always has a CrossClusterService's namespace
+# (it lives there), so the chart does not grant it (test_least_privilege: unused)
 gaps="$(covers ClusterRole "$(kc us get clusterrole "$sa" -o json)")"
 gaps="$gaps $(covers Role "$(kc us -n istio-system get role "$sa-istio" -o json)")"
+gaps=${gaps//\/namespaces create/}
 if [ -z "${gaps// /}" ]; then pass rbac/home-covers-member-rules; else
     fail rbac/home-covers-member-rules "not granted: $gaps"; fi
 
