@@ -57,7 +57,10 @@ hf_identity() { # uid/resourceVersion of each user object, one line
         kc eu -n istio-system get "$o" -o jsonpath='{.metadata.uid}/{.metadata.resourceVersion} ' || return 1
     done
 }
-hf_mesh() { # hf_mesh ADOPT: MeshNetwork foreign-mesh with members us, eu and ap
+hf_mesh() { # hf_mesh ADOPT [noap]: MeshNetwork foreign-mesh with members us, eu and ap
+    # (noap: us and eu only)
+    local ap_member="  - {name: ap, network: ap-net, kubeconfigSecretRef: {name: ap-kubeconfig}}"
+    [ "${2:-}" = noap ] && ap_member=""
     kc us apply -f - >/dev/null <<YAML
 apiVersion: eastwest.io/v1alpha1
 kind: MeshNetwork
@@ -68,7 +71,7 @@ spec:
   clusters:
   - {name: us, network: us-net}
   - {name: eu, network: eu-net, kubeconfigSecretRef: {name: prod-eu-west-1}}
-  - {name: ap, network: ap-net, kubeconfigSecretRef: {name: ap-kubeconfig}}
+$ap_member
   eastWestGateway: {replicas: 1, exposure: AllLocal}
   certificateAuthority: {onDelete: Delete}
   adoptExistingObjects: $1
@@ -111,6 +114,7 @@ hf_adopted() {
     done
     [ "$(hf_eu_cond ForeignObjects status)" = False ]
 }
+hf_adopted_event() { hf_events Adopted | grep -q 'Deployment istio-system/istio-eastwestgateway'; }
 hf_delete_mesh() {
     kc us delete meshnetwork foreign-mesh --wait=false >/dev/null 2>&1
     wait_for "foreign-mesh deleted" 90 not_found us meshnetwork foreign-mesh
@@ -148,10 +152,12 @@ hostile_foreign() {
     hf_intact after-mesh-deletion
 
     # adoption when asked: they become eastwest's, and its cleanup takes them
-    hf_mesh true
+    # (us and eu only: a new mesh's first reconcile records an Event per object it writes,
+    # and a recorder allows 25 per object before it rate-limits; with ap too the Adopted
+    # ones came 23rd to 25th)
+    hf_mesh true noap
     check foreign/adopted 40 hf_adopted
-    if hf_events Adopted | grep -q 'Deployment istio-system/istio-eastwestgateway'; then
-        pass foreign/adopted-event; else fail foreign/adopted-event "no Adopted Event naming the Deployment"; fi
+    check foreign/adopted-event 20 hf_adopted_event
     if hf_delete_mesh; then pass foreign/adopted-mesh-deleted; else
         fail foreign/adopted-mesh-deleted "$(cat "$tmp/why")"; fi
     local left=""

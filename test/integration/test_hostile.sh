@@ -34,8 +34,7 @@ set_up_home
 # with none, as a user's that never ran eastwest (a retained one is foreign to the meshes
 # below and would rightly block them)
 for c in us eu ap; do kc "$c" -n istio-system delete secret cacerts --ignore-not-found >/dev/null 2>&1; done
-kc us -n eastwest-system create secret generic ap-kubeconfig --from-file=kubeconfig="$dir/ap/kubeconfig" \
-    --dry-run=client -o yaml | kc us apply -f - >/dev/null
+link_member ap ap-kubeconfig || fail set-up/link-ap "kubectl eastwest link ap"
 for c in us eu ap; do play_istiod "$c" corp.local training-mesh; done
 start_operator
 
