@@ -12,6 +12,13 @@
  * the generation that failed, so concurrent requests do not re-run a plugin
  * once each.
  *
+ * The exec plugin runs without the lock (it may take up to 60 s): one run at a
+ * time (exec_running), and while it runs every other request of the member goes on
+ * with the credential it replaces if that has not expired yet (a refresh starts
+ * EXEC_EXPIRY_MARGIN before the expiry), else waits on exec_done for the run's
+ * outcome, never on the lock. Waiters take the run's outcome, its error too: a
+ * failing plugin runs once per burst of requests, not once per request.
+ *
  * Secrets are copied into the request and wiped with OPENSSL_cleanse when
  * released; nothing here logs them.
  */
@@ -28,9 +35,11 @@
 #define TOKEN_FILE_MAX_AGE   60.0 /* seconds */
 #define EXEC_EXPIRY_MARGIN   10   /* seconds before expirationTimestamp */
 #define TOKEN_FILE_MAX_BYTES (64 * 1024)
+#define EXEC_RETRY_AFTER     5 /* seconds between failed refreshes while the credential holds */
 
 struct kube_auth {
     pthread_mutex_t mu;
+    pthread_cond_t exec_done; /* broadcast when a plugin run ends */
     struct ew_logger *log;
     struct kube_rest_config cfg; /* deep copy: token, token_file, exec, cert/key */
     unsigned long generation;
@@ -42,6 +51,11 @@ struct kube_auth {
     /* exec cache */
     int have_exec;
     struct kube_exec_result exec;
+    int exec_running;        /* a plugin run is under way (without mu) */
+    unsigned long exec_runs; /* runs ended; a waiter sees its run end by this changing */
+    kube_code exec_rc;       /* the last run's outcome, and its message (never a secret) */
+    char *exec_msg;
+    time_t exec_ended; /* when the last run ended */
 };
 
 static void secret_free(char *s)
@@ -62,6 +76,7 @@ kube_code kube_auth_new(const struct kube_rest_config *cfg, struct ew_logger *lo
         return kube_error_set(err, rc, "copying client configuration failed");
     }
     pthread_mutex_init(&a->mu, NULL);
+    pthread_cond_init(&a->exec_done, NULL);
     a->log = log;
     a->generation = 1;
     *out = a;
@@ -74,7 +89,9 @@ void kube_auth_free(struct kube_auth *a)
         return;
     secret_free(a->file_token);
     kube_exec_result_release(&a->exec);
+    free(a->exec_msg);
     kube_rest_config_free(&a->cfg);
+    pthread_cond_destroy(&a->exec_done);
     pthread_mutex_destroy(&a->mu);
     free(a);
 }
@@ -136,22 +153,81 @@ static kube_code refresh_token_file(struct kube_auth *a, struct kube_error *err)
     return KUBE_OK;
 }
 
-static kube_code refresh_exec(struct kube_auth *a, struct kube_error *err)
+/* The cached credential needs no refresh yet. */
+static int exec_fresh(const struct kube_auth *a, time_t now)
 {
-    time_t now = time(NULL);
-    if (a->have_exec && (a->exec.expires == 0 || a->exec.expires - EXEC_EXPIRY_MARGIN > now))
-        return KUBE_OK;
+    return a->have_exec && (a->exec.expires == 0 || a->exec.expires - EXEC_EXPIRY_MARGIN > now);
+}
+
+/* The cached credential may still be sent while a refresh runs: it has not expired. */
+static int exec_usable(const struct kube_auth *a, time_t now)
+{
+    return a->have_exec && (a->exec.expires == 0 || a->exec.expires > now);
+}
+
+/* Run the plugin with mu released (held on entry and on return), then publish its
+ * outcome to the waiters. */
+static kube_code run_exec_unlocked(struct kube_auth *a, struct kube_error *err)
+{
+    a->exec_running = 1;
+    pthread_mutex_unlock(&a->mu);
     struct kube_exec_result res = {0};
     kube_code rc = kube_exec_run(a->cfg.exec, &a->cfg, &res, err);
-    if (rc != KUBE_OK)
-        return rc;
-    kube_exec_result_release(&a->exec);
-    a->exec = res;
-    a->have_exec = 1;
-    a->generation++;
-    ew_log(a->log, EW_LOG_DEBUG, "exec credential obtained", "source", a->cfg.source, "command",
-           a->cfg.exec->command, NULL);
-    return KUBE_OK;
+    pthread_mutex_lock(&a->mu);
+    a->exec_running = 0;
+    a->exec_runs++;
+    a->exec_ended = time(NULL);
+    a->exec_rc = rc;
+    free(a->exec_msg);
+    a->exec_msg = rc == KUBE_OK ? NULL : ew_strdup(err && err->message ? err->message : "");
+    if (rc == KUBE_OK) {
+        kube_exec_result_release(&a->exec);
+        a->exec = res;
+        a->have_exec = 1;
+        a->generation++;
+        ew_log(a->log, EW_LOG_DEBUG, "exec credential obtained", "source", a->cfg.source, "command",
+               a->cfg.exec->command, NULL);
+    }
+    pthread_cond_broadcast(&a->exec_done);
+    return rc;
+}
+
+/* With mu held: a credential to send (a->exec), from the cache, from another
+ * thread's run, or from a run of our own. */
+static kube_code refresh_exec(struct kube_auth *a, struct kube_error *err)
+{
+    for (;;) {
+        time_t now = time(NULL);
+        if (exec_fresh(a, now))
+            return KUBE_OK;
+        /* a refresh that failed a moment ago is not retried by every request */
+        if (!a->exec_running && a->exec_rc != KUBE_OK && exec_usable(a, now) &&
+            now - a->exec_ended < EXEC_RETRY_AFTER)
+            return KUBE_OK;
+        if (!a->exec_running) {
+            kube_code rc = run_exec_unlocked(a, err);
+            /* a failed refresh leaves a credential that has not expired usable */
+            if (rc != KUBE_OK && exec_usable(a, time(NULL))) {
+                ew_log(a->log, EW_LOG_WARN, "exec credential refresh failed; using the current one",
+                       "source", a->cfg.source, "error", a->exec_msg, NULL);
+                kube_error_clear(err);
+                return KUBE_OK;
+            }
+            return rc;
+        }
+        if (exec_usable(a, now))
+            return KUBE_OK;
+        /* nothing to send: wait for the run under way (bounded by the plugin's timeout)
+         * and take its outcome */
+        unsigned long runs = a->exec_runs;
+        while (a->exec_running && a->exec_runs == runs)
+            pthread_cond_wait(&a->exec_done, &a->mu);
+        if (exec_usable(a, time(NULL)))
+            return KUBE_OK;
+        if (a->exec_rc != KUBE_OK)
+            return kube_error_set(err, a->exec_rc, "%s", a->exec_msg);
+        /* it succeeded, and a 401 dropped its credential since: round again */
+    }
 }
 
 static void fill_creds(struct kube_auth *a, struct kube_creds *out)
