@@ -134,7 +134,7 @@ static void build_kubeconfig(struct strbuf *out, const char *name,
     strbuf_adds(out, text);
     OPENSSL_cleanse(text, strlen(text));
     cJSON_free(text);
-    cJSON_Delete(kc); /* the token copy inside is freed unwiped: cJSON has no hook */
+    cJSON_Delete(kc); /* the token copy inside is freed unwiped: cJSON frees with free() */
 }
 
 static int write_secret(struct kube_client *home, const struct plugin_opts *o, const char *secret,

@@ -1,8 +1,15 @@
 /*
  * strbuf.c: growable buffer and the checked allocators (see strbuf.h).
+ *
+ * cJSON allocates through ew_malloc too: its hooks are set before main, in every
+ * program linked with lib/base, by the constructor below (the one piece of global
+ * state set outside main: the process's allocation rule, set once, never changed).
+ * So no cJSON call returns NULL for want of memory; a NULL from cJSON means absent
+ * or malformed input, which callers check as such.
  */
 #include "strbuf.h"
 
+#include <cjson/cJSON.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +45,17 @@ void *ew_realloc(void *p, size_t size)
     if (!q)
         ew_oom(size);
     return q;
+}
+
+static void *json_malloc(size_t size)
+{
+    return ew_malloc(size);
+}
+
+__attribute__((constructor)) static void json_hooks_install(void)
+{
+    cJSON_Hooks hooks = {.malloc_fn = json_malloc, .free_fn = free};
+    cJSON_InitHooks(&hooks);
 }
 
 char *ew_strdup(const char *s)
