@@ -15,7 +15,8 @@
 # waits for Ready, prints `kubectl get meshnet,ccs` and the ServiceEntry written in us,
 # and ends with what istiod sends: the us client's route to echo.eu.mesh.local and the
 # eu gateway's filter chain to the echo pod (read with hack/tools/istio/xdsprobe).
-# The operator and the clusters stay up for a look around; the last lines say how to
+# The operator and the clusters stay up for a look around (holding none of the caller's
+# terminal or pipes: `bash hack/demo.sh | tee demo.txt` returns); the last lines say how to
 # reach and stop them. EW_DEMO_DIR (default /tmp/eastwest-demo) and EW_DEMO_PORT_BASE
 # (28000) keep them apart from test clusters.
 set -euo pipefail
@@ -103,11 +104,16 @@ mkdir -p "$sa"
 kc us -n eastwest-system create token eastwest-operator --duration=24h >"$sa/token"
 cp "$EW_CLUSTERS_DIR/us/ca.crt" "$sa/ca.crt"
 printf eastwest-system >"$sa/namespace"
-env -u KUBECONFIG EASTWEST_SERVICEACCOUNT_DIR="$sa" KUBERNETES_SERVICE_HOST=127.0.0.1 \
+# It outlives the demo, so it holds none of the caller's terminal or pipes (`bash
+# hack/demo.sh | tee demo.txt` and out=$(bash hack/demo.sh) return): a session of its
+# own (setsid: no controlling terminal; not a fork here, so $! is its pid), stdin from
+# /dev/null, stdout and stderr to its log. The clusters' processes are started the same
+# way by hack/cluster.sh.
+setsid env -u KUBECONFIG EASTWEST_SERVICEACCOUNT_DIR="$sa" KUBERNETES_SERVICE_HOST=127.0.0.1 \
     KUBERNETES_SERVICE_PORT="$(cat "$EW_CLUSTERS_DIR/us/apiserver.port")" \
     build/cmd/eastwest-operator/eastwest-operator \
     --namespace eastwest-system --metrics-bind-address "127.0.0.1:$port" \
-    --log-format text 2>"$EW_CLUSTERS_DIR/operator.log" </dev/null &
+    --log-format text </dev/null >"$EW_CLUSTERS_DIR/operator.log" 2>&1 &
 op_pid=$!
 echo "$op_pid" >"$EW_CLUSTERS_DIR/operator.pid"
 

@@ -18,11 +18,41 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if EW_DEMO_DIR="$demo_dir" EW_DEMO_PORT_BASE="${EW_DEMO_TEST_PORT_BASE:-28100}" \
-    timeout 600 bash "$root/hack/demo.sh" >"$out" 2>"$out.err"; then
+# As a user runs it: through pipes (`bash hack/demo.sh | tee demo.txt`, or
+# out=$(bash hack/demo.sh)). Once the demo has exited, its stdout and stderr must close:
+# what it leaves running (the operator, the clusters' etcd, kube-apiserver and istiod)
+# holds neither, or the caller's pipe never ends. Two fifos stand for the pipes; their
+# readers must see end-of-file within 15 s of the demo's exit.
+fifos=$(mktemp -d)
+mkfifo "$fifos/out" "$fifos/err"
+cat "$fifos/out" >"$out" &
+out_reader=$!
+cat "$fifos/err" >"$out.err" &
+err_reader=$!
+EW_DEMO_DIR="$demo_dir" EW_DEMO_PORT_BASE="${EW_DEMO_TEST_PORT_BASE:-28100}" \
+    timeout 600 bash "$root/hack/demo.sh" >"$fifos/out" 2>"$fifos/err"
+rc=$?
+readers_done() { ! kill -0 "$out_reader" 2>/dev/null && ! kill -0 "$err_reader" 2>/dev/null; }
+end=$((SECONDS + 15))
+until readers_done || [ "$SECONDS" -ge "$end" ]; do sleep 0.2; done
+if readers_done; then
+    pass returns
+else
+    holders=$(for fd in /proc/[0-9]*/fd/*; do
+        if [[ $(readlink "$fd" 2>/dev/null) == "$fifos"/* ]]; then
+            p=${fd#/proc/} && p=${p%%/*}
+            [ "$p" = "$out_reader" ] || [ "$p" = "$err_reader" ] || echo "$p($(cat "/proc/$p/comm"))"
+        fi
+    done 2>/dev/null | sort -u | tr '\n' ' ')
+    fail returns "the demo exited (status $rc) but its stdout/stderr stayed open 15 s later, held by: $holders"
+    kill "$out_reader" "$err_reader" 2>/dev/null
+fi
+wait "$out_reader" "$err_reader" 2>/dev/null
+rm -rf "$fifos"
+if [ "$rc" -eq 0 ]; then
     pass runs
 else
-    fail runs "exit status $?: $(tail -n 20 "$out.err")"
+    fail runs "exit status $rc: $(tail -n 20 "$out.err")"
 fi
 expect() { # expect NAME REGEX: a line of the output matches
     if grep -qE "$2" "$out"; then pass "$1"; else fail "$1" "no line matches /$2/ in: $(cat "$out")"; fi
