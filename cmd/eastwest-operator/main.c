@@ -379,8 +379,10 @@ int main(int argc, char **argv)
                NULL);
         return 1;
     }
-    ew_log(&st.log, EW_LOG_INFO, "starting", "server", cfg.server, "namespace", st.namespace_,
+    char *shown = kube_url_redacted(cfg.server);
+    ew_log(&st.log, EW_LOG_INFO, "starting", "server", shown, "namespace", st.namespace_,
            "leader-elect", st.opts.leader_elect ? "true" : "false", NULL);
+    free(shown);
     st.metrics = rt_metrics_new();
     st.m_leader =
         rt_metrics_register(st.metrics, RT_GAUGE, "eastwest_leader",

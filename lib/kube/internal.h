@@ -101,7 +101,7 @@ void kube_transport_cancel(struct kube_transport *t, struct kube_xfer *x);
  * swap (rotation) does not disturb transfers under way. */
 struct kube_conn {
     atomic_int refs;
-    char *server;
+    char *server;     /* for messages only: userinfo redacted (kube_url_redacted) */
     char *connect_to; /* CURLOPT_CONNECT_TO entry for tls-server-name, or NULL */
     char *url_base;   /* server, with the host replaced by tls-server-name when set */
     struct kube_blob ca;

@@ -347,11 +347,13 @@ static kube_code resolve_cluster(const struct kc_entry *e, struct kube_rest_conf
         ;
     else if (!server || !*server)
         rc = kube_error_set(err, KUBE_E_CONFIG, "%s: server: missing", where.buf);
-    else if (strncmp(server, "https://", 8) != 0 && strncmp(server, "http://", 7) != 0)
+    else if (strncmp(server, "https://", 8) != 0 && strncmp(server, "http://", 7) != 0) {
+        char *shown = kube_url_redacted(server);
         rc = kube_error_set(err, KUBE_E_CONFIG,
                             "%s: server: \"%.200s\" is not an https:// or http:// URL", where.buf,
-                            server);
-    else if (proxy)
+                            shown);
+        free(shown);
+    } else if (proxy)
         rc = kube_error_set(err, KUBE_E_CONFIG, "%s: proxy-url: proxies are not supported",
                             where.buf);
     else

@@ -63,7 +63,7 @@ static kube_code conn_new(const struct kube_rest_config *cfg, struct ew_logger *
         return kube_error_set(err, KUBE_E_CONFIG, "%s: no server", cfg->source ? cfg->source : "");
     struct kube_conn *conn = ew_calloc(1, sizeof(*conn));
     atomic_init(&conn->refs, 1);
-    conn->server = ew_strdup(cfg->server);
+    conn->server = kube_url_redacted(cfg->server); /* shown only: userinfo redacted */
     if (cfg->tls_server_name && *cfg->tls_server_name)
         conn->url_base = url_with_host(cfg->server, cfg->tls_server_name, &conn->connect_to);
     if (!conn->url_base)
@@ -78,7 +78,7 @@ static kube_code conn_new(const struct kube_rest_config *cfg, struct ew_logger *
     if (conn->insecure)
         ew_log(log, EW_LOG_WARN,
                "insecure-skip-tls-verify is set: the server's certificate is NOT verified",
-               "cluster", name, "server", cfg->server, "source", cfg->source, NULL);
+               "cluster", name, "server", conn->server, "source", cfg->source, NULL);
     kube_code rc = kube_auth_new(cfg, log, &conn->auth, err);
     if (rc != KUBE_OK) {
         kube_conn_put(conn);
@@ -129,8 +129,9 @@ kube_code kube_client_new(const struct kube_rest_config *cfg,
     if (opts)
         c->opts = *opts;
     c->log = c->opts.log;
-    c->name = ew_strdup(c->opts.name ? c->opts.name
-                                     : (cfg->context_name ? cfg->context_name : cfg->server));
+    c->name = c->opts.name        ? ew_strdup(c->opts.name)
+              : cfg->context_name ? ew_strdup(cfg->context_name)
+                                  : kube_url_redacted(cfg->server);
     c->opts.name = c->name;
     if (!c->opts.connect_timeout_ms)
         c->opts.connect_timeout_ms = DEFAULT_CONNECT_TIMEOUT_MS;

@@ -21,6 +21,26 @@
 
 #define PEM_MAX_BYTES (1024u * 1024)
 
+char *kube_url_redacted(const char *url)
+{
+    if (!url)
+        return NULL;
+    const char *scheme_end = strstr(url, "://");
+    const char *auth = scheme_end ? scheme_end + 3 : url;
+    size_t auth_len = strcspn(auth, "/?#");
+    const char *at = NULL;
+    for (const char *p = auth; p < auth + auth_len; p++)
+        if (*p == '@')
+            at = p; /* the last one: a password may hold an unescaped '@' */
+    if (!at)
+        return ew_strdup(url);
+    struct strbuf sb = STRBUF_INIT;
+    strbuf_add(&sb, url, (size_t)(auth - url));
+    strbuf_adds(&sb, "REDACTED");
+    strbuf_adds(&sb, at);
+    return strbuf_detach(&sb, NULL);
+}
+
 kube_code kube_config_in_cluster(const char *sa_dir, const char *host, const char *port,
                                  struct kube_rest_config *out, struct kube_error *err)
 {

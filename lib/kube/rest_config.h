@@ -80,6 +80,11 @@ kube_code kube_config_in_cluster(const char *sa_dir, const char *host, const cha
                                  struct kube_rest_config *out, struct kube_error *err);
 
 void kube_rest_config_free(struct kube_rest_config *cfg);
+
+/* url as it may be shown (logs, errors, conditions, Events): its userinfo, if any
+ * ("https://user:pass@host"), replaced by "REDACTED" ("https://REDACTED@host").
+ * Returns a new string (free it); NULL for NULL. */
+char *kube_url_redacted(const char *url);
 /* Deep copy; returns KUBE_OK. */
 kube_code kube_rest_config_copy(struct kube_rest_config *dst, const struct kube_rest_config *src);
 

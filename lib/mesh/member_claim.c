@@ -103,11 +103,14 @@ int member_claim_server_taken(struct mesh_ctx *ctx, const char *cluster, const c
         return 0;
     char *other = rt_clusterset_name_of_server(ctx->mc->clusters, server, cluster);
     char *held = other ? holder(ctx->mc, ctx->net->name, other) : NULL;
-    if (held && p)
+    if (held && p) {
+        char *shown = kube_url_redacted(server);
         mesh_problem_set(p, MESH_REASON_CLUSTER_IN_OTHER_MESH,
                          "cluster %s: its server %s is cluster %s of MeshNetwork %s: a cluster "
                          "belongs to one mesh, so MeshNetwork %s does nothing there",
-                         cluster, server, other, held, ctx->net->name);
+                         cluster, shown, other, held, ctx->net->name);
+        free(shown);
+    }
     int taken = held != NULL;
     free(other);
     free(held);

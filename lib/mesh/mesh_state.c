@@ -132,10 +132,12 @@ void member_connect(struct mesh_ctx *ctx, struct member_result *res)
              * again on the new client, and nothing is written until they have listed */
             restart_member(mc, ctx->state, idx, ctx->net->name, version);
             m = ctx->state->members[idx];
+            char *shown = kube_url_redacted(cfg.server);
             rt_record(&ctx->events, "Normal", "ClusterChanged", "Connect",
                       "cluster %s: its kubeconfig names another server or CA (%s): its caches "
                       "are read again from there before anything is written",
-                      m->cluster, cfg.server);
+                      m->cluster, shown);
+            free(shown);
         } else if (m) {
             free(m->config_version);
             m->config_version = ew_strdup(version);

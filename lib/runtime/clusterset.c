@@ -169,9 +169,11 @@ static int replace(struct rt_clusterset *cs, const char *name, const struct kube
     pthread_mutex_unlock(&cs->mu);
     if (dead)
         member_free(dead);
+    char *shown = kube_url_redacted(cfg->server);
     ew_log(cs->log, EW_LOG_INFO,
            "member cluster has a new server or CA: new client, its caches start again", "cluster",
-           name, "server", cfg->server, NULL);
+           name, "server", shown, NULL);
+    free(shown);
     return 2;
 }
 
@@ -209,8 +211,9 @@ int rt_clusterset_apply(struct rt_clusterset *cs, const char *name,
     }
     strmap_put(&cs->members, name, m);
     pthread_mutex_unlock(&cs->mu);
-    ew_log(cs->log, EW_LOG_INFO, "member cluster added", "cluster", name, "server", cfg->server,
-           NULL);
+    char *shown = kube_url_redacted(cfg->server);
+    ew_log(cs->log, EW_LOG_INFO, "member cluster added", "cluster", name, "server", shown, NULL);
+    free(shown);
     return 1;
 }
 

@@ -56,6 +56,43 @@ static void test_server_change_relists(struct test_ctx *t)
     pw_free(&p);
 }
 
+/* A server URL with userinfo never shows it: eu's Secret now names ap's server as
+ * https://eastwest:<password>@ap.fake.test, and the ClusterChanged Event names it
+ * with the userinfo redacted (issue 32). */
+static void test_server_userinfo_redacted(struct test_ctx *t)
+{
+    struct pworld p;
+    start_tutorial(t, &p);
+    pw_add(&p, "ap");
+    struct strbuf kc = STRBUF_INIT, b64 = STRBUF_INIT;
+    strbuf_adds(&kc, "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+                     "clusters: [{name: c, cluster: {server: "
+                     "'https://eastwest:pa55-in-url@ap.fake.test'}}]\n"
+                     "users: [{name: u, user: {token: t}}]\n"
+                     "contexts: [{name: c, context: {cluster: c, user: u}}]\n");
+    base64_encode(&b64, kc.buf, kc.len);
+    cJSON *s = fake_cluster_get(p.w.us, &KUBE_RES_SECRETS, WORLD_NAMESPACE, "prod-eu-west-1");
+    REQUIRE(t, s != NULL);
+    cJSON_ReplaceItemInObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(s, "data"),
+                                           "kubeconfig", cJSON_CreateString(b64.buf));
+    fake_cluster_put(p.w.us, &KUBE_RES_SECRETS, s);
+    cJSON_Delete(s);
+    strbuf_release(&kc);
+    strbuf_release(&b64);
+    CHECKF(t, pw_wait(&p, ap_has_mesh_objects, NULL, T(20)),
+           "eu's member was not read again from its new server: nothing written in ap (%s)",
+           world_describe(&p.w));
+    cJSON *ev = NULL;
+    CHECKF(t, mesh_events(&p, "ClusterChanged", &ev) >= 1, "no ClusterChanged Event");
+    const cJSON *msg = cJSON_GetObjectItemCaseSensitive(ev, "note");
+    const char *m = cJSON_IsString(msg) ? msg->valuestring : NULL;
+    CHECKF(t, m && !strstr(m, "pa55-in-url") && !strstr(m, "eastwest:"),
+           "the Event shows the server's userinfo: %s", m ? m : "(none)");
+    CHECK_CONTAINS(t, m, "https://REDACTED@ap.fake.test");
+    cJSON_Delete(ev);
+    pw_free(&p);
+}
+
 static int other_refused(struct pworld *p, void *ud)
 {
     (void)ud;
@@ -291,6 +328,7 @@ static void test_member_secret_refused(struct test_ctx *t)
 
 static const struct test_case cases[] = {
     {"server_change_relists", test_server_change_relists},
+    {"server_userinfo_redacted", test_server_userinfo_redacted},
     {"two_meshes_one_cluster_name", test_two_meshes_one_cluster_name},
     {"member_secret_refused", test_member_secret_refused},
     {"older_mesh_takes_over", test_older_mesh_takes_over},
