@@ -36,7 +36,8 @@ kube_code kube_auth_new(const struct kube_rest_config *cfg, struct ew_logger *lo
                         struct kube_auth **out, struct kube_error *err);
 void kube_auth_free(struct kube_auth *a);
 /* Current credentials (copies owned by out; release with kube_creds_release). May run
- * an exec plugin or read the token file. */
+ * an exec plugin (without the lock: others meanwhile send the credential it replaces if
+ * that has not expired, or wait for its outcome) or read the token file. */
 kube_code kube_auth_get(struct kube_auth *a, struct kube_creds *out, struct kube_error *err);
 void kube_creds_release(struct kube_creds *c);
 /* A 401 came back for credentials of this generation: forget cached ones.
