@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's main command (hack/demo.sh) from a clean state: its own clusters in a
-# fresh directory, the operator, the tutorial's example; checks what it printed, then
+# fresh directory, the operator, the tutorial's example; run through pipes, it must
+# return (what it leaves running holds none of them); checks what it printed, then
 # stops its clusters. Prints PASS/FAIL lines and a "# test_demo: ..." total.
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
