@@ -172,8 +172,7 @@ out:
     free(version);
 }
 
-void state_forget_metrics(struct mesh_network_controller *mc, const char *mesh,
-                          const char *cluster)
+void state_forget_metrics(struct mesh_network_controller *mc, const char *mesh, const char *cluster)
 {
     if (cluster) { /* its intermediate; the mesh's root and rotation stay */
         const char *lv[] = {mesh, cluster, "intermediate"};

@@ -73,8 +73,7 @@ static void start_unreadable(struct test_ctx *t, struct pworld *p)
     cJSON *mn = get_mesh(p);
     REQUIRE(t, mn != NULL);
     CHECK_STR(t, world_str_at(mn, "status.istioNamespace"), "istio-system");
-    CHECK_STR(t, world_str_at(mn, "status.clusters.1.kubeconfigSecretRef.name"),
-              "prod-eu-west-1");
+    CHECK_STR(t, world_str_at(mn, "status.clusters.1.kubeconfigSecretRef.name"), "prod-eu-west-1");
     cJSON *spec = cJSON_GetObjectItemCaseSensitive(mn, "spec");
     cJSON_DeleteItemFromObjectCaseSensitive(spec, "vipRange");
     cJSON_AddStringToObject(spec, "vipRange", "0.0.0.0/0");
@@ -187,8 +186,8 @@ static void test_recorded_members(struct test_ctx *t)
     /* a status from before the refs were recorded: no istioNamespace */
     cJSON *st = cJSON_GetObjectItemCaseSensitive(obj, "status");
     cJSON_DeleteItemFromObjectCaseSensitive(st, "istioNamespace");
-    cJSON_DeleteItemFromObjectCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(obj, "spec"), "certificateAuthority");
+    cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "spec"),
+                                            "certificateAuthority");
     mesh_network_recorded(obj, &n, &unknown);
     CHECK_STR(t, n.istio_namespace, "other");
     CHECK(t, n.ca.on_delete == MESH_CA_RETAIN);
@@ -209,8 +208,9 @@ static void test_deleted_mesh_leaves_no_series(struct test_ctx *t)
     int before = series_with(&p, "training-mesh", &lines);
     CHECKF(t, strstr(lines.buf, "eastwest_root_rotation_phase{mesh=\"training-mesh\"}") != NULL,
            "no rotation phase before: %s", lines.buf);
-    CHECKF(t, strstr(lines.buf, "eastwest_certificate_expiry_timestamp_seconds{mesh=\"training-"
-                                "mesh\",cluster=\"eu\",kind=\"intermediate\"}") != NULL,
+    CHECKF(t,
+           strstr(lines.buf, "eastwest_certificate_expiry_timestamp_seconds{mesh=\"training-"
+                             "mesh\",cluster=\"eu\",kind=\"intermediate\"}") != NULL,
            "no eu intermediate expiry before: %s", lines.buf);
     CHECK(t, before > 3);
     CHECK(t, fake_cluster_delete(p.w.us, &MESH_RES_CROSSCLUSTERSERVICES, "echo", "echo") == 1);
@@ -254,8 +254,7 @@ static void test_removed_member_leaves_no_series(struct test_ctx *t)
         "eastwest_certificate_expiry_timestamp_seconds{mesh=\"training-mesh\",cluster=\"ap\"";
     CHECKF(t, series_with(&p, ap_series, NULL) == 1, "no intermediate expiry for ap");
     set_members(&p, NULL, 0);
-    REQUIREF(t, pw_wait(&p, ap_clean, NULL, T(20)), "ap was not cleaned: %s",
-             world_describe(&p.w));
+    REQUIREF(t, pw_wait(&p, ap_clean, NULL, T(20)), "ap was not cleaned: %s", world_describe(&p.w));
     pw_settle(&p, ap_clean, NULL, T(5));
     struct strbuf lines = STRBUF_INIT;
     CHECKF(t, series_with(&p, ap_series, &lines) == 0, "ap's series stay:\n%s", lines.buf);
