@@ -155,6 +155,39 @@ static void test_unreadable_spec_deletion_waits_for_member(struct test_ctx *t)
     pw_free(&p);
 }
 
+/* Deleted with an unreadable spec that no longer lists eu (one cluster: refused by the
+ * parse) and a status from before the members' places were recorded: eu is unknown, so
+ * the finalizer stays, CleanupPending names eu, and nothing of eu is deleted. */
+static void test_unreadable_spec_unknown_member_keeps_finalizer(struct test_ctx *t)
+{
+    struct pworld p;
+    start_unreadable(t, &p);
+    cJSON *mn = get_mesh(&p);
+    REQUIRE(t, mn != NULL);
+    cJSON *spec = cJSON_GetObjectItemCaseSensitive(mn, "spec");
+    cJSON_ReplaceItemInObjectCaseSensitive(
+        spec, "clusters", cJSON_Parse("[{\"name\":\"us\",\"network\":\"us-net\"}]"));
+    cJSON *st = cJSON_GetObjectItemCaseSensitive(mn, "status");
+    cJSON_DeleteItemFromObjectCaseSensitive(st, "istioNamespace");
+    cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(st, "clusters"))
+        cJSON_DeleteItemFromObjectCaseSensitive(c, "kubeconfigSecretRef");
+    put_spec_change(p.w.us, &MESH_RES_MESHNETWORKS, mn);
+    cJSON_Delete(mn);
+    CHECK(t, fake_cluster_delete(p.w.us, &MESH_RES_MESHNETWORKS, NULL, "training-mesh") == 1);
+    int pending = pw_wait(&p, mesh_cleanup_pending, NULL, T(20));
+    mn = get_mesh(&p);
+    REQUIREF(t, pending && mn, "let go with eu unknown: %s", world_describe(&p.w));
+    const char *msg = NULL;
+    world_condition(mn, "Ready", NULL, &msg);
+    CHECKF(t, msg && strstr(msg, "cluster(s) eu") && !strstr(msg, "cluster(s) us"),
+           "CleanupPending does not name eu alone: %s", msg ? msg : "(none)");
+    CHECK_STR(t, world_str_at(mn, "metadata.finalizers.0"), MESH_FINALIZER);
+    cJSON_Delete(mn);
+    check_member_clean(t, p.w.eu, 0);
+    pw_free(&p);
+}
+
 /* What a deletion cleans by, from the status and what reads of the spec; a member
  * whose place the status does not record is unknown, never taken for the home. */
 static void test_recorded_members(struct test_ctx *t)
@@ -270,6 +303,8 @@ static const struct test_case cases[] = {
     {"recorded-members", test_recorded_members},
     {"unreadable-spec-deletion-cleans-members", test_unreadable_spec_deletion_cleans_members},
     {"unreadable-spec-deletion-waits-for-member", test_unreadable_spec_deletion_waits_for_member},
+    {"unreadable-spec-unknown-member-keeps-finalizer",
+     test_unreadable_spec_unknown_member_keeps_finalizer},
     {"deleted-mesh-leaves-no-series", test_deleted_mesh_leaves_no_series},
     {"removed-member-leaves-no-series", test_removed_member_leaves_no_series},
 };
