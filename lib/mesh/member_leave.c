@@ -70,6 +70,7 @@ static int removed_has(const struct removed_set *rm, const char *name)
 /* The cleanup of a removed member is given up: its kubeconfig Secret is gone. */
 static void record_abandoned(struct mesh_ctx *ctx, const struct removed_member *r)
 {
+    state_forget_metrics(ctx->mc, ctx->net->name, r->spec.name);
     rt_record(&ctx->events, "Warning", "CleanupAbandoned", "Delete",
               "cluster %s left the mesh and its kubeconfig Secret %s/%s is gone: what eastwest "
               "wrote there is left as it is (the objects labelled %s=%s)",
@@ -171,6 +172,7 @@ void removed_clean(struct mesh_ctx *ctx, struct removed_set *rm)
         if (state_member(ctx->state, r->spec.name, &idx))
             state_drop_member(ctx->mc, ctx->state, idx);
         member_claim_released(ctx->mc, ctx->net->name, &r->spec.name, 1);
+        state_forget_metrics(ctx->mc, ctx->net->name, r->spec.name);
         r->res.member = NULL;
         rt_record(&ctx->events, "Normal", "ClusterRemoved", "Delete",
                   "cluster %s left the mesh: everything eastwest wrote there is removed",
@@ -212,6 +214,7 @@ void removed_add_status(cJSON *st, const cJSON *old_conds, const struct removed_
     }
     struct strbuf why = STRBUF_INIT, msg = STRBUF_INIT;
     size_t n = removed_pending(rm, &why);
+    cJSON_DeleteItemFromObjectCaseSensitive(st, "removedClusters"); /* as copied: replaced */
     if (n) {
         strbuf_addf(&msg, "removed from spec.clusters, waiting to clean up before letting go: %s",
                     why.buf);

@@ -174,6 +174,19 @@ out:
     free(version);
 }
 
+void state_forget_metrics(struct mesh_network_controller *mc, const char *mesh, const char *cluster)
+{
+    if (cluster) { /* its intermediate; the mesh's root and rotation stay */
+        const char *lv[] = {mesh, cluster, "intermediate"};
+        rt_metric_remove(mc->m_cert_expiry, lv);
+        return;
+    }
+    const char *all[] = {mesh, NULL, NULL};
+    rt_metric_remove(mc->m_cert_expiry, all);
+    const char *phase[] = {mesh};
+    rt_metric_remove(mc->m_rotation_phase, phase);
+}
+
 void state_release_root(struct mesh_state *s)
 {
     free(s->root_rv);

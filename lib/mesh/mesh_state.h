@@ -103,6 +103,10 @@ struct mesh_ctx {
 /* Connect res->spec's member (or update its credentials); res->member is set on success,
  * else res->reach says why. The member is added to ctx->state. */
 void member_connect(struct mesh_ctx *ctx, struct member_result *res);
+/* Remove the gauges of a mesh that is gone (cluster NULL: every series labelled with
+ * the mesh), or of one member that left it (cluster). */
+void state_forget_metrics(struct mesh_network_controller *mc, const char *mesh,
+                          const char *cluster);
 /* Keep the root read from the Secret at version rv (copied); release what was kept. */
 void state_keep_root(struct mesh_state *s, const char *rv, const struct mesh_keypair *root,
                      const struct mesh_cert_info *info);

@@ -8,6 +8,7 @@
 #include "member_leave.h"
 #include "member_sync.h"
 #include "mesh_state.h"
+#include "network_recorded.h"
 #include "network_status.h"
 
 #include "cacerts.h"
@@ -162,6 +163,7 @@ static void set_cert_metrics(struct mesh_ctx *ctx, const struct member_result *r
 
 static void drop_state(struct mesh_network_controller *mc, const char *name)
 {
+    state_forget_metrics(mc, name, NULL); /* also when no state is held for it */
     pthread_mutex_lock(&mc->mu);
     struct mesh_state *s = strmap_remove(&mc->states, name);
     pthread_mutex_unlock(&mc->mu);
@@ -385,6 +387,55 @@ static struct rt_result reconcile_members(struct mesh_ctx *ctx)
     return out;
 }
 
+static void set_event_target(struct mesh_ctx *ctx)
+{
+    ctx->ref = (struct rt_object_ref){"eastwest.io/v1alpha1", "MeshNetwork", NULL, ctx->net->name,
+                                      ctx->net->uid};
+    ctx->events = (struct rt_event_target){
+        .recorder = ctx->mc->o.events,
+        .log = ctx->mc->o.log,
+        .log_key = "meshnetwork",
+        .regarding = &ctx->ref,
+    };
+}
+
+/* A MeshNetwork being deleted whose spec cannot be parsed: cleaned by what it wrote
+ * (network_recorded.h), never let go without that. */
+static struct rt_result delete_unreadable(struct mesh_ctx *ctx, const char *key,
+                                          const struct mesh_problem *p)
+{
+    struct mesh_network rec;
+    struct strbuf unknown = STRBUF_INIT;
+    mesh_network_recorded(ctx->obj, &rec, &unknown);
+    ctx->net = &rec;
+    set_event_target(ctx);
+    rt_record(&ctx->events, "Warning", "SpecUnreadable", "Delete",
+              "the spec cannot be read (%s): cleaning the members recorded in its status by "
+              "the label %s=%s",
+              p->message.buf, MESH_LABEL_MESH, key);
+    struct rt_result out = {RT_ERROR, 0};
+    if (unknown.len) {
+        struct strbuf msg = STRBUF_INIT;
+        strbuf_addf(&msg,
+                    "waiting to clean up before removing finalizer %s: the spec cannot be read "
+                    "(%s) and the status does not record where cluster(s) %s are (their "
+                    "kubeconfigSecretRef): fix the spec, or remove the finalizer by hand once "
+                    "their objects labelled %s=%s are gone",
+                    MESH_FINALIZER, p->message.buf, unknown.buf, MESH_LABEL_MESH, key);
+        write_status(ctx, mesh_network_simple_status(mesh_json_get(ctx->obj, "status", NULL),
+                                                     "CleanupPending", msg.buf, rec.generation));
+        rt_record(&ctx->events, "Warning", "CleanupPending", "Delete", "%s", msg.buf);
+        strbuf_release(&msg);
+    } else {
+        ctx->state = get_state(ctx->mc, key);
+        out = reconcile_members(ctx);
+    }
+    strbuf_release(&unknown);
+    mesh_network_release(&rec);
+    ctx->net = NULL;
+    return out;
+}
+
 static struct rt_result reconcile(void *ud, const char *key)
 {
     struct mesh_network_controller *mc = ud;
@@ -412,28 +463,17 @@ static struct rt_result reconcile(void *ud, const char *key)
         struct mesh_network stub = {0};
         stub.name = (char *)key;
         ctx.net = &stub;
+        if (deleting && rt_finalizer_present(obj, MESH_FINALIZER)) {
+            out = delete_unreadable(&ctx, key, &p);
+            goto out_noparse;
+        }
         write_status(&ctx, mesh_network_simple_status(mesh_json_get(obj, "status", NULL), p.reason,
                                                       p.message.buf, mesh_object_generation(obj)));
-        if (deleting && rt_finalizer_present(obj, MESH_FINALIZER)) {
-            struct kube_error err = KUBE_ERROR_INIT;
-            ew_log(mc->o.log, EW_LOG_WARN,
-                   "deleting a MeshNetwork whose spec cannot be read: removing the finalizer "
-                   "without cleanup",
-                   "meshnetwork", key, NULL);
-            rt_finalizer_set(mc->o.home, &MESH_RES_MESHNETWORKS, obj, MESH_FINALIZER, 0, NULL,
-                             &err);
-            kube_error_clear(&err);
-        }
+        if (deleting) /* no finalizer: nothing more to do for it */
+            drop_state(mc, key);
         goto out_noparse;
     }
-    ctx.ref =
-        (struct rt_object_ref){"eastwest.io/v1alpha1", "MeshNetwork", NULL, net.name, net.uid};
-    ctx.events = (struct rt_event_target){
-        .recorder = mc->o.events,
-        .log = mc->o.log,
-        .log_key = "meshnetwork",
-        .regarding = &ctx.ref,
-    };
+    set_event_target(&ctx);
     if (deleting && !rt_finalizer_present(obj, MESH_FINALIZER)) {
         drop_state(mc, key);
         goto out;

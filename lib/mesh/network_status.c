@@ -83,6 +83,12 @@ static cJSON *member_status(const struct member_result *r, const cJSON *old, int
             cJSON_AddStringToObject(m, "intermediateNotAfter", t);
         }
     }
+    if (r->spec->secret_name) { /* where it is, for a cleanup without the spec */
+        cJSON *ref = cJSON_AddObjectToObject(m, "kubeconfigSecretRef");
+        cJSON_AddStringToObject(ref, "name", r->spec->secret_name);
+        cJSON_AddStringToObject(ref, "key",
+                                r->spec->secret_key ? r->spec->secret_key : "kubeconfig");
+    }
     cJSON *conds = cJSON_AddArrayToObject(m, "conditions");
     add_member_conditions(conds, cJSON_GetObjectItemCaseSensitive(old, "conditions"), r, gen);
     return m;
@@ -173,6 +179,8 @@ cJSON *mesh_network_status(const cJSON *old, const struct mesh_network *net,
     strbuf_release(&ok_msg);
     strbuf_release(&summary.msg);
     cJSON_AddItemToObject(st, "clusters", clusters);
+    /* with it, the members recorded above are all of them (network_recorded.h) */
+    cJSON_AddStringToObject(st, "istioNamespace", net->istio_namespace);
     if (root->ok && !root->keep_reported) {
         cJSON *ca = cJSON_AddObjectToObject(st, "rootCA");
         char t[32];
@@ -200,5 +208,8 @@ cJSON *mesh_network_simple_status(const cJSON *old, const char *reason, const ch
     copy_field(st, old, "clusters");
     copy_field(st, old, "readyClusters");
     copy_field(st, old, "rootCA");
+    /* what a deletion cleans by when the spec cannot be read (network_recorded.h) */
+    copy_field(st, old, "istioNamespace");
+    copy_field(st, old, "removedClusters");
     return st;
 }

@@ -208,6 +208,37 @@ double rt_metric_value(struct rt_metric *f, const char *const *values)
     return v;
 }
 
+/* Does series s match pattern (NULL values match any)? */
+static int series_matches(const struct rt_metric *f, const struct series *s,
+                          const char *const *pattern)
+{
+    for (size_t i = 0; i < f->nlabels; i++)
+        if (pattern[i] && strcmp(pattern[i], s->values[i]) != 0)
+            return 0;
+    return 1;
+}
+
+size_t rt_metric_remove(struct rt_metric *f, const char *const *pattern)
+{
+    if (!f)
+        return 0;
+    pthread_mutex_lock(&f->owner->mu);
+    size_t n = 0, cap = strmap_size(&f->series);
+    char **keys = ew_calloc(cap + 1, sizeof(char *));
+    const char *k;
+    void *v;
+    for (size_t it = 0; strmap_next(&f->series, &it, &k, &v);)
+        if (!pattern || series_matches(f, v, pattern))
+            keys[n++] = ew_strdup(k);
+    for (size_t i = 0; i < n; i++) { /* not while iterating the map */
+        series_free(f, strmap_remove(&f->series, keys[i]));
+        free(keys[i]);
+    }
+    free(keys);
+    pthread_mutex_unlock(&f->owner->mu);
+    return n;
+}
+
 void rt_metric_reset(struct rt_metric *f)
 {
     pthread_mutex_lock(&f->owner->mu);

@@ -39,6 +39,11 @@ void rt_metric_set(struct rt_metric *f, const char *const *values, double v);
 void rt_metric_observe(struct rt_metric *f, const char *const *values, double v);
 /* Current value of a counter/gauge series (0 when absent), for tests. */
 double rt_metric_value(struct rt_metric *f, const char *const *values);
+/* Remove the series whose label values match pattern, one per label name, where a
+ * NULL value matches any (a pattern NULL: all). A gauge of something gone (a deleted
+ * MeshNetwork, a member that left) goes with it: a stale series is a false reading.
+ * f may be NULL (no metrics). Returns how many were removed. */
+size_t rt_metric_remove(struct rt_metric *f, const char *const *pattern);
 /* Remove every series of a family (for gauges rebuilt by a collector). */
 void rt_metric_reset(struct rt_metric *f);
 

@@ -387,8 +387,10 @@ void rt_reflector_stop(struct rt_reflector *r)
         rt_metrics_remove_collector(r->o.metrics, collect_cache, r);
         const char *lv[] = {kube_client_name(r->o.client), r->o.resource->plural,
                             r->label_selector ? r->label_selector : "", r->owner ? r->owner : ""};
-        rt_metric_set(r->m_objects, lv, 0);
-        rt_metric_set(r->m_bytes, lv, 0);
+        /* removed, not zeroed: a deleted mesh's selector would stay as a series for
+         * good; a live reflector with the same labels sets it again at the next render */
+        rt_metric_remove(r->m_objects, lv);
+        rt_metric_remove(r->m_bytes, lv);
     }
     rt_store_free(r->store);
     pthread_mutex_destroy(&r->mu);

@@ -141,10 +141,41 @@ static void test_http_server(struct test_ctx *t)
     rt_metrics_free(m);
 }
 
+/* rt_metric_remove: the series matching a pattern go (NULL matches any value), the
+ * others stay, and a family without series renders no sample. */
+static void test_remove_series(struct test_ctx *t)
+{
+    struct rt_metrics *m = rt_metrics_new();
+    struct rt_metric *g = rt_metrics_register(m, RT_GAUGE, "eastwest_certificate_expiry", "x",
+                                              "mesh,cluster,kind", NULL, 0);
+    const char *a[] = {"m1", "us", "intermediate"}, *b[] = {"m1", "", "root"},
+               *c[] = {"m2", "us", "intermediate"};
+    rt_metric_set(g, a, 1);
+    rt_metric_set(g, b, 2);
+    rt_metric_set(g, c, 3);
+    const char *one[] = {"m1", "us", "intermediate"};
+    CHECK(t, rt_metric_remove(g, one) == 1);
+    const char *none[] = {"m3", NULL, NULL};
+    CHECK(t, rt_metric_remove(g, none) == 0);
+    struct strbuf out = STRBUF_INIT;
+    rt_metrics_render(m, &out);
+    CHECK(t, strstr(out.buf, "cluster=\"us\",kind=\"intermediate\"} 3") != NULL);
+    CHECK(t, strstr(out.buf, "mesh=\"m1\",cluster=\"us\"") == NULL);
+    CHECK(t, strstr(out.buf, "mesh=\"m1\",cluster=\"\",kind=\"root\"} 2") != NULL);
+    const char *mesh1[] = {"m1", NULL, NULL};
+    CHECK(t, rt_metric_remove(g, mesh1) == 1);
+    CHECK(t, rt_metric_remove(g, NULL) == 1);
+    CHECK(t, rt_metric_remove(NULL, mesh1) == 0);
+    strbuf_reset(&out);
+    rt_metrics_render(m, &out);
+    CHECKF(t, strstr(out.buf, "eastwest_certificate_expiry{") == NULL, "left: %s", out.buf);
+    strbuf_release(&out);
+    rt_metrics_free(m);
+}
+
 static const struct test_case cases[] = {
-    {"counter_and_gauge", test_counter_and_gauge},
-    {"histogram", test_histogram},
-    {"collector", test_collector},
+    {"remove_series", test_remove_series}, {"counter_and_gauge", test_counter_and_gauge},
+    {"histogram", test_histogram},         {"collector", test_collector},
     {"http_server", test_http_server},
 };
 
