@@ -174,6 +174,9 @@ $CL")"
 reject mesh-nodeport 'spec.eastWestGateway.service.type must be LoadBalancer: a NodePort gateway never gets an address' "$(mesh a "$M_OK
 $CL
   eastWestGateway: {service: {type: NodePort}}")"
+# the default host <name>.<namespace>.<meshID>.global with a label of metadata.name
+# longer than 63 characters (Kubernetes allows one)
+reject ccs-default-host-label-too-long 'metadata.name has a label longer than 63 characters' "$(ccs "x$long_label" "$C_OK")"
 accept() { # accept CASE OBJECT-YAML
     local out
     printf '%s\n' "$2" >"$tmp/obj.yaml"
@@ -182,6 +185,8 @@ accept() { # accept CASE OBJECT-YAML
 }
 accept ccs-host-label-63 "$(ccs a "$C_OK
   host: web.${long_label:1}.example.com")"
+accept ccs-long-name-with-host "$(ccs "x$long_label" "$C_OK
+  host: web.example.com")"
 accept mesh-meshid-dotted "$(mesh a "  meshID: mesh.prod-1
   trustDomain: corp.local
 $CL")"
