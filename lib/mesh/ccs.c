@@ -7,6 +7,7 @@
 #include "ccs_status.h"
 #include "ccs_objects.h"
 #include "claims.h"
+#include "host_name.h"
 #include "conditions.h"
 #include "foreign.h"
 #include "json_path.h"
@@ -1501,8 +1502,10 @@ static struct rt_result work(struct ccs_ctx *x, const cJSON *mesh_obj, double qu
     struct rt_result out = {RT_DONE, 0};
     x->host = mesh_ccs_host(x->ccs, x->net);
     /* the MeshNetwork's serviceClaims (claims.h) first: a claim outside it writes nothing,
-     * and takes no part in conflicts (scan_claims skips it) */
-    if (mesh_claims_check(x->net, x->ccs->namespace_, x->host, x->ccs->address, &p) != MESH_OK) {
+     * and takes no part in conflicts (scan_claims skips it); so does a host Istio refuses
+     * (host_name.h), reported with the field to change */
+    if (mesh_ccs_host_check(x->ccs, x->net, x->host, &p) != MESH_OK ||
+        mesh_claims_check(x->net, x->ccs->namespace_, x->host, x->ccs->address, &p) != MESH_OK) {
         out = refuse_claim(x, &p);
         goto done;
     }

@@ -2,6 +2,7 @@
  * claims.c: the MeshNetwork's serviceClaims policy and its checks (claims.h).
  */
 #include "claims.h"
+#include "host_name.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -174,6 +175,9 @@ mesh_code mesh_claims_check(const struct mesh_network *n, const char *ns, const 
                             const char *address, struct mesh_problem *p)
 {
     const struct mesh_claims *c = &n->claims;
+    /* a host Istio refuses would block the Gateway of every service (host_name.h) */
+    if (mesh_host_check(host, p) != MESH_OK)
+        return MESH_E_INVALID;
     int ok = !c->namespaces_set;
     for (size_t i = 0; !ok && i < c->nnamespaces; i++)
         ok = strcmp(c->namespaces[i], ns) == 0;

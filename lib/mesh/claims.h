@@ -36,8 +36,9 @@ int mesh_cidr_contains(const char *cidr, const char *ip);
 
 /* May a CrossClusterService in namespace ns claim host and address (NULL: allocated
  * from the vipRange) in mesh n? MESH_OK, or MESH_E_INVALID with p's reason
- * NamespaceNotAllowed, HostNotAllowed or AddressNotAllowed and a message naming the
- * claim and the MeshNetwork's field that refuses it. */
+ * InvalidHost (a host Istio refuses, host_name.h: it claims nothing and opens no
+ * Gateway), NamespaceNotAllowed, HostNotAllowed or AddressNotAllowed and a message
+ * naming the claim and the MeshNetwork's field that refuses it. */
 mesh_code mesh_claims_check(const struct mesh_network *n, const char *ns, const char *host,
                             const char *address, struct mesh_problem *p);
 

@@ -4,6 +4,7 @@
 #include "conditions.h"
 #include "json_path.h"
 
+#include "base/strbuf.h"
 #include "base/timeutil.h"
 
 #include <string.h>
@@ -23,6 +24,36 @@ const char *mesh_condition_status(const cJSON *arr, const char *type)
 {
     const cJSON *s = cJSON_GetObjectItemCaseSensitive(find(arr, type), "status");
     return cJSON_IsString(s) ? s->valuestring : NULL;
+}
+
+size_t mesh_condition_fit(const char *message, size_t max)
+{
+    size_t len = strlen(message);
+    if (len <= max)
+        return len;
+    size_t keep =
+        max > sizeof(MESH_COND_TRUNCATED) - 1 ? max - (sizeof(MESH_COND_TRUNCATED) - 1) : 0;
+    /* back off to the start of a UTF-8 sequence: never a split character */
+    while (keep > 0 && ((unsigned char)message[keep] & 0xC0) == 0x80)
+        keep--;
+    return keep;
+}
+
+/* The CRDs cap a condition's message at MESH_COND_MESSAGE_MAX characters, and the API
+ * server refuses the whole status for one longer message: every later status write
+ * would fail. Bytes are counted (never fewer than characters), so the cut is safe for
+ * any UTF-8. */
+static void add_message(cJSON *c, const char *message)
+{
+    size_t keep = mesh_condition_fit(message, MESH_COND_MESSAGE_MAX);
+    if (message[keep] == '\0') {
+        cJSON_AddStringToObject(c, "message", message);
+        return;
+    }
+    struct strbuf b = STRBUF_INIT;
+    strbuf_addf(&b, "%.*s%s", (int)keep, message, MESH_COND_TRUNCATED);
+    cJSON_AddStringToObject(c, "message", b.buf);
+    strbuf_release(&b);
 }
 
 void mesh_condition_add(cJSON *arr, const cJSON *old, const char *type,
@@ -45,7 +76,6 @@ void mesh_condition_add(cJSON *arr, const cJSON *old, const char *type,
         cJSON_AddStringToObject(c, "lastTransitionTime", now);
     }
     cJSON_AddStringToObject(c, "reason", reason);
-    /* The CRD caps messages at 32768 characters; a long list of members fits well below. */
-    cJSON_AddStringToObject(c, "message", message ? message : "");
+    add_message(c, message ? message : "");
     cJSON_AddItemToArray(arr, c);
 }

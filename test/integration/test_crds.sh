@@ -159,6 +159,37 @@ reject ccs-empty-importto 'spec.importTo must name at least one cluster' "$(ccs 
   importTo: []")"
 reject ccs-wildcard-host 'spec.host' "$(ccs a "$C_OK
   host: '*.eu.mesh.local'")"
+# issue 32: hosts Istio refuses (one in the shared east-west Gateway blocks every host)
+long_label=$(printf 'a%.0s' $(seq 64))
+reject ccs-host-label-too-long 'every dot-separated label of spec.host must be at most 63 characters' "$(ccs a "$C_OK
+  host: web.$long_label.example.com")"
+reject ccs-host-numeric-tld 'the last label of spec.host must not be all digits' "$(ccs a "$C_OK
+  host: 10.0.0.1")"
+reject mesh-meshid-empty-label 'every dot-separated label of spec.meshID must be a DNS label' "$(mesh a "  meshID: a..b
+  trustDomain: corp.local
+$CL")"
+reject mesh-meshid-label-hyphen 'every dot-separated label of spec.meshID must be a DNS label' "$(mesh a "  meshID: a-.b
+  trustDomain: corp.local
+$CL")"
+reject mesh-nodeport 'spec.eastWestGateway.service.type must be LoadBalancer: a NodePort gateway never gets an address' "$(mesh a "$M_OK
+$CL
+  eastWestGateway: {service: {type: NodePort}}")"
+# the default host <name>.<namespace>.<meshID>.global with a label of metadata.name
+# longer than 63 characters (Kubernetes allows one)
+reject ccs-default-host-label-too-long 'metadata.name has a label longer than 63 characters' "$(ccs "x$long_label" "$C_OK")"
+accept() { # accept CASE OBJECT-YAML
+    local out
+    printf '%s\n' "$2" >"$tmp/obj.yaml"
+    if out=$(k apply --dry-run=server -f "$tmp/obj.yaml" 2>&1); then pass "valid/$1"; else
+        fail "valid/$1" "$out"; fi
+}
+accept ccs-host-label-63 "$(ccs a "$C_OK
+  host: web.${long_label:1}.example.com")"
+accept ccs-long-name-with-host "$(ccs "x$long_label" "$C_OK
+  host: web.example.com")"
+accept mesh-meshid-dotted "$(mesh a "  meshID: mesh.prod-1
+  trustDomain: corp.local
+$CL")"
 reject ccs-bad-partition-policy 'spec.partitionPolicy: Unsupported value' "$(ccs a "$C_OK
   partitionPolicy: Forget")"
 reject ccs-bad-interval 'spec.failover.outlierDetection.interval' "$(ccs a "$C_OK

@@ -21,6 +21,8 @@ source "$here/hostile_creds.sh"
 source "$here/hostile_claims.sh"
 # shellcheck source=test/integration/hostile_meshgone.sh
 source "$here/hostile_meshgone.sh"
+# shellcheck source=test/integration/hostile_limits.sh
+source "$here/hostile_limits.sh"
 
 mesh_ready() { kc us get meshnetwork training-mesh -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' | grep -qx True; }
 
@@ -57,6 +59,7 @@ check mesh-ready 60 mesh_ready
 # ---- cases beside a working mesh ----
 hostile_creds
 hostile_claims
+hostile_limits
 
 # ---- leave as found ----
 kc us -n echo delete ccs --all --timeout=60s >/dev/null 2>&1
