@@ -19,6 +19,8 @@ source "$here/hostile_foreign.sh"
 source "$here/hostile_creds.sh"
 # shellcheck source=test/integration/hostile_claims.sh
 source "$here/hostile_claims.sh"
+# shellcheck source=test/integration/hostile_moved.sh
+source "$here/hostile_moved.sh"
 
 mesh_ready() { kc us get meshnetwork training-mesh -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' | grep -qx True; }
 
@@ -54,6 +56,7 @@ check mesh-ready 60 mesh_ready
 # ---- cases beside a working mesh ----
 hostile_creds
 hostile_claims
+hostile_moved
 
 # ---- leave as found ----
 kc us -n echo delete ccs --all --timeout=60s >/dev/null 2>&1
