@@ -5,8 +5,10 @@
 # the real istiods):
 #   - moved: echo/moving, exported from eu to us in training-mesh, is moved to
 #     moved-mesh (a second MeshNetwork, over ap). Throughout the move, what istiod
-#     sends a sidecar in us (the xDS probe) is either the whole usable cluster of its
-#     host (eu's gateway, the echo identity) or nothing of it, never a half; at the end
+#     sends a sidecar in us (the xDS probe) of its host is the usable cluster (eu's
+#     gateway, the echo identity), parts of it being withdrawn, or nothing, never a
+#     cluster pointing elsewhere or with another identity; and
+#     echo (which stays in training-mesh) stays usable at every probe; at the end
 #     nothing of it stays in training-mesh's members (us, eu) nor in eu's Gateway, and
 #     its status records moved-mesh;
 #   - unreadable: echo/unreadable gets a spec the API server admits and the operator's
@@ -60,19 +62,24 @@ hm_dump() {
         --namespace echo --labels app=client --service-account client --locality us-east-1 \
         --meta NETWORK=us-net --meta DNS_CAPTURE=true >"$tmp/hm-xds.json" 2>"$tmp/hm-xds.err"
 }
-# hm_view HOST: "usable", "absent", or "broken: what" for what the last dump has of HOST.
+# hm_view HOST: "usable", "absent", "withdrawing" (its cluster with no endpoint left, or its
+# route left without the cluster: istiod drops a deleted ServiceEntry's parts over more than
+# one push), or "broken: what" for what the last dump has of HOST.
 hm_view() {
     local c="outbound|80||$1" sni="outbound_.80_._.$1" eps mtls vh
     eps=$(xds_endpoints "$tmp/hm-xds.json" "$c")
     mtls=$(xds_mtls "$tmp/hm-xds.json" "$c")
     vh=$(jq -r --arg h "$1" '[.routes[]? | .virtualHosts[]? | select(.domains | index($h))] | length' "$tmp/hm-xds.json")
     if [ -z "$(xds_cluster_field "$tmp/hm-xds.json" "$c" .name)" ]; then
-        if [ "$vh" = 0 ]; then echo absent; else echo "broken: a route for $1 and no cluster"; fi
-    elif [ "$eps" = "203.0.113.20:15443 eu-west-1 0" ] &&
-        [ "$mtls" = "$sni spiffe://corp.local/ns/echo/sa/echo" ]; then
+        if [ "$vh" = 0 ]; then echo absent; else echo withdrawing; fi
+    elif [ "$mtls" != "$sni spiffe://corp.local/ns/echo/sa/echo" ]; then
+        echo "broken: mTLS '$mtls'"
+    elif [ "$eps" = "203.0.113.20:15443 eu-west-1 0" ]; then
         echo usable
+    elif [ -z "$eps" ]; then
+        echo withdrawing
     else
-        echo "broken: endpoints '$eps', mTLS '$mtls'"
+        echo "broken: endpoints '$eps'"
     fi
 }
 hm_sidecar_view() { hm_dump && hm_view "$1"; }
@@ -99,7 +106,7 @@ hm_recorded() { # hm_recorded NAME: "mesh [clusters]" of its status record
 }
 
 hostile_moved_mesh() {
-    local host=moving.eu.mesh.local view broken="" samples=0 end out
+    local host=moving.eu.mesh.local view broken="" samples=0 end out other echo_lost=""
     hm_ccs moving "$host"
     if hm_ready moving; then pass moved/written-in-training-mesh; else
         fail moved/written-in-training-mesh "Ready: $(hm_cond moving Ready)"; return; fi
@@ -118,14 +125,19 @@ hostile_moved_mesh() {
             samples=$((samples + 1))
             view=$(hm_view "$host")
             [[ $view == broken* ]] && broken="$broken; $view"
+            # the service that stays in training-mesh is not touched by the cleanup
+            other=$(hm_view echo.eu.mesh.local)
+            [ "$other" = usable ] || echo_lost="$echo_lost; $other"
         fi
         if [ "$view" = absent ] && hm_gone_from_members moving &&
             [[ $(hm_eu_gateway_hosts) != *"$host"* ]]; then break; fi
         [ "$SECONDS" -lt "$end" ] || break
         sleep 0.5
     done
-    if [ -z "$broken" ]; then pass moved/sidecar-usable-or-absent-throughout; else
-        fail moved/sidecar-usable-or-absent-throughout "${broken#; } ($samples probes)"; fi
+    if [ -z "$broken" ]; then pass moved/sidecar-never-misdirected-throughout; else
+        fail moved/sidecar-never-misdirected-throughout "${broken#; } ($samples probes)"; fi
+    if [ -z "$echo_lost" ]; then pass moved/other-service-usable-throughout; else
+        fail moved/other-service-usable-throughout "echo.eu.mesh.local: ${echo_lost#; } ($samples probes)"; fi
     if [ "$view" = absent ]; then pass moved/sidecar-lets-go; else
         fail moved/sidecar-lets-go "the us sidecar still has $host after 60 s: $view"; fi
     if hm_gone_from_members moving; then pass moved/old-mesh-members-cleaned; else
