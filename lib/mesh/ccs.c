@@ -1596,12 +1596,17 @@ static struct rt_result refuse_claim(struct ccs_ctx *x, const struct mesh_proble
     return withdraw(x, p->reason, p->message.buf, 0);
 }
 
-/* Before its first write in a mesh (or in a member new to it), status records where it
- * writes (ccs_status.h): a move, or a deletion with a spec that cannot be read, cleans
- * by that. -1 when that status could not be written: nothing is written then. */
+/* Status records where it writes (ccs_status.h): a move, or a deletion with a spec that
+ * cannot be read, cleans by that. The status written after the members is the record;
+ * a record that misses one of the members (one joined the mesh) is completed before it
+ * is written there. With no record yet (a new service, or one just moved: nothing of it
+ * is in this mesh's members, or what is was written by a version that kept none) the
+ * status after the writes records it: no request more per new service. -1 when that
+ * status could not be written: nothing is written then. */
 static int record_ahead(struct ccs_ctx *x)
 {
-    if (mesh_ccs_status_records(x->obj, x->net->name, x->members, x->nmembers))
+    if (!mesh_json_get(x->obj, "status", "meshNetwork") ||
+        mesh_ccs_status_records(x->obj, x->net->name, x->members, x->nmembers))
         return 0;
     const cJSON *old = mesh_json_get(x->obj, "status", NULL);
     cJSON *st = cJSON_IsObject(old) ? cJSON_Duplicate(old, 1) : cJSON_CreateObject();

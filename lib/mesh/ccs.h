@@ -21,7 +21,7 @@
  *      subjectAltNames, from a cache of the exporter's pods (never a list per
  *      reconcile);
  *   6. status.meshNetwork and status.writtenClusters record the mesh and its
- *      members before the first write there (ccs_status.h); per member: importers get the ServiceEntry (endpoints at exporters'
+ *      members (ccs_status.h); per member: importers get the ServiceEntry (endpoints at exporters'
  *      gateways; the local Service first when it also exports) and the
  *      DestinationRule; exporters that do not import get the workload-selecting
  *      ServiceEntry; written only where the cache differs; objects of members

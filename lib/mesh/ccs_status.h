@@ -16,11 +16,11 @@
  * keeps what its status last said of the members.
  *
  * Where it wrote: status.meshNetwork and status.writtenClusters name the mesh and
- * its members where its objects may be. They are recorded before the first write in
- * a mesh (and whenever the mesh gains a member), kept by every blocked status, and
- * read back when it moves to another mesh (the old one is cleaned first) and when it
- * is deleted, even with a spec the operator cannot parse: cleanup goes by what was
- * written, never by a spec that can no longer be read.
+ * its members where its objects may be. They are recorded with the status of the
+ * reconcile that writes there (before the write, when the mesh gains a member), kept
+ * by every blocked status, and read back when it moves to another mesh (the old one
+ * is cleaned first) and when it is deleted, even with a spec the operator cannot
+ * parse: cleanup goes by what was written, never by a spec that can no longer be read.
  */
 #ifndef EW_MESH_CCS_STATUS_H
 #define EW_MESH_CCS_STATUS_H
