@@ -1398,15 +1398,17 @@ static int cleanup_member(struct ccs_ctx *x, const char *mesh, const char *name,
     return rc;
 }
 
-/* Remove its objects from every member it may have written to: the members of its
- * MeshNetwork. A member that left the mesh, and every member of a MeshNetwork being
- * deleted, is cleaned by the MeshNetwork controller (member_leave.c), which holds the
- * member (and its own finalizer) until nothing labelled with the mesh is left there.
- * So: 0 when all are gone (or the MeshNetwork is, which means its cleanup is done), 1
- * while the MeshNetwork's own cleanup runs, -1 with why when some member is pending. */
-static int cleanup_all(struct ccs_ctx *x, struct strbuf *why)
+/* Remove its objects from every member of one mesh it may have written to: the
+ * members the MeshNetwork lists, or when its spec cannot be read, those its status
+ * recorded (recorded: status.writtenClusters, may be NULL). A member that left the
+ * mesh, and every member of a MeshNetwork being deleted, is cleaned by the MeshNetwork
+ * controller (member_leave.c), which holds the member (and its own finalizer) until
+ * nothing labelled with the mesh is left there. So: 0 when all are gone (or the
+ * MeshNetwork is, which means its cleanup is done), 1 while the MeshNetwork's own
+ * cleanup runs, -1 with why when some member is pending. */
+static int cleanup_mesh(struct ccs_ctx *x, const char *mesh, const cJSON *recorded,
+                        struct strbuf *why)
 {
-    const char *mesh = x->ccs->mesh_network;
     cJSON *mesh_obj = rt_store_get_copy(rt_reflector_store(x->cc->meshes), mesh);
     if (!mesh_obj)
         return 0;
@@ -1414,17 +1416,110 @@ static int cleanup_all(struct ccs_ctx *x, struct strbuf *why)
     struct mesh_network net;
     if (mesh_json_get(mesh_obj, "metadata", "deletionTimestamp")) {
         rc = 1;
-    } else if (mesh_network_parse(mesh_obj, &net, NULL) != MESH_OK) {
-        strbuf_addf(why, "MeshNetwork %s is invalid: its members are not known", mesh);
-        rc = -1;
-    } else {
+    } else if (mesh_network_parse(mesh_obj, &net, NULL) == MESH_OK) {
         for (size_t i = 0; i < net.nclusters; i++)
             if (cleanup_member(x, mesh, net.clusters[i].name, why))
                 rc = -1;
         mesh_network_release(&net);
+    } else if (cJSON_GetArraySize(recorded) > 0) {
+        const cJSON *c;
+        cJSON_ArrayForEach(c, recorded)
+        {
+            if (cJSON_IsString(c) && cleanup_member(x, mesh, c->valuestring, why))
+                rc = -1;
+        }
+    } else {
+        strbuf_addf(why,
+                    "%sMeshNetwork %s is invalid and status.writtenClusters names none of its "
+                    "members: where its objects are is not known",
+                    why->len ? "; " : "", mesh);
+        rc = -1;
     }
     cJSON_Delete(mesh_obj);
     return rc;
+}
+
+/* The worse of two cleanup_mesh results: pending (-1), then waiting (1), then done. */
+static int cleanup_worse(int a, int b)
+{
+    return a < 0 || b < 0 ? -1 : a > b ? a : b;
+}
+
+/* Remove its objects from every member it may have written to: the mesh its status
+ * records (status.meshNetwork: moved away since, or the spec unreadable) and the mesh
+ * its spec names (spec_mesh, NULL when the spec cannot be read). */
+static int cleanup_all(struct ccs_ctx *x, const char *spec_mesh, struct strbuf *why)
+{
+    const char *was = mesh_json_str(x->obj, "status", "meshNetwork");
+    const cJSON *recorded = mesh_json_get(x->obj, "status", "writtenClusters");
+    int rc = 0;
+    if (was && (!spec_mesh || strcmp(was, spec_mesh) != 0))
+        rc = cleanup_mesh(x, was, recorded, why);
+    if (spec_mesh)
+        rc = cleanup_worse(
+            rc, cleanup_mesh(x, spec_mesh, was && !strcmp(was, spec_mesh) ? recorded : NULL, why));
+    return rc;
+}
+
+/* A deleting CrossClusterService: its objects go from every member it may have written
+ * to (cleanup_all), then its finalizer. spec_mesh as cleanup_all's. */
+static struct rt_result finish_deletion(struct ccs_ctx *x, const char *spec_mesh)
+{
+    struct rt_result out;
+    struct strbuf why = STRBUF_INIT;
+    int rc = rt_finalizer_present(x->obj, MESH_FINALIZER) ? cleanup_all(x, spec_mesh, &why) : 0;
+    flush_changes(x);
+    if (!rt_finalizer_present(x->obj, MESH_FINALIZER)) {
+        out = (struct rt_result){RT_DONE, 0};
+    } else if (rc == 0) {
+        out =
+            (struct rt_result){set_finalizer(x->cc, x->obj, 0) == KUBE_OK ? RT_DONE : RT_ERROR, 0};
+    } else if (rc == 1) { /* queued again when the MeshNetwork goes (map_mesh) */
+        out = (struct rt_result){RT_REQUEUE_AFTER, 2};
+    } else {
+        rt_record(&x->events, "Warning", "CleanupPending", "CleanupPending",
+                  "waiting to remove finalizer %s: %s", MESH_FINALIZER, why.buf);
+        out = (struct rt_result){RT_ERROR, 0};
+    }
+    strbuf_release(&why);
+    return out;
+}
+
+/* A spec the operator cannot parse (the API server admitted it): its status says why;
+ * deleting, it is cleaned by what it wrote - the mesh and members its status recorded,
+ * else the mesh its spec names as a string - never left behind for want of a readable
+ * spec. Only objects labelled as this service's are removed (delete_if_present). */
+static struct rt_result unparsed(struct mesh_ccs_controller *cc, const cJSON *obj,
+                                 const struct mesh_problem *p)
+{
+    int64_t gen = mesh_object_generation(obj);
+    struct rt_result out = status_only(
+        write_status(cc, obj, mesh_ccs_blocked_status(obj, gen, p->reason, p->message.buf, 0)));
+    if (!mesh_json_get(obj, "metadata", "deletionTimestamp") ||
+        !rt_finalizer_present(obj, MESH_FINALIZER))
+        return out;
+    const char *ns = mesh_json_str(obj, "metadata", "namespace");
+    const char *name = mesh_json_str(obj, "metadata", "name");
+    const cJSON *mn = mesh_json_get(obj, "spec", "meshNetwork");
+    struct mesh_ccs stub = {
+        .namespace_ = ew_strdup(ns ? ns : ""),
+        .name = ew_strdup(name ? name : ""),
+        .uid = ew_strdup(
+            mesh_json_str(obj, "metadata", "uid") ? mesh_json_str(obj, "metadata", "uid") : ""),
+    };
+    struct ccs_ctx x = {.cc = cc, .obj = obj, .ccs = &stub};
+    x.ref = (struct rt_object_ref){"eastwest.io/v1alpha1", "CrossClusterService", stub.namespace_,
+                                   stub.name, stub.uid};
+    x.events = (struct rt_event_target){
+        .recorder = cc->o.events,
+        .log = cc->o.log,
+        .log_key = "crossclusterservice",
+        .regarding = &x.ref,
+    };
+    out = finish_deletion(&x, cJSON_IsString(mn) && *mn->valuestring ? mn->valuestring : NULL);
+    strbuf_release(&x.changes);
+    mesh_ccs_release(&stub);
+    return out;
 }
 
 /* ---- the reconcile ---- */
@@ -1473,11 +1568,11 @@ static int members_listing(struct ccs_ctx *x)
 /* How soon a refused claim whose objects could not all be withdrawn looks again. */
 #define REFUSED_CLEANUP_RETRY 10.0
 
-/* A claim outside the MeshNetwork's serviceClaims, or of an address an importer's
- * Service has: its status says why, and what it wrote before (the policy was tightened,
- * the Service came, since) is withdrawn from every member of the
- * mesh - a policy decision, not a failed read: only objects labelled as this service's. */
-static struct rt_result refuse_claim(struct ccs_ctx *x, const struct mesh_problem *p)
+/* What it wrote is withdrawn from every member of the mesh, and its status says why
+ * (conflict: Conflict=True too) - a policy decision, not a failed read: only objects
+ * labelled as this service's go, never another service's of the same host. */
+static struct rt_result withdraw(struct ccs_ctx *x, const char *reason, const char *msg,
+                                 int conflict)
 {
     struct strbuf why = STRBUF_INIT;
     int pending = 0;
@@ -1487,12 +1582,79 @@ static struct rt_result refuse_claim(struct ccs_ctx *x, const struct mesh_proble
     flush_changes(x);
     strbuf_release(&why);
     int st = write_status(
-        x->cc, x->obj,
-        mesh_ccs_blocked_status(x->obj, x->ccs->generation, p->reason, p->message.buf, 0));
+        x->cc, x->obj, mesh_ccs_blocked_status(x->obj, x->ccs->generation, reason, msg, conflict));
     if (st != 0)
         return (struct rt_result){RT_ERROR, 0};
     return pending ? (struct rt_result){RT_REQUEUE_AFTER, REFUSED_CLEANUP_RETRY}
                    : (struct rt_result){RT_DONE, 0};
+}
+
+/* A claim outside the MeshNetwork's serviceClaims, or of an address an importer's
+ * Service has: its status says why, and what it wrote before (the policy was tightened,
+ * the Service came, since) is withdrawn from every member of the mesh. */
+static struct rt_result refuse_claim(struct ccs_ctx *x, const struct mesh_problem *p)
+{
+    return withdraw(x, p->reason, p->message.buf, 0);
+}
+
+/* Status records where it writes (ccs_status.h): a move, or a deletion with a spec that
+ * cannot be read, cleans by that. The status written after the members is the record;
+ * a record that misses one of the members (one joined the mesh) is completed before it
+ * is written there. With no record yet (a new service, or one just moved: nothing of it
+ * is in this mesh's members, or what is was written by a version that kept none) the
+ * status after the writes records it: no request more per new service. -1 when that
+ * status could not be written: nothing is written then. */
+static int record_ahead(struct ccs_ctx *x)
+{
+    if (!mesh_json_get(x->obj, "status", "meshNetwork") ||
+        mesh_ccs_status_records(x->obj, x->net->name, x->members, x->nmembers))
+        return 0;
+    const cJSON *old = mesh_json_get(x->obj, "status", NULL);
+    cJSON *st = cJSON_IsObject(old) ? cJSON_Duplicate(old, 1) : cJSON_CreateObject();
+    mesh_ccs_status_record(st, x->net->name, x->members, x->nmembers);
+    return write_status(x->cc, x->obj, st);
+}
+
+/* Moved to another mesh (spec.meshNetwork edited; was: the mesh its status records):
+ * what it wrote in the old mesh's members goes first, then the record of it (so that a
+ * later reconcile that finds the new mesh blocked does not look there again), and only
+ * then is the new mesh written. 1 when the old mesh is clean; else 0 with *out. */
+static int leave_old_mesh(struct ccs_ctx *x, cJSON *obj, const char *was, struct rt_result *out)
+{
+    struct strbuf why = STRBUF_INIT;
+    int rc = cleanup_mesh(x, was, mesh_json_get(obj, "status", "writtenClusters"), &why);
+    flush_changes(x);
+    if (rc == 0) {
+        cJSON *st = cJSON_Duplicate(mesh_json_get(obj, "status", NULL), 1);
+        cJSON_DeleteItemFromObjectCaseSensitive(st, "meshNetwork");
+        cJSON_DeleteItemFromObjectCaseSensitive(st, "writtenClusters");
+        if (write_status(x->cc, obj, st) == 0) {
+            cJSON *mine = cJSON_GetObjectItemCaseSensitive(obj, "status");
+            cJSON_DeleteItemFromObjectCaseSensitive(mine, "meshNetwork");
+            cJSON_DeleteItemFromObjectCaseSensitive(mine, "writtenClusters");
+        } else {
+            *out = (struct rt_result){RT_ERROR, 0};
+            rc = -1;
+        }
+    } else {
+        struct strbuf m = STRBUF_INIT;
+        strbuf_addf(&m,
+                    "spec.meshNetwork moved from %s to %s: what it wrote in %s's members goes "
+                    "first: ",
+                    was, x->ccs->mesh_network, was);
+        if (rc == 1)
+            strbuf_addf(&m, "MeshNetwork %s is being deleted, and its own cleanup runs", was);
+        else
+            strbuf_adds(&m, why.buf);
+        int st = write_status(
+            x->cc, obj,
+            mesh_ccs_blocked_status(obj, x->ccs->generation, "MovingMeshNetwork", m.buf, 0));
+        *out = rc == 1 && st == 0 ? (struct rt_result){RT_REQUEUE_AFTER, 2}
+                                  : (struct rt_result){RT_ERROR, 0};
+        strbuf_release(&m);
+    }
+    strbuf_release(&why);
+    return rc == 0;
 }
 
 static struct rt_result work(struct ccs_ctx *x, const cJSON *mesh_obj, double queued_for)
@@ -1517,9 +1679,7 @@ static struct rt_result work(struct ccs_ctx *x, const cJSON *mesh_obj, double qu
                     "%s %s is already claimed by CrossClusterService %s (older); this one "
                     "writes nothing",
                     cs.what, strcmp(cs.what, "host") == 0 ? x->host : x->ccs->address, cs.winner);
-        out = status_only(write_status(
-            x->cc, x->obj,
-            mesh_ccs_blocked_status(x->obj, x->ccs->generation, "Conflict", m.buf, 1)));
+        out = withdraw(x, "Conflict", m.buf, 1); /* the loser's objects go, the winner's stay */
         strbuf_release(&m);
         free(cs.winner);
         goto done;
@@ -1557,6 +1717,10 @@ static struct rt_result work(struct ccs_ctx *x, const cJSON *mesh_obj, double qu
     /* one order whatever the caches' (hash) order: no rewrite for a reordering */
     if (x->nsans > 1)
         qsort(x->sans, x->nsans, sizeof(char *), cmp_ids);
+    if (record_ahead(x) != 0) {
+        out = (struct rt_result){RT_ERROR, 0};
+        goto done;
+    }
     decide_members(x);
     struct strbuf why = STRBUF_INIT;
     double start = ew_now_mono();
@@ -1579,6 +1743,7 @@ static struct rt_result work(struct ccs_ctx *x, const cJSON *mesh_obj, double qu
         .waiting_for_identity = x->waiting,
         .foreign = x->foreign,
         .write_problem = why.buf,
+        .mesh_network = x->net->name,
     };
     if (x->waiting)
         note_waiting(x);
@@ -1637,10 +1802,7 @@ static struct rt_result reconcile(void *ud, const char *key, double queued_for)
     int64_t gen = mesh_object_generation(obj);
     int deleting = mesh_json_get(obj, "metadata", "deletionTimestamp") != NULL;
     if (mesh_ccs_parse(obj, &c, &p) != MESH_OK) {
-        out = status_only(
-            write_status(cc, obj, mesh_ccs_blocked_status(obj, gen, p.reason, p.message.buf, 0)));
-        if (deleting && rt_finalizer_present(obj, MESH_FINALIZER))
-            set_finalizer(cc, obj, 0);
+        out = unparsed(cc, obj, &p);
         goto out_noparse; /* the failed parse released c (api.h) */
     }
     x.ccs = &c;
@@ -1653,21 +1815,7 @@ static struct rt_result reconcile(void *ud, const char *key, double queued_for)
         .regarding = &x.ref,
     };
     if (deleting) {
-        struct strbuf why = STRBUF_INIT;
-        int rc = rt_finalizer_present(obj, MESH_FINALIZER) ? cleanup_all(&x, &why) : 0;
-        flush_changes(&x);
-        if (!rt_finalizer_present(obj, MESH_FINALIZER)) {
-            out = (struct rt_result){RT_DONE, 0};
-        } else if (rc == 0) {
-            out = (struct rt_result){set_finalizer(cc, obj, 0) == KUBE_OK ? RT_DONE : RT_ERROR, 0};
-        } else if (rc == 1) { /* queued again when the MeshNetwork goes (map_mesh) */
-            out = (struct rt_result){RT_REQUEUE_AFTER, 2};
-        } else {
-            rt_record(&x.events, "Warning", "CleanupPending", "CleanupPending",
-                      "waiting to remove finalizer %s: %s", MESH_FINALIZER, why.buf);
-            out = (struct rt_result){RT_ERROR, 0};
-        }
-        strbuf_release(&why);
+        out = finish_deletion(&x, c.mesh_network);
         goto out_ccs;
     }
     if (!rt_finalizer_present(obj, MESH_FINALIZER) && set_finalizer(cc, obj, 1) != KUBE_OK) {
@@ -1676,6 +1824,9 @@ static struct rt_result reconcile(void *ud, const char *key, double queued_for)
     }
     /* With the finalizer in place, go on: the update comes back through the watch and
      * queues the key again, and that reconcile finds nothing left to write. */
+    const char *was = mesh_json_str(obj, "status", "meshNetwork");
+    if (was && strcmp(was, c.mesh_network) != 0 && !leave_old_mesh(&x, obj, was, &out))
+        goto out_ccs;
     cJSON *mesh_obj = rt_store_get_copy(rt_reflector_store(cc->meshes), c.mesh_network);
     if (mesh_json_get(mesh_obj, "metadata", "deletionTimestamp")) {
         /* Its members are leaving the mesh: the MeshNetwork controller removes what this

@@ -3,19 +3,25 @@
  *
  * One reconcile, level-triggered:
  *   1. parse; deleting: remove its ServiceEntries and DestinationRules from
- *      every member, then the finalizer; else make sure the finalizer is there;
+ *      every member it may have written to (the mesh status.meshNetwork records,
+ *      and the one the spec names; by the record alone when the spec cannot be
+ *      parsed), then the finalizer; else make sure the finalizer is there; moved
+ *      to another mesh (the spec names another than the record): clean the
+ *      recorded one first, then drop the record;
  *   2. find its MeshNetwork (status gives each member's gateway addresses and
  *      reachability: the MeshNetwork controller keeps them current);
  *   3. conflicts: of two CrossClusterServices of one mesh claiming one host or
  *      one address, the newer (creationTimestamp, then namespace/name) gets
- *      Conflict=True naming the other and writes nothing;
+ *      Conflict=True naming the other, writes nothing, and what it wrote before
+ *      is withdrawn (its own objects only);
  *   4. the address: spec.address, else the one in status if still free, else a
  *      stable VIP from vipRange (ccs_objects.h);
  *   5. per exporter: its backing Service (ports, target ports, selector) from a
  *      cache of Services, and the service accounts of the selected pods for
  *      subjectAltNames, from a cache of the exporter's pods (never a list per
  *      reconcile);
- *   6. per member: importers get the ServiceEntry (endpoints at exporters'
+ *   6. status.meshNetwork and status.writtenClusters record the mesh and its
+ *      members (ccs_status.h); per member: importers get the ServiceEntry (endpoints at exporters'
  *      gateways; the local Service first when it also exports) and the
  *      DestinationRule; exporters that do not import get the workload-selecting
  *      ServiceEntry; written only where the cache differs; objects of members

@@ -36,6 +36,40 @@ static cJSON *member_status(const struct mesh_ccs_outcome *x, const struct membe
     return c;
 }
 
+void mesh_ccs_status_record(cJSON *st, const char *mesh, const struct member_view *members,
+                            size_t n)
+{
+    if (!mesh)
+        return;
+    cJSON_DeleteItemFromObjectCaseSensitive(st, "meshNetwork");
+    cJSON_DeleteItemFromObjectCaseSensitive(st, "writtenClusters");
+    cJSON_AddStringToObject(st, "meshNetwork", mesh);
+    cJSON *w = cJSON_AddArrayToObject(st, "writtenClusters");
+    for (size_t i = 0; i < n; i++)
+        cJSON_AddItemToArray(w, cJSON_CreateString(members[i].spec->name));
+}
+
+int mesh_ccs_status_records(const cJSON *obj, const char *mesh, const struct member_view *members,
+                            size_t n)
+{
+    const char *was = mesh_json_str(obj, "status", "meshNetwork");
+    if (!was || strcmp(was, mesh) != 0)
+        return 0;
+    const cJSON *w = mesh_json_get(obj, "status", "writtenClusters");
+    for (size_t i = 0; i < n; i++) {
+        int found = 0;
+        const cJSON *c;
+        cJSON_ArrayForEach(c, w)
+        {
+            if (cJSON_IsString(c) && strcmp(c->valuestring, members[i].spec->name) == 0)
+                found = 1;
+        }
+        if (!found)
+            return 0;
+    }
+    return 1;
+}
+
 cJSON *mesh_ccs_status(const cJSON *old, const struct mesh_ccs_outcome *x)
 {
     const char *write_problem = x->write_problem;
@@ -95,6 +129,7 @@ cJSON *mesh_ccs_status(const cJSON *old, const struct mesh_ccs_outcome *x)
                                    : write_problem,
                        gen);
     cJSON_AddItemToObject(st, "clusters", clusters);
+    mesh_ccs_status_record(st, x->mesh_network, x->members, x->nmembers);
     strbuf_release(&wait);
     strbuf_release(&from);
     strbuf_release(&to);
@@ -108,12 +143,14 @@ cJSON *mesh_ccs_blocked_status(const cJSON *obj, int64_t gen, const char *reason
     const cJSON *old = mesh_json_get(obj, "status", "conditions");
     cJSON *st = cJSON_CreateObject();
     cJSON_AddNumberToObject(st, "observedGeneration", (double)gen);
-    const cJSON *keep[] = {mesh_json_get(obj, "status", "host"),
-                           mesh_json_get(obj, "status", "address"),
-                           mesh_json_get(obj, "status", "from"), mesh_json_get(obj, "status", "to"),
-                           mesh_json_get(obj, "status", "clusters")};
-    const char *names[] = {"host", "address", "from", "to", "clusters"};
-    for (size_t i = 0; i < 5; i++)
+    const cJSON *keep[] = {
+        mesh_json_get(obj, "status", "host"),           mesh_json_get(obj, "status", "address"),
+        mesh_json_get(obj, "status", "from"),           mesh_json_get(obj, "status", "to"),
+        mesh_json_get(obj, "status", "clusters"),       mesh_json_get(obj, "status", "meshNetwork"),
+        mesh_json_get(obj, "status", "writtenClusters")};
+    const char *names[] = {"host",     "address",     "from",           "to",
+                           "clusters", "meshNetwork", "writtenClusters"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (keep[i])
             cJSON_AddItemToObject(st, names[i], cJSON_Duplicate(keep[i], 1));
     cJSON *conds = cJSON_AddArrayToObject(st, "conditions");

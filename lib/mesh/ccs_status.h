@@ -14,6 +14,13 @@
  * and Ready. A CrossClusterService that cannot be worked on (a conflict, an invalid
  * spec, its MeshNetwork missing or deleting) gets Ready=False with the reason, and
  * keeps what its status last said of the members.
+ *
+ * Where it wrote: status.meshNetwork and status.writtenClusters name the mesh and
+ * its members where its objects may be. They are recorded with the status of the
+ * reconcile that writes there (before the write, when the mesh gains a member), kept
+ * by every blocked status, and read back when it moves to another mesh (the old one
+ * is cleaned first) and when it is deleted, even with a spec the operator cannot
+ * parse: cleanup goes by what was written, never by a spec that can no longer be read.
  */
 #ifndef EW_MESH_CCS_STATUS_H
 #define EW_MESH_CCS_STATUS_H
@@ -46,11 +53,19 @@ struct mesh_ccs_outcome {
     int namespace_missing;         /* NamespaceMissing: not created (serviceClaims) */
     const char *write_problem;     /* "" or NULL: every importer written */
     int foreign; /* members where a foreign object of its name was left alone (foreign.h) */
+    const char *mesh_network; /* the mesh written in: status.meshNetwork (NULL: none) */
 };
 
 /* The reason of Imported and Ready while no identity is known (see above). */
 #define MESH_CCS_WAITING_FOR_IDENTITY "WaitingForIdentity"
 
+/* Set st's meshNetwork to mesh and writtenClusters to the n members' names (mesh NULL:
+ * leave st as it is). */
+void mesh_ccs_status_record(cJSON *st, const char *mesh, const struct member_view *members,
+                            size_t n);
+/* 1 when obj's status already records mesh with each of the n members. */
+int mesh_ccs_status_records(const cJSON *obj, const char *mesh, const struct member_view *members,
+                            size_t n);
 /* old: the status's conditions as last written (may be NULL). */
 cJSON *mesh_ccs_status(const cJSON *old, const struct mesh_ccs_outcome *o);
 /* Ready=False with reason and message (Conflict True when conflict); obj: the

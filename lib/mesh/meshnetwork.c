@@ -589,6 +589,11 @@ static void map_ccs(void *ud, enum rt_change change, const char *key, const cJSO
     pthread_mutex_lock(&mc->mu);
     struct ccs_seen *was = gone ? NULL : strmap_get(&mc->ccs_seen, key);
     int changed = gone || !was || was->generation != gen || was->deleting != deleting;
+    /* moved to another mesh: the old one's Gateways stop passing its host */
+    char *left = changed && was && was->parsed && cJSON_IsString(mn) &&
+                         strcmp(was->ccs.mesh_network, mn->valuestring) != 0
+                     ? ew_strdup(was->ccs.mesh_network)
+                     : NULL;
     if (gone) {
         ccs_seen_free(strmap_remove(&mc->ccs_seen, key));
     } else if (changed) {
@@ -603,6 +608,9 @@ static void map_ccs(void *ud, enum rt_change change, const char *key, const cJSO
     (void)q;
     if (changed && cJSON_IsString(mn))
         rt_controller_enqueue_after(mc->ctl, mn->valuestring, MESH_CCS_BATCH);
+    if (left)
+        rt_controller_enqueue_after(mc->ctl, left, MESH_CCS_BATCH);
+    free(left);
 }
 
 struct mesh_network_controller *

@@ -23,6 +23,8 @@ source "$here/hostile_claims.sh"
 source "$here/hostile_meshgone.sh"
 # shellcheck source=test/integration/hostile_limits.sh
 source "$here/hostile_limits.sh"
+# shellcheck source=test/integration/hostile_moved.sh
+source "$here/hostile_moved.sh"
 
 mesh_ready() { kc us get meshnetwork training-mesh -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' | grep -qx True; }
 
@@ -60,6 +62,7 @@ check mesh-ready 60 mesh_ready
 hostile_creds
 hostile_claims
 hostile_limits
+hostile_moved
 
 # ---- leave as found ----
 kc us -n echo delete ccs --all --timeout=60s >/dev/null 2>&1
