@@ -19,6 +19,8 @@ source "$here/hostile_foreign.sh"
 source "$here/hostile_creds.sh"
 # shellcheck source=test/integration/hostile_claims.sh
 source "$here/hostile_claims.sh"
+# shellcheck source=test/integration/hostile_certs.sh
+source "$here/hostile_certs.sh"
 
 mesh_ready() { kc us get meshnetwork training-mesh -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' | grep -qx True; }
 
@@ -40,6 +42,7 @@ start_operator
 
 # ---- cases with no other mesh ----
 hostile_foreign
+hostile_certs # its mesh lists us and eu: with no other mesh
 
 # ---- the tutorial (echo exported from eu to us), with istiod and the cloud played ----
 tutorial_prepare eastwest-system
