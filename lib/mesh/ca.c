@@ -246,7 +246,8 @@ static const char *not_ca_defect(X509 *cert, int kind)
         return "keyUsage keyCertSign but no basicConstraints CA:TRUE";
     if (kind == 5)
         return "a Netscape CA type but no basicConstraints CA:TRUE";
-    return flags & EXFLAG_CA ? "its keyUsage lacks keyCertSign" : "basicConstraints CA:TRUE missing";
+    return flags & EXFLAG_CA ? "its keyUsage lacks keyCertSign"
+                             : "basicConstraints CA:TRUE missing";
 }
 
 mesh_code mesh_ca_inspect(const char *cert_pem, const char *key_pem, struct mesh_cert_info *info,

@@ -45,7 +45,8 @@ struct mesh_cert_info {
 
 /* Parse and check a root or intermediate: a CA certificate by basicConstraints CA:TRUE (a
  * v1 certificate, or keyUsage keyCertSign without basicConstraints, is not), currently
- * valid, whose key matches (key_pem may be NULL to skip that check). Problems name what is wrong. */
+ * valid, whose key matches (key_pem may be NULL to skip that check). Problems name what is
+ * wrong. */
 mesh_code mesh_ca_inspect(const char *cert_pem, const char *key_pem, struct mesh_cert_info *info,
                           struct mesh_problem *p);
 /* Can this certificate (already inspected as a CA) be the mesh root? It must be

@@ -93,10 +93,10 @@ int certgen_make(const struct certgen_spec *s, struct mesh_keypair *out)
              X509_gmtime_adj(X509_getm_notBefore(cert), -300) &&
              X509_gmtime_adj(X509_getm_notAfter(cert), (long)s->validity) &&
              X509_set_pubkey(cert, key) &&
-             X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8, (const unsigned char *)"Test",
-                                        -1, -1, 0) &&
-             X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)s->cn,
-                                        -1, -1, 0) &&
+             X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8, (const unsigned char *)"Test", -1,
+                                        -1, 0) &&
+             X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)s->cn, -1,
+                                        -1, 0) &&
              X509_set_issuer_name(cert, icert ? X509_get_subject_name(icert) : name) &&
              (s->v1 || add_exts(cert, icert ? icert : cert, s->exts)) &&
              X509_sign(cert, ikey ? ikey : key, EVP_sha256()) > 0 && to_pair(cert, key, out);

@@ -12,11 +12,11 @@
 #include "mesh/ca.h"
 
 struct certgen_spec {
-    const char *cn;                   /* subject O=Test, CN=<cn> */
-    int v1;                           /* an X.509 v1 certificate: no extensions at all */
-    const char *const *exts;          /* NULL-terminated "name=value" lines (openssl x509v3) */
+    const char *cn;                    /* subject O=Test, CN=<cn> */
+    int v1;                            /* an X.509 v1 certificate: no extensions at all */
+    const char *const *exts;           /* NULL-terminated "name=value" lines (openssl x509v3) */
     const struct mesh_keypair *issuer; /* NULL: self-signed */
-    double validity;                  /* seconds */
+    double validity;                   /* seconds */
 };
 
 /* 0 and *out, or -1 (out zeroed). */

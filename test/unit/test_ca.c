@@ -162,12 +162,12 @@ static void test_inspect_wants_basic_constraints(struct test_ctx *t)
     const char *const bc_ok[] = {"basicConstraints=critical,CA:TRUE", NULL};
     REQUIRE(t, certgen_make(&(struct certgen_spec){.cn = "v1 root", .v1 = 1, .validity = YEAR},
                             &v1) == 0);
-    REQUIRE(t, certgen_make(&(struct certgen_spec){.cn = "ku root", .exts = ku_only,
-                                                   .validity = YEAR},
-                            &ku) == 0);
-    REQUIRE(t, certgen_make(&(struct certgen_spec){.cn = "bc root", .exts = bc_ok,
-                                                   .validity = YEAR},
-                            &bc) == 0);
+    REQUIRE(t,
+            certgen_make(&(struct certgen_spec){.cn = "ku root", .exts = ku_only, .validity = YEAR},
+                         &ku) == 0);
+    REQUIRE(t,
+            certgen_make(&(struct certgen_spec){.cn = "bc root", .exts = bc_ok, .validity = YEAR},
+                         &bc) == 0);
     CHECKF(t, mesh_ca_inspect(v1.cert_pem, v1.key_pem, &info, &p) == MESH_E_INVALID,
            "a v1 certificate accepted as a CA");
     CHECK_STR(t, p.reason, "NotACertificateAuthority");
@@ -178,8 +178,7 @@ static void test_inspect_wants_basic_constraints(struct test_ctx *t)
     CHECK_STR(t, p.reason, "NotACertificateAuthority");
     CHECK_CONTAINS(t, p.message.buf, "keyCertSign but no basicConstraints CA:TRUE");
     /* basicConstraints CA:TRUE without keyUsage is a CA */
-    CHECKF(t, mesh_ca_inspect(bc.cert_pem, bc.key_pem, &info, &p) == MESH_OK, "%s",
-           p.message.buf);
+    CHECKF(t, mesh_ca_inspect(bc.cert_pem, bc.key_pem, &info, &p) == MESH_OK, "%s", p.message.buf);
     CHECK(t, info.is_ca);
     mesh_keypair_release(&v1);
     mesh_keypair_release(&ku);
@@ -205,15 +204,15 @@ static void test_check_root(struct test_ctx *t)
     /* the user's PKI: a corporate root and an intermediate of it */
     REQUIRE(t, certgen_make(&(struct certgen_spec){.cn = "corp root", .exts = ca, .validity = YEAR},
                             &corp) == 0);
-    REQUIRE(t, certgen_make(&(struct certgen_spec){.cn = "corp mesh CA", .exts = ca,
-                                                   .issuer = &corp, .validity = YEAR},
-                            &inter) == 0);
+    REQUIRE(t, certgen_make(
+                   &(struct certgen_spec){
+                       .cn = "corp mesh CA", .exts = ca, .issuer = &corp, .validity = YEAR},
+                   &inter) == 0);
     CHECK(t, mesh_ca_check_root(inter.cert_pem, &canon, &p) == MESH_E_INVALID && !canon);
     CHECK_STR(t, p.reason, "RootNotSelfSigned");
     CHECK_CONTAINS(t, p.message.buf, "CN=corp mesh CA is not self-signed");
     CHECK_CONTAINS(t, p.message.buf, "its issuer is /O=Test/CN=corp root");
-    REQUIRE(t, certgen_make(&(struct certgen_spec){.cn = "pathlen0", .exts = ca0,
-                                                   .validity = YEAR},
+    REQUIRE(t, certgen_make(&(struct certgen_spec){.cn = "pathlen0", .exts = ca0, .validity = YEAR},
                             &pl0) == 0);
     CHECK(t, mesh_ca_check_root(pl0.cert_pem, &canon, &p) == MESH_E_INVALID && !canon);
     CHECK_STR(t, p.reason, "RootPathLenZero");

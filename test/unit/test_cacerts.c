@@ -4,8 +4,8 @@
  * round trip; and (issue 32) that a root eastwest accepts never makes a write loop
  * (an intermediate of the user's PKI, a v1 or keyCertSign-only certificate are
  * refused, naming the Secret), that cert-chain.pem is checked against the root, and
- * that root-cert.pem must be the mesh root alone. The one thing whose loss breaks every workload's identity gets
- * each of its branches checked.
+ * that root-cert.pem must be the mesh root alone. The one thing whose loss breaks every workload's
+ * identity gets each of its branches checked.
  */
 #include "certgen.h"
 #include "harness.h"
@@ -382,8 +382,7 @@ static char *concat(const char *a, const char *b)
 /* Read a root as rootSecretRef would; if accepted, a cacerts issued from it and written as
  * eastwest writes it must be kept on the next reconcile: no root may make a write loop. */
 static mesh_code root_then_decide(struct test_ctx *t, struct fixture *f, const char *desc,
-                                  const char *cert_pem, const char *key_pem,
-                                  struct mesh_problem *p)
+                                  const char *cert_pem, const char *key_pem, struct mesh_problem *p)
 {
     const struct mesh_keypair given = {(char *)cert_pem, (char *)key_pem};
     cJSON *rs = mesh_build_root_secret(&f->net, "eastwest-system", &given);
@@ -394,8 +393,9 @@ static mesh_code root_then_decide(struct test_ctx *t, struct fixture *f, const c
     if (rc != MESH_OK)
         return rc;
     struct mesh_keypair inter;
-    REQUIREF(t, mesh_ca_issue_intermediate(&root, MESH_KEY_ECDSA_P256, 365 * DAY, "eu", &inter,
-                                           p) == MESH_OK,
+    REQUIREF(t,
+             mesh_ca_issue_intermediate(&root, MESH_KEY_ECDSA_P256, 365 * DAY, "eu", &inter, p) ==
+                 MESH_OK,
              "%s: %s", desc, p->message.buf);
     cJSON *s = mesh_build_cacerts(&f->net, root.cert_pem, &inter);
     struct mesh_cacerts_decision d;
@@ -418,59 +418,67 @@ static void test_root_secret_refuses_what_is_no_root(struct test_ctx *t)
     mesh_problem_init(&p);
     const char *const ca[] = {"basicConstraints=critical,CA:TRUE",
                               "keyUsage=critical,keyCertSign,cRLSign", NULL};
-    const char *const ca_ids[] = {"basicConstraints=critical,CA:TRUE",
-                                  "keyUsage=critical,keyCertSign,cRLSign",
-                                  "subjectKeyIdentifier=hash", "authorityKeyIdentifier=keyid",
-                                  NULL};
+    const char *const ca_ids[] = {
+        "basicConstraints=critical,CA:TRUE", "keyUsage=critical,keyCertSign,cRLSign",
+        "subjectKeyIdentifier=hash", "authorityKeyIdentifier=keyid", NULL};
     const char *const ku_only[] = {"keyUsage=critical,keyCertSign,cRLSign", NULL};
     struct mesh_keypair corp, inter, v1, ku, bare;
-    REQUIRE(t, certgen_make(&(struct certgen_spec){.cn = "corp root", .exts = ca_ids,
+    REQUIRE(t,
+            certgen_make(
+                &(struct certgen_spec){.cn = "corp root", .exts = ca_ids, .validity = 3650 * DAY},
+                &corp) == 0);
+    REQUIRE(t, certgen_make(&(struct certgen_spec){.cn = "corp mesh CA",
+                                                   .exts = ca_ids,
+                                                   .issuer = &corp,
                                                    .validity = 3650 * DAY},
-                            &corp) == 0);
-    REQUIRE(t, certgen_make(&(struct certgen_spec){.cn = "corp mesh CA", .exts = ca_ids,
-                                                   .issuer = &corp, .validity = 3650 * DAY},
                             &inter) == 0);
     /* a root without subjectKeyIdentifier: intermediates name it by issuer and serial */
-    REQUIRE(t, certgen_make(&(struct certgen_spec){.cn = "bare root", .exts = ca,
-                                                   .validity = 3650 * DAY},
-                            &bare) == 0);
+    REQUIRE(t, certgen_make(
+                   &(struct certgen_spec){.cn = "bare root", .exts = ca, .validity = 3650 * DAY},
+                   &bare) == 0);
     REQUIRE(t, certgen_make(&(struct certgen_spec){.cn = "v1", .v1 = 1, .validity = 3650 * DAY},
                             &v1) == 0);
-    REQUIRE(t, certgen_make(&(struct certgen_spec){.cn = "ku", .exts = ku_only,
-                                                   .validity = 3650 * DAY},
-                            &ku) == 0);
+    REQUIRE(
+        t, certgen_make(&(struct certgen_spec){.cn = "ku", .exts = ku_only, .validity = 3650 * DAY},
+                        &ku) == 0);
     /* a self-signed root of the user's: accepted, and no loop */
-    CHECKF(t, root_then_decide(t, &f, "Secret eastwest-system/corp-root", corp.cert_pem,
-                               corp.key_pem, &p) == MESH_OK,
+    CHECKF(t,
+           root_then_decide(t, &f, "Secret eastwest-system/corp-root", corp.cert_pem, corp.key_pem,
+                            &p) == MESH_OK,
            "%s", p.message.buf);
     /* the same with more after it in tls.crt: the first certificate alone is the root */
     char *two = concat(corp.cert_pem, inter.cert_pem);
-    CHECKF(t, root_then_decide(t, &f, "Secret eastwest-system/corp-two", two, corp.key_pem, &p) ==
-                  MESH_OK,
+    CHECKF(t,
+           root_then_decide(t, &f, "Secret eastwest-system/corp-two", two, corp.key_pem, &p) ==
+               MESH_OK,
            "%s", p.message.buf);
     free(two);
     /* an intermediate of the user's PKI: refused, naming the Secret and why */
-    CHECKF(t, root_then_decide(t, &f, "Secret eastwest-system/corp-int", inter.cert_pem,
-                               inter.key_pem, &p) == MESH_E_INVALID,
+    CHECKF(t,
+           root_then_decide(t, &f, "Secret eastwest-system/corp-int", inter.cert_pem, inter.key_pem,
+                            &p) == MESH_E_INVALID,
            "an intermediate (not self-signed) accepted as the mesh root");
     CHECK_STR(t, p.reason, "RootSecretInvalid");
     CHECK_CONTAINS(t, p.message.buf, "Secret eastwest-system/corp-int: data.tls.crt: ");
     CHECK_CONTAINS(t, p.message.buf, "is not self-signed");
     /* a v1 certificate, and keyCertSign without basicConstraints */
-    CHECKF(t, root_then_decide(t, &f, "Secret eastwest-system/v1", v1.cert_pem, v1.key_pem, &p) ==
-                  MESH_E_INVALID,
+    CHECKF(t,
+           root_then_decide(t, &f, "Secret eastwest-system/v1", v1.cert_pem, v1.key_pem, &p) ==
+               MESH_E_INVALID,
            "a v1 certificate accepted as the mesh root");
     CHECK_STR(t, p.reason, "RootSecretInvalid");
     CHECK_CONTAINS(t, p.message.buf, "Secret eastwest-system/v1: data.tls.crt: ");
     CHECK_CONTAINS(t, p.message.buf, "X.509 v1");
-    CHECKF(t, root_then_decide(t, &f, "Secret eastwest-system/ku", ku.cert_pem, ku.key_pem, &p) ==
-                  MESH_E_INVALID,
+    CHECKF(t,
+           root_then_decide(t, &f, "Secret eastwest-system/ku", ku.cert_pem, ku.key_pem, &p) ==
+               MESH_E_INVALID,
            "keyCertSign without basicConstraints accepted as the mesh root");
     CHECK_STR(t, p.reason, "RootSecretInvalid");
     CHECK_CONTAINS(t, p.message.buf, "Secret eastwest-system/ku: data.tls.crt: ");
     CHECK_CONTAINS(t, p.message.buf, "keyCertSign but no basicConstraints CA:TRUE");
-    CHECKF(t, root_then_decide(t, &f, "Secret eastwest-system/bare-root", bare.cert_pem,
-                               bare.key_pem, &p) == MESH_OK,
+    CHECKF(t,
+           root_then_decide(t, &f, "Secret eastwest-system/bare-root", bare.cert_pem, bare.key_pem,
+                            &p) == MESH_OK,
            "%s", p.message.buf);
     mesh_keypair_release(&corp);
     mesh_keypair_release(&inter);
@@ -496,7 +504,7 @@ static void test_cert_chain_checked(struct test_ctx *t)
     for (size_t i = 0; i < 3; i++) {
         cJSON *s = issued(t, &f, &f.root, 365 * DAY);
         REQUIRE(t, mesh_secret_data(s, "ca-cert.pem", &inter));
-        char *chain = i == 0 ? concat(inter.buf, other.cert_pem)
+        char *chain = i == 0   ? concat(inter.buf, other.cert_pem)
                       : i == 1 ? concat(inter.buf, "")
                                : concat(other.cert_pem, "");
         set_data(s, "cert-chain.pem", chain);
