@@ -19,6 +19,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -205,7 +206,9 @@ mesh_code mesh_ca_issue_intermediate(const struct mesh_keypair *root, enum mesh_
              add_ext(cert, rcert, NID_key_usage, "critical,keyCertSign,digitalSignature") &&
              add_ext(cert, rcert, NID_subject_alt_name, "DNS:istiod.istio-system.svc") &&
              add_ext(cert, rcert, NID_subject_key_identifier, "hash") &&
-             add_ext(cert, rcert, NID_authority_key_identifier, "keyid:always") &&
+             /* the root's keyid; a user's root without subjectKeyIdentifier gets its
+              * issuer and serial instead of failing every issue ("keyid:always") */
+             add_ext(cert, rcert, NID_authority_key_identifier, "keyid,issuer") &&
              X509_sign(cert, rkey, EVP_sha256()) > 0 && to_pem(cert, key, out);
     X509_free(cert);
     X509_free(rcert);
@@ -233,6 +236,20 @@ static void fingerprint(X509 *cert, char *hex)
     hex[2 * (n < 32 ? n : 32)] = '\0';
 }
 
+/* Why X509_check_ca's answer (kind) is not a CA by basicConstraints: the defect named. */
+static const char *not_ca_defect(X509 *cert, int kind)
+{
+    uint32_t flags = X509_get_extension_flags(cert);
+    if (X509_get_version(cert) == 0)
+        return "an X.509 v1 certificate, which has no basicConstraints CA:TRUE";
+    if (kind == 4)
+        return "keyUsage keyCertSign but no basicConstraints CA:TRUE";
+    if (kind == 5)
+        return "a Netscape CA type but no basicConstraints CA:TRUE";
+    return flags & EXFLAG_CA ? "its keyUsage lacks keyCertSign"
+                             : "basicConstraints CA:TRUE missing";
+}
+
 mesh_code mesh_ca_inspect(const char *cert_pem, const char *key_pem, struct mesh_cert_info *info,
                           struct mesh_problem *p)
 {
@@ -244,17 +261,20 @@ mesh_code mesh_ca_inspect(const char *cert_pem, const char *key_pem, struct mesh
     }
     info->not_before = asn1_to_time(X509_get0_notBefore(cert));
     info->not_after = asn1_to_time(X509_get0_notAfter(cert));
-    info->is_ca = X509_check_ca(cert) > 0;
+    /* 1 only for basicConstraints CA:TRUE (and keyCertSign when keyUsage is present):
+     * X509_check_ca also says yes to a self-signed v1 certificate (3), and to keyUsage
+     * keyCertSign or a Netscape CA type without basicConstraints (4, 5); istiod's
+     * intermediate and a strict verifier (RFC 5280 4.2.1.9) want CA:TRUE. */
+    int ca_kind = X509_check_ca(cert);
+    info->is_ca = ca_kind == 1;
     fingerprint(cert, info->sha256);
     X509_NAME_oneline(X509_get_subject_name(cert), info->subject, sizeof(info->subject));
     mesh_code rc = MESH_OK;
     time_t now = time(NULL);
     char when[32];
     if (!info->is_ca) {
-        int ca_flag = (X509_get_extension_flags(cert) & EXFLAG_CA) != 0;
-        rc = mesh_problem_set(
-            p, "NotACertificateAuthority", "certificate %s is not a CA (%s)", info->subject,
-            ca_flag ? "its keyUsage lacks keyCertSign" : "basicConstraints CA:TRUE missing");
+        rc = mesh_problem_set(p, "NotACertificateAuthority", "certificate %s is not a CA (%s)",
+                              info->subject, not_ca_defect(cert, ca_kind));
     } else if (info->not_after <= now) {
         ew_time_format_rfc3339(info->not_after, when, sizeof(when));
         rc = mesh_problem_set(p, "CertificateExpired", "certificate %s expired (notAfter %s)",
@@ -354,4 +374,59 @@ int mesh_ca_pem_contains(const char *bundle_pem, const char *sha256)
     ERR_clear_error();
     BIO_free(b);
     return found;
+}
+
+/* The certificate as canonical PEM (caller frees), or NULL. */
+static char *cert_pem(X509 *c)
+{
+    BIO *w = BIO_new(BIO_s_mem());
+    char *out = w && PEM_write_bio_X509(w, c) == 1 ? bio_string(w) : NULL;
+    BIO_free(w);
+    return out;
+}
+
+mesh_code mesh_ca_check_root(const char *cert_pem_in, char **canonical, struct mesh_problem *p)
+{
+    *canonical = NULL;
+    X509 *cert = read_cert(cert_pem_in);
+    char subject[256] = "", issuer[256] = "";
+    mesh_code rc = MESH_OK;
+    if (!cert) {
+        ERR_clear_error();
+        return mesh_problem_set(p, "InvalidCertificate", "not a PEM certificate");
+    }
+    X509_NAME_oneline(X509_get_subject_name(cert), subject, sizeof(subject));
+    X509_NAME_oneline(X509_get_issuer_name(cert), issuer, sizeof(issuer));
+    EVP_PKEY *pub = X509_get0_pubkey(cert);
+    if (X509_check_issued(cert, cert) != X509_V_OK || !pub || X509_verify(cert, pub) != 1)
+        rc = mesh_problem_set(
+            p, "RootNotSelfSigned",
+            "certificate %s is not self-signed (its issuer is %s): the mesh root must be a "
+            "self-signed root CA, which every member's cacerts root-cert.pem holds as its trust "
+            "anchor; an intermediate of another PKI is not supported as the mesh root",
+            subject, issuer);
+    else if (X509_get_pathlen(cert) == 0)
+        rc = mesh_problem_set(p, "RootPathLenZero",
+                              "certificate %s has basicConstraints pathlen:0, which allows no "
+                              "intermediate CA below it; every member's istiod signs with one",
+                              subject);
+    else if ((*canonical = cert_pem(cert)) == NULL)
+        rc = ssl_problem(p, "writing the mesh root CA");
+    ERR_clear_error();
+    X509_free(cert);
+    return rc;
+}
+
+int mesh_ca_pem_count(const char *bundle_pem)
+{
+    BIO *b = bundle_pem ? BIO_new_mem_buf(bundle_pem, -1) : NULL;
+    int n = 0;
+    X509 *c;
+    while (b && (c = PEM_read_bio_X509(b, NULL, no_passphrase, NULL)) != NULL) {
+        n++;
+        X509_free(c);
+    }
+    ERR_clear_error();
+    BIO_free(b);
+    return n;
 }

@@ -43,10 +43,22 @@ struct mesh_cert_info {
     char subject[256];
 };
 
-/* Parse and check a root or intermediate: a CA certificate, currently valid, whose key
- * matches (key_pem may be NULL to skip that check). Problems name what is wrong. */
+/* Parse and check a root or intermediate: a CA certificate by basicConstraints CA:TRUE (a
+ * v1 certificate, or keyUsage keyCertSign without basicConstraints, is not), currently
+ * valid, whose key matches (key_pem may be NULL to skip that check). Problems name what is
+ * wrong. */
 mesh_code mesh_ca_inspect(const char *cert_pem, const char *key_pem, struct mesh_cert_info *info,
                           struct mesh_problem *p);
+/* Can this certificate (already inspected as a CA) be the mesh root? It must be
+ * self-signed (issuer and subject the same, its signature made by its own key): an
+ * intermediate of another PKI would need its chain in every cacerts, and a verify against
+ * it alone never passes (a cacerts write loop). And its pathlen must not be 0: every member
+ * signs with an intermediate below it. MESH_OK and *canonical (caller frees) its first
+ * certificate as canonical PEM, what root-cert.pem carries; else *canonical is NULL and p
+ * says what is wrong, naming the certificate's subject and issuer (never its content). */
+mesh_code mesh_ca_check_root(const char *cert_pem, char **canonical, struct mesh_problem *p);
+/* How many certificates the PEM bundle holds. */
+int mesh_ca_pem_count(const char *bundle_pem);
 /* Does cert_pem chain to one of the roots in root_pem, a PEM bundle (signature, validity,
  * CA constraints)? */
 mesh_code mesh_ca_verify_chain(const char *cert_pem, const char *root_pem, struct mesh_problem *p);

@@ -86,6 +86,47 @@ static void problem_prefix(struct mesh_problem *p, const char *what, const char 
     strbuf_release(&msg);
 }
 
+/* cert-chain.pem as eastwest writes it: the intermediate, then the root. */
+static void chain_text(const char *inter_pem, const char *root_pem, struct strbuf *out)
+{
+    strbuf_reset(out);
+    strbuf_adds(out, inter_pem);
+    if (out->len && out->buf[out->len - 1] != '\n')
+        strbuf_addch(out, '\n');
+    strbuf_adds(out, root_pem);
+}
+
+/* Outside a root rotation (which writes its own bundles: root_rotate.h) root-cert.pem is
+ * the mesh root alone and cert-chain.pem leads from ca-cert.pem to it, exactly as
+ * mesh_build_cacerts writes them: an extra trust anchor, or a chain to another root, is
+ * not ours to keep. MESH_OK, or why not. */
+static mesh_code check_bundles(const cJSON *live, const char *cert_pem, const char *root_cert_pem,
+                               struct mesh_problem *why)
+{
+    struct strbuf bundle = STRBUF_INIT, chain = STRBUF_INIT, want = STRBUF_INIT;
+    mesh_code rc = MESH_OK;
+    int n;
+    if (!mesh_secret_data(live, "root-cert.pem", &bundle) || strcmp(bundle.buf, root_cert_pem))
+        rc = (n = mesh_ca_pem_count(bundle.buf)) != 1
+                 ? mesh_problem_set(why, "Invalid",
+                                    "data.root-cert.pem holds %d certificates, not the mesh root "
+                                    "alone (trust anchors eastwest did not write are removed)",
+                                    n)
+                 : mesh_problem_set(why, "Invalid",
+                                    "data.root-cert.pem is not exactly the mesh root's PEM");
+    else if (!mesh_secret_data(live, "cert-chain.pem", &chain))
+        rc = mesh_problem_set(why, "Invalid", "data.cert-chain.pem is missing or not base64");
+    else if (chain_text(cert_pem, root_cert_pem, &want), strcmp(chain.buf, want.buf) != 0)
+        rc = mesh_problem_set(why, "Invalid",
+                              "data.cert-chain.pem is not data.ca-cert.pem followed by the mesh "
+                              "root (it holds %d certificates)",
+                              mesh_ca_pem_count(chain.buf));
+    strbuf_release(&bundle);
+    strbuf_release(&chain);
+    strbuf_release(&want);
+    return rc;
+}
+
 /* Check the intermediate of a cacerts of ours (its root-cert.pem is the mesh root: owned);
  * MESH_OK with *not_after, or why it is unusable. */
 static mesh_code check_ours(const cJSON *live, const char *root_cert_pem, time_t *not_after,
@@ -106,6 +147,7 @@ static mesh_code check_ours(const cJSON *live, const char *root_cert_pem, time_t
         problem_prefix(why, NULL, "ca-cert.pem");
         rc = MESH_E_INVALID;
     } else if (rc == MESH_OK) {
+        rc = check_bundles(live, cert->buf, root_cert_pem, why);
         *not_after = info.not_after;
     }
     if (rc != MESH_OK)
@@ -198,10 +240,7 @@ cJSON *mesh_build_cacerts_with(const struct mesh_network *net, const char *root_
     add_data(data, "ca-cert.pem", intermediate->cert_pem);
     add_data(data, "ca-key.pem", intermediate->key_pem);
     struct strbuf chain = STRBUF_INIT;
-    strbuf_adds(&chain, intermediate->cert_pem);
-    if (chain.len && chain.buf[chain.len - 1] != '\n')
-        strbuf_addch(&chain, '\n');
-    strbuf_adds(&chain, signing_root_pem);
+    chain_text(intermediate->cert_pem, signing_root_pem, &chain);
     add_data(data, "cert-chain.pem", chain.buf);
     strbuf_release(&chain);
     return o;
@@ -250,8 +289,14 @@ mesh_code mesh_root_from_secret(const cJSON *secret, const char *secret_desc,
         problem_prefix(p, secret_desc, problem_field(p, "tls.crt", "tls.key"));
         snprintf(p->reason, sizeof(p->reason), "RootSecretInvalid");
         rc = MESH_E_INVALID;
+    } else if (mesh_ca_check_root(cert.buf, &out->cert_pem, p) != MESH_OK) {
+        /* not a root (an intermediate of another PKI) or one that allows no intermediate:
+         * refused, naming the Secret; the reason stays RootSecretInvalid */
+        problem_prefix(p, secret_desc, "tls.crt");
+        snprintf(p->reason, sizeof(p->reason), "RootSecretInvalid");
+        rc = MESH_E_INVALID;
     } else {
-        out->cert_pem = strbuf_detach(&cert, NULL);
+        /* out->cert_pem: the first certificate alone, canonical: what root-cert.pem holds */
         out->key_pem = strbuf_detach(&key, NULL);
     }
     if (rc != MESH_OK)

@@ -17,7 +17,10 @@
  *     onDelete: Retain and created again has another UID, and the cacerts it
  *     retained (same name, same root) is still its own;
  *   - ours but unusable (the intermediate does not chain to the root, the key
- *     does not match, unreadable PEM): reissue;
+ *     does not match, unreadable PEM) or not as eastwest writes it (root-cert.pem
+ *     not exactly the mesh root: an extra trust anchor; cert-chain.pem not exactly
+ *     ca-cert.pem then the root; issue 32): reissue. A root rotation writes two
+ *     roots on purpose, and decides its cacerts itself (root_rotate.h);
  *   - ours and valid, and the root itself expires within renewBefore: keep it
  *     (it is still valid) and report RootExpiring. An intermediate cannot
  *     outlive its root (ca.h), so a new one would be due for renewal at once:
@@ -95,8 +98,10 @@ char *mesh_root_secret_name(const struct mesh_network *net);
 cJSON *mesh_build_root_secret(const struct mesh_network *net, const char *ns,
                               const struct mesh_keypair *root);
 /* Read a root from a Secret's tls.crt and tls.key, and check it (a CA, currently valid,
- * key matching). secret_desc names it in problems ("Secret eastwest-system/x"). On
- * failure out and info are zeroed: nothing to release (api.h). */
+ * key matching, self-signed, not pathlen:0: mesh_ca_check_root); out->cert_pem is the
+ * first certificate of tls.crt as canonical PEM. secret_desc names it in problems
+ * ("Secret eastwest-system/x"), reason RootSecretInvalid. On failure out and info are
+ * zeroed: nothing to release (api.h). */
 mesh_code mesh_root_from_secret(const cJSON *secret, const char *secret_desc,
                                 struct mesh_keypair *out, struct mesh_cert_info *info,
                                 struct mesh_problem *p);

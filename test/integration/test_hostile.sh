@@ -25,6 +25,8 @@ source "$here/hostile_meshgone.sh"
 source "$here/hostile_limits.sh"
 # shellcheck source=test/integration/hostile_moved.sh
 source "$here/hostile_moved.sh"
+# shellcheck source=test/integration/hostile_certs.sh
+source "$here/hostile_certs.sh"
 
 mesh_ready() { kc us get meshnetwork training-mesh -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' | grep -qx True; }
 
@@ -47,6 +49,7 @@ start_operator
 # ---- cases with no other mesh ----
 hostile_foreign
 hostile_meshgone # a mesh over us, eu and ap of its own: before the tutorial's
+hostile_certs # its mesh lists us and eu: with no other mesh
 
 # ---- the tutorial (echo exported from eu to us), with istiod and the cloud played ----
 tutorial_prepare eastwest-system

@@ -580,6 +580,18 @@ static cJSON *cacerts(const struct mesh_network *net, int ours, const char *root
         cJSON_AddStringToObject(d, keys[i], b.buf);
         strbuf_release(&b);
     }
+    if (root && cert) { /* cert-chain.pem as eastwest writes it: the intermediate, the root */
+        struct strbuf chain = STRBUF_INIT, b = STRBUF_INIT;
+        strbuf_addf(&chain, "%s%s%s", cert, cert[0] && cert[strlen(cert) - 1] != '\n' ? "\n" : "",
+                    root);
+        if (encode)
+            base64_encode(&b, chain.buf, chain.len);
+        else
+            strbuf_adds(&b, chain.buf);
+        cJSON_AddStringToObject(d, "cert-chain.pem", b.buf);
+        strbuf_release(&b);
+        strbuf_release(&chain);
+    }
     return s;
 }
 

@@ -1,9 +1,12 @@
 /*
  * test_ca.c: the mesh CA: a root and per-cluster intermediates that chain to
  * it (OpenSSL's verifier), carry the extensions istiod needs, differ per
- * cluster, never outlive the root; and inspection catches what is not a CA,
- * expired, or paired with the wrong key.
+ * cluster, never outlive the root; and inspection catches what is not a CA
+ * (a v1 certificate, keyCertSign without basicConstraints: issue 32), expired, or
+ * paired with the wrong key; and what cannot be the mesh root (not self-signed,
+ * pathlen:0) is told apart.
  */
+#include "certgen.h"
 #include "harness.h"
 #include "mesh/ca.h"
 
@@ -85,6 +88,10 @@ static void test_intermediate_extensions(struct test_ctx *t)
     CHECK(t, gn->type == GEN_DNS);
     CHECK_STR(t, (const char *)ASN1_STRING_get0_data(gn->d.dNSName), "istiod.istio-system.svc");
     GENERAL_NAMES_free(san);
+    /* the root has a subjectKeyIdentifier: the intermediate names it by keyid */
+    AUTHORITY_KEYID *akid = X509_get_ext_d2i(c, NID_authority_key_identifier, NULL, NULL);
+    CHECK(t, akid && akid->keyid && !akid->issuer);
+    AUTHORITY_KEYID_free(akid);
     X509_free(c);
     mesh_keypair_release(&root);
     mesh_keypair_release(&in);
@@ -142,11 +149,96 @@ static void test_inspect_problems(struct test_ctx *t)
     mesh_problem_release(&p);
 }
 
+/* Issue 32: X509_check_ca says yes to a self-signed v1 certificate and to keyUsage
+ * keyCertSign without basicConstraints; neither is a CA to eastwest, and the problem
+ * names the defect. */
+static void test_inspect_wants_basic_constraints(struct test_ctx *t)
+{
+    struct mesh_keypair v1, ku, bc;
+    struct mesh_problem p;
+    struct mesh_cert_info info;
+    mesh_problem_init(&p);
+    const char *const ku_only[] = {"keyUsage=critical,keyCertSign,cRLSign", NULL};
+    const char *const bc_ok[] = {"basicConstraints=critical,CA:TRUE", NULL};
+    REQUIRE(t, certgen_make(&(struct certgen_spec){.cn = "v1 root", .v1 = 1, .validity = YEAR},
+                            &v1) == 0);
+    REQUIRE(t,
+            certgen_make(&(struct certgen_spec){.cn = "ku root", .exts = ku_only, .validity = YEAR},
+                         &ku) == 0);
+    REQUIRE(t,
+            certgen_make(&(struct certgen_spec){.cn = "bc root", .exts = bc_ok, .validity = YEAR},
+                         &bc) == 0);
+    CHECKF(t, mesh_ca_inspect(v1.cert_pem, v1.key_pem, &info, &p) == MESH_E_INVALID,
+           "a v1 certificate accepted as a CA");
+    CHECK_STR(t, p.reason, "NotACertificateAuthority");
+    CHECK_CONTAINS(t, p.message.buf, "v1");
+    CHECK_CONTAINS(t, p.message.buf, "CN=v1 root");
+    CHECKF(t, mesh_ca_inspect(ku.cert_pem, ku.key_pem, &info, &p) == MESH_E_INVALID,
+           "keyCertSign without basicConstraints accepted as a CA");
+    CHECK_STR(t, p.reason, "NotACertificateAuthority");
+    CHECK_CONTAINS(t, p.message.buf, "keyCertSign but no basicConstraints CA:TRUE");
+    /* basicConstraints CA:TRUE without keyUsage is a CA */
+    CHECKF(t, mesh_ca_inspect(bc.cert_pem, bc.key_pem, &info, &p) == MESH_OK, "%s", p.message.buf);
+    CHECK(t, info.is_ca);
+    mesh_keypair_release(&v1);
+    mesh_keypair_release(&ku);
+    mesh_keypair_release(&bc);
+    mesh_problem_release(&p);
+}
+
+/* Issue 32: the mesh root must be self-signed and allow an intermediate below it. */
+static void test_check_root(struct test_ctx *t)
+{
+    struct mesh_keypair root, corp, inter, pl0;
+    struct mesh_problem p;
+    char *canon = NULL;
+    mesh_problem_init(&p);
+    const char *const ca[] = {"basicConstraints=critical,CA:TRUE",
+                              "keyUsage=critical,keyCertSign,cRLSign", NULL};
+    const char *const ca0[] = {"basicConstraints=critical,CA:TRUE,pathlen:0",
+                               "keyUsage=critical,keyCertSign,cRLSign", NULL};
+    REQUIRE(t, mesh_ca_generate_root(MESH_KEY_ECDSA_P256, YEAR, "m", &root, &p) == MESH_OK);
+    CHECKF(t, mesh_ca_check_root(root.cert_pem, &canon, &p) == MESH_OK, "%s", p.message.buf);
+    CHECK(t, canon && strcmp(canon, root.cert_pem) == 0);
+    free(canon);
+    /* the user's PKI: a corporate root and an intermediate of it */
+    REQUIRE(t, certgen_make(&(struct certgen_spec){.cn = "corp root", .exts = ca, .validity = YEAR},
+                            &corp) == 0);
+    REQUIRE(t, certgen_make(
+                   &(struct certgen_spec){
+                       .cn = "corp mesh CA", .exts = ca, .issuer = &corp, .validity = YEAR},
+                   &inter) == 0);
+    CHECK(t, mesh_ca_check_root(inter.cert_pem, &canon, &p) == MESH_E_INVALID && !canon);
+    CHECK_STR(t, p.reason, "RootNotSelfSigned");
+    CHECK_CONTAINS(t, p.message.buf, "CN=corp mesh CA is not self-signed");
+    CHECK_CONTAINS(t, p.message.buf, "its issuer is /O=Test/CN=corp root");
+    REQUIRE(t, certgen_make(&(struct certgen_spec){.cn = "pathlen0", .exts = ca0, .validity = YEAR},
+                            &pl0) == 0);
+    CHECK(t, mesh_ca_check_root(pl0.cert_pem, &canon, &p) == MESH_E_INVALID && !canon);
+    CHECK_STR(t, p.reason, "RootPathLenZero");
+    /* a bundle: the first certificate, canonical */
+    char *two = malloc(strlen(corp.cert_pem) + strlen(inter.cert_pem) + 1);
+    strcpy(two, corp.cert_pem);
+    strcat(two, inter.cert_pem);
+    CHECK(t, mesh_ca_pem_count(two) == 2 && mesh_ca_pem_count("junk") == 0);
+    CHECK(t, mesh_ca_check_root(two, &canon, &p) == MESH_OK && canon &&
+                 strcmp(canon, corp.cert_pem) == 0);
+    free(canon);
+    free(two);
+    mesh_keypair_release(&root);
+    mesh_keypair_release(&corp);
+    mesh_keypair_release(&inter);
+    mesh_keypair_release(&pl0);
+    mesh_problem_release(&p);
+}
+
 static const struct test_case cases[] = {
     {"root_and_intermediates_chain", test_root_and_intermediates_chain},
     {"intermediate_extensions", test_intermediate_extensions},
     {"rsa_and_capped_validity", test_rsa_and_capped_validity},
     {"inspect_problems", test_inspect_problems},
+    {"inspect_wants_basic_constraints", test_inspect_wants_basic_constraints},
+    {"check_root", test_check_root},
 };
 
 int main(int argc, char **argv)

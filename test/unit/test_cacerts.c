@@ -1,12 +1,17 @@
 /*
  * test_cacerts.c: the decisions about a member's cacerts Secret (issue, keep,
  * renew, leave a foreign one alone, adopt it when asked) and the root Secret
- * round trip. The one thing whose loss breaks every workload's identity gets
- * each of its branches checked.
+ * round trip; and (issue 32) that a root eastwest accepts never makes a write loop
+ * (an intermediate of the user's PKI, a v1 or keyCertSign-only certificate are
+ * refused, naming the Secret), that cert-chain.pem is checked against the root, and
+ * that root-cert.pem must be the mesh root alone. The one thing whose loss breaks every workload's
+ * identity gets each of its branches checked.
  */
+#include "certgen.h"
 #include "harness.h"
 #include "mesh/cacerts.h"
 #include "mesh/objects.h"
+#include "base/base64.h"
 #include "base/timeutil.h"
 
 #include <stdlib.h>
@@ -355,6 +360,205 @@ static void test_memo_answers_only_for_what_it_read(struct test_ctx *t)
     teardown(&f);
 }
 
+/* Replace data[key] of a Secret with text, base64. */
+static void set_data(cJSON *secret, const char *key, const char *text)
+{
+    struct strbuf b = STRBUF_INIT;
+    base64_encode(&b, text, strlen(text));
+    cJSON *data = cJSON_GetObjectItem(secret, "data");
+    cJSON_DeleteItemFromObject(data, key);
+    cJSON_AddStringToObject(data, key, b.buf);
+    strbuf_release(&b);
+}
+
+static char *concat(const char *a, const char *b)
+{
+    char *s = malloc(strlen(a) + strlen(b) + 1);
+    strcpy(s, a);
+    strcat(s, b);
+    return s;
+}
+
+/* Read a root as rootSecretRef would; if accepted, a cacerts issued from it and written as
+ * eastwest writes it must be kept on the next reconcile: no root may make a write loop. */
+static mesh_code root_then_decide(struct test_ctx *t, struct fixture *f, const char *desc,
+                                  const char *cert_pem, const char *key_pem, struct mesh_problem *p)
+{
+    const struct mesh_keypair given = {(char *)cert_pem, (char *)key_pem};
+    cJSON *rs = mesh_build_root_secret(&f->net, "eastwest-system", &given);
+    struct mesh_keypair root;
+    struct mesh_cert_info info;
+    mesh_code rc = mesh_root_from_secret(rs, desc, &root, &info, p);
+    cJSON_Delete(rs);
+    if (rc != MESH_OK)
+        return rc;
+    struct mesh_keypair inter;
+    REQUIREF(t,
+             mesh_ca_issue_intermediate(&root, MESH_KEY_ECDSA_P256, 365 * DAY, "eu", &inter, p) ==
+                 MESH_OK,
+             "%s: %s", desc, p->message.buf);
+    cJSON *s = mesh_build_cacerts(&f->net, root.cert_pem, &inter);
+    struct mesh_cacerts_decision d;
+    mesh_cacerts_decide(s, &f->net, "eu", root.cert_pem, &info, time(NULL), &d);
+    CHECKF(t, d.verdict == MESH_CACERTS_KEEP,
+           "%s accepted as the root, but its own cacerts is not kept (a write loop): %s: %s", desc,
+           d.why.reason, d.why.message.buf);
+    mesh_cacerts_decision_release(&d);
+    cJSON_Delete(s);
+    mesh_keypair_release(&inter);
+    mesh_keypair_release(&root);
+    return rc;
+}
+
+static void test_root_secret_refuses_what_is_no_root(struct test_ctx *t)
+{
+    struct fixture f;
+    setup(t, &f);
+    struct mesh_problem p;
+    mesh_problem_init(&p);
+    const char *const ca[] = {"basicConstraints=critical,CA:TRUE",
+                              "keyUsage=critical,keyCertSign,cRLSign", NULL};
+    const char *const ca_ids[] = {
+        "basicConstraints=critical,CA:TRUE", "keyUsage=critical,keyCertSign,cRLSign",
+        "subjectKeyIdentifier=hash", "authorityKeyIdentifier=keyid", NULL};
+    const char *const ku_only[] = {"keyUsage=critical,keyCertSign,cRLSign", NULL};
+    struct mesh_keypair corp, inter, v1, ku, bare;
+    REQUIRE(t,
+            certgen_make(
+                &(struct certgen_spec){.cn = "corp root", .exts = ca_ids, .validity = 3650 * DAY},
+                &corp) == 0);
+    REQUIRE(t, certgen_make(&(struct certgen_spec){.cn = "corp mesh CA",
+                                                   .exts = ca_ids,
+                                                   .issuer = &corp,
+                                                   .validity = 3650 * DAY},
+                            &inter) == 0);
+    /* a root without subjectKeyIdentifier: intermediates name it by issuer and serial */
+    REQUIRE(t, certgen_make(
+                   &(struct certgen_spec){.cn = "bare root", .exts = ca, .validity = 3650 * DAY},
+                   &bare) == 0);
+    REQUIRE(t, certgen_make(&(struct certgen_spec){.cn = "v1", .v1 = 1, .validity = 3650 * DAY},
+                            &v1) == 0);
+    REQUIRE(
+        t, certgen_make(&(struct certgen_spec){.cn = "ku", .exts = ku_only, .validity = 3650 * DAY},
+                        &ku) == 0);
+    /* a self-signed root of the user's: accepted, and no loop */
+    CHECKF(t,
+           root_then_decide(t, &f, "Secret eastwest-system/corp-root", corp.cert_pem, corp.key_pem,
+                            &p) == MESH_OK,
+           "%s", p.message.buf);
+    /* the same with more after it in tls.crt: the first certificate alone is the root */
+    char *two = concat(corp.cert_pem, inter.cert_pem);
+    CHECKF(t,
+           root_then_decide(t, &f, "Secret eastwest-system/corp-two", two, corp.key_pem, &p) ==
+               MESH_OK,
+           "%s", p.message.buf);
+    free(two);
+    /* an intermediate of the user's PKI: refused, naming the Secret and why */
+    CHECKF(t,
+           root_then_decide(t, &f, "Secret eastwest-system/corp-int", inter.cert_pem, inter.key_pem,
+                            &p) == MESH_E_INVALID,
+           "an intermediate (not self-signed) accepted as the mesh root");
+    CHECK_STR(t, p.reason, "RootSecretInvalid");
+    CHECK_CONTAINS(t, p.message.buf, "Secret eastwest-system/corp-int: data.tls.crt: ");
+    CHECK_CONTAINS(t, p.message.buf, "is not self-signed");
+    /* a v1 certificate, and keyCertSign without basicConstraints */
+    CHECKF(t,
+           root_then_decide(t, &f, "Secret eastwest-system/v1", v1.cert_pem, v1.key_pem, &p) ==
+               MESH_E_INVALID,
+           "a v1 certificate accepted as the mesh root");
+    CHECK_STR(t, p.reason, "RootSecretInvalid");
+    CHECK_CONTAINS(t, p.message.buf, "Secret eastwest-system/v1: data.tls.crt: ");
+    CHECK_CONTAINS(t, p.message.buf, "X.509 v1");
+    CHECKF(t,
+           root_then_decide(t, &f, "Secret eastwest-system/ku", ku.cert_pem, ku.key_pem, &p) ==
+               MESH_E_INVALID,
+           "keyCertSign without basicConstraints accepted as the mesh root");
+    CHECK_STR(t, p.reason, "RootSecretInvalid");
+    CHECK_CONTAINS(t, p.message.buf, "Secret eastwest-system/ku: data.tls.crt: ");
+    CHECK_CONTAINS(t, p.message.buf, "keyCertSign but no basicConstraints CA:TRUE");
+    CHECKF(t,
+           root_then_decide(t, &f, "Secret eastwest-system/bare-root", bare.cert_pem, bare.key_pem,
+                            &p) == MESH_OK,
+           "%s", p.message.buf);
+    mesh_keypair_release(&corp);
+    mesh_keypair_release(&inter);
+    mesh_keypair_release(&v1);
+    mesh_keypair_release(&ku);
+    mesh_keypair_release(&bare);
+    mesh_problem_release(&p);
+    teardown(&f);
+}
+
+/* cert-chain.pem must lead from ca-cert.pem to the mesh root. */
+static void test_cert_chain_checked(struct test_ctx *t)
+{
+    struct fixture f;
+    setup(t, &f);
+    struct mesh_keypair other;
+    struct mesh_problem p;
+    mesh_problem_init(&p);
+    REQUIRE(t, mesh_ca_generate_root(MESH_KEY_ECDSA_P256, 3650 * DAY, "x", &other, &p) == MESH_OK);
+    struct strbuf inter = STRBUF_INIT;
+    struct mesh_cacerts_decision d;
+    const char *what[] = {"to another root", "the intermediate alone", "another root alone"};
+    for (size_t i = 0; i < 3; i++) {
+        cJSON *s = issued(t, &f, &f.root, 365 * DAY);
+        REQUIRE(t, mesh_secret_data(s, "ca-cert.pem", &inter));
+        char *chain = i == 0   ? concat(inter.buf, other.cert_pem)
+                      : i == 1 ? concat(inter.buf, "")
+                               : concat(other.cert_pem, "");
+        set_data(s, "cert-chain.pem", chain);
+        free(chain);
+        decide(&f, s, &d);
+        CHECKF(t, d.verdict == MESH_CACERTS_ISSUE && strcmp(d.why.reason, "Invalid") == 0,
+               "cert-chain.pem %s: %s %s", what[i], d.why.reason, d.why.message.buf);
+        CHECK_CONTAINS(t, d.why.message.buf, "data.cert-chain.pem");
+        mesh_cacerts_decision_release(&d);
+        cJSON_Delete(s);
+    }
+    cJSON *s = issued(t, &f, &f.root, 365 * DAY);
+    cJSON_DeleteItemFromObject(cJSON_GetObjectItem(s, "data"), "cert-chain.pem");
+    decide(&f, s, &d);
+    CHECKF(t, d.verdict == MESH_CACERTS_ISSUE, "no cert-chain.pem: %s", d.why.reason);
+    mesh_cacerts_decision_release(&d);
+    cJSON_Delete(s);
+    strbuf_release(&inter);
+    mesh_keypair_release(&other);
+    mesh_problem_release(&p);
+    teardown(&f);
+}
+
+/* Outside a root rotation root-cert.pem is the mesh root alone: an extra trust anchor in
+ * a cacerts of ours is removed (the Secret is rewritten), not kept because the bundle
+ * also holds the mesh root. */
+static void test_extra_trust_anchor_removed(struct test_ctx *t)
+{
+    struct fixture f;
+    setup(t, &f);
+    struct mesh_keypair other;
+    struct mesh_problem p;
+    mesh_problem_init(&p);
+    REQUIRE(t, mesh_ca_generate_root(MESH_KEY_ECDSA_P256, 3650 * DAY, "x", &other, &p) == MESH_OK);
+    const char *order[2][2] = {{f.root.cert_pem, other.cert_pem},
+                               {other.cert_pem, f.root.cert_pem}};
+    for (size_t i = 0; i < 2; i++) {
+        cJSON *s = issued(t, &f, &f.root, 365 * DAY);
+        char *bundle = concat(order[i][0], order[i][1]);
+        set_data(s, "root-cert.pem", bundle);
+        free(bundle);
+        struct mesh_cacerts_decision d;
+        decide(&f, s, &d);
+        CHECKF(t, d.verdict == MESH_CACERTS_ISSUE && strcmp(d.why.reason, "Invalid") == 0,
+               "a bundle with an extra root (%zu): %s %s", i, d.why.reason, d.why.message.buf);
+        CHECK_CONTAINS(t, d.why.message.buf, "data.root-cert.pem holds 2 certificates");
+        mesh_cacerts_decision_release(&d);
+        cJSON_Delete(s);
+    }
+    mesh_keypair_release(&other);
+    mesh_problem_release(&p);
+    teardown(&f);
+}
+
 int main(int argc, char **argv)
 {
     static const struct test_case cases[] = {
@@ -366,6 +570,9 @@ int main(int argc, char **argv)
         {"foreign_with_our_labels_left_alone", test_foreign_with_our_labels_left_alone},
         {"layout_and_root_secret", test_layout_and_root_secret},
         {"memo_answers_only_for_what_it_read", test_memo_answers_only_for_what_it_read},
+        {"root_secret_refuses_what_is_no_root", test_root_secret_refuses_what_is_no_root},
+        {"cert_chain_checked", test_cert_chain_checked},
+        {"extra_trust_anchor_removed", test_extra_trust_anchor_removed},
     };
     return TEST_MAIN(cases, argc, argv);
 }
