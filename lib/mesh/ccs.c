@@ -1458,8 +1458,10 @@ static int members_listing(struct ccs_ctx *x)
         if (!(m->exporter || (m->importer && m->reachable)))
             continue;
         struct ccs_cluster *cl = cluster_get(x->cc, m->spec->name);
-        int listing = cl ? !wait_synced(cl) && now - cl->started < MEMBER_SYNC_GRACE
-                         : now - x->cc->started < MEMBER_SYNC_GRACE;
+        double grace = x->cc->o.member_sync_grace > 0 ? x->cc->o.member_sync_grace
+                                                      : MEMBER_SYNC_GRACE;
+        int listing = cl ? !wait_synced(cl) && now - cl->started < grace
+                         : now - x->cc->started < grace;
         if (cl && m->exporter)
             cluster_pods(x->cc, cl); /* listing too, meanwhile */
         cluster_put(x->cc, cl);
