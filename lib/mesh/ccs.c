@@ -1050,9 +1050,12 @@ static void read_exporters(struct ccs_ctx *x)
         mesh_problem_init(&p);
         strbuf_addf(&desc, "cluster %s: Service %s/%s", ex->cluster, x->ccs->namespace_,
                     ex->service ? ex->service : x->ccs->name);
-        /* its own ServiceEntry: the service's ports, its own Service's target ports */
-        m->nports =
-            mesh_ccs_exporter_ports(m->service, x->ports, x->nports, desc.buf, &m->ports, &p);
+        /* its own ServiceEntry: the service's ports (spec.ports with the target ports it
+         * gives), the target ports not given from its own Service */
+        m->nports = x->ccs->nports ? mesh_service_ports(m->service, x->ccs->ports, x->ccs->nports,
+                                                        desc.buf, &m->ports, &p)
+                                   : mesh_ccs_exporter_ports(m->service, x->ports, x->nports,
+                                                             desc.buf, &m->ports, &p);
         if (x->definer && m != x->definer && !x->ccs->nports)
             compare_ports(x, ex, m);
         if (!m->nports || !(m->selector = mesh_service_selector(m->service, desc.buf, &p))) {

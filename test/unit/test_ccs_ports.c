@@ -245,7 +245,35 @@ static void test_exporters_ports_conflict(struct test_ctx *t)
     world_free(&w);
 }
 
+static int eu_target_port_is(struct world *w, void *ud)
+{
+    cJSON *se = fake_cluster_get(w->eu, &MESH_RES_SERVICEENTRIES, "echo", "echo");
+    const cJSON *tp = world_at(se, "spec.ports.0.targetPort");
+    int ok = cJSON_IsNumber(tp) && tp->valueint == *(const int *)ud;
+    cJSON_Delete(se);
+    return ok;
+}
+
+/* A guard on the exporters' own ports: a targetPort given in spec.ports is eu's
+ * ServiceEntry's, not its Service's (8080). */
+static void test_spec_target_port_wins(struct test_ctx *t)
+{
+    struct world w;
+    world_init(&w);
+    world_apply_tutorial(&w);
+    cJSON *ccs = fake_cluster_get(w.us, &MESH_RES_CROSSCLUSTERSERVICES, "echo", "echo");
+    cJSON_AddNumberToObject(cJSON_GetArrayItem(world_at(ccs, "spec.ports"), 0), "targetPort", 9999);
+    fake_cluster_put(w.us, &MESH_RES_CROSSCLUSTERSERVICES, ccs);
+    cJSON_Delete(ccs);
+    world_start(&w);
+    int want = 9999;
+    CHECKF(t, world_settle(&w, eu_target_port_is, &want, 20), "eu's targetPort is not 9999: %s",
+           world_describe(&w));
+    world_free(&w);
+}
+
 static const struct test_case cases[] = {
+    {"spec-target-port-wins", test_spec_target_port_wins},
     {"restart-exporter-down-spec-ports", test_restart_exporter_down_spec_ports},
     {"restart-exporter-down-kept-ports", test_restart_exporter_down_kept_ports},
     {"service-gone-spec-ports", test_service_gone_spec_ports},
