@@ -14,6 +14,8 @@
 #include "reconcile_world.h"
 #include "base/strbuf.h"
 #include "base/timeutil.h"
+#include "mesh/ccs_objects.h"
+#include "mesh/ccs_ports.h"
 #include "mesh/objects.h"
 
 #include <stdio.h>
@@ -272,7 +274,51 @@ static void test_spec_target_port_wins(struct test_ctx *t)
     world_free(&w);
 }
 
+/* The ports kept from a written entry: what mesh_port_protocol and the CRD give maps onto
+ * itself; a port without a number or name is left out. */
+static void test_entry_ports_round_trip(struct test_ctx *t)
+{
+    cJSON *se = cJSON_Parse("{\"spec\":{\"ports\":[{\"number\":80,\"name\":\"http\","
+                            "\"protocol\":\"HTTP\"},{\"number\":443,\"name\":\"https\","
+                            "\"protocol\":\"HTTPS\"},{\"number\":9000,\"name\":\"h2\","
+                            "\"protocol\":\"HTTP2\"},{\"name\":\"nonumber\"},"
+                            "{\"number\":70000,\"name\":\"big\"}]}}");
+    struct mesh_port *ps = NULL;
+    size_t n = mesh_ccs_entry_ports(se, &ps);
+    REQUIRE(t, n == 3);
+    CHECK(t, ps[0].number == 80);
+    CHECK_STR(t, ps[0].name, "http");
+    CHECK_STR(t, ps[0].protocol, "HTTP");
+    CHECK_STR(t, ps[1].protocol, "HTTPS");
+    CHECK_STR(t, ps[2].protocol, "HTTP2");
+    mesh_service_ports_free(ps, n);
+    cJSON_Delete(se);
+    cJSON *none = cJSON_Parse("{\"spec\":{\"ports\":[]}}");
+    CHECK(t, mesh_ccs_entry_ports(none, &ps) == 0 && ps == NULL);
+    CHECK(t, mesh_ccs_entry_ports(NULL, &ps) == 0 && ps == NULL);
+    cJSON_Delete(none);
+}
+
+static void test_ports_compare_names_each_difference(struct test_ctx *t)
+{
+    struct mesh_port w[] = {{.number = 80, .name = "http", .protocol = "HTTP"},
+                            {.number = 82, .name = "grpc", .protocol = "GRPC"}};
+    struct mesh_port o[] = {{.number = 80, .name = "http", .protocol = "HTTP"},
+                            {.number = 81, .name = "admin", .protocol = "TCP"}};
+    struct strbuf msg = STRBUF_INIT;
+    CHECK(t, mesh_ccs_ports_compare(w, 2, "A", o, 2, "B", &msg) == 2);
+    CHECK_STR(t, msg.buf,
+              "port 82 (grpc) is in A, not in B; port 81 (admin) is in B, not in A: "
+              "not exported");
+    strbuf_reset(&msg);
+    CHECK(t, mesh_ccs_ports_compare(w, 1, "A", o, 1, "B", &msg) == 0);
+    CHECK_STR(t, msg.buf, "");
+    strbuf_release(&msg);
+}
+
 static const struct test_case cases[] = {
+    {"entry-ports-round-trip", test_entry_ports_round_trip},
+    {"ports-compare-names-each-difference", test_ports_compare_names_each_difference},
     {"spec-target-port-wins", test_spec_target_port_wins},
     {"restart-exporter-down-spec-ports", test_restart_exporter_down_spec_ports},
     {"restart-exporter-down-kept-ports", test_restart_exporter_down_kept_ports},
