@@ -209,7 +209,10 @@ kc us -n echo delete service echo >/dev/null 2>&1
 check conflict/gone-with-the-second-exporter 30 cond_has Conflict "False NoConflict"
 
 # ---- clean up ---------------------------------------------------------------------------
-kc us -n echo delete ccs --all --timeout=60s >/dev/null 2>&1
-kc us delete -f "$root/deploy/examples/tutorial.yaml" --timeout=60s >/dev/null 2>&1
+kc us -n echo delete ccs --all --timeout=120s >/dev/null 2>&1
+kc us delete -f "$root/deploy/examples/tutorial.yaml" --timeout=120s >/dev/null 2>&1
+# the next suite starts from nothing: the finalizers ran (the operator still runs)
+all_gone() { not_found us meshnetwork training-mesh && not_found us -n echo ccs echo; }
+check cleanup/mesh-and-service-gone 120 all_gone
 clean_echo
 finish
