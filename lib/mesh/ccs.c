@@ -4,6 +4,7 @@
 #include "ccs.h"
 
 #include "ccs_desired.h"
+#include "ccs_ports.h"
 #include "ccs_status.h"
 #include "ccs_objects.h"
 #include "claims.h"
@@ -432,6 +433,11 @@ struct ccs_ctx {
     struct strbuf changes; /* "created ServiceEntry in us, ...", for one Event */
     int nchanges[3];       /* by enum change_kind */
     int changes_left_out;  /* past CHANGES_MAX */
+    /* issue 32: the ports (ccs_ports.h) */
+    int ports_unknown;                 /* none known: importers keep what they have */
+    const struct member_view *definer; /* the exporter whose Service gave the ports */
+    struct strbuf port_conflict;       /* the exporters' Services disagree: Conflict */
+    int gone;                          /* exporters whose Service is known gone */
 };
 
 static void read_mesh_status(struct ccs_ctx *x, const cJSON *mesh_obj)
@@ -443,6 +449,7 @@ static void read_mesh_status(struct ccs_ctx *x, const cJSON *mesh_obj)
         struct member_view *m = &x->members[i];
         m->spec = &x->net->clusters[i];
         strbuf_init(&m->problem, 0);
+        strbuf_init(&m->conflict, 0);
         const cJSON *c;
         cJSON_ArrayForEach(c, clusters)
         {
@@ -473,6 +480,9 @@ static void release_ctx(struct ccs_ctx *x)
         free(x->members[i].addresses);
         cJSON_Delete(x->members[i].selector);
         strbuf_release(&x->members[i].problem);
+        cJSON_Delete(x->members[i].service);
+        mesh_service_ports_free(x->members[i].ports, x->members[i].nports);
+        strbuf_release(&x->members[i].conflict);
     }
     free(x->members);
     for (size_t i = 0; x->desired && i < x->nmembers; i++)
@@ -487,6 +497,7 @@ static void release_ctx(struct ccs_ctx *x)
     strbuf_release(&x->exported);
     strbuf_release(&x->imported);
     strbuf_release(&x->changes);
+    strbuf_release(&x->port_conflict);
 }
 
 /* ---- conflicts and the address ---- */
@@ -888,26 +899,28 @@ static void read_pods(struct ccs_ctx *x, struct ccs_cluster *cl, struct member_v
     strbuf_release(&pair);
 }
 
-/* Ports from the first exporter's Service that has some (target ports, or the ports
- * themselves when the spec names none). 0, or -1 with a problem. */
-static int resolve_ports(struct ccs_ctx *x, const cJSON *svc, const char *desc,
-                         struct mesh_problem *p)
+static struct member_view *member_named(struct ccs_ctx *x, const char *name)
 {
-    if (x->nports)
-        return 0;
-    free(x->ports);
-    x->nports = mesh_service_ports(svc, x->ccs->ports, x->ccs->nports, desc, &x->ports, p);
-    return x->nports ? 0 : -1;
+    for (size_t i = 0; i < x->nmembers; i++)
+        if (strcmp(x->members[i].spec->name, name) == 0)
+            return &x->members[i];
+    return NULL;
 }
 
-static void read_exporters(struct ccs_ctx *x)
+/* "cluster eu's Service echo/echo": an exporter's backing Service, for messages. */
+static void service_desc(struct ccs_ctx *x, const struct mesh_export *ex, struct strbuf *out)
+{
+    strbuf_addf(out, "cluster %s's Service %s/%s", ex->cluster, x->ccs->namespace_,
+                ex->service ? ex->service : x->ccs->name);
+}
+
+/* Each exporter's backing Service from its member's cache: found (m->service), known
+ * gone (NotFound in a synced cache: m->gone) or unknown (its caches have not listed). */
+static void read_services(struct ccs_ctx *x)
 {
     for (size_t e = 0; e < x->ccs->nexports; e++) {
         const struct mesh_export *ex = &x->ccs->exports[e];
-        struct member_view *m = NULL;
-        for (size_t i = 0; i < x->nmembers; i++)
-            if (strcmp(x->members[i].spec->name, ex->cluster) == 0)
-                m = &x->members[i];
+        struct member_view *m = member_named(x, ex->cluster);
         if (!m)
             continue;
         const char *svcname = ex->service ? ex->service : x->ccs->name;
@@ -916,6 +929,7 @@ static void read_exporters(struct ccs_ctx *x)
             cluster_pods(x->cc, cl); /* listing while the other caches sync */
         if (!cl || !cluster_synced(cl)) {
             strbuf_addf(&m->problem, "cluster %s: connecting", ex->cluster);
+            snprintf(m->reason, sizeof(m->reason), "%s", "BackingServiceUnknown");
             x->sans_unknown = 1;
             cluster_put(x->cc, cl);
             continue;
@@ -923,31 +937,143 @@ static void read_exporters(struct ccs_ctx *x)
         if (!m->reachable) {
             /* Last known: its cached Service still gives the ports and selector. */
             strbuf_addf(&m->problem, "cluster %s: unreachable (see its MeshNetwork)", ex->cluster);
+            snprintf(m->reason, sizeof(m->reason), "%s", "ClusterUnreachable");
             x->sans_unknown = 1;
         }
         struct strbuf key = STRBUF_INIT;
         strbuf_addf(&key, "%s/%s", x->ccs->namespace_, svcname);
-        cJSON *svc = rt_store_get_copy(rt_reflector_store(cl->services), key.buf);
+        m->service = rt_store_get_copy(rt_reflector_store(cl->services), key.buf);
+        if (!m->service) {
+            m->gone = 1;
+            x->gone++;
+            snprintf(m->reason, sizeof(m->reason), "%s", "BackingServiceNotFound");
+            strbuf_addf(&m->problem,
+                        "%scluster %s: Service %s not found (spec.exportFrom): its endpoints are "
+                        "withdrawn from the importers",
+                        m->problem.len ? "; " : "", ex->cluster, key.buf);
+        }
+        strbuf_release(&key);
+        cluster_put(x->cc, cl);
+    }
+}
+
+/* The ports an importer already has (the first reachable importer's entry that has some):
+ * what is kept while the defining exporter's Service is unknown. 1 when found. */
+static int keep_known_ports(struct ccs_ctx *x)
+{
+    struct strbuf key = STRBUF_INIT;
+    strbuf_addf(&key, "%s/%s", x->ccs->namespace_, x->ccs->name);
+    for (size_t i = 0; i < x->nmembers && !x->nports; i++) {
+        struct ccs_cluster *cl = x->members[i].importer && x->members[i].reachable
+                                     ? cluster_get(x->cc, x->members[i].spec->name)
+                                     : NULL;
+        cJSON *live = cl ? rt_store_get_copy(rt_reflector_store(cl->entries), key.buf) : NULL;
+        x->nports = mesh_ccs_entry_ports(live, &x->ports);
+        cJSON_Delete(live);
+        cluster_put(x->cc, cl);
+    }
+    strbuf_release(&key);
+    return x->nports != 0;
+}
+
+/* The service's ports, by ccs_ports.h's rule: spec.ports; else the first exporter (in
+ * spec.exportFrom) not known gone: its Service's, or while that is unknown what the
+ * importers have; else (every exporter gone or unusable) what the importers have; else
+ * x->ports_unknown. */
+static void define_ports(struct ccs_ctx *x)
+{
+    struct mesh_problem p;
+    mesh_problem_init(&p);
+    if (x->ccs->nports) {
+        x->nports =
+            mesh_service_ports(NULL, x->ccs->ports, x->ccs->nports, "spec.ports", &x->ports, &p);
+        mesh_problem_release(&p);
+        x->ports_unknown = x->nports == 0;
+        return;
+    }
+    for (size_t e = 0; e < x->ccs->nexports && !x->nports; e++) {
+        struct member_view *m = member_named(x, x->ccs->exports[e].cluster);
+        if (!m || m->gone)
+            continue;
+        if (!m->service) { /* unknown: keep what is written, if anything is */
+            keep_known_ports(x);
+            continue;
+        }
+        mesh_problem_release(&p);
+        mesh_problem_init(&p);
+        x->nports = mesh_service_ports(m->service, NULL, 0, "", &x->ports, &p);
+        if (x->nports)
+            x->definer = m;
+    }
+    mesh_problem_release(&p);
+    if (!x->nports) /* every exporter gone or unusable: the importers keep their ports */
+        keep_known_ports(x);
+    x->ports_unknown = x->nports == 0;
+}
+
+/* Another exporter's Service against the definer's (ports from Services only): the
+ * differences go into the Conflict message and that member's status. */
+static void compare_ports(struct ccs_ctx *x, const struct mesh_export *ex, struct member_view *m)
+{
+    const struct mesh_export *dex = mesh_ccs_export_of(x->ccs, x->definer->spec->name);
+    struct strbuf wd = STRBUF_INIT, od = STRBUF_INIT;
+    service_desc(x, dex, &wd);
+    service_desc(x, ex, &od);
+    struct mesh_port *own = NULL;
+    struct mesh_problem p;
+    mesh_problem_init(&p);
+    size_t n = mesh_service_ports(m->service, NULL, 0, od.buf, &own, &p);
+    if (mesh_ccs_ports_compare(x->ports, x->nports, wd.buf, own, n, od.buf, &m->conflict)) {
+        strbuf_addf(&x->port_conflict,
+                    "%s%s (cluster %s's ports are exported: the first exporter in "
+                    "spec.exportFrom wins)",
+                    x->port_conflict.len ? "; " : "", m->conflict.buf, x->definer->spec->name);
+        if (!m->reason[0])
+            snprintf(m->reason, sizeof(m->reason), "%s", MESH_CCS_PORT_CONFLICT);
+    }
+    mesh_service_ports_free(own, n);
+    mesh_problem_release(&p);
+    strbuf_release(&wd);
+    strbuf_release(&od);
+}
+
+static void read_exporters(struct ccs_ctx *x)
+{
+    read_services(x);
+    define_ports(x);
+    for (size_t e = 0; e < x->ccs->nexports; e++) {
+        const struct mesh_export *ex = &x->ccs->exports[e];
+        struct member_view *m = member_named(x, ex->cluster);
+        if (!m || !m->service)
+            continue;
         struct strbuf desc = STRBUF_INIT;
         struct mesh_problem p;
         mesh_problem_init(&p);
-        strbuf_addf(&desc, "cluster %s: Service %s", ex->cluster, key.buf);
-        if (!svc) {
-            strbuf_addf(&m->problem, "%s%s not found (spec.exportFrom)", m->problem.len ? "; " : "",
-                        desc.buf);
-        } else if (resolve_ports(x, svc, desc.buf, &p) != 0 ||
-                   !(m->selector = mesh_service_selector(svc, desc.buf, &p))) {
+        strbuf_addf(&desc, "cluster %s: Service %s/%s", ex->cluster, x->ccs->namespace_,
+                    ex->service ? ex->service : x->ccs->name);
+        /* its own ServiceEntry: the service's ports (spec.ports with the target ports it
+         * gives), the target ports not given from its own Service */
+        m->nports = x->ccs->nports ? mesh_service_ports(m->service, x->ccs->ports, x->ccs->nports,
+                                                        desc.buf, &m->ports, &p)
+                                   : mesh_ccs_exporter_ports(m->service, x->ports, x->nports,
+                                                             desc.buf, &m->ports, &p);
+        if (x->definer && m != x->definer && !x->ccs->nports)
+            compare_ports(x, ex, m);
+        if (!m->nports || !(m->selector = mesh_service_selector(m->service, desc.buf, &p))) {
             /* admitted but unusable: say so, and write nothing for this exporter */
             strbuf_addf(&m->problem, "%s%s", m->problem.len ? "; " : "", p.message.buf);
+            snprintf(m->reason, sizeof(m->reason), "%s", p.reason);
         } else if (m->reachable) {
-            read_pods(x, cl, m);
-            m->ready = 1;
+            struct ccs_cluster *cl = cluster_get(x->cc, ex->cluster);
+            if (cl)
+                read_pods(x, cl, m);
+            else
+                x->sans_unknown = 1;
+            m->ready = cl != NULL;
+            cluster_put(x->cc, cl);
         }
         mesh_problem_release(&p);
         strbuf_release(&desc);
-        strbuf_release(&key);
-        cJSON_Delete(svc);
-        cluster_put(x->cc, cl);
     }
 }
 
@@ -1181,6 +1307,9 @@ static struct mesh_ccs_member_facts *member_facts(const struct ccs_ctx *x)
             .addresses = m->addresses,
             .naddresses = m->naddresses,
             .selector = m->ready ? m->selector : NULL,
+            .gone = m->gone,
+            .ports = m->nports ? m->ports : NULL,
+            .nports = m->nports,
         };
     }
     return f;
@@ -1200,6 +1329,7 @@ static void decide_members(struct ccs_ctx *x)
         .nsans = x->nsans,
         .no_identity = x->no_identity,
         .identity_unread = x->sans_unknown,
+        .ports_unknown = x->ports_unknown,
     };
     struct mesh_ccs_member_facts *facts = member_facts(x);
     x->desired = ew_calloc(x->nmembers ? x->nmembers : 1, sizeof(*x->desired));
@@ -1279,7 +1409,12 @@ static void note_adopted(struct ccs_ctx *x, struct ccs_cluster *cl, int adopted,
 static void write_member(struct ccs_ctx *x, struct ccs_cluster *cl, size_t i, struct strbuf *why)
 {
     struct mesh_ccs_member_desired *d = &x->desired[i];
-    if (d->no_identity && ++x->waiting)
+    if (d->ports_unknown)
+        strbuf_addf(why,
+                    "%scluster %s: no port known (spec.ports is not set, and no exporter's "
+                    "backing Service is known): what it has is kept",
+                    why->len ? "; " : "", x->members[i].spec->name);
+    else if (d->no_identity && ++x->waiting)
         strbuf_addf(why, "%scluster %s: no ServiceEntry until an identity is known",
                     why->len ? "; " : "", x->members[i].spec->name);
     else if ((d->role & MESH_ROLE_IMPORTS) && d->nendpoints == 0 && ++x->empty)
@@ -1340,6 +1475,17 @@ static void note_waiting(struct ccs_ctx *x)
               "ServiceEntry is written until a pod the backing Service selects has one",
               x->ccs->namespace_, x->ccs->name, from.buf);
     strbuf_release(&from);
+}
+
+/* A Warning Event when the exporters' ports start to disagree, or disagree otherwise. */
+static void note_port_conflict(struct ccs_ctx *x)
+{
+    const cJSON *old =
+        mesh_json_find(mesh_json_get(x->obj, "status", "conditions"), "type", "Conflict");
+    const char *was = mesh_json_str(old, "message", NULL);
+    if (!was || strcmp(was, x->port_conflict.buf) != 0)
+        rt_record(&x->events, "Warning", MESH_CCS_PORT_CONFLICT, MESH_CCS_PORT_CONFLICT,
+                  "%s/%s: %s", x->ccs->namespace_, x->ccs->name, x->port_conflict.buf);
 }
 
 /* The status, when it changed; what the server answers goes into the cache at once, so
@@ -1554,8 +1700,10 @@ static int members_listing(struct ccs_ctx *x)
         if (!(m->exporter || (m->importer && m->reachable)))
             continue;
         struct ccs_cluster *cl = cluster_get(x->cc, m->spec->name);
-        int listing = cl ? !wait_synced(cl) && now - cl->started < MEMBER_SYNC_GRACE
-                         : now - x->cc->started < MEMBER_SYNC_GRACE;
+        double grace =
+            x->cc->o.member_sync_grace > 0 ? x->cc->o.member_sync_grace : MEMBER_SYNC_GRACE;
+        int listing =
+            cl ? !wait_synced(cl) && now - cl->started < grace : now - x->cc->started < grace;
         if (cl && m->exporter)
             cluster_pods(x->cc, cl); /* listing too, meanwhile */
         cluster_put(x->cc, cl);
@@ -1744,9 +1892,14 @@ static struct rt_result work(struct ccs_ctx *x, const cJSON *mesh_obj, double qu
         .foreign = x->foreign,
         .write_problem = why.buf,
         .mesh_network = x->net->name,
+        .gone = x->gone,
+        .ports_unknown = x->ports_unknown,
+        .port_conflict = x->port_conflict.buf,
     };
     if (x->waiting)
         note_waiting(x);
+    if (x->port_conflict.len)
+        note_port_conflict(x);
     if (write_status(x->cc, x->obj,
                      mesh_ccs_status(mesh_json_get(x->obj, "status", "conditions"), &outcome)))
         x->failed = 1;

@@ -51,6 +51,9 @@ struct mesh_ccs_controller_options {
     struct ew_logger *log;
     int workers;
     double retry_initial, retry_max; /* as meshnetwork.h's; 0 = 0.8 and 30 s */
+    /* How long a member whose caches have not listed holds a reconcile back (ccs.c,
+     * members_listing); 0 = 60 s. Tests of what is written past it set it short. */
+    double member_sync_grace;
 };
 
 struct mesh_ccs_controller;

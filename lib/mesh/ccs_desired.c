@@ -40,7 +40,7 @@ size_t mesh_ccs_importer_endpoints(const struct mesh_ccs_facts *f,
         const struct mesh_ccs_member_facts *m = &members[j];
         if (j == i || !exports(f, m))
             continue;
-        if (!m->reachable && f->ccs->partition_policy == MESH_WITHDRAW)
+        if (m->gone || (!m->reachable && f->ccs->partition_policy == MESH_WITHDRAW))
             continue;
         for (size_t a = 0; a < m->naddresses; a++)
             add_endpoint(&eps, &k, &cap, ew_strdup(m->addresses[a]), m->spec->locality, 0);
@@ -68,7 +68,10 @@ void mesh_ccs_desired_member(const struct mesh_ccs_facts *f,
     const struct mesh_ccs_member_facts *me = &members[i];
     out->role = mesh_ccs_role(f->ccs, me->spec->name);
     out->entry = out->rule = MESH_INTENT_REMOVE;
-    if ((out->role & MESH_ROLE_IMPORTS) && f->no_identity) {
+    if ((out->role & MESH_ROLE_IMPORTS) && f->ports_unknown) {
+        out->ports_unknown = 1;
+        out->entry = out->rule = MESH_INTENT_KEEP;
+    } else if ((out->role & MESH_ROLE_IMPORTS) && f->no_identity) {
         out->no_identity = 1;
         if (f->identity_unread)
             out->entry = out->rule = MESH_INTENT_KEEP;
@@ -82,7 +85,12 @@ void mesh_ccs_desired_member(const struct mesh_ccs_facts *f,
         mesh_endpoints_free(eps, out->nendpoints);
     } else if (out->role & MESH_ROLE_EXPORTS) {
         if (me->selector) {
-            out->service_entry = mesh_build_exporter_service_entry(f, me->selector);
+            struct mesh_ccs_facts own = *f;
+            if (me->ports) {
+                own.ports = me->ports;
+                own.nports = me->nports;
+            }
+            out->service_entry = mesh_build_exporter_service_entry(&own, me->selector);
             out->entry = MESH_INTENT_WRITE;
         } else {
             out->entry = MESH_INTENT_KEEP; /* no usable Service yet: keep what is there */

@@ -11,10 +11,14 @@
  *     gateways (its own Service first, when it exports too: active-active) and
  *     the DestinationRule (ISTIO_MUTUAL; locality failover when the endpoints
  *     span localities). An exporter that is unreachable adds its last known
- *     gateway addresses under KeepLastKnown and nothing under Withdraw;
- *   - an exporter that does not import gets the workload-selecting ServiceEntry,
- *     and no DestinationRule; while its backing Service is not usable (no
- *     selector known), what it has is kept;
+ *     gateway addresses under KeepLastKnown and nothing under Withdraw; an exporter
+ *     whose backing Service is known gone (m->gone) adds nothing (issue 32);
+ *   - but an importer's objects are kept as they are while no port is known
+ *     (f->ports_unknown): an entry with no ports routes nothing;
+ *   - an exporter that does not import gets the workload-selecting ServiceEntry
+ *     (with its own ports: the service's, with its Service's target ports), and no
+ *     DestinationRule; while its backing Service is not usable (no selector known),
+ *     what it has is kept;
  *   - a member that neither exports nor imports holds nothing of it;
  *   - but an importer gets no ServiceEntry (nor DestinationRule) while no identity of
  *     the exporters' workloads is known (f->no_identity): one without subjectAltNames
@@ -37,6 +41,10 @@ struct mesh_ccs_member_facts {
     char *const *addresses; /* its gateway's addresses, last known */
     size_t naddresses;
     const cJSON *selector; /* an exporter's backing Service's selector; NULL: not usable */
+    int gone;              /* an exporter whose backing Service is known gone: no endpoint of it */
+    /* An exporter's ServiceEntry ports (its own Service's target ports); NULL: f->ports. */
+    const struct mesh_port *ports;
+    size_t nports;
 };
 
 /* One object's fate in a member. */
@@ -53,6 +61,7 @@ struct mesh_ccs_member_desired {
     cJSON *destination_rule; /* owned; set when rule is WRITE */
     size_t nendpoints;       /* an importer's endpoints (0: the entry routes nowhere yet) */
     int no_identity;         /* an importer left without its entry: f->no_identity */
+    int ports_unknown;       /* an importer's objects kept: f->ports_unknown */
 };
 
 /* Member i's objects. f: the CrossClusterService's host, VIP, ports and SANs; members: every

@@ -38,6 +38,11 @@ struct mesh_ccs_facts {
      * read), kept as they are when it is 1. 0 in `kubectl eastwest plan`, which has no
      * pods to read. */
     int no_identity, identity_unread;
+    /* No port is known (issue 32): spec.ports is not set, no exporter's backing Service
+     * is in a synced cache and no importer has an entry whose ports could be kept. The
+     * importers' objects are then kept as they are (ccs_desired.h), never written with
+     * no ports. */
+    int ports_unknown;
 };
 
 /* The importer's ServiceEntry: endpoints at the exporters' gateways (and the local

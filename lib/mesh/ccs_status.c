@@ -24,7 +24,7 @@ static cJSON *member_status(const struct mesh_ccs_outcome *x, const struct membe
         cJSON *g = cJSON_AddArrayToObject(c, "gateways");
         for (size_t i = 0; i < x->nmembers; i++) {
             const struct member_view *e = &x->members[i];
-            if (!e->exporter || e == m)
+            if (!e->exporter || e == m || e->gone)
                 continue;
             for (size_t a = 0; a < e->naddresses; a++) {
                 char buf[300];
@@ -32,6 +32,10 @@ static cJSON *member_status(const struct mesh_ccs_outcome *x, const struct membe
                 cJSON_AddItemToArray(g, cJSON_CreateString(buf));
             }
         }
+    }
+    if (m->exporter && m->reason[0]) {
+        cJSON_AddStringToObject(c, "reason", m->reason);
+        cJSON_AddStringToObject(c, "message", m->problem.len ? m->problem.buf : m->conflict.buf);
     }
     return c;
 }
@@ -96,12 +100,14 @@ cJSON *mesh_ccs_status(const cJSON *old, const struct mesh_ccs_outcome *x)
     cJSON_AddStringToObject(st, "to", to.buf);
     cJSON *conds = cJSON_AddArrayToObject(st, "conditions");
     int exported = exp.len == 0, imported = !write_problem || !*write_problem;
+    const char *not_exported = x->gone ? "BackingServiceNotFound" : "BackingServiceNotReady";
     mesh_condition_add(conds, old, "Exported", exported ? MESH_COND_TRUE : MESH_COND_FALSE,
-                       exported ? "BackingServicesFound" : "BackingServiceNotReady", exp.buf, gen);
+                       exported ? "BackingServicesFound" : not_exported, exp.buf, gen);
     const char *why_not = x->namespace_missing      ? "NamespaceMissing"
                           : x->write_errors         ? "NotWritten"
                           : x->foreign              ? "ForeignObject"
                           : x->waiting_for_identity ? MESH_CCS_WAITING_FOR_IDENTITY
+                          : x->ports_unknown        ? "PortsUnknown"
                           : x->unreachable          ? "ClusterUnreachable"
                                                     : "NoEndpoints";
     struct strbuf wait = STRBUF_INIT;
@@ -118,11 +124,14 @@ cJSON *mesh_ccs_status(const cJSON *old, const struct mesh_ccs_outcome *x)
     }
     mesh_condition_add(conds, old, "Imported", imported ? MESH_COND_TRUE : MESH_COND_FALSE,
                        imported ? "Written" : why_not, imported ? "" : write_problem, gen);
-    mesh_condition_add(conds, old, "Conflict", MESH_COND_FALSE, "NoConflict", "", gen);
+    int port_conflict = x->port_conflict && *x->port_conflict;
+    mesh_condition_add(conds, old, "Conflict", port_conflict ? MESH_COND_TRUE : MESH_COND_FALSE,
+                       port_conflict ? MESH_CCS_PORT_CONFLICT : "NoConflict",
+                       port_conflict ? x->port_conflict : "", gen);
     int ready = exported && imported;
     mesh_condition_add(conds, old, "Ready", ready ? MESH_COND_TRUE : MESH_COND_FALSE,
                        ready       ? "Ready"
-                       : !exported ? "BackingServiceNotReady"
+                       : !exported ? not_exported
                                    : why_not,
                        ready       ? ""
                        : !exported ? exp.buf

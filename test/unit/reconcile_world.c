@@ -188,6 +188,7 @@ void world_start_connect(struct world *w, rt_cluster_connect_fn connect, void *c
         .workers = 2,
         .retry_initial = 0.01,
         .retry_max = 0.2,
+        .member_sync_grace = w->ccs_sync_grace,
     };
     w->services = mesh_ccs_controller_new(&so);
     rt_controller_run(mesh_network_controller_runtime(w->meshes));

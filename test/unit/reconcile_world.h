@@ -41,6 +41,7 @@ struct world {
     struct mesh_network_controller *meshes;
     struct mesh_ccs_controller *services;
     int running;
+    double ccs_sync_grace; /* the ccs controller's member_sync_grace (0: its default) */
 };
 
 /* The clusters and what runs in them before eastwest; no controller yet. */
