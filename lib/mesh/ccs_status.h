@@ -68,7 +68,7 @@ struct mesh_ccs_outcome {
     int foreign;       /* members where a foreign object of its name was left alone (foreign.h) */
     int gone;          /* exporters whose backing Service is known gone: BackingServiceNotFound */
     int ports_unknown; /* importers kept as they are: no port known (PortsUnknown) */
-    const char *mesh_network; /* the mesh written in: status.meshNetwork (NULL: none) */
+    const char *mesh_network;  /* the mesh written in: status.meshNetwork (NULL: none) */
     const char *port_conflict; /* "" or NULL: the exporters' Services agree (Conflict) */
 };
 
