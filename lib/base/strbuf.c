@@ -195,3 +195,14 @@ void strbuf_remove_prefix(struct strbuf *sb, size_t n)
     sb->len -= n;
     sb->buf[sb->len] = '\0';
 }
+
+void strbuf_truncate_utf8(struct strbuf *sb, size_t max)
+{
+    if (sb->len <= max)
+        return;
+    size_t keep = max;
+    while (keep > 0 && ((unsigned char)sb->buf[keep] & 0xC0) == 0x80)
+        keep--; /* buf[keep] continues a character: cut before its first byte */
+    sb->len = keep;
+    sb->buf[keep] = '\0';
+}

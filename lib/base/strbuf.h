@@ -44,6 +44,9 @@ void strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
 void strbuf_add_urlencoded(struct strbuf *sb, const char *s);
 /* Drop the first n bytes, keeping the rest. */
 void strbuf_remove_prefix(struct strbuf *sb, size_t n);
+/* Keep at most max bytes, never splitting a UTF-8 character: the cut backs off to the
+ * start of the sequence it would split (limits such as an Event's note count bytes). */
+void strbuf_truncate_utf8(struct strbuf *sb, size_t max);
 
 /* Abort with a message: the single out-of-memory path. */
 _Noreturn void ew_oom(size_t size);

@@ -177,8 +177,7 @@ int rt_event(struct rt_recorder *r, const struct rt_object_ref *regarding, const
     va_start(ap, fmt);
     strbuf_vaddf(&note, fmt, ap);
     va_end(ap);
-    if (note.len > 1024) /* the API server's limit for note */
-        note.len = 1024, note.buf[1024] = '\0';
+    strbuf_truncate_utf8(&note, 1024); /* the API server's limit for note, in bytes */
     const char *uid = regarding->uid ? regarding->uid : regarding->name;
     strbuf_addf(&id, "%s\x1f%s\x1f%s\x1f%s\x1f%s", uid, type, reason, action, note.buf);
     int result = 0;

@@ -1,6 +1,6 @@
 /*
  * test_strbuf.c: lib/base: strbuf (growth, formatting, detach/release,
- * remove_prefix, URL encoding), the checked allocators, base64 (RFC 4648
+ * remove_prefix, a cut at a UTF-8 boundary, URL encoding), the checked allocators, base64 (RFC 4648
  * vectors, round trips of every length, PEM line breaks, invalid input and
  * padding), and the small strmap and RFC 3339 time checks.
  */
@@ -104,6 +104,29 @@ static void test_strbuf_detach(struct test_ctx *t)
     s = strbuf_detach(&sb, NULL);
     CHECK_STR(t, s, "new");
     free(s);
+    strbuf_release(&sb);
+}
+
+/* A cut by bytes never splits a character: "\xc3\xa9" is e-acute (2 bytes), "\xe2\x82\xac"
+ * the euro sign (3 bytes). A split one would reach the API server as invalid UTF-8, which
+ * it replaces with U+FFFD (3 bytes): a note cut to 1024 bytes would then exceed 1024. */
+static void test_strbuf_truncate_utf8(struct test_ctx *t)
+{
+    struct strbuf sb = STRBUF_INIT;
+    strbuf_adds(&sb, "ab\xc3\xa9\xe2\x82\xac");
+    strbuf_truncate_utf8(&sb, 100); /* fits: unchanged */
+    CHECK_STR(t, sb.buf, "ab\xc3\xa9\xe2\x82\xac");
+    strbuf_truncate_utf8(&sb, 6); /* inside the euro sign: cut before it */
+    CHECK_STR(t, sb.buf, "ab\xc3\xa9");
+    CHECK(t, sb.len == 4);
+    strbuf_truncate_utf8(&sb, 3); /* inside e-acute */
+    CHECK_STR(t, sb.buf, "ab");
+    strbuf_truncate_utf8(&sb, 1); /* ASCII: exactly max */
+    CHECK_STR(t, sb.buf, "a");
+    strbuf_reset(&sb);
+    strbuf_adds(&sb, "\xe2\x82\xac");
+    strbuf_truncate_utf8(&sb, 2); /* nothing whole fits */
+    CHECK(t, sb.len == 0 && sb.buf[0] == '\0');
     strbuf_release(&sb);
 }
 
@@ -432,6 +455,7 @@ static const struct test_case cases[] = {
     {"strbuf_addf", test_strbuf_addf},
     {"strbuf_detach", test_strbuf_detach},
     {"strbuf_remove_prefix", test_strbuf_remove_prefix},
+    {"strbuf_truncate_utf8", test_strbuf_truncate_utf8},
     {"strbuf_size_overflow", test_strbuf_size_overflow},
     {"urlencode", test_urlencode},
     {"allocators", test_allocators},
