@@ -35,9 +35,8 @@ static void test_long_note_cut_whole(struct test_ctx *t)
                             "\"metadata\":{\"name\":\"echo\"}}");
     fake_cluster_put(fc, &KUBE_RES_NAMESPACES, ns);
     cJSON_Delete(ns);
-    const struct rt_recorder_options ro = {.client = fake_cluster_client(fc),
-                                           .controller = "eastwest.io/test",
-                                           .instance = "test"};
+    const struct rt_recorder_options ro = {
+        .client = fake_cluster_client(fc), .controller = "eastwest.io/test", .instance = "test"};
     struct rt_recorder *r = rt_recorder_new(&ro);
     const struct rt_object_ref ref = {.api_version = "eastwest.io/v1alpha1",
                                       .kind = "CrossClusterService",
