@@ -34,7 +34,11 @@ static char *url_with_host(const char *server, const char *host, char **connect_
     if (!auth)
         return NULL;
     auth += 3;
-    const char *end = auth + strcspn(auth, "/");
+    const char *end = auth + strcspn(auth, "/?#");
+    /* userinfo (user:password@) stays in the URL as it was; the host starts after it */
+    for (const char *at = auth; at < end; at++)
+        if (*at == '@')
+            auth = at + 1;
     const char *colon = NULL;
     if (*auth == '[') {
         const char *rb = memchr(auth, ']', (size_t)(end - auth));

@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -107,10 +108,99 @@ static void test_client(struct test_ctx *t)
     free(logbuf);
 }
 
+/* One loopback listener that answers every request 200 with a Lease, and keeps the
+ * last request's Host header. */
+struct answering {
+    int fd, port;
+    pthread_t thread;
+    char host[256];
+};
+
+static void *answer(void *arg)
+{
+    struct answering *a = arg;
+    int c;
+    while ((c = accept(a->fd, NULL, NULL)) >= 0) {
+        char buf[4096];
+        size_t got = 0;
+        ssize_t n;
+        while (got < sizeof(buf) - 1 && (n = read(c, buf + got, sizeof(buf) - 1 - got)) > 0) {
+            got += (size_t)n;
+            buf[got] = '\0';
+            if (strstr(buf, "\r\n\r\n"))
+                break;
+        }
+        buf[got] = '\0';
+        const char *h = strstr(buf, "\r\nHost: ");
+        if (h)
+            snprintf(a->host, sizeof(a->host), "%.*s", (int)strcspn(h + 8, "\r"), h + 8);
+        static const char body[] = "{\"apiVersion\":\"coordination.k8s.io/v1\",\"kind\":\"Lease\","
+                                   "\"metadata\":{\"name\":\"l\",\"namespace\":\"ns\"}}";
+        char resp[512];
+        int len = snprintf(resp, sizeof(resp),
+                           "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                           "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                           sizeof(body) - 1, body);
+        if (write(c, resp, (size_t)len) < 0) {
+            /* the test sees no answer */
+        }
+        close(c);
+    }
+    return NULL;
+}
+
+static int answering_start(struct answering *a)
+{
+    memset(a, 0, sizeof(*a));
+    a->fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(sa);
+    if (a->fd < 0 || bind(a->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+        listen(a->fd, 4) != 0 || getsockname(a->fd, (struct sockaddr *)&sa, &len) != 0)
+        return -1;
+    a->port = ntohs(sa.sin_port);
+    return pthread_create(&a->thread, NULL, answer, a) == 0 ? 0 : -1;
+}
+
+static void answering_stop(struct answering *a)
+{
+    shutdown(a->fd, SHUT_RDWR);
+    close(a->fd);
+    pthread_join(a->thread, NULL);
+}
+
+/* tls-server-name with a server URL that has userinfo: the request goes to the server's
+ * address (not to a "host" parsed out of the userinfo) with the name given. */
+static void test_server_name_with_userinfo(struct test_ctx *t)
+{
+    struct answering a;
+    REQUIRE(t, answering_start(&a) == 0);
+    char server[128];
+    snprintf(server, sizeof(server), "http://me:" PASSWORD "@127.0.0.1:%d", a.port);
+    struct kube_rest_config cfg = {
+        .server = server, .source = "test", .tls_server_name = "kubernetes.default.svc"};
+    struct kube_client_options o = {.max_retries = 1};
+    struct kube_client *c = NULL;
+    struct kube_error err = KUBE_ERROR_INIT;
+    REQUIREF(t, kube_client_new(&cfg, &o, &c, &err) == KUBE_OK, "client: %s", err.message);
+    cJSON *out = NULL;
+    kube_code rc = kube_get(c, &KUBE_RES_LEASES, "ns", "l", &out, &err);
+    CHECKF(t, rc == KUBE_OK, "the request did not reach 127.0.0.1:%d: %s", a.port,
+           err.message ? err.message : "");
+    char want[64];
+    snprintf(want, sizeof(want), "kubernetes.default.svc:%d", a.port);
+    CHECK_STR(t, a.host, want);
+    cJSON_Delete(out);
+    kube_error_clear(&err);
+    kube_client_free(c);
+    answering_stop(&a);
+}
+
 static const struct test_case cases[] = {
     {"redacted_forms", test_redacted_forms},
     {"kubeconfig_error", test_kubeconfig_error},
     {"client", test_client},
+    {"server_name_with_userinfo", test_server_name_with_userinfo},
 };
 
 int main(int argc, char **argv)
