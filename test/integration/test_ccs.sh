@@ -328,4 +328,13 @@ if not_found us -n echo ccs echo; then pass delete/finalizer-released; else
     fail delete/finalizer-released "ccs echo still there, or unreadable: $(kc us -n echo get ccs echo -o name 2>&1)"; fi
 for c in multi web; do kc us -n echo delete ccs "$c" --timeout=60s >/dev/null 2>&1; done
 kc us delete meshnetwork training-mesh --timeout=90s >/dev/null 2>&1
+# ---- leave as found: the backing Services, pods and service accounts made here (a later
+# suite's tutorial_prepare cannot change echo-0's service account: a pod's is immutable) ----
+for c in us eu ap; do
+    kc "$c" -n echo delete --ignore-not-found pod/echo-0 pod/web-0 pod/named-0 pod/multi-0 \
+        pod/pinned-1 pod/pinned-2 pod/pinned-3 service/echo service/web service/named \
+        service/multi service/pinned serviceaccount/echo-sa serviceaccount/web-sa \
+        serviceaccount/named-sa serviceaccount/multi-sa serviceaccount/pinned-a \
+        serviceaccount/pinned-b >/dev/null 2>&1
+done
 finish
