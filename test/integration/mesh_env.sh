@@ -287,7 +287,11 @@ tutorial_prepare() {
     kc us create namespace echo >/dev/null 2>&1
     kc eu create namespace echo >/dev/null 2>&1
     # and a pod (never scheduled) as ServiceAccount echo: no importer entry is written
-    # before an identity is known
+    # before an identity is known. A pod's service account cannot change: an echo-0 of
+    # another account left by an earlier suite is replaced, not silently kept.
+    if [ "$(kc eu -n echo get pod echo-0 -o jsonpath='{.spec.serviceAccountName}' 2>/dev/null)" != echo ]; then
+        kc eu -n echo delete pod echo-0 --ignore-not-found --grace-period=0 --force >/dev/null 2>&1
+    fi
     kc eu -n echo apply -f - >/dev/null <<'EOF'
 apiVersion: v1
 kind: Service

@@ -292,5 +292,7 @@ kc us delete meshnetwork vip-mesh --wait=false >/dev/null
 vip_cleaned() { not_found us meshnetwork vip-mesh && none_listed us -n vip ccs; }
 check vip/cleaned 120 vip_cleaned
 operator_alive vip/operator-running
+# leave as found: the backing Service made here (its pod's service account is echo-sa)
+kc eu -n echo delete --ignore-not-found pod/echo-0 service/echo serviceaccount/echo-sa >/dev/null 2>&1
 
 finish
