@@ -35,8 +35,9 @@ static void test_long_note_cut_whole(struct test_ctx *t)
                             "\"metadata\":{\"name\":\"echo\"}}");
     fake_cluster_put(fc, &KUBE_RES_NAMESPACES, ns);
     cJSON_Delete(ns);
+    struct kube_client *client = fake_cluster_client(fc);
     const struct rt_recorder_options ro = {
-        .client = fake_cluster_client(fc), .controller = "eastwest.io/test", .instance = "test"};
+        .client = client, .controller = "eastwest.io/test", .instance = "test"};
     struct rt_recorder *r = rt_recorder_new(&ro);
     const struct rt_object_ref ref = {.api_version = "eastwest.io/v1alpha1",
                                       .kind = "CrossClusterService",
@@ -61,6 +62,7 @@ static void test_long_note_cut_whole(struct test_ctx *t)
     cJSON_Delete(events);
     strbuf_release(&note);
     rt_recorder_free(r);
+    kube_client_free(client);
     fake_cluster_free(fc);
 }
 
