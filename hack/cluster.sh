@@ -510,7 +510,10 @@ ensure_namespaces() {
 install_istio_crds() {
     local dir=$1
     quiet kubectl_c "$dir" apply --server-side -f "${EW_CLUSTER_ISTIO_CRDS:-$EW_ISTIO_CRDS}"
-    quiet kubectl_c "$dir" wait --for=condition=Established crd --all --timeout=60s
+    # kubectl wait fails at once, not waits, on a CRD the API server has not yet given
+    # status.conditions ("accessor error: <nil>"): ask again until it waits and succeeds.
+    wait_until 60 kubectl_c "$dir" wait --for=condition=Established crd --all --timeout=60s >/dev/null 2>&1 ||
+        quiet kubectl_c "$dir" wait --for=condition=Established crd --all --timeout=5s
 }
 
 # The user's world (hack/user-world/): the clusters start as a user's do, with Istio
