@@ -63,15 +63,19 @@ static void plan_mesh(struct plan *p, const cJSON *doc, const cJSON *docs)
     struct mesh_gateway_hosts hosts;
     mesh_gateway_hosts_init(&hosts, &net);
     const cJSON *d;
-    cJSON_ArrayForEach(d, docs)
-    {
-        struct mesh_ccs c;
-        if (strcmp(kind_of(d), "CrossClusterService") == 0 &&
-            mesh_ccs_parse_live(d, &net, &c) == MESH_OK) {
-            mesh_gateway_hosts_add(&hosts, &c);
-            mesh_ccs_release(&c);
+    for (int pass = 0; pass < 2; pass++) /* claims first: an address conflict's loser */
+        cJSON_ArrayForEach(d, docs)
+        {
+            struct mesh_ccs c;
+            if (strcmp(kind_of(d), "CrossClusterService") == 0 &&
+                mesh_ccs_parse_live(d, &net, &c) == MESH_OK) {
+                if (pass == 0)
+                    mesh_gateway_hosts_claim(&hosts, &c);
+                else
+                    mesh_gateway_hosts_add(&hosts, &c);
+                mesh_ccs_release(&c);
+            }
         }
-    }
     /* The operator's own decision (network_desired.h) for a member with Istio installed
      * (its namespace stands in) and nothing else known: cacerts is issued at run time
      * and never printed. */

@@ -113,6 +113,13 @@ static void scan_ccs(struct mesh_network_controller *mc, struct host_scan *s)
     const char *k;
     void *v;
     pthread_mutex_lock(&mc->mu);
+    /* first who wins each address, so that a conflict's loser adds no host */
+    for (size_t it = 0; strmap_next(&mc->ccs_seen, &it, &k, &v);) {
+        const struct ccs_seen *seen = v;
+        if (seen->parsed && !seen->deleting &&
+            strcmp(seen->ccs.mesh_network, s->hosts.net->name) == 0)
+            mesh_gateway_hosts_claim(&s->hosts, &seen->ccs);
+    }
     for (size_t it = 0; strmap_next(&mc->ccs_seen, &it, &k, &v);) {
         const struct ccs_seen *seen = v;
         if (!seen->parsed || seen->deleting || strcmp(seen->ccs.mesh_network, s->hosts.net->name))

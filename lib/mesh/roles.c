@@ -7,6 +7,7 @@
 #include "roles.h"
 
 #include "claims.h"
+#include "base/strbuf.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,50 @@ void mesh_gateway_hosts_init(struct mesh_gateway_hosts *g, const struct mesh_net
 {
     g->net = net;
     g->members = ew_calloc(net->nclusters + 1, sizeof(*g->members));
+    strmap_init(&g->address_owner);
+}
+
+/* "<creationTimestamp>\n<namespace>/<name>": compared as strings, the older sorts first */
+static char *claim_rank(const struct mesh_ccs *c)
+{
+    struct strbuf b = STRBUF_INIT;
+    strbuf_addf(&b, "%s\n%s/%s", c->creation_timestamp ? c->creation_timestamp : "", c->namespace_,
+                c->name);
+    return strbuf_detach(&b, NULL);
+}
+
+static int claims_ok(const struct mesh_gateway_hosts *g, const struct mesh_ccs *c, const char *host)
+{
+    return mesh_claims_check(g->net, c->namespace_, host, c->address, NULL) == MESH_OK;
+}
+
+void mesh_gateway_hosts_claim(struct mesh_gateway_hosts *g, const struct mesh_ccs *c)
+{
+    if (!c->address)
+        return;
+    char *host = mesh_ccs_host(c, g->net);
+    int ok = claims_ok(g, c, host); /* a refused claim claims nothing (ccs.c) */
+    free(host);
+    if (!ok)
+        return;
+    char *rank = claim_rank(c);
+    char *was = strmap_get(&g->address_owner, c->address);
+    if (!was || strcmp(rank, was) < 0) {
+        free(strmap_put(&g->address_owner, c->address, rank));
+        return;
+    }
+    free(rank);
+}
+
+static int loses_address(const struct mesh_gateway_hosts *g, const struct mesh_ccs *c)
+{
+    const char *owner = c->address ? strmap_get(&g->address_owner, c->address) : NULL;
+    if (!owner)
+        return 0;
+    char *rank = claim_rank(c);
+    int lost = strcmp(rank, owner) != 0;
+    free(rank);
+    return lost;
 }
 
 static void host_list_insert(struct mesh_host_list *l, const char *host)
@@ -73,8 +118,9 @@ static void host_list_insert(struct mesh_host_list *l, const char *host)
 void mesh_gateway_hosts_add(struct mesh_gateway_hosts *g, const struct mesh_ccs *c)
 {
     char *host = mesh_ccs_host(c, g->net);
-    /* a claim the MeshNetwork refuses (claims.h) opens no gateway to its host */
-    if (mesh_claims_check(g->net, c->namespace_, host, c->address, NULL) != MESH_OK) {
+    /* a claim the MeshNetwork refuses (claims.h), or the loser of an address conflict,
+     * opens no gateway to its host */
+    if (!claims_ok(g, c, host) || loses_address(g, c)) {
         free(host);
         return;
     }
@@ -93,5 +139,10 @@ void mesh_gateway_hosts_release(struct mesh_gateway_hosts *g)
             free(g->members[i].hosts);
         }
     free(g->members);
+    const char *k;
+    void *v;
+    for (size_t it = 0; strmap_next(&g->address_owner, &it, &k, &v);)
+        free(v);
+    strmap_clear(&g->address_owner);
     memset(g, 0, sizeof(*g));
 }

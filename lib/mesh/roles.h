@@ -21,6 +21,7 @@
 #define EW_MESH_ROLES_H
 
 #include "api.h"
+#include "base/strmap.h"
 
 enum mesh_role {
     MESH_ROLE_NONE = 0,
@@ -49,12 +50,20 @@ struct mesh_host_list {
 struct mesh_gateway_hosts {
     const struct mesh_network *net;
     struct mesh_host_list *members;
+    /* spec.address -> "<creationTimestamp>\n<namespace>/<name>" of its oldest claimant
+     * (mesh_gateway_hosts_claim), the one that wins an address conflict */
+    struct strmap address_owner;
 };
 
 void mesh_gateway_hosts_init(struct mesh_gateway_hosts *g, const struct mesh_network *net);
 /* Adds the host of c (a CrossClusterService of g->net) to each member exporting it,
  * unless the MeshNetwork's serviceClaims refuse c's claim (claims.h). */
 void mesh_gateway_hosts_add(struct mesh_gateway_hosts *g, const struct mesh_ccs *c);
+/* Records c's claim on its spec.address; call for every CrossClusterService before
+ * mesh_gateway_hosts_add, which then skips the loser of an address conflict (the
+ * CrossClusterService controller withdraws its objects: its host opens no Gateway). The
+ * older claimant wins (creationTimestamp, then namespace/name), as in ccs.c. */
+void mesh_gateway_hosts_claim(struct mesh_gateway_hosts *g, const struct mesh_ccs *c);
 void mesh_gateway_hosts_release(struct mesh_gateway_hosts *g);
 
 #endif

@@ -7,13 +7,16 @@
  *   - deleted with a spec the operator cannot parse (the API server admitted it): it is
  *     cleaned by what its status recorded before its finalizer goes;
  *   - the newer of two claims of one host (Conflict): its objects go from every member,
- *     the older one's stay.
+ *     the older one's stay;
+ *   - the newer of two claims of one address (another host): its host leaves the
+ *     exporter's Gateway, the older one's stays.
  */
 #include "harness.h"
 #include "reconcile_world.h"
 #include "base/timeutil.h"
 #include "mesh/objects.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static void start(struct test_ctx *t, struct world *w)
@@ -165,10 +168,65 @@ static void test_conflict_loser_withdraws(struct test_ctx *t)
     world_free(&w);
 }
 
+static int gateway_has(struct fake_cluster *fc, const char *host)
+{
+    cJSON *g = fake_cluster_get(fc, &MESH_RES_GATEWAYS, "istio-system", MESH_ISTIO_GATEWAY_NAME);
+    char *s = g ? cJSON_PrintUnformatted(g) : NULL;
+    int has = s && strstr(s, host) != NULL;
+    free(s);
+    cJSON_Delete(g);
+    return has;
+}
+
+static int address_loser_refused(struct world *w, void *ud)
+{
+    (void)ud;
+    cJSON *c = fake_cluster_get(w->us, &MESH_RES_CROSSCLUSTERSERVICES, "echo", "echo2");
+    const char *conflict = world_condition(c, "Conflict", NULL, NULL);
+    int ok = conflict && strcmp(conflict, "True") == 0;
+    cJSON_Delete(c);
+    return ok;
+}
+
+static int loser_host_in_gateway(struct world *w, void *ud)
+{
+    (void)ud;
+    return gateway_has(w->eu, "echo2.eu.mesh.local");
+}
+
+static void test_address_conflict_loser_opens_no_gateway(struct test_ctx *t)
+{
+    struct world w;
+    start(t, &w);
+    REQUIRE(t, gateway_has(w.eu, "echo.eu.mesh.local"));
+    ew_sleep(1.1); /* creationTimestamp has seconds: the second one is newer */
+    /* another host, but the address of the tutorial's echo (240.0.0.2) */
+    world_put_json(w.us, &MESH_RES_CROSSCLUSTERSERVICES,
+                   "{\"apiVersion\":\"eastwest.io/v1alpha1\",\"kind\":\"CrossClusterService\","
+                   "\"metadata\":{\"name\":\"echo2\",\"namespace\":\"echo\"},"
+                   "\"spec\":{\"meshNetwork\":\"training-mesh\",\"host\":\"echo2.eu.mesh.local\","
+                   "\"address\":\"240.0.0.2\","
+                   "\"exportFrom\":[{\"cluster\":\"eu\",\"service\":\"echo\"}],"
+                   "\"importTo\":[\"us\"],"
+                   "\"ports\":[{\"number\":80,\"name\":\"http\",\"protocol\":\"HTTP\"}]}}");
+    REQUIREF(t, world_wait(&w, address_loser_refused, NULL, 10),
+             "echo2 (newer, same address) was not refused with Conflict: %s", world_describe(&w));
+    /* the MeshNetwork reconciles the Gateways after the new CrossClusterService: give it
+     * time, the loser's host must never appear */
+    CHECKF(t, !world_wait(&w, loser_host_in_gateway, NULL, 3),
+           "the loser of an address conflict opened eu's cross-network Gateway to its host "
+           "echo2.eu.mesh.local: %s",
+           world_describe(&w));
+    CHECKF(t, gateway_has(w.eu, "echo.eu.mesh.local"), "the winner's host left eu's Gateway");
+    CHECK(t, present(w.us, &MESH_RES_SERVICEENTRIES, "echo", "echo"));
+    world_free(&w);
+}
+
 static const struct test_case cases[] = {
     {"moved-to-another-mesh-leaves-the-old", test_moved_to_another_mesh_leaves_the_old},
     {"unparseable-spec-deleted-is-cleaned", test_unparseable_spec_deleted_is_cleaned},
     {"conflict-loser-withdraws", test_conflict_loser_withdraws},
+    {"address-conflict-loser-opens-no-gateway", test_address_conflict_loser_opens_no_gateway},
 };
 
 int main(int argc, char **argv)
