@@ -15,7 +15,9 @@
 #     parser refuses (importTo: []), then is deleted: its objects go from us and eu
 #     before its finalizer does;
 #   - loser: echo/loser, written under its own host, is edited to claim echo's host
-#     (echo is older): Conflict=True, its objects go from us and eu, echo's stay.
+#     (echo is older): Conflict=True, its objects go from us and eu, echo's stay;
+#   - address-loser: echo/addrloser, newer, its own host but echo's address: Conflict,
+#     nothing written, and eu's Gateway never keeps its host (echo's stays).
 # Leaves the clusters as it found them (moved-mesh deleted, with its cacerts in ap).
 
 # shellcheck source=hack/xds.sh
@@ -204,8 +206,44 @@ hostile_moved_loser() {
     check loser/deleted 60 not_found us -n echo crossclusterservice loser
 }
 
+hm_no_gateway_host() { [[ $(hm_eu_gateway_hosts) != *"$1"* ]]; }
+
+# An address conflict: echo/addrloser, newer, with its own host but echo's address. The
+# loser writes nothing and opens no Gateway to its host; echo's host stays.
+hostile_moved_address_loser() {
+    local addr hosts
+    addr=$(kc us -n echo get ccs echo -o jsonpath='{.status.address}' 2>/dev/null)
+    if [ -z "$addr" ]; then fail address-loser/echo-address "echo has no status.address"; return; fi
+    kc us apply -f - >/dev/null <<YAML
+apiVersion: eastwest.io/v1alpha1
+kind: CrossClusterService
+metadata: {name: addrloser, namespace: echo}
+spec:
+  meshNetwork: training-mesh
+  host: addrloser.eu.mesh.local
+  address: $addr
+  exportFrom: [{cluster: eu, service: echo}]
+  importTo: [us]
+  ports: [{number: 80, name: http, protocol: HTTP}]
+YAML
+    if wait_for "addrloser in conflict" 30 sh -c "$EW_KUBECTL --kubeconfig $dir/us/kubeconfig -n echo get ccs addrloser -o jsonpath='{.status.conditions[?(@.type==\"Conflict\")].status}' | grep -qx True"; then
+        pass address-loser/conflict
+    else fail address-loser/conflict "Conflict: $(hm_cond addrloser Conflict)"; fi
+    if wait_for "eu's Gateway without addrloser's host" 30 hm_no_gateway_host addrloser.eu.mesh.local; then
+        pass address-loser/no-gateway-host
+    else fail address-loser/no-gateway-host "eu's Gateway hosts: $(hm_eu_gateway_hosts)"; fi
+    hosts=$(hm_eu_gateway_hosts)
+    if [[ $hosts == *echo.eu.mesh.local* ]]; then pass address-loser/winner-host-stays; else
+        fail address-loser/winner-host-stays "eu's Gateway hosts: $hosts"; fi
+    if hm_gone_from_members addrloser; then pass address-loser/nothing-written; else
+        fail address-loser/nothing-written "written: $(hm_objects addrloser)"; fi
+    kc us -n echo delete ccs addrloser --timeout=60s >/dev/null 2>&1
+    check address-loser/deleted 60 not_found us -n echo crossclusterservice addrloser
+}
+
 hostile_moved() {
     hostile_moved_loser
+    hostile_moved_address_loser
     hostile_moved_unreadable
     hostile_moved_mesh
 }
