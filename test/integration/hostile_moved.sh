@@ -206,7 +206,8 @@ hostile_moved_loser() {
     check loser/deleted 60 not_found us -n echo crossclusterservice loser
 }
 
-hm_no_gateway_host() { [[ $(hm_eu_gateway_hosts) != *"$1"* ]]; }
+none_named() { not_found us -n echo crossclusterservice "$1" && not_found us -n echo crossclusterservice "$2"; }
+hm_gateway_host() { [[ $(hm_eu_gateway_hosts) == *"$1"* ]]; }
 
 # An address conflict: echo/addrloser, newer, with its own host but echo's address. The
 # loser writes nothing and opens no Gateway to its host; echo's host stays.
@@ -229,16 +230,21 @@ YAML
     if wait_for "addrloser in conflict" 30 sh -c "$EW_KUBECTL --kubeconfig $dir/us/kubeconfig -n echo get ccs addrloser -o jsonpath='{.status.conditions[?(@.type==\"Conflict\")].status}' | grep -qx True"; then
         pass address-loser/conflict
     else fail address-loser/conflict "Conflict: $(hm_cond addrloser Conflict)"; fi
-    if wait_for "eu's Gateway without addrloser's host" 30 hm_no_gateway_host addrloser.eu.mesh.local; then
-        pass address-loser/no-gateway-host
-    else fail address-loser/no-gateway-host "eu's Gateway hosts: $(hm_eu_gateway_hosts)"; fi
+    # a sync point: a later service's host in eu's Gateway means a Gateway reconcile saw
+    # addrloser too; only then does its host's absence say anything
+    hm_ccs addrprobe addrprobe.eu.mesh.local
+    if wait_for "addrprobe's host in eu's Gateway" 30 hm_gateway_host addrprobe.eu.mesh.local; then
+        pass address-loser/gateway-reconciled
+    else fail address-loser/gateway-reconciled "eu's Gateway hosts: $(hm_eu_gateway_hosts)"; fi
     hosts=$(hm_eu_gateway_hosts)
+    if [[ $hosts != *addrloser.eu.mesh.local* ]]; then pass address-loser/no-gateway-host; else
+        fail address-loser/no-gateway-host "eu's Gateway hosts: $hosts"; fi
     if [[ $hosts == *echo.eu.mesh.local* ]]; then pass address-loser/winner-host-stays; else
         fail address-loser/winner-host-stays "eu's Gateway hosts: $hosts"; fi
     if hm_gone_from_members addrloser; then pass address-loser/nothing-written; else
         fail address-loser/nothing-written "written: $(hm_objects addrloser)"; fi
-    kc us -n echo delete ccs addrloser --timeout=60s >/dev/null 2>&1
-    check address-loser/deleted 60 not_found us -n echo crossclusterservice addrloser
+    kc us -n echo delete ccs addrloser addrprobe --timeout=60s >/dev/null 2>&1
+    check address-loser/deleted 60 none_named addrloser addrprobe
 }
 
 hostile_moved() {
