@@ -1647,15 +1647,16 @@ static struct rt_result unparsed(struct mesh_ccs_controller *cc, const cJSON *ob
     const char *ns = mesh_json_str(obj, "metadata", "namespace");
     const char *name = mesh_json_str(obj, "metadata", "name");
     const cJSON *mn = mesh_json_get(obj, "spec", "meshNetwork");
-    struct mesh_ccs stub = {
+    /* an unreadable spec: only its identity, enough to clean by what its status recorded */
+    struct mesh_ccs identity = {
         .namespace_ = ew_strdup(ns ? ns : ""),
         .name = ew_strdup(name ? name : ""),
         .uid = ew_strdup(
             mesh_json_str(obj, "metadata", "uid") ? mesh_json_str(obj, "metadata", "uid") : ""),
     };
-    struct ccs_ctx x = {.cc = cc, .obj = obj, .ccs = &stub};
-    x.ref = (struct rt_object_ref){"eastwest.io/v1alpha1", "CrossClusterService", stub.namespace_,
-                                   stub.name, stub.uid};
+    struct ccs_ctx x = {.cc = cc, .obj = obj, .ccs = &identity};
+    x.ref = (struct rt_object_ref){"eastwest.io/v1alpha1", "CrossClusterService",
+                                   identity.namespace_, identity.name, identity.uid};
     x.events = (struct rt_event_target){
         .recorder = cc->o.events,
         .log = cc->o.log,
@@ -1664,7 +1665,7 @@ static struct rt_result unparsed(struct mesh_ccs_controller *cc, const cJSON *ob
     };
     out = finish_deletion(&x, cJSON_IsString(mn) && *mn->valuestring ? mn->valuestring : NULL);
     strbuf_release(&x.changes);
-    mesh_ccs_release(&stub);
+    mesh_ccs_release(&identity);
     return out;
 }
 
